@@ -1,0 +1,161 @@
+"""Writing a model folder: the steps every flavor shares, done once and atomically.
+
+A flavor only says how to write its own data file and how to predict (for signature
+inference); this module writes ``code/``, the input example, the signature, the size,
+``MLmodel`` and the environment files. Everything goes into a private temporary
+folder next to the destination, which is renamed into place at the end, so a reader
+never sees half a model and a failed save leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from mlcask.exceptions import InvalidArgumentError
+from mlcask.models.environment import ENV_FLAVOR_CONFIG, PYTHON_VERSION, Environment
+from mlcask.models.input_example import InputExample
+from mlcask.models.model import MLMODEL_FILE_NAME, PYFUNC_FLAVOR, Model
+
+_logger = logging.getLogger(__name__)
+CODE_FOLDER = "code"
+
+
+@contextmanager
+def staging_folder(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield an empty private folder that becomes ``path`` if the block succeeds.
+
+    ``path`` must not exist, or be an empty folder. The staging folder is created by
+    ``mkdtemp`` (mode 0700) beside ``path`` so the final rename stays on one filesystem.
+    """
+    target = Path(path).absolute()
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise InvalidArgumentError(
+            f"Cannot save the model to '{path}': it already exists and is not an empty folder. "
+            "Choose a new path or remove the existing one."
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.saving-", dir=target.parent))
+    try:
+        yield staging
+        staging.chmod(0o755)
+        if target.exists():
+            target.rmdir()
+        os.rename(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def copy_code_paths(code_paths: Sequence[str | os.PathLike] | None, folder: Path) -> str | None:
+    """Copy ``code_paths`` (files or packages) into ``folder/code``; returns "code" or None."""
+    if not code_paths:
+        return None
+    if isinstance(code_paths, (str, os.PathLike)):
+        raise InvalidArgumentError(f"code_paths must be a list of paths, got the single string {code_paths!r}.")
+    destination = folder / CODE_FOLDER
+    destination.mkdir()
+    for entry in code_paths:
+        source = Path(entry)
+        if not source.exists():
+            raise InvalidArgumentError(f"code_paths entry '{entry}' does not exist.")
+        if source.is_dir():
+            shutil.copytree(source, destination / source.name,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            shutil.copy2(source, destination / source.name)
+    return CODE_FOLDER
+
+
+def folder_size(folder: Path) -> int:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+
+
+def infer_signature_from_example(example: InputExample, predict: Callable[[Any, dict | None], Any]) -> Any:
+    """Predict on the example and infer a signature, as MLflow does; None if that fails."""
+    from mlcask.models.signature import infer_signature
+
+    try:
+        output = predict(example.inference_data, example.inference_params)
+        return infer_signature(example.inference_data, output, example.inference_params)
+    except Exception as exc:  # MLflow also saves without a signature when this fails
+        _logger.warning("Could not infer the model signature from the input example: %s", exc)
+        return None
+
+
+def save_model_folder(
+    path: str | os.PathLike,
+    *,
+    flavor_name: str | None,
+    write_data: Callable[[Path], dict[str, Any]],
+    pyfunc_conf: Callable[[dict[str, Any]], dict[str, Any] | None],
+    default_requirements: Callable[[dict[str, Any]], list[str]],
+    predict_for_signature: Callable[[Any, dict | None], Any] | None = None,
+    mlflow_model: Model | None = None,
+    signature: Any = None,
+    input_example: Any = None,
+    conda_env: Any = None,
+    pip_requirements: Any = None,
+    extra_pip_requirements: Any = None,
+    code_paths: Sequence[str | os.PathLike] | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> Model:
+    """Save a model folder at ``path``; returns its :class:`Model` metadata.
+
+    ``write_data(folder)`` writes the flavor's files and returns the flavor's MLmodel
+    configuration (``flavor_name`` None: a model whose only flavor is python_function); ``pyfunc_conf(flavor_conf)`` the extra keys of the pyfunc section (or
+    None for a model with no pyfunc flavor); ``default_requirements(flavor_conf)`` the
+    pinned requirements when the caller gives none.
+    """
+    if metadata is not None and not isinstance(metadata, dict):
+        raise InvalidArgumentError(f"metadata must be a dict, got {type(metadata).__name__}.")
+    model = mlflow_model if mlflow_model is not None else Model()
+    example = InputExample(input_example) if input_example is not None else None
+    with staging_folder(path) as folder:
+        code = copy_code_paths(code_paths, folder)
+        flavor_conf = write_data(folder)
+        if example is not None:
+            example.save(folder)
+            model.saved_input_example_info = example.info
+            if signature is None and predict_for_signature is not None:
+                signature = infer_signature_from_example(example, predict_for_signature)
+        if signature is not None:
+            _check_signature(signature)
+            model.signature = signature
+        if metadata is not None:
+            model.metadata = metadata
+        model.model_size_bytes = folder_size(folder)
+        pyfunc_extra = pyfunc_conf(flavor_conf)
+        if pyfunc_extra is not None:
+            # A pure pyfunc model (flavor_name None) always records its code folder, as MLflow does.
+            code_entry = {"code": code} if code or flavor_name is None else {}
+            model.add_flavor(PYFUNC_FLAVOR, **pyfunc_extra, env=dict(ENV_FLAVOR_CONFIG),
+                             python_version=PYTHON_VERSION, **code_entry)
+        if flavor_name is not None:
+            model.add_flavor(flavor_name, code=code, **flavor_conf)
+        model.save(folder / MLMODEL_FILE_NAME)
+        environment = Environment.resolve(
+            default_requirements(flavor_conf) if conda_env is None and pip_requirements is None else [],
+            conda_env=conda_env,
+            pip_requirements=pip_requirements,
+            extra_pip_requirements=extra_pip_requirements,
+        )
+        environment.write(folder)
+    return model
+
+
+def _check_signature(signature: Any) -> None:
+    from mlcask.models.signature import ModelSignature
+
+    if not isinstance(signature, ModelSignature):
+        raise InvalidArgumentError(
+            f"signature must be a ModelSignature (see mlcask.models.infer_signature), got "
+            f"{type(signature).__name__}."
+        )
+

@@ -1,0 +1,103 @@
+"""``pyfunc.load_model``: read MLmodel, pick the flavor's loader, wrap it in a PyFuncModel."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from mlcask.exceptions import ModelFormatError
+from mlcask.models.model import PYFUNC_FLAVOR, Model
+from mlcask.models.uri import resolve_model_path
+from mlcask.pyfunc.model import PyFuncModel
+
+# MLflow's loader modules, and the mlcask modules that read the same folders.
+LOADER_MODULES = {
+    "mlflow.sklearn": "mlcask.sklearn",
+    "mlflow.xgboost": "mlcask.xgboost",
+    "mlflow.lightgbm": "mlcask.lightgbm",
+    "mlflow.pyfunc.model": "mlcask.pyfunc.python_model",
+}
+
+
+def add_code_path(model_dir: Path, conf: dict[str, Any]) -> None:
+    """Put the model's saved ``code/`` folder on ``sys.path``, as MLflow does."""
+    code = conf.get("code")
+    if code:
+        folder = model_dir / code
+        if not folder.is_dir():
+            raise ModelFormatError(f"The model's MLmodel names code folder '{code}', but "
+                                   f"'{folder}' is missing.")
+        if str(folder) not in sys.path:
+            sys.path.insert(0, str(folder))
+
+
+def _loader_for(loader_module: str, model_dir: Path) -> Any:
+    target = LOADER_MODULES.get(loader_module)
+    if target is not None:
+        return importlib.import_module(target)
+    if loader_module.startswith("mlflow."):
+        raise ModelFormatError(
+            f"The model in '{model_dir}' is loaded by '{loader_module}', a flavor mlcask does not "
+            f"support; supported loader modules: {sorted(LOADER_MODULES)}."
+        )
+    # A custom loader module saved with the model (save_model(loader_module=..., code_paths=...)).
+    try:
+        return importlib.import_module(loader_module)
+    except ImportError as exc:
+        raise ModelFormatError(
+            f"The model in '{model_dir}' names loader module '{loader_module}', which cannot be "
+            f"imported: {exc}."
+        ) from None
+
+
+def load_model(model_uri: str | os.PathLike, suppress_warnings: bool = False,
+               dst_path: str | None = None, model_config: dict[str, Any] | None = None) -> PyFuncModel:
+    """Load a model saved in the MLflow format as a :class:`PyFuncModel`.
+
+    ``model_uri`` is a local path or ``file:`` URI (and, with tracking, ``runs:/`` and
+    ``models:/`` URIs). Models saved by MLflow itself load too.
+    """
+    model_dir = resolve_model_path(model_uri)
+    meta = Model.load(model_dir)
+    conf = meta.flavors.get(PYFUNC_FLAVOR)
+    if conf is None:
+        others = sorted(meta.flavors)
+        raise ModelFormatError(
+            f"The model in '{model_dir}' has no '{PYFUNC_FLAVOR}' flavor, so it cannot be loaded "
+            f"as a pyfunc model; its flavors are {others}. Load it with that flavor's load_model."
+        )
+    loader_module = conf.get("loader_module")
+    if not isinstance(loader_module, str):
+        raise ModelFormatError(f"Malformed MLmodel in '{model_dir}': the '{PYFUNC_FLAVOR}' flavor "
+                               f"has no 'loader_module' (got {loader_module!r}).")
+    add_code_path(model_dir, conf)
+    loader = _loader_for(loader_module, model_dir)
+    if hasattr(loader, "load_pyfunc_model"):
+        impl = loader.load_pyfunc_model(model_dir, meta, model_config=model_config)
+    else:  # a user's loader module follows MLflow's protocol: _load_pyfunc(data_path)
+        data = conf.get("data")
+        impl = loader._load_pyfunc(str(model_dir / data) if data else str(model_dir))
+    return PyFuncModel(meta, impl, loader_module, model_dir)
+
+
+def get_model_dependencies(model_uri: str | os.PathLike, format: str = "pip") -> str:
+    """Path of the model's ``requirements.txt`` (``format="pip"``) or ``conda.yaml`` (``"conda"``)."""
+    from mlcask.exceptions import InvalidArgumentError
+
+    model_dir = resolve_model_path(model_uri)
+    meta = Model.load(model_dir)
+    env = (meta.flavors.get(PYFUNC_FLAVOR) or {}).get("env") or {}
+    if isinstance(env, str):  # MLflow < 2 wrote just the conda file name
+        env = {"conda": env}
+    if format == "pip":
+        file = model_dir / "requirements.txt"
+    elif format == "conda":
+        file = model_dir / env.get("conda", "conda.yaml")
+    else:
+        raise InvalidArgumentError(f"format must be 'pip' or 'conda', got {format!r}.")
+    if not file.is_file():
+        raise ModelFormatError(f"The model in '{model_dir}' has no environment file '{file.name}'.")
+    return str(file)

@@ -1,0 +1,100 @@
+"""What every built-in flavor shares when loading: find its files, wrap its predict."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from mlcask.exceptions import InvalidInputError, ModelFormatError
+from mlcask.models.model import Model
+from mlcask.models.uri import resolve_model_path
+from mlcask.pyfunc.loading import add_code_path
+
+
+def open_flavor(model_uri: str | os.PathLike, flavor: str) -> tuple[Path, Model, dict[str, Any]]:
+    """Resolve ``model_uri`` and return (model folder, metadata, the flavor's configuration)."""
+    model_dir = resolve_model_path(model_uri)
+    if model_dir.is_file():  # MLflow accepts the data file itself; use its folder
+        model_dir = model_dir.parent
+    meta = Model.load(model_dir)
+    conf = meta.flavor(flavor)
+    add_code_path(model_dir, conf)
+    return model_dir, meta, conf
+
+
+def data_file(model_dir: Path, conf: dict[str, Any], *keys: str) -> Path:
+    """The flavor's data file named by the first of ``keys`` present in ``conf``; it must exist."""
+    name = next((conf[k] for k in keys if conf.get(k)), None)
+    if not isinstance(name, str):
+        raise ModelFormatError(f"Malformed MLmodel in '{model_dir}': the flavor names no data file "
+                               f"(expected one of the keys {list(keys)}).")
+    file = (model_dir / name).resolve()
+    if not file.is_relative_to(model_dir.resolve()):
+        raise ModelFormatError(f"Malformed MLmodel in '{model_dir}': data file '{name}' lies outside the model folder.")
+    if not file.exists():
+        raise ModelFormatError(f"The model's data file is missing: expected '{model_dir / name}'.")
+    return file
+
+
+def import_class(qualified_name: str, allowed_modules: tuple[str, ...]) -> type:
+    """Import ``package.module.Class``, but only from ``allowed_modules`` (names come from files)."""
+    module_name, _, class_name = qualified_name.rpartition(".")
+    if not module_name or not module_name.split(".")[0] in allowed_modules:
+        raise ModelFormatError(
+            f"Model class '{qualified_name}' is not one this flavor loads (expected a class from "
+            f"{', '.join(allowed_modules)})."
+        )
+    try:
+        cls = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError) as exc:
+        raise ModelFormatError(f"Cannot import model class '{qualified_name}': {exc}") from None
+    if not isinstance(cls, type):
+        raise ModelFormatError(f"Model class '{qualified_name}' is not a class.")
+    return cls
+
+
+def accepted_kwargs(fn: Callable[..., Any]) -> set[str] | None:
+    """Keyword names ``fn`` accepts, or None if it takes ``**kwargs``."""
+    try:
+        parameters = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is p.VAR_KEYWORD for p in parameters):
+        return None
+    return {p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+
+
+class NativeModelWrapper:
+    """pyfunc face of a native model: ``predict(data, params)`` calls ``model.<predict_fn>``.
+
+    Params are passed as keyword arguments; a param the method does not take is refused
+    with the list of those it does take.
+    """
+
+    def __init__(self, model: Any, predict_fn: str = "predict") -> None:
+        method = getattr(model, predict_fn, None)
+        if not callable(method):
+            raise ModelFormatError(f"The model ({type(model).__name__}) has no method '{predict_fn}'.")
+        self.model = model
+        self.predict_fn = predict_fn
+        self._method = method
+        self._accepted = accepted_kwargs(method)
+
+    def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
+        if not params:
+            return self._method(data)
+        if self._accepted is not None:
+            unknown = sorted(set(params) - self._accepted)
+            if unknown:
+                raise InvalidInputError(
+                    f"Params {unknown} are not accepted by {type(self.model).__name__}.{self.predict_fn}; "
+                    f"it accepts {sorted(self._accepted - {'self', 'X', 'data'})}."
+                )
+        return self._method(data, **params)
+
+    def get_raw_model(self) -> Any:
+        return self.model

@@ -1,0 +1,236 @@
+"""Custom models: ``PythonModel`` subclasses saved with cloudpickle, as MLflow saves them.
+
+A pickled ``mlcask.pyfunc.PythonModel`` subclass refers to its base class as
+``mlflow.pyfunc.model.PythonModel``, so real MLflow loads it without mlcask
+installed; when mlcask loads a pickle, that name (and MLflow's context class) maps
+back to mlcask's classes, so models pickled by MLflow load without MLflow installed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import io
+import os
+import pickle
+import shutil
+from pathlib import Path
+from typing import Any
+
+from mlcask.exceptions import InvalidArgumentError, ModelFormatError
+from mlcask.models.model import PYFUNC_FLAVOR, Model
+
+PYTHON_MODEL_FILE_NAME = "python_model.pkl"
+ARTIFACTS_FOLDER = "artifacts"
+MLFLOW_LOADER_MODULE = "mlflow.pyfunc.model"
+
+
+class PythonModelContext:
+    """What ``load_context`` and ``predict`` receive: artifact paths and the model config."""
+
+    def __init__(self, artifacts: dict[str, str], model_config: dict[str, Any] | None) -> None:
+        self._artifacts = artifacts
+        self._model_config = model_config
+
+    @property
+    def artifacts(self) -> dict[str, str]:
+        """Artifact name -> absolute local path of the copy saved inside the model folder."""
+        return self._artifacts
+
+    @property
+    def model_config(self) -> dict[str, Any] | None:
+        return self._model_config
+
+
+class PythonModel:
+    """Base class of custom models: override ``predict`` (and optionally ``load_context``).
+
+    ``predict`` takes ``(self, context, model_input, params=None)`` or, in the newer
+    form, ``(self, model_input, params=None)``.
+    """
+
+    def load_context(self, context: PythonModelContext) -> None:
+        """Called once at load time, with the model's artifacts; load heavy state here."""
+
+    def predict(self, context: PythonModelContext, model_input: Any, params: dict[str, Any] | None = None) -> Any:
+        raise NotImplementedError("A PythonModel subclass must implement predict().")
+
+
+def _takes_context(python_model: PythonModel) -> bool:
+    parameters = list(inspect.signature(python_model.predict).parameters)
+    return bool(parameters) and parameters[0] == "context"
+
+
+def _accepts_params(python_model: PythonModel) -> bool:
+    parameters = inspect.signature(python_model.predict).parameters
+    return "params" in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
+
+
+class _PythonModelWrapper:
+    def __init__(self, python_model: PythonModel, context: PythonModelContext) -> None:
+        self.python_model = python_model
+        self.context = context
+        self._with_context = _takes_context(python_model)
+        self._with_params = _accepts_params(python_model)
+
+    def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
+        args = (self.context, data) if self._with_context else (data,)
+        if self._with_params:
+            return self.python_model.predict(*args, params=params)
+        return self.python_model.predict(*args)
+
+    def unwrap_python_model(self) -> PythonModel:
+        return self.python_model
+
+    def get_raw_model(self) -> PythonModel:
+        return self.python_model
+
+
+# -- pickling across mlcask and MLflow ------------------------------------------------
+_FROM_MLFLOW = {
+    ("mlflow.pyfunc.model", "PythonModel"): PythonModel,
+    ("mlflow.pyfunc", "PythonModel"): PythonModel,
+    ("mlflow.pyfunc.model", "PythonModelContext"): PythonModelContext,
+    ("mlflow.pyfunc", "PythonModelContext"): PythonModelContext,
+}
+
+
+def _import_module_for_pickle(name: str) -> Any:
+    if name == "mlflow.pyfunc.model":
+        return importlib.import_module(__name__)
+    return importlib.import_module(name)
+
+
+class _MlflowCompatibleUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in _FROM_MLFLOW:
+            return _FROM_MLFLOW[(module, name)]
+        if (module, name) == ("importlib", "import_module"):
+            return _import_module_for_pickle
+        return super().find_class(module, name)
+
+
+def _dump_python_model(python_model: PythonModel, file: Path) -> None:
+    import cloudpickle
+
+    class Pickler(cloudpickle.Pickler):
+        def reducer_override(self, obj: Any) -> Any:
+            if obj is PythonModel:  # reference MLflow's base class by name, see module docstring
+                return getattr, (_ModuleRef(), "PythonModel")
+            return super().reducer_override(obj)
+
+    with open(file, "wb") as f:
+        Pickler(f, protocol=pickle.DEFAULT_PROTOCOL).dump(python_model)
+
+
+class _ModuleRef:
+    """Pickles as ``importlib.import_module("mlflow.pyfunc.model")``."""
+
+    def __reduce__(self) -> Any:
+        return importlib.import_module, (MLFLOW_LOADER_MODULE,)
+
+
+def _load_python_model(file: Path) -> PythonModel:
+    try:
+        data = file.read_bytes()
+    except FileNotFoundError:
+        raise ModelFormatError(f"The model's python model file '{file}' is missing.") from None
+    try:
+        return _MlflowCompatibleUnpickler(io.BytesIO(data)).load()
+    except (pickle.UnpicklingError, EOFError) as exc:
+        raise ModelFormatError(f"The python model file '{file}' is corrupt: {exc}") from None
+    except (ImportError, AttributeError) as exc:
+        raise ModelFormatError(
+            f"The python model in '{file}' refers to code that cannot be found: {exc}. "
+            "Save the model with code_paths=[...] holding the modules it needs."
+        ) from None
+
+
+# -- save and load --------------------------------------------------------------------
+def _copy_artifacts(artifacts: dict[str, str], folder: Path) -> dict[str, dict[str, str]]:
+    if not isinstance(artifacts, dict):
+        raise InvalidArgumentError(f"artifacts must be a dict of name -> local path, got {type(artifacts).__name__}.")
+    destination = folder / ARTIFACTS_FOLDER
+    destination.mkdir()
+    recorded: dict[str, dict[str, str]] = {}
+    for name, uri in artifacts.items():
+        source = Path(uri[len("file://"):] if str(uri).startswith("file://") else uri)
+        if not source.exists():
+            raise InvalidArgumentError(f"Artifact '{name}': '{uri}' does not exist.")
+        target = destination / source.name
+        if target.exists():
+            raise InvalidArgumentError(f"Artifact '{name}': another artifact is already saved as '{source.name}'.")
+        if source.is_dir():
+            shutil.copytree(source, target)
+        else:
+            shutil.copy2(source, target)
+        recorded[name] = {"path": f"{ARTIFACTS_FOLDER}/{source.name}", "uri": str(uri)}
+    return recorded
+
+
+def save_python_model(path: str | os.PathLike, python_model: PythonModel, *, artifacts: dict[str, str] | None,
+                      model_config: dict[str, Any] | None, **common: Any) -> Model:
+    import cloudpickle
+
+    from mlcask.models.environment import infer_pip_requirements
+    from mlcask.models.packaging import save_model_folder
+
+    if not isinstance(python_model, PythonModel) and not callable(getattr(python_model, "predict", None)):
+        raise InvalidArgumentError(
+            f"python_model must be a PythonModel instance, got {type(python_model).__name__}."
+        )
+
+    def write_data(folder: Path) -> dict[str, Any]:
+        _dump_python_model(python_model, folder / PYTHON_MODEL_FILE_NAME)
+        conf: dict[str, Any] = {}
+        if artifacts:
+            conf["artifacts"] = _copy_artifacts(artifacts, folder)
+        return conf
+
+    def predict_for_signature(data: Any, params: dict | None) -> Any:
+        staged = {name: str(Path(uri)) for name, uri in (artifacts or {}).items()}
+        wrapper = _PythonModelWrapper(python_model, PythonModelContext(staged, model_config))
+        python_model.load_context(wrapper.context)
+        return wrapper.predict(data, params)
+
+    def pyfunc_conf(conf: dict[str, Any]) -> dict[str, Any]:
+        extra: dict[str, Any] = {
+            "cloudpickle_version": cloudpickle.__version__,
+            "loader_module": MLFLOW_LOADER_MODULE,
+            "python_model": PYTHON_MODEL_FILE_NAME,
+            "streamable": callable(getattr(type(python_model), "predict_stream", None)),
+            **conf,
+        }
+        if model_config:
+            extra["config"] = model_config
+        return extra
+
+    model = save_model_folder(
+        path,
+        flavor_name=None,
+        write_data=write_data,
+        pyfunc_conf=pyfunc_conf,
+        default_requirements=lambda _: infer_pip_requirements(["cloudpickle"], [python_model]),
+        predict_for_signature=predict_for_signature,
+        **common,
+    )
+    return model
+
+
+def load_pyfunc_model(model_dir: Path, meta: Model, model_config: dict[str, Any] | None = None) -> _PythonModelWrapper:
+    conf = meta.flavor(PYFUNC_FLAVOR)
+    subpath = conf.get("python_model")
+    if not subpath:
+        raise ModelFormatError(f"Malformed MLmodel in '{model_dir}': the python_function flavor "
+                               "names no 'python_model' file.")
+    python_model = _load_python_model(model_dir / subpath)
+    artifacts = {}
+    for name, info in (conf.get("artifacts") or {}).items():
+        artifact = model_dir / info["path"]
+        if not artifact.exists():
+            raise ModelFormatError(f"The model's artifact '{name}' is missing: expected '{artifact}'.")
+        artifacts[name] = str(artifact)
+    config = {**(conf.get("config") or {}), **(model_config or {})}
+    context = PythonModelContext(artifacts, config or None)
+    python_model.load_context(context)
+    return _PythonModelWrapper(python_model, context)

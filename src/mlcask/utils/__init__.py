@@ -1,0 +1,1 @@
+"""Helpers kept under MLflow's module names (``mlcask.utils.environment``)."""

@@ -1,0 +1,113 @@
+"""The XGBoost flavor: native ``ubj``/``json`` model files, scikit-learn API and ``Booster``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from mlcask.exceptions import InvalidArgumentError
+from mlcask.models.environment import infer_pip_requirements, package_version
+from mlcask.models.model import Model, ModelInfo
+from mlcask.pyfunc.native import NativeModelWrapper, data_file, import_class, open_flavor
+
+FLAVOR_NAME = "xgboost"
+MODEL_FORMATS = ("ubj", "json", "xgb", "deprecated")
+_DEFAULT_CLASS = "xgboost.core.Booster"
+
+
+def get_default_pip_requirements(model: Any = None) -> list[str]:
+    """Pinned requirements for an XGBoost model (scikit-learn too for the sklearn API)."""
+    import xgboost
+
+    packages = ["numpy", "pandas", "scipy", "xgboost"]
+    if model is not None and isinstance(model, xgboost.XGBModel):
+        packages.append("scikit-learn")
+    return infer_pip_requirements(sorted(packages), [model] if model is not None else [])
+
+
+def save_model(
+    xgb_model: Any,
+    path: str | os.PathLike,
+    conda_env: dict | str | None = None,
+    code_paths: list[str] | None = None,
+    mlflow_model: Model | None = None,
+    signature: Any = None,
+    input_example: Any = None,
+    pip_requirements: list[str] | str | None = None,
+    extra_pip_requirements: list[str] | str | None = None,
+    model_format: str = "ubj",
+    metadata: dict[str, Any] | None = None,
+    **kwargs: Any,
+) -> ModelInfo:
+    """Save an XGBoost ``Booster`` or scikit-learn-API model (XGBClassifier, ...) to ``path``."""
+    import xgboost
+
+    from mlcask.models.packaging import save_model_folder
+
+    if not isinstance(xgb_model, (xgboost.Booster, xgboost.XGBModel)):
+        raise InvalidArgumentError(
+            f"xgb_model must be an xgboost.Booster or an XGBoost scikit-learn model, got "
+            f"{type(xgb_model).__module__}.{type(xgb_model).__name__}."
+        )
+    if model_format not in ("ubj", "json"):
+        raise InvalidArgumentError(f"model_format must be 'ubj' or 'json', got {model_format!r}.")
+    data_name = f"model.{model_format}"
+    model_class = f"{type(xgb_model).__module__}.{type(xgb_model).__name__}"
+
+    def write_data(folder: Path) -> dict[str, Any]:
+        xgb_model.save_model(str(folder / data_name), **kwargs)
+        return {"data": data_name, "model_class": model_class, "model_format": model_format,
+                "xgb_version": xgboost.__version__}
+
+    wrapper = _XGBModelWrapper(xgb_model)
+    model = save_model_folder(
+        path,
+        flavor_name=FLAVOR_NAME,
+        write_data=write_data,
+        pyfunc_conf=lambda conf: {"data": conf["data"], "loader_module": "mlflow.xgboost"},
+        default_requirements=lambda _: get_default_pip_requirements(xgb_model),
+        predict_for_signature=wrapper.predict,
+        mlflow_model=mlflow_model, signature=signature, input_example=input_example,
+        conda_env=conda_env, pip_requirements=pip_requirements,
+        extra_pip_requirements=extra_pip_requirements, code_paths=code_paths, metadata=metadata,
+    )
+    return ModelInfo.from_model(model, model_uri=str(Path(path).absolute()))
+
+
+def _load(model_dir: Path, conf: dict[str, Any]) -> Any:
+    cls = import_class(conf.get("model_class", _DEFAULT_CLASS), ("xgboost",))
+    file = data_file(model_dir, conf, "data")
+    model = cls()
+    try:
+        model.load_model(str(file))
+    except Exception as exc:  # xgboost raises its own XGBoostError for unreadable files
+        from mlcask.exceptions import ModelFormatError
+
+        raise ModelFormatError(f"XGBoost could not read the model file '{file}': {exc}") from None
+    return model
+
+
+def load_model(model_uri: str | os.PathLike, dst_path: str | None = None) -> Any:
+    """Load the native XGBoost model (``Booster`` or the saved scikit-learn-API class)."""
+    model_dir, _, conf = open_flavor(model_uri, FLAVOR_NAME)
+    return _load(model_dir, conf)
+
+
+class _XGBModelWrapper(NativeModelWrapper):
+    def __init__(self, model: Any) -> None:
+        super().__init__(model)
+        import xgboost
+
+        self._is_booster = isinstance(model, xgboost.Booster)
+
+    def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
+        if self._is_booster:
+            import xgboost
+
+            data = xgboost.DMatrix(data)
+        return super().predict(data, params)
+
+
+def load_pyfunc_model(model_dir: Path, meta: Model, model_config: dict[str, Any] | None = None) -> _XGBModelWrapper:
+    return _XGBModelWrapper(_load(model_dir, meta.flavor(FLAVOR_NAME)))
