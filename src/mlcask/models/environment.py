@@ -42,11 +42,26 @@ def _module_distributions() -> dict[str, list[str]]:
     return metadata.packages_distributions()
 
 
+# Import names that differ from their distribution's name, for the libraries models
+# are made of; anything else is looked up in the installed distributions' metadata.
+_KNOWN_DISTRIBUTIONS = {
+    "sklearn": "scikit-learn",
+    "skops": "skops",
+    "yaml": "pyyaml",
+    "PIL": "pillow",
+    "cv2": "opencv-python",
+    "skimage": "scikit-image",
+}
+
+
 @functools.cache
 def distribution_for_module(top_level_module: str) -> str | None:
     """The installed distribution providing ``top_level_module`` (``sklearn`` -> ``scikit-learn``)."""
     if top_level_module in sys.stdlib_module_names or top_level_module == "builtins":
         return None
+    if top_level_module in _KNOWN_DISTRIBUTIONS:
+        known = _KNOWN_DISTRIBUTIONS[top_level_module]
+        return known if known and package_version(known) else None
     # The common case first: the module's name is its distribution's name.
     for candidate in (top_level_module, top_level_module.replace("_", "-")):
         try:
