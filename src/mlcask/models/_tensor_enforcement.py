@@ -1,0 +1,172 @@
+"""Enforcement of tensor-based schemas (numpy arrays, dicts of arrays, DataFrames)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mlcask.exceptions import InvalidInputError
+from mlcask.types.schema import Schema, TensorSpec
+
+_OBJECT = np.dtype("O")
+_NUMERIC_KINDS = "iuf"
+
+
+def _clean(dtype: np.dtype) -> np.dtype:
+    if dtype.char == "U":
+        return np.dtype("str")
+    if dtype.char == "S":
+        return np.dtype("bytes")
+    return dtype
+
+
+def _castable(src: np.dtype, dst: np.dtype, casting: str) -> bool:
+    # Only numeric -> numeric (never bool -> number): np.can_cast calls bool -> float "safe".
+    return (src.kind in _NUMERIC_KINDS and dst.kind in _NUMERIC_KINDS
+            and bool(np.can_cast(src, dst, casting)))
+
+
+def check_tensor(values: Any, spec: TensorSpec, label: str, casting: str = "safe") -> Any:
+    """``values`` (an ndarray or scipy sparse matrix) checked against ``spec``'s shape and dtype.
+
+    A dtype mismatch is cast when numpy deems it ``casting``-safe between numeric kinds
+    (``"safe"``: int32 -> float64, float32 -> float64, int64 -> float64; ``"same_kind"``
+    also float64 -> float32, used for DataFrame input whose dtypes carry less meaning).
+    """
+    expected_shape, expected = spec.shape, spec.type
+    actual_shape = values.shape
+    actual = values.dtype if isinstance(values, np.ndarray) else values.data.dtype
+    # Ragged input: an object array of per-row arrays, as MLflow accepts.
+    if expected == _OBJECT and expected_shape == (-1,):
+        return values
+    if len(expected_shape) > 1 and -1 in expected_shape[1:] and len(actual_shape) == 1 and actual == _OBJECT:
+        return values
+    if len(expected_shape) != len(actual_shape) or any(
+        e != -1 and e != a for e, a in zip(expected_shape, actual_shape)
+    ):
+        raise InvalidInputError(f"{label}: expected shape {expected_shape}, got {actual_shape}")
+    if _clean(actual) == expected:
+        return values
+    if _castable(actual, expected, casting):
+        return values.astype(expected)
+    raise InvalidInputError(
+        f"{label}: expected dtype {expected}, got {actual}. Only conversions that keep every value "
+        "are made (for example int32 -> float64)."
+    )
+
+
+def _is_sparse(data: Any) -> bool:
+    return type(data).__module__.startswith("scipy.sparse") and hasattr(data, "indptr")
+
+
+def _column_to_tensor(series: pd.Series, spec: TensorSpec, label: str) -> np.ndarray:
+    shape = spec.shape
+    if not shape or shape[0] != -1 or -1 in shape[1:]:
+        raise InvalidInputError(
+            f"{label}: a DataFrame column can only feed a tensor whose first dimension is variable "
+            f"and the others fixed; the signature declares shape {shape}"
+        )
+    if len(series) == 0:
+        raise InvalidInputError(f"{label}: the input DataFrame has no rows")
+    first = series.iloc[0]
+    try:
+        if np.isscalar(first):
+            if shape not in ((-1,), (-1, 1)):
+                raise InvalidInputError(
+                    f"{label}: the DataFrame column holds scalars, which fit a tensor of shape (-1,) "
+                    f"or (-1, 1) only; the signature declares {shape}"
+                )
+            return check_tensor(series.to_numpy().reshape(shape), spec, label, "same_kind")
+        if isinstance(first, (list, np.ndarray)):
+            stacked = np.vstack(series.tolist())
+            arr = stacked.reshape(shape)
+            if len(arr) != len(series):
+                raise ValueError("row count changed")
+            return check_tensor(arr, spec, label, "same_kind" if isinstance(first, list) else "safe")
+    except ValueError:
+        raise InvalidInputError(
+            f"{label}: the values in the DataFrame column could not be stacked into shape {shape}; "
+            "each row must hold a list or array of the same length"
+        ) from None
+    raise InvalidInputError(
+        f"{label}: for a tensor signature, DataFrame cells must hold scalars, lists of scalars or "
+        f"numpy arrays; got {type(first).__name__}"
+    )
+
+
+def _as_array(value: Any, label: str) -> Any:
+    if isinstance(value, np.ndarray) or _is_sparse(value):
+        return value
+    if isinstance(value, (list, tuple)):
+        try:
+            return np.asarray(value)
+        except ValueError as exc:
+            raise InvalidInputError(f"{label}: could not read the list as an array: {exc}") from None
+    raise InvalidInputError(f"{label}: expected a numpy array, got {type(value).__name__}")
+
+
+def _enforce_unnamed(data: Any, spec: TensorSpec) -> Any:
+    label = "Input tensor"
+    if isinstance(data, pd.Series):
+        data = data.to_frame()
+    if isinstance(data, pd.DataFrame):
+        if data.empty:
+            raise InvalidInputError(f"{label}: the input DataFrame is empty")
+        width = data.shape[1]
+        if width == 1:
+            return _column_to_tensor(data.iloc[:, 0], spec, label)
+        if spec.shape != (-1, width):
+            raise InvalidInputError(
+                f"{label}: a DataFrame with {width} columns can only feed a tensor of shape (-1, {width}); "
+                f"the signature declares {spec.shape}"
+            )
+        return check_tensor(data.to_numpy(), spec, label, "same_kind")
+    if isinstance(data, (np.ndarray, list, tuple)) or _is_sparse(data):
+        return check_tensor(_as_array(data, label), spec, label)
+    raise InvalidInputError(
+        f"This model takes a numpy array (dtype {spec.type}, shape {spec.shape}); got an input of "
+        f"type {type(data).__name__}"
+    )
+
+
+def _enforce_named(data: Any, schema: Schema) -> dict[str, Any]:
+    specs = schema.inputs
+    if isinstance(data, np.ndarray) and len(specs) == 1:
+        data = {specs[0].name: data}
+    names = [s.name for s in specs]
+    if isinstance(data, dict):
+        given = list(data)
+        source: dict[Any, Any] = data
+    elif isinstance(data, pd.DataFrame):
+        given = data.columns.tolist()
+        source = {c: data[c] for c in names if c in data.columns}
+    else:
+        raise InvalidInputError(
+            f"This model takes named tensors {names}: pass a dict of numpy arrays (or a DataFrame "
+            f"with those columns); got an input of type {type(data).__name__}"
+        )
+    missing = [n for n in names if n not in source]
+    if missing:
+        message = f"Model is missing required input tensors {missing} (the input has {given})."
+        extra = [k for k in given if k not in names]
+        if extra:
+            message += f" Note that there were extra inputs: {extra}"
+        raise InvalidInputError(message)
+    result = {}
+    for spec in specs:
+        label = f"Tensor {spec.name!r}"
+        value = source[spec.name]
+        if isinstance(value, pd.Series):
+            result[spec.name] = _column_to_tensor(value, spec, label)
+        else:
+            result[spec.name] = check_tensor(_as_array(value, label), spec, label)
+    return result
+
+
+def enforce_tensor_schema(data: Any, schema: Schema) -> Any:
+    """``data`` checked against a tensor schema: an ndarray, or a dict of them when named."""
+    if schema.has_input_names():
+        return _enforce_named(data, schema)
+    return _enforce_unnamed(data, schema.inputs[0])

@@ -1,0 +1,410 @@
+"""Schema and params enforcement: the checks run before every pyfunc ``predict``.
+
+``enforce_schema`` turns the caller's data into what the model was saved to take (a
+DataFrame with the signature's columns, in order; or numpy arrays for tensor
+signatures), converting types only where no value can change, and otherwise raising
+:class:`InvalidInputError` saying which column, what was expected and what was given.
+``enforce_params`` does the same for params and fills in their defaults.
+
+This is on the hot path of a 1-row predict: data that already matches the schema is
+returned as is after a check of its column labels and dtypes, with per-schema lookups
+cached on the Schema object.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mlcask.exceptions import InvalidInputError
+from mlcask.models._tensor_enforcement import enforce_tensor_schema
+from mlcask.types._frames import column_values, frame_dtypes
+from mlcask.types.compound import Array, Map, Object
+from mlcask.types.datatype import DataType
+from mlcask.types.params import ParamSchema, ParamValueError, convert_param_value
+from mlcask.types.schema import Schema
+
+__all__ = ["enforce_params", "enforce_schema"]
+
+_logger = logging.getLogger(__name__)
+
+_NEVER_EQUAL = object()  # stands for "always check" in the fast dtype comparison
+_DATETIME_NS = np.dtype("datetime64[ns]")
+_OBJECT = np.dtype("O")
+_FLOAT_EXACT_LIMIT = {4: 2**24, 8: 2**53}  # integers a float32/float64 holds exactly
+
+
+class _ColumnPlan:
+    """Lookups for one column-based schema, built once and cached on the Schema."""
+
+    __slots__ = ("named", "names", "specs", "expected", "required", "n")
+
+    def __init__(self, schema: Schema) -> None:
+        self.specs = list(schema.inputs)
+        self.n = len(self.specs)
+        self.named = schema.has_input_names()
+        self.names = [s.name for s in self.specs] if self.named else list(range(self.n))
+        self.required = [s.name for s in self.specs if s.required] if self.named else self.names
+        # The dtype a column must have to be used untouched; string/binary columns are
+        # object in MLflow's terms (pandas 3's "str" dtype takes the per-column check).
+        self.expected = [
+            (_OBJECT if s.type in (DataType.string, DataType.binary) else s.type.to_numpy())
+            if isinstance(s.type, DataType) else _NEVER_EQUAL
+            for s in self.specs
+        ]
+
+
+def _plan(schema: Schema) -> _ColumnPlan:
+    plan = getattr(schema, "_enforcement_plan", None)
+    if plan is None:
+        plan = _ColumnPlan(schema)
+        schema._enforcement_plan = plan
+    return plan
+
+
+def enforce_schema(data: Any, schema: Schema | None) -> Any:
+    """Check ``data`` against the model's input ``schema`` and return what the model takes.
+
+    Column-based schema: a DataFrame with the schema's columns in schema order (extra
+    columns dropped, missing optional ones skipped); DataFrames, Series, dicts, lists of
+    dicts or rows, numpy arrays and scalars are accepted. Inputs without column names
+    (arrays, lists of rows) are matched to the columns by position. Tensor-based schema:
+    a numpy array, or a dict of arrays for named tensors. With no schema, ``data`` is
+    returned unchanged. Raises InvalidInputError on anything that does not fit.
+    """
+    if schema is None:
+        return data
+    if schema.is_tensor_spec():
+        return enforce_tensor_schema(data, schema)
+    plan = _plan(schema)
+    frame = data if isinstance(data, pd.DataFrame) else _to_frame(data, plan)
+    if plan.named:
+        return _enforce_named(frame, plan)
+    return _enforce_unnamed(frame, plan)
+
+
+# -- building a DataFrame from other inputs ---------------------------------------------
+
+def _to_frame(data: Any, plan: _ColumnPlan) -> pd.DataFrame:
+    if isinstance(data, pd.Series):
+        frame = data.to_frame()
+        return _name_by_position(frame, plan) if data.name is None else frame
+    if isinstance(data, np.ndarray):
+        if data.ndim == 0:
+            return _name_by_position(pd.DataFrame([data.item()]), plan)
+        if data.ndim > 2:
+            raise InvalidInputError(
+                f"The model takes columns {_shown(plan.names)}, but the input is a {data.ndim}-D "
+                f"array of shape {data.shape}; only 1-D (one column) and 2-D (rows x columns) "
+                "arrays can be matched to columns."
+            )
+        return _name_by_position(pd.DataFrame(data), plan)
+    if isinstance(data, dict):
+        return _dict_to_frame(data, plan)
+    if isinstance(data, (list, tuple)):
+        try:
+            frame = pd.DataFrame(list(data))
+        except (ValueError, TypeError) as exc:
+            raise InvalidInputError(f"Could not read the input list as a table of columns: {exc}") from None
+        return frame if data and isinstance(data[0], dict) else _name_by_position(frame, plan)
+    if data is None or np.isscalar(data) or isinstance(data, dt.date):
+        return _name_by_position(pd.DataFrame([data]), plan)
+    raise InvalidInputError(
+        f"The model takes a table with columns {_shown(plan.names)}; got an input of type "
+        f"{type(data).__name__}. Pass a pandas DataFrame, a dict, a list of dicts or rows, "
+        "a numpy array or a scalar."
+    )
+
+
+def _dict_to_frame(data: dict, plan: _ColumnPlan) -> pd.DataFrame:
+    values = {k: (v.item() if isinstance(v, np.ndarray) and v.ndim == 0 else v) for k, v in data.items()}
+    compound = any(isinstance(s.type, (Array, Object, Map)) for s in plan.specs)
+    try:
+        if compound or all(v is None or np.isscalar(v) or isinstance(v, dt.date) for v in values.values()):
+            return pd.DataFrame([values])  # one row: key -> value
+        values = {k: (v.tolist() if isinstance(v, np.ndarray) and v.ndim > 1 else v) for k, v in values.items()}
+        return pd.DataFrame(values)  # one column per key
+    except (ValueError, TypeError) as exc:
+        raise InvalidInputError(
+            f"The model takes a table with columns {_shown(plan.names)}; the input dict could not "
+            f"be read as one: {exc}"
+        ) from None
+
+
+def _name_by_position(frame: pd.DataFrame, plan: _ColumnPlan) -> pd.DataFrame:
+    """Give an input without column names the schema's names, when the widths agree."""
+    if plan.named and isinstance(frame.columns, pd.RangeIndex) and frame.shape[1] == plan.n:
+        frame.columns = plan.names
+    return frame
+
+
+def _shown(names: list[Any]) -> str:
+    return repr(names) if len(names) <= 20 else repr(names[:20])[:-1] + f", ... ({len(names)} in all)]"
+
+
+# -- column-based enforcement ------------------------------------------------------------
+
+def _enforce_named(df: pd.DataFrame, plan: _ColumnPlan) -> pd.DataFrame:
+    columns = df.columns.tolist()
+    same_layout = columns == plan.names
+    if same_layout:
+        dtypes = frame_dtypes(df)
+        if dtypes == plan.expected:
+            return df
+        positions: list[int | None] = list(range(plan.n))
+    else:
+        index: dict[Any, int] = {}
+        for i, label in enumerate(columns):
+            index.setdefault(label, i)
+        missing = [name for name in plan.required if name not in index]
+        known = set(plan.names)
+        if missing:
+            extra = [c for c in columns if c not in known]
+            message = (f"Model is missing required input columns {_shown(missing)} "
+                       f"(the input has columns {_shown(columns)}).")
+            if extra:
+                message += f" Note that there were extra inputs: {_shown(extra)}"
+            if isinstance(df.columns, pd.RangeIndex):
+                message += (f". The input has no column names; such input is matched to the model's "
+                            f"columns by position only when it has exactly {plan.n} columns.")
+            raise InvalidInputError(message)
+        if len(index) != len(columns):
+            dups = sorted({repr(c) for c in columns if c in known and columns.count(c) > 1})
+            if dups:
+                raise InvalidInputError(f"Input columns {', '.join(dups)} appear more than once; "
+                                        "each model input column must be given once.")
+        positions = [index.get(name) for name in plan.names]
+        dtypes = frame_dtypes(df)
+    present: list[int] = []  # input positions of the output's columns
+    converted: dict[int, Any] = {}  # output position -> converted values
+    for j, (spec, pos) in enumerate(zip(plan.specs, positions)):
+        if pos is None:
+            continue  # a missing optional column
+        present.append(pos)
+        if dtypes[pos] is plan.expected[j] or dtypes[pos] == plan.expected[j]:
+            continue
+        new = _convert(column_values(df, pos), spec.type, f"Column {spec.name!r}")
+        if new is not None:
+            converted[len(present) - 1] = new
+    if same_layout and not converted:
+        return df
+    return _assemble(df, present, converted)
+
+
+def _enforce_unnamed(df: pd.DataFrame, plan: _ColumnPlan) -> pd.DataFrame:
+    width = df.shape[1]
+    if width < plan.n:
+        raise InvalidInputError(
+            f"Model takes {plan.n} input columns, but the input has {width}. (The signature does not "
+            "name its columns, so only their count and types are checked, by position.)"
+        )
+    dtypes = frame_dtypes(df)
+    converted: dict[int, Any] = {}
+    for j, spec in enumerate(plan.specs):
+        if dtypes[j] is plan.expected[j] or dtypes[j] == plan.expected[j]:
+            continue
+        new = _convert(column_values(df, j), spec.type, f"Column at position {j}")
+        if new is not None:
+            converted[j] = new
+    if width == plan.n and not converted:
+        return df
+    return _assemble(df, list(range(plan.n)), converted)
+
+
+def _assemble(df: pd.DataFrame, positions: list[int], converted: dict[int, Any]) -> pd.DataFrame:
+    """A new frame of ``df``'s columns at ``positions``, some replaced; ``df`` is untouched."""
+    if not converted:
+        return df.take(positions, axis=1)
+    arrays = [converted[j] if j in converted else column_values(df, pos) for j, pos in enumerate(positions)]
+    labels = df.columns[positions]
+    first = arrays[0]
+    if isinstance(first, np.ndarray) and all(
+        isinstance(a, np.ndarray) and a.dtype == first.dtype and a.ndim == 1 for a in arrays
+    ):
+        # One dtype throughout: a single 2-D block is far cheaper to build than N columns.
+        return pd.DataFrame(np.column_stack(arrays), index=df.index, columns=labels)
+    out = pd.DataFrame(dict(enumerate(arrays)), index=df.index, copy=False)
+    out.columns = labels
+    return out
+
+
+# -- one column against one DataType -----------------------------------------------------
+
+def _type_error(label: str, t: DataType, dtype: Any, why: str = "") -> InvalidInputError:
+    return InvalidInputError(f"{label}: expected type {t.name}, got {dtype}{why}")
+
+
+def _series(values: Any) -> pd.Series:
+    return pd.Series(values, copy=False)
+
+
+def _plain(series: pd.Series) -> Any:
+    return series.to_numpy() if isinstance(series.dtype, np.dtype) else series.array
+
+
+def _convert(values: Any, t: Any, label: str) -> Any:
+    """Column ``values`` converted to DataType ``t`` without loss; None when usable as is."""
+    if not isinstance(t, DataType):
+        return None  # Array/Object/Map/Any columns are passed through unchecked
+    dtype = values.dtype
+    if t is DataType.string:
+        if dtype == _OBJECT or isinstance(dtype, pd.StringDtype):
+            return None
+        raise _type_error(label, t, dtype)
+    if t is DataType.binary:
+        if dtype == _OBJECT or isinstance(dtype, pd.StringDtype) or dtype.kind == "S":
+            return None
+        raise _type_error(label, t, dtype)
+    inferred = False
+    if dtype == _OBJECT and len(values):
+        values = _plain(_series(values).infer_objects())
+        inferred = values.dtype != _OBJECT
+    if t is DataType.boolean:
+        result = _to_boolean(values, label)
+    elif t is DataType.datetime:
+        result = _to_datetime(values, label)
+    else:
+        result = _to_number(values, t, label)
+    return values if result is None and inferred else result
+
+
+def _to_boolean(values: Any, label: str) -> Any:
+    dtype = values.dtype
+    if dtype.kind == "b":
+        if isinstance(dtype, np.dtype):
+            return None
+        if values.isna().any():  # pandas' nullable "boolean" dtype
+            raise _type_error(label, DataType.boolean, dtype, " with missing values (NA)")
+        return values.to_numpy(dtype=bool)
+    if dtype == _OBJECT:
+        # Kept as object so that None stays None, as MLflow does; but only bools allowed.
+        held = pd.api.types.infer_dtype(values, skipna=True)
+        if held in ("boolean", "empty"):
+            return None
+        raise _type_error(label, DataType.boolean, dtype,
+                          f" holding {held} values; only True/False (or None) are accepted")
+    raise _type_error(label, DataType.boolean, dtype, "; numbers and strings are not converted to booleans")
+
+
+def _to_datetime(values: Any, label: str) -> Any:
+    dtype = values.dtype
+    if dtype.kind == "M":
+        if dtype == _DATETIME_NS:
+            return None
+        if getattr(dtype, "tz", None) is not None:
+            raise _type_error(label, DataType.datetime, dtype, "; only timezone-naive datetimes are accepted")
+    elif not (dtype == _OBJECT or isinstance(dtype, pd.StringDtype)):
+        raise _type_error(label, DataType.datetime, dtype)
+    try:
+        return _series(values).astype(_DATETIME_NS).to_numpy()
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise _type_error(label, DataType.datetime, dtype,
+                          f" values that cannot be read as datetimes ({exc})") from None
+
+
+def _to_number(values: Any, t: DataType, label: str) -> Any:
+    target = t.to_numpy()
+    dtype = values.dtype
+    if not isinstance(dtype, np.dtype) and dtype.kind in "iufb":  # pandas nullable Int64/Float64/boolean
+        if values.isna().any():
+            if target.kind != "f" or dtype.kind == "b":
+                raise _missing_values_error(label, t, dtype, "NA")
+            values = values.to_numpy(dtype="float64", na_value=np.nan)
+        else:
+            values = values.to_numpy(dtype=dtype.numpy_dtype)
+        dtype = values.dtype
+        if dtype == target:
+            return values
+    kind = dtype.kind
+    if kind in "iu":
+        if np.can_cast(dtype, target, "safe") and (target.kind != "f" or dtype.itemsize <= target.itemsize // 2):
+            return values.astype(target)
+        if target.kind == "f":
+            limit = _FLOAT_EXACT_LIMIT[target.itemsize]
+            if not len(values) or (values.min() >= -limit and values.max() <= limit):
+                return values.astype(target)
+            raise _type_error(label, t, dtype, f" with values beyond +/-2**{limit.bit_length() - 1}, "
+                                               f"which {t.name} cannot hold exactly")
+        info = np.iinfo(target)
+        if not len(values) or (values.min() >= info.min and values.max() <= info.max):
+            return values.astype(target)
+        raise _type_error(label, t, dtype, f" with values outside the {t.name} range [{info.min}, {info.max}]")
+    if kind == "f":
+        if target.kind == "f":
+            if dtype.itemsize <= target.itemsize:
+                return values.astype(target)
+            raise _type_error(label, t, dtype, "; converting float64 to float (32-bit) would lose precision. "
+                                               "Pass float32 data or declare the column as double")
+        if np.isnan(values).any():
+            raise _missing_values_error(label, t, dtype)
+        raise _type_error(label, t, dtype, "; floats are not converted to integers (fractional parts would be "
+                                           "lost). Declare the column as double if it holds floats")
+    if kind == "b":
+        raise _type_error(label, t, dtype, "; booleans are not converted to numbers")
+    if dtype == _OBJECT:
+        held = pd.api.types.infer_dtype(values, skipna=True)
+        if held == "decimal" and target.kind == "f":  # Spark decimals, as MLflow allows
+            return pd.to_numeric(_series(values)).to_numpy().astype(target)
+        raise _type_error(label, t, dtype, f" holding {held} values")
+    raise _type_error(label, t, dtype)
+
+
+def _missing_values_error(label: str, t: DataType, dtype: Any, marker: str = "NaN") -> InvalidInputError:
+    return _type_error(
+        label, t, dtype,
+        f" with missing values ({marker}). Integer columns cannot hold missing values, so such data "
+        "arrives as floats; if this column may have missing values, declare it as double in "
+        "the model signature (or infer the signature from data that has them)",
+    )
+
+
+# -- params ------------------------------------------------------------------------------
+
+def enforce_params(params: dict[str, Any] | None, param_schema: ParamSchema | None,
+                   *, strict: bool = True) -> dict[str, Any]:
+    """Check ``params`` against the model's ``param_schema``; return them with defaults filled in.
+
+    Values are converted to the declared type where nothing is lost (an int for a double
+    param, an ISO string for a datetime); 1-D array params must be lists or 1-D arrays.
+    Unknown params, and any params for a model with no params schema, raise
+    InvalidInputError; with ``strict=False`` they are dropped with a warning, as MLflow does.
+    """
+    if param_schema is None:
+        if not params:
+            return {}
+        given = list(params) if isinstance(params, dict) else type(params).__name__
+        message = (f"This model's signature declares no params, so it accepts none; got params {given}. "
+                   "Log the model with a params schema (e.g. infer_signature(..., params=...)) to use them.")
+        if strict:
+            raise InvalidInputError(message)
+        _logger.warning("%s They are ignored.", message)
+        return {}
+    if params is None:
+        params = {}
+    elif not isinstance(params, dict):
+        raise InvalidInputError(f"Params must be a dict, got {type(params).__name__}")
+    specs = param_schema.spec_by_name()
+    unknown = [k for k in params if (k if isinstance(k, str) else str(k)) not in specs]
+    if unknown:
+        message = f"Unknown params {unknown}; this model accepts {list(specs)}."
+        if strict:
+            raise InvalidInputError(message)
+        _logger.warning("%s The unknown ones are ignored.", message)
+    given = {str(k): v for k, v in params.items()}
+    result: dict[str, Any] = {}
+    errors = []
+    for name, spec in specs.items():
+        if name not in given:
+            result[name] = spec.default
+            continue
+        try:
+            result[name] = convert_param_value(given[name], spec.dtype, spec.shape)
+        except ParamValueError as exc:
+            errors.append(f"Param '{name}': {exc}")
+    if errors:
+        raise InvalidInputError("Invalid params: " + "; ".join(errors))
+    return result
