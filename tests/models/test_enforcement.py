@@ -501,3 +501,15 @@ def test_object_params_are_checked_and_passed_unchanged():
 
 def test_datatype_objects_are_usable_as_param_types():
     assert enforce_params({"x": 1}, ParamSchema([ParamSpec("x", DataType.float, 0.0)])) == {"x": 1.0}
+
+
+def test_list_of_dicts_for_a_single_unnamed_map_column_keeps_every_key():
+    import json
+
+    from mlcask.models.enforcement import enforce_schema
+    from mlcask.types import Schema
+
+    schema = Schema.from_json(json.dumps([{"type": "map", "values": {"type": "string"}, "required": True}]))
+    frame = enforce_schema([{"a": "1", "b": "2"}, {"a": "3", "b": "4"}], schema)
+    assert frame.shape == (2, 1)
+    assert frame.iloc[:, 0].tolist() == [{"a": "1", "b": "2"}, {"a": "3", "b": "4"}]

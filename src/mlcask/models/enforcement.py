@@ -23,7 +23,7 @@ import pandas as pd
 from mlcask.exceptions import InvalidInputError
 from mlcask.models._tensor_enforcement import enforce_tensor_schema
 from mlcask.types._frames import column_values, frame_dtypes
-from mlcask.types.compound import Array, Map, Object
+from mlcask.types.compound import AnyType, Array, Map, Object
 from mlcask.types.datatype import DataType
 from mlcask.types.params import ParamSchema, ParamValueError, convert_param_value
 from mlcask.types.schema import Schema
@@ -103,6 +103,13 @@ def _to_frame(data: Any, plan: _ColumnPlan) -> pd.DataFrame:
                 "arrays can be matched to columns."
             )
         return _name_by_position(pd.DataFrame(data), plan)
+    if _single_compound_column(plan):
+        # One column of maps, objects or arrays: each list item (or the one dict) is a
+        # value of that column, not a row to spread over columns.
+        if isinstance(data, dict):
+            return pd.DataFrame({plan.names[0]: [data]})
+        if isinstance(data, (list, tuple)):
+            return pd.DataFrame({plan.names[0]: list(data)})
     if isinstance(data, dict):
         return _dict_to_frame(data, plan)
     if isinstance(data, (list, tuple)):
@@ -118,6 +125,10 @@ def _to_frame(data: Any, plan: _ColumnPlan) -> pd.DataFrame:
         f"{type(data).__name__}. Pass a pandas DataFrame, a dict, a list of dicts or rows, "
         "a numpy array or a scalar."
     )
+
+
+def _single_compound_column(plan: _ColumnPlan) -> bool:
+    return not plan.named and plan.n == 1 and isinstance(plan.specs[0].type, (Array, Object, Map, AnyType))
 
 
 def _dict_to_frame(data: dict, plan: _ColumnPlan) -> pd.DataFrame:

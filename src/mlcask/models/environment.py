@@ -98,8 +98,38 @@ def _children(obj: Any) -> Iterable[Any]:
         yield from getattr(obj, "__dict__", {}).values()
 
 
-def modules_of(objects: Iterable[Any]) -> set[str]:
-    """Top-level module names of the classes (and functions) reachable from ``objects``."""
+def _code_names(code: types.CodeType) -> Iterable[str]:
+    yield from code.co_names
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            yield from _code_names(const)
+
+
+def _modules_used_by_methods(cls: type) -> set[str]:
+    """Modules that a user-written class's methods reach through their globals (``np``, ``pd``)."""
+    found: set[str] = set()
+    for klass in cls.__mro__:
+        if klass.__module__ in ("builtins",) or klass.__module__.startswith("mlcask."):
+            continue
+        for attribute in vars(klass).values():
+            function = getattr(attribute, "__func__", attribute)
+            if not isinstance(function, types.FunctionType):
+                continue
+            for name in _code_names(function.__code__):
+                value = function.__globals__.get(name)
+                if isinstance(value, types.ModuleType):
+                    found.add(value.__name__.split(".")[0])
+                elif value is not None and not isinstance(value, (str, bytes, int, float, bool)):
+                    found.add((getattr(value, "__module__", None) or "builtins").split(".")[0])
+    return found
+
+
+def modules_of(objects: Iterable[Any], *, include_code: bool = False) -> set[str]:
+    """Top-level module names of the classes (and functions) reachable from ``objects``.
+
+    With ``include_code``, also the modules that the methods of classes defined outside
+    any installed package (a notebook's or a script's) use through their globals.
+    """
     seen: set[int] = set()
     found: set[str] = set()
     stack = list(objects)
@@ -112,19 +142,23 @@ def modules_of(objects: Iterable[Any]) -> set[str]:
             module = getattr(obj, "__module__", None) or ""
         else:
             module = type(obj).__module__
+            if include_code and distribution_for_module(module.split(".")[0]) is None:
+                found |= _modules_used_by_methods(type(obj))
         if module and module != "__main__":
             found.add(module.split(".")[0])
         stack.extend(_children(obj))
     return found
 
 
-def infer_pip_requirements(flavor_packages: Sequence[str], model_objects: Iterable[Any] = ()) -> list[str]:
-    """Pinned requirements: the flavor's packages, then those the model's classes come from."""
+def infer_pip_requirements(flavor_packages: Sequence[str], model_objects: Iterable[Any] = (),
+                           *, include_code: bool = False) -> list[str]:
+    """Pinned requirements: the flavor's packages, then those the model's classes come from
+    (and with ``include_code``, those a user-written class's methods use)."""
     names: list[str] = []
     for dist in flavor_packages:
         if dist not in names:
             names.append(dist)
-    for module in sorted(modules_of(model_objects)):
+    for module in sorted(modules_of(model_objects, include_code=include_code)):
         if module in ("mlcask", "mlflow"):
             continue
         dist = distribution_for_module(module)

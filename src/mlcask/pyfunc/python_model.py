@@ -19,6 +19,7 @@ from typing import Any
 
 from mlcask.exceptions import InvalidArgumentError, ModelFormatError
 from mlcask.models.model import PYFUNC_FLAVOR, Model
+from mlcask.pyfunc.mlflow_compat import MlflowCompatibleUnpickler
 
 PYTHON_MODEL_FILE_NAME = "python_model.pkl"
 ARTIFACTS_FOLDER = "artifacts"
@@ -57,13 +58,13 @@ class PythonModel:
 
 
 def _takes_context(python_model: PythonModel) -> bool:
-    parameters = list(inspect.signature(python_model.predict).parameters)
-    return bool(parameters) and parameters[0] == "context"
+    """MLflow's rule: a parameter named ``context``, or exactly two besides ``params``."""
+    parameters = [p for p in inspect.signature(python_model.predict).parameters if p not in ("self", "params")]
+    return "context" in parameters or len(parameters) == 2
 
 
 def _accepts_params(python_model: PythonModel) -> bool:
-    parameters = inspect.signature(python_model.predict).parameters
-    return "params" in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
+    return "params" in inspect.signature(python_model.predict).parameters
 
 
 class _PythonModelWrapper:
@@ -87,29 +88,6 @@ class _PythonModelWrapper:
 
 
 # -- pickling across mlcask and MLflow ------------------------------------------------
-_FROM_MLFLOW = {
-    ("mlflow.pyfunc.model", "PythonModel"): PythonModel,
-    ("mlflow.pyfunc", "PythonModel"): PythonModel,
-    ("mlflow.pyfunc.model", "PythonModelContext"): PythonModelContext,
-    ("mlflow.pyfunc", "PythonModelContext"): PythonModelContext,
-}
-
-
-def _import_module_for_pickle(name: str) -> Any:
-    if name == "mlflow.pyfunc.model":
-        return importlib.import_module(__name__)
-    return importlib.import_module(name)
-
-
-class _MlflowCompatibleUnpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) in _FROM_MLFLOW:
-            return _FROM_MLFLOW[(module, name)]
-        if (module, name) == ("importlib", "import_module"):
-            return _import_module_for_pickle
-        return super().find_class(module, name)
-
-
 def _dump_python_model(python_model: PythonModel, file: Path) -> None:
     import cloudpickle
 
@@ -136,7 +114,7 @@ def _load_python_model(file: Path) -> PythonModel:
     except FileNotFoundError:
         raise ModelFormatError(f"The model's python model file '{file}' is missing.") from None
     try:
-        return _MlflowCompatibleUnpickler(io.BytesIO(data)).load()
+        return MlflowCompatibleUnpickler(io.BytesIO(data)).load()
     except (pickle.UnpicklingError, EOFError) as exc:
         raise ModelFormatError(f"The python model file '{file}' is corrupt: {exc}") from None
     except (ImportError, AttributeError) as exc:
@@ -168,11 +146,24 @@ def _copy_artifacts(artifacts: dict[str, str], folder: Path) -> dict[str, dict[s
     return recorded
 
 
+def _default_requirements(python_model: PythonModel, input_example: Any) -> list[str]:
+    """cloudpickle, the packages the model object and its methods use, and the packages of
+    the data it takes (pandas for a DataFrame example, numpy for an array)."""
+    from mlcask.models.environment import infer_pip_requirements
+    from mlcask.models.input_example import split_example_and_params
+
+    data, _ = split_example_and_params(input_example)
+    requirements = infer_pip_requirements(["cloudpickle"], [python_model, data] if data is not None else [python_model],
+                                          include_code=True)
+    if any(r.startswith("pandas==") for r in requirements) and not any(r.startswith("numpy==") for r in requirements):
+        requirements = infer_pip_requirements(["cloudpickle", "numpy"], [python_model, data], include_code=True)
+    return requirements
+
+
 def save_python_model(path: str | os.PathLike, python_model: PythonModel, *, artifacts: dict[str, str] | None,
                       model_config: dict[str, Any] | None, **common: Any) -> Model:
     import cloudpickle
 
-    from mlcask.models.environment import infer_pip_requirements
     from mlcask.models.packaging import save_model_folder
 
     if not isinstance(python_model, PythonModel) and not callable(getattr(python_model, "predict", None)):
@@ -210,7 +201,7 @@ def save_python_model(path: str | os.PathLike, python_model: PythonModel, *, art
         flavor_name=None,
         write_data=write_data,
         pyfunc_conf=pyfunc_conf,
-        default_requirements=lambda _: infer_pip_requirements(["cloudpickle"], [python_model]),
+        default_requirements=lambda _: _default_requirements(python_model, common.get("input_example")),
         predict_for_signature=predict_for_signature,
         **common,
     )

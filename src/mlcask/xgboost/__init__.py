@@ -17,11 +17,13 @@ _DEFAULT_CLASS = "xgboost.core.Booster"
 
 
 def get_default_pip_requirements(model: Any = None) -> list[str]:
-    """Pinned requirements for an XGBoost model (scikit-learn too for the sklearn API)."""
-    import xgboost
+    """Pinned requirements for an XGBoost model.
 
+    scikit-learn is listed when installed, as MLflow lists it: xgboost imports it when
+    present, and the scikit-learn-API classes need it.
+    """
     packages = ["numpy", "pandas", "scipy", "xgboost"]
-    if model is not None and isinstance(model, xgboost.XGBModel):
+    if package_version("scikit-learn") is not None:
         packages.append("scikit-learn")
     return infer_pip_requirements(sorted(packages), [model] if model is not None else [])
 
