@@ -1,0 +1,169 @@
+"""Run one benchmark for one tool in this (fresh) process and print its raw samples.
+
+    python bench/worker.py TOOL BENCH REPEAT WORKDIR
+
+TOOL is ``mlflow`` or ``mlcask``; the package is imported under the name ``mlflow``
+either way (mlcask is drop-in), so both tools run exactly the same code below.
+BENCH is one of ``BENCHES``. Timings are in seconds, taken with ``time.perf_counter_ns``
+around the measured call only, after a warm-up. The result is printed as one line
+``BENCH_RESULT {json}`` on stdout; on failure the traceback goes to stderr and the exit
+status is non-zero.
+
+This file is self-contained (standard library plus the tool and its ML libraries) because
+it also runs in MLflow's own virtual environment, where neither mlcask nor ``bench`` exist.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import platform
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Callable
+
+RESULT_MARKER = "BENCH_RESULT "
+PACKAGES = ("mlflow", "mlcask", "xgboost", "scikit-learn", "skops", "numpy", "pandas")
+
+
+def load_data() -> tuple[Any, Any]:
+    """Breast-cancer features (DataFrame, 30 float columns) and target (Series ``target``)."""
+    from sklearn.datasets import load_breast_cancer
+
+    return load_breast_cancer(return_X_y=True, as_frame=True)
+
+
+def fit_model(kind: str, X: Any, y: Any) -> Any:
+    if kind == "xgboost":
+        import xgboost
+
+        return xgboost.XGBClassifier(n_estimators=100, random_state=0).fit(X, y)
+    if kind == "sklearn":
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        return make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000)).fit(X, y)
+    raise ValueError(f"unknown model kind {kind!r}")
+
+
+class Tool:
+    """The tool under test, reached through MLflow's names: ``mlflow.<flavor>``, ``mlflow.pyfunc``."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.mlflow = importlib.import_module(name)
+
+    def flavor(self, kind: str) -> Any:
+        return importlib.import_module(f"{self.name}.{kind}")
+
+    def infer_signature(self, X: Any, y: Any) -> Any:
+        return importlib.import_module(f"{self.name}.models").infer_signature(X, y)
+
+    def load_pyfunc(self, path: Path) -> Any:
+        return importlib.import_module(f"{self.name}.pyfunc").load_model(str(path))
+
+
+def make_saver(tool: Tool, kind: str) -> tuple[Any, Callable[[Path], None]]:
+    """Fit a model and return it with ``save(path)``, the exact call the save benchmark times."""
+    X, y = load_data()
+    model = fit_model(kind, X, y)
+    flavor = tool.flavor(kind)
+    signature = tool.infer_signature(X, y)
+    example = X.sample(n=1, random_state=0)
+
+    def save(path: Path) -> None:
+        flavor.save_model(model, str(path), signature=signature, input_example=example)
+
+    return model, save
+
+
+def timed(fn: Callable[[], Any]) -> float:
+    start = time.perf_counter_ns()
+    fn()
+    return (time.perf_counter_ns() - start) / 1e9
+
+
+def bench_save(tool: Tool, kind: str, repeat: int, workdir: Path) -> dict[str, Any]:
+    _, save = make_saver(tool, kind)
+    save(workdir / "warm-up")
+    samples = []
+    for i in range(repeat):
+        path = workdir / f"model-{i}"
+        samples.append(timed(lambda: save(path)))
+    files = sorted(p.name for p in (workdir / "warm-up").iterdir())
+    return {"samples": samples, "files": files}
+
+
+def bench_load(tool: Tool, kind: str, repeat: int, workdir: Path) -> dict[str, Any]:
+    _, save = make_saver(tool, kind)
+    path = workdir / "model"
+    save(path)
+    tool.load_pyfunc(path)  # warm-up: imports and first-use costs are not measured
+    return {"samples": [timed(lambda: tool.load_pyfunc(path)) for _ in range(repeat)]}
+
+
+def bench_predict(tool: Tool, rows: int, repeat: int, workdir: Path) -> dict[str, Any]:
+    """Time ``pyfunc.predict(df)`` against the raw XGBoost model's ``predict(df)``, interleaved."""
+    import numpy as np
+
+    X, _ = load_data()
+    model, save = make_saver(tool, "xgboost")
+    path = workdir / "model"
+    save(path)
+    pyfunc = tool.load_pyfunc(path)
+    df = X.sample(n=rows, replace=rows > len(X), random_state=1)
+    same = bool(np.array_equal(np.asarray(pyfunc.predict(df)).ravel(), model.predict(df).ravel()))
+    for _ in range(min(50, repeat)):  # warm-up
+        model.predict(df)
+        pyfunc.predict(df)
+    raw, wrapped = [], []
+    for i in range(repeat):  # alternate which goes first so drift hits both alike
+        if i % 2:
+            raw.append(timed(lambda: model.predict(df)))
+            wrapped.append(timed(lambda: pyfunc.predict(df)))
+        else:
+            wrapped.append(timed(lambda: pyfunc.predict(df)))
+            raw.append(timed(lambda: model.predict(df)))
+    return {"raw": raw, "pyfunc": wrapped, "rows": rows, "same_predictions": same}
+
+
+def versions() -> dict[str, Any]:
+    """Versions read from package metadata (no imports), plus the interpreter."""
+    found = {}
+    for name in PACKAGES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return {"python": platform.python_version(), "executable": sys.executable, "packages": found}
+
+
+BENCHES: dict[str, Callable[[Tool, int, Path], dict[str, Any]]] = {
+    "save-xgboost": lambda t, n, d: bench_save(t, "xgboost", n, d),
+    "save-sklearn": lambda t, n, d: bench_save(t, "sklearn", n, d),
+    "load-xgboost": lambda t, n, d: bench_load(t, "xgboost", n, d),
+    "load-sklearn": lambda t, n, d: bench_load(t, "sklearn", n, d),
+    "predict-1": lambda t, n, d: bench_predict(t, 1, n, d),
+    "predict-10000": lambda t, n, d: bench_predict(t, 10_000, n, d),
+}
+
+
+def main(argv: list[str]) -> None:
+    tool_name, bench, repeat, workdir = argv[0], argv[1], int(argv[2]), Path(argv[3])
+    if tool_name not in ("mlflow", "mlcask"):
+        raise SystemExit(f"unknown tool {tool_name!r}")
+    if bench == "info":
+        result = versions()
+    else:
+        workdir.mkdir(parents=True, exist_ok=True)
+        result = BENCHES[bench](Tool(tool_name), repeat, workdir)
+    result.update(tool=tool_name, bench=bench, pid=os.getpid())
+    print(RESULT_MARKER + json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
