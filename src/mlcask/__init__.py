@@ -12,9 +12,7 @@ load on first use.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from mlcask._lazy import lazy_attributes
 from mlcask.version import __version__
 
 _SUBMODULES = {
@@ -30,14 +28,4 @@ _SUBMODULES = {
 
 __all__ = ["__version__", *sorted(_SUBMODULES)]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _SUBMODULES:
-        module = importlib.import_module(f"mlcask.{name}")
-        globals()[name] = module
-        return module
-    raise AttributeError(f"module 'mlcask' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_attributes(__name__, globals(), {name: f"mlcask.{name}" for name in _SUBMODULES}, __all__)

@@ -155,8 +155,7 @@ def _hand_built_signatures() -> dict[str, dict]:
     import numpy as np
 
     from mlcask.models.signature import ModelSignature
-    from mlcask.types import (AnyType, Array, ColSpec, Map, Object, ParamSchema, ParamSpec, Property,
-                              Schema, TensorSpec)
+    from mlcask.types import AnyType, Array, ColSpec, Map, Object, ParamSchema, ParamSpec, Property, Schema, TensorSpec
 
     obj = Object([Property("b", "string"), Property("a", Array("long"), required=False)])
     sigs = {

@@ -12,8 +12,7 @@ import pytest
 
 from mlcask.exceptions import InvalidInputError
 from mlcask.models.enforcement import enforce_params, enforce_schema
-from mlcask.types import (Array, ColSpec, DataType, Object, ParamSchema, ParamSpec, Property, Schema,
-                          TensorSpec)
+from mlcask.types import Array, ColSpec, DataType, Object, ParamSchema, ParamSpec, Property, Schema, TensorSpec
 
 
 def cols(*specs):

@@ -6,7 +6,13 @@ import pytest
 
 import mlcask
 from mlcask.exceptions import InvalidArgumentError, InvalidInputError
-from mlcask.models import Model, convert_input_example_to_serving_input, infer_signature, set_signature, validate_serving_input
+from mlcask.models import (
+    Model,
+    convert_input_example_to_serving_input,
+    infer_signature,
+    set_signature,
+    validate_serving_input,
+)
 from mlcask.models.serving_input import parse_serving_input
 
 

@@ -56,8 +56,8 @@ def test_recorded_trust_is_limited_to_library_types(tmp_path, breast_cancer):
     from collections import Counter
 
     from sklearn.linear_model import LogisticRegression
-    from sklearn.preprocessing import FunctionTransformer
     from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
 
     X, y = breast_cancer
     # A function from outside the ML libraries is a type skops will not load by default.

@@ -10,8 +10,20 @@ import pandas as pd
 import pytest
 
 from mlcask.exceptions import InvalidArgumentError
-from mlcask.types import (AnyType, Array, ColSpec, DataType, Object, ParamSchema, ParamSpec, Property, Schema,
-                          TensorSpec, infer_param_schema, infer_schema)
+from mlcask.types import (
+    AnyType,
+    Array,
+    ColSpec,
+    DataType,
+    Object,
+    ParamSchema,
+    ParamSpec,
+    Property,
+    Schema,
+    TensorSpec,
+    infer_param_schema,
+    infer_schema,
+)
 
 
 @pytest.fixture(autouse=True)

@@ -9,8 +9,19 @@ import numpy as np
 import pytest
 
 from mlcask.exceptions import InvalidArgumentError, ModelFormatError
-from mlcask.types import (AnyType, Array, ColSpec, DataType, Map, Object, ParamSchema, ParamSpec, Property,
-                          Schema, TensorSpec)
+from mlcask.types import (
+    AnyType,
+    Array,
+    ColSpec,
+    DataType,
+    Map,
+    Object,
+    ParamSchema,
+    ParamSpec,
+    Property,
+    Schema,
+    TensorSpec,
+)
 from mlcask.types.compound import merge_types
 
 # -- DataType ------------------------------------------------------------------------------

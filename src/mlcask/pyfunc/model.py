@@ -80,4 +80,4 @@ class PyFuncModel:
         info = [f"flavor: {self._loader_module}"]
         if self._model_meta.run_id:
             info.append(f"run_id: {self._model_meta.run_id}")
-        return f"mlcask.pyfunc.loaded_model:\n  " + "\n  ".join(info)
+        return "mlcask.pyfunc.loaded_model:\n  " + "\n  ".join(info)

@@ -6,9 +6,7 @@ Importing this package loads numpy only; ``infer_schema`` and ``infer_param_sche
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from mlcask._lazy import lazy_attributes
 from mlcask.types.compound import AnyType, Array, Map, Object, Property
 from mlcask.types.datatype import DataType
 from mlcask.types.params import ParamSchema, ParamSpec
@@ -21,15 +19,4 @@ __all__ = [
     "Property", "Schema", "TensorSpec", "infer_param_schema", "infer_schema",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'mlcask.types' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_attributes(__name__, globals(), _LAZY, __all__)
