@@ -1,0 +1,225 @@
+"""The tracking and registry database: every table, as SQLAlchemy Core metadata.
+
+The layout follows MLflow's SQL store closely (table and column names), so that a
+person who knows one knows the other. Changes go through an Alembic migration in
+``migrations/versions``; never edit a table here without one.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+experiments = Table(
+    "experiments", metadata,
+    Column("experiment_id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(256), nullable=False, unique=True),
+    Column("artifact_location", String(1000)),
+    Column("lifecycle_stage", String(32), nullable=False, default="active"),
+    Column("creation_time", BigInteger),
+    Column("last_update_time", BigInteger),
+)
+
+experiment_tags = Table(
+    "experiment_tags", metadata,
+    Column("experiment_id", Integer, ForeignKey("experiments.experiment_id", ondelete="CASCADE"), nullable=False),
+    Column("key", String(250), nullable=False),
+    Column("value", String(5000)),
+    PrimaryKeyConstraint("experiment_id", "key"),
+)
+
+runs = Table(
+    "runs", metadata,
+    Column("run_uuid", String(32), primary_key=True),
+    Column("name", String(250)),
+    Column("user_id", String(256)),
+    Column("status", String(20), nullable=False),
+    Column("start_time", BigInteger),
+    Column("end_time", BigInteger),
+    Column("deleted_time", BigInteger),
+    Column("lifecycle_stage", String(20), nullable=False, default="active"),
+    Column("artifact_uri", String(1000)),
+    Column("experiment_id", Integer, ForeignKey("experiments.experiment_id"), nullable=False),
+    Index("index_runs_experiment_id_start_time", "experiment_id", "start_time"),
+)
+
+tags = Table(
+    "tags", metadata,
+    Column("run_uuid", String(32), ForeignKey("runs.run_uuid", ondelete="CASCADE"), nullable=False),
+    Column("key", String(250), nullable=False),
+    Column("value", String(8000)),
+    PrimaryKeyConstraint("run_uuid", "key"),
+)
+
+params = Table(
+    "params", metadata,
+    Column("run_uuid", String(32), ForeignKey("runs.run_uuid", ondelete="CASCADE"), nullable=False),
+    Column("key", String(250), nullable=False),
+    Column("value", String(8000), nullable=False),
+    PrimaryKeyConstraint("run_uuid", "key"),
+)
+
+# Every logged value (the full history). A surrogate key keeps inserts cheap and lets
+# the same (key, step, timestamp) be logged twice, as MLflow allows.
+metrics = Table(
+    "metrics", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_uuid", String(32), ForeignKey("runs.run_uuid", ondelete="CASCADE"), nullable=False),
+    Column("key", String(250), nullable=False),
+    Column("value", Float(53), nullable=False),
+    Column("is_nan", Boolean, nullable=False, default=False),
+    Column("timestamp", BigInteger, nullable=False),
+    Column("step", BigInteger, nullable=False, default=0),
+    Column("model_id", String(64)),
+    Column("dataset_name", String(500)),
+    Column("dataset_digest", String(36)),
+    Index("index_metrics_run_uuid_key_step", "run_uuid", "key", "step"),
+)
+
+# The value shown for a run and used by search: the one with the highest (step, timestamp).
+latest_metrics = Table(
+    "latest_metrics", metadata,
+    Column("run_uuid", String(32), ForeignKey("runs.run_uuid", ondelete="CASCADE"), nullable=False),
+    Column("key", String(250), nullable=False),
+    Column("value", Float(53), nullable=False),
+    Column("is_nan", Boolean, nullable=False, default=False),
+    Column("timestamp", BigInteger, nullable=False),
+    Column("step", BigInteger, nullable=False),
+    PrimaryKeyConstraint("run_uuid", "key"),
+)
+
+datasets = Table(
+    "datasets", metadata,
+    Column("dataset_uuid", String(36), primary_key=True),
+    Column("experiment_id", Integer, ForeignKey("experiments.experiment_id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(500), nullable=False),
+    Column("digest", String(36), nullable=False),
+    Column("dataset_source_type", String(36), nullable=False),
+    Column("dataset_source", Text, nullable=False),
+    Column("dataset_schema", Text),
+    Column("dataset_profile", Text),
+    UniqueConstraint("experiment_id", "name", "digest", name="uq_datasets_experiment_name_digest"),
+)
+
+inputs = Table(
+    "inputs", metadata,
+    Column("input_uuid", String(36), primary_key=True),
+    Column("source_type", String(36), nullable=False),       # "DATASET" or "MODEL"
+    Column("source_id", String(64), nullable=False),         # dataset_uuid or model_id
+    Column("destination_type", String(36), nullable=False),  # "RUN"
+    Column("destination_id", String(36), nullable=False),    # run_uuid
+    UniqueConstraint("source_type", "source_id", "destination_type", "destination_id", name="uq_inputs_link"),
+    Index("index_inputs_destination", "destination_type", "destination_id"),
+)
+
+input_tags = Table(
+    "input_tags", metadata,
+    Column("input_uuid", String(36), ForeignKey("inputs.input_uuid", ondelete="CASCADE"), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("value", String(500), nullable=False),
+    PrimaryKeyConstraint("input_uuid", "name"),
+)
+
+logged_models = Table(
+    "logged_models", metadata,
+    Column("model_id", String(64), primary_key=True),
+    Column("experiment_id", Integer, ForeignKey("experiments.experiment_id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(500), nullable=False),
+    Column("artifact_location", String(1000), nullable=False),
+    Column("creation_timestamp_ms", BigInteger, nullable=False),
+    Column("last_updated_timestamp_ms", BigInteger, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("lifecycle_stage", String(32), nullable=False, default="active"),
+    Column("model_type", String(500)),
+    Column("source_run_id", String(32)),
+    Index("index_logged_models_experiment_id", "experiment_id"),
+    Index("index_logged_models_source_run_id", "source_run_id"),
+)
+
+logged_model_tags = Table(
+    "logged_model_tags", metadata,
+    Column("model_id", String(64), ForeignKey("logged_models.model_id", ondelete="CASCADE"), nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("value", Text, nullable=False),
+    PrimaryKeyConstraint("model_id", "key"),
+)
+
+logged_model_params = Table(
+    "logged_model_params", metadata,
+    Column("model_id", String(64), ForeignKey("logged_models.model_id", ondelete="CASCADE"), nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("value", Text, nullable=False),
+    PrimaryKeyConstraint("model_id", "key"),
+)
+
+# -- model registry --------------------------------------------------------------------
+registered_models = Table(
+    "registered_models", metadata,
+    Column("name", String(256), primary_key=True),
+    Column("creation_time", BigInteger, nullable=False),
+    Column("last_updated_time", BigInteger, nullable=False),
+    Column("description", String(5000)),
+)
+
+registered_model_tags = Table(
+    "registered_model_tags", metadata,
+    Column("name", String(256), ForeignKey("registered_models.name", onupdate="CASCADE", ondelete="CASCADE"),
+           nullable=False),
+    Column("key", String(250), nullable=False),
+    Column("value", String(5000)),
+    PrimaryKeyConstraint("name", "key"),
+)
+
+model_versions = Table(
+    "model_versions", metadata,
+    Column("name", String(256), ForeignKey("registered_models.name", onupdate="CASCADE", ondelete="CASCADE"),
+           nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("creation_time", BigInteger, nullable=False),
+    Column("last_updated_time", BigInteger, nullable=False),
+    Column("description", String(5000)),
+    Column("user_id", String(256)),
+    Column("current_stage", String(20), nullable=False, default="None"),
+    Column("source", String(500)),
+    Column("run_id", String(32)),
+    Column("model_id", String(64)),
+    Column("status", String(20), nullable=False, default="READY"),
+    Column("status_message", String(500)),
+    PrimaryKeyConstraint("name", "version"),
+)
+
+model_version_tags = Table(
+    "model_version_tags", metadata,
+    Column("name", String(256), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("key", String(250), nullable=False),
+    Column("value", String(5000)),
+    PrimaryKeyConstraint("name", "version", "key"),
+    ForeignKeyConstraint(["name", "version"], ["model_versions.name", "model_versions.version"],
+                         onupdate="CASCADE", ondelete="CASCADE"),
+)
+
+registered_model_aliases = Table(
+    "registered_model_aliases", metadata,
+    Column("name", String(256), ForeignKey("registered_models.name", onupdate="CASCADE", ondelete="CASCADE"),
+           nullable=False),
+    Column("alias", String(256), nullable=False),
+    Column("version", Integer, nullable=False),
+    PrimaryKeyConstraint("name", "alias"),
+)
