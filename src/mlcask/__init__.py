@@ -16,16 +16,29 @@ from mlcask._lazy import lazy_attributes
 from mlcask.version import __version__
 
 _SUBMODULES = {
-    "exceptions",
-    "lightgbm",
-    "models",
-    "pyfunc",
-    "sklearn",
-    "types",
-    "utils",
+    "data", "entities", "exceptions", "lightgbm", "models", "pyfunc", "sklearn", "tracking", "types", "utils",
     "xgboost",
 }
 
-__all__ = ["__version__", *sorted(_SUBMODULES)]
+_FLUENT = [
+    "active_run", "create_experiment", "delete_experiment", "delete_run", "delete_tag", "end_run",
+    "get_artifact_uri", "get_experiment", "get_experiment_by_name", "get_run", "get_tracking_uri",
+    "last_active_run", "log_artifact", "log_artifacts", "log_dict", "log_figure", "log_input", "log_metric",
+    "log_metrics", "log_param", "log_params", "log_table", "log_text", "register_model", "search_experiments",
+    "search_runs", "set_experiment", "set_experiment_tag", "set_experiment_tags", "set_tag", "set_tags",
+    "set_tracking_uri", "start_run",
+]
 
-__getattr__, __dir__ = lazy_attributes(__name__, globals(), {name: f"mlcask.{name}" for name in _SUBMODULES}, __all__)
+_EXPORTS = {
+    **{name: f"mlcask.{name}" for name in _SUBMODULES},
+    **{name: "mlcask.tracking.fluent" for name in _FLUENT},
+    "ActiveRun": "mlcask.tracking.fluent",
+    "MlflowClient": "mlcask.tracking.client",
+    "MlcaskClient": "mlcask.tracking.client",
+    "MlflowException": "mlcask.exceptions",
+    "MlcaskException": "mlcask.exceptions",
+}
+
+__all__ = ["__version__", *sorted(_EXPORTS)]
+
+__getattr__, __dir__ = lazy_attributes(__name__, globals(), _EXPORTS, __all__)

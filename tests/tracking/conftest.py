@@ -43,3 +43,24 @@ def artifact_root(tmp_path):
     root = tmp_path / "artifacts"
     root.mkdir()
     return root
+
+
+@pytest.fixture
+def tracking(store_uri, artifact_root, monkeypatch):
+    """Point the fluent API at a fresh store; leaves no active run or experiment behind."""
+    from mlcask.tracking import fluent, stores
+
+    monkeypatch.setenv("MLCASK_ARTIFACT_ROOT", str(artifact_root))
+    for name in ("MLCASK_TRACKING_URI", "MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID"):
+        monkeypatch.delenv(name, raising=False)
+    stores.clear_cache()
+    fluent._clients.clear()
+    fluent.set_tracking_uri(store_uri)
+    yield store_uri
+    while fluent.active_run() is not None:
+        fluent.end_run()
+    fluent._tracking_uri = None
+    fluent._active_experiment_id = None
+    fluent._last_active_run_id = None
+    fluent._clients.clear()
+    stores.clear_cache()

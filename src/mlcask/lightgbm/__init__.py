@@ -125,3 +125,42 @@ def load_model(model_uri: str | os.PathLike, dst_path: str | None = None,
 
 def load_pyfunc_model(model_dir: Path, meta: Model, model_config: dict[str, Any] | None = None) -> NativeModelWrapper:
     return NativeModelWrapper(_load(model_dir, meta.flavor(FLAVOR_NAME)))
+
+
+def log_model(
+    lgb_model: Any,
+    artifact_path: str | None = None,
+    conda_env: dict | str | None = None,
+    code_paths: list[str] | None = None,
+    signature: Any = None,
+    input_example: Any = None,
+    pip_requirements: list[str] | str | None = None,
+    extra_pip_requirements: list[str] | str | None = None,
+    metadata: dict[str, Any] | None = None,
+    serialization_format: str = SERIALIZATION_FORMAT_SKOPS,
+    skops_trusted_types: list[str] | None = None,
+    registered_model_name: str | None = None,
+    await_registration_for: int = 300,
+    name: str | None = None,
+    params: dict[str, Any] | None = None,
+    tags: dict[str, Any] | None = None,
+    model_type: str | None = None,
+    step: int = 0,
+    model_id: str | None = None,
+) -> ModelInfo:
+    """Log a LightGBM model into the active run (arguments as ``save_model``).
+
+    Returns a :class:`~mlcask.models.ModelInfo` whose ``model_uri`` is ``models:/<model_id>``;
+    ``registered_model_name`` also registers it as a new version of that name.
+    """
+    from mlcask.tracking.model_logging import log_model as log_into_run
+
+    return log_into_run(
+        lambda path, mlflow_model: save_model(
+            lgb_model, path, conda_env=conda_env, code_paths=code_paths, mlflow_model=mlflow_model,
+            signature=signature, input_example=input_example, pip_requirements=pip_requirements,
+            extra_pip_requirements=extra_pip_requirements, metadata=metadata,
+            serialization_format=serialization_format, skops_trusted_types=skops_trusted_types),
+        name=name, artifact_path=artifact_path, registered_model_name=registered_model_name,
+        params=params, tags=tags, model_type=model_type, flavor=FLAVOR_NAME,
+    )

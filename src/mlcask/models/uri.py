@@ -1,12 +1,13 @@
 """Turning a model URI into a local model folder.
 
 Plain paths and ``file:`` URIs resolve here. Store-backed schemes (``runs:/``,
-``models:/``) are registered by the tracking layer with :func:`register_scheme`, so
-this module never imports it.
+``models:/``) are registered by the tracking layer with :func:`register_scheme`; this
+module only knows the name of the module that registers them.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import urllib.parse
 from collections.abc import Callable
@@ -16,6 +17,8 @@ from mlcask.exceptions import InvalidArgumentError, ModelNotFoundError
 
 Resolver = Callable[[str], Path]
 _resolvers: dict[str, Resolver] = {}
+# Schemes whose resolvers live in a higher layer, imported (by name) on first use.
+_PLUGINS = {"runs": "mlcask.tracking.uris", "models": "mlcask.tracking.uris"}
 
 
 def register_scheme(scheme: str, resolver: Resolver) -> None:
@@ -41,6 +44,8 @@ def resolve_model_path(model_uri: str | os.PathLike) -> Path:
         if scheme == "file":
             path = _file_uri_path(model_uri)
         elif len(scheme) > 1:  # one letter is a Windows drive, not a scheme
+            if scheme not in _resolvers and scheme in _PLUGINS:
+                importlib.import_module(_PLUGINS[scheme]).register()
             resolver = _resolvers.get(scheme)
             if resolver is None:
                 known = ", ".join(["paths", "file:", *(f"{s}:" for s in sorted(_resolvers))])

@@ -1,0 +1,201 @@
+"""The ``mlcask`` command: experiments, runs, models and the database, from a terminal."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from mlcask.exceptions import MlcaskException
+
+tracking_uri_option = click.option(
+    "--tracking-uri", envvar=["MLCASK_TRACKING_URI", "MLFLOW_TRACKING_URI"], default=None,
+    help="sqlite:///mlcask.db (default), postgresql://..., or a folder.",
+)
+
+
+def _client(tracking_uri: str | None) -> Any:
+    from mlcask.tracking.client import MlcaskClient
+
+    return MlcaskClient(tracking_uri)
+
+
+def _time(ms: int | None) -> str:
+    if not ms:
+        return "-"
+    return dt.datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """Rows as an aligned text table with a header rule."""
+    cells = [[str(c) for c in headers]] + [["" if c is None else str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+class _Group(click.Group):
+    """Shows an mlcask error as one line and exit code 1, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MlcaskException as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=_Group)
+@click.version_option(package_name="mlcask")
+def cli() -> None:
+    """mlcask: track, register, load and serve models in the MLflow format."""
+
+
+# -- experiments ---------------------------------------------------------------------------
+@cli.group(cls=_Group)
+def experiments() -> None:
+    """List and create experiments."""
+
+
+@experiments.command("list")
+@tracking_uri_option
+@click.option("--view", type=click.Choice(["active", "deleted", "all"]), default="active")
+def experiments_list(tracking_uri: str | None, view: str) -> None:
+    """List experiments."""
+    view_type = {"active": 1, "deleted": 2, "all": 3}[view]
+    found = _client(tracking_uri).search_experiments(view_type=view_type)
+    click.echo(table(["ID", "NAME", "STAGE", "CREATED", "ARTIFACT LOCATION"],
+                     [[e.experiment_id, e.name, e.lifecycle_stage, _time(e.creation_time), e.artifact_location]
+                      for e in found]))
+
+
+@experiments.command("create")
+@tracking_uri_option
+@click.option("--experiment-name", "-n", required=True)
+@click.option("--artifact-location", "-l", default=None)
+def experiments_create(tracking_uri: str | None, experiment_name: str, artifact_location: str | None) -> None:
+    """Create an experiment and print its id."""
+    experiment_id = _client(tracking_uri).create_experiment(experiment_name, artifact_location)
+    click.echo(f"Created experiment '{experiment_name}' with id {experiment_id}")
+
+
+# -- runs ------------------------------------------------------------------------------------
+@cli.group(cls=_Group)
+def runs() -> None:
+    """List and describe runs."""
+
+
+@runs.command("list")
+@tracking_uri_option
+@click.option("--experiment-id", default="0", show_default=True)
+@click.option("--filter", "filter_string", default="", help="MLflow filter, e.g. \"metrics.acc > 0.9\".")
+@click.option("--max-results", default=100, show_default=True)
+def runs_list(tracking_uri: str | None, experiment_id: str, filter_string: str, max_results: int) -> None:
+    """List the runs of an experiment, newest first."""
+    found = _client(tracking_uri).search_runs([experiment_id], filter_string, max_results=max_results)
+    click.echo(table(["RUN ID", "NAME", "STATUS", "STARTED", "METRICS"],
+                     [[r.info.run_id, r.info.run_name, r.info.status, _time(r.info.start_time),
+                       ", ".join(f"{k}={v:.4g}" for k, v in sorted(r.data.metrics.items())[:4])]
+                      for r in found]))
+
+
+@runs.command("describe")
+@tracking_uri_option
+@click.option("--run-id", required=True)
+def runs_describe(tracking_uri: str | None, run_id: str) -> None:
+    """Show a run: info, params, metrics, tags and logged models."""
+    client = _client(tracking_uri)
+    run = client.get_run(run_id)
+    info = run.info
+    click.echo(table(["FIELD", "VALUE"], [
+        ["run_id", info.run_id], ["name", info.run_name], ["experiment_id", info.experiment_id],
+        ["status", info.status], ["started", _time(info.start_time)], ["ended", _time(info.end_time)],
+        ["artifact_uri", info.artifact_uri],
+    ]))
+    for title, values in (("PARAM", run.data.params), ("METRIC", run.data.metrics), ("TAG", run.data.tags)):
+        if values:
+            click.echo("")
+            click.echo(table([title, "VALUE"], sorted(values.items())))
+    models = client.search_logged_models([info.experiment_id], f"source_run_id = '{run_id}'")
+    if models:
+        click.echo("")
+        click.echo(table(["LOGGED MODEL", "NAME", "STATUS"], [[m.model_id, m.name, m.status] for m in models]))
+
+
+# -- models ------------------------------------------------------------------------------------
+@cli.group(cls=_Group)
+def models() -> None:
+    """Logged and registered models."""
+
+
+@models.command("list")
+@tracking_uri_option
+@click.option("--registered", is_flag=True, help="List registered models instead of logged ones.")
+@click.option("--experiment-id", default=None, help="Logged models of this experiment (default: all).")
+def models_list(tracking_uri: str | None, registered: bool, experiment_id: str | None) -> None:
+    """List logged models (or registered models with --registered)."""
+    client = _client(tracking_uri)
+    if registered:
+        found = client.search_registered_models(max_results=1000)
+        click.echo(table(["NAME", "LATEST", "ALIASES", "UPDATED", "DESCRIPTION"], [
+            [m.name, max((int(v.version) for v in m.latest_versions), default="-"),
+             ", ".join(f"{a}->v{v}" for a, v in sorted(m.aliases.items())), _time(m.last_updated_timestamp),
+             (m.description or "")[:40]] for m in found]))
+        return
+    ids = [experiment_id] if experiment_id else [e.experiment_id for e in client.search_experiments()]
+    found = client.search_logged_models(ids, max_results=1000)
+    click.echo(table(["MODEL ID", "NAME", "STATUS", "RUN ID", "CREATED"],
+                     [[m.model_id, m.name, m.status, m.source_run_id, _time(m.creation_timestamp)] for m in found]))
+
+
+@models.command("describe")
+@tracking_uri_option
+@click.option("--model-uri", "-m", required=True, help="models:/<model_id>, models:/<name>/<version>, "
+                                                        "models:/<name>@<alias>, runs:/<run_id>/<name> or a path.")
+def models_describe(tracking_uri: str | None, model_uri: str) -> None:
+    """Show a model: where it is, its flavors, signature and requirements."""
+    from mlcask.models.model import Model
+    from mlcask.models.uri import resolve_model_path
+    from mlcask.tracking import fluent
+
+    if tracking_uri:
+        fluent.set_tracking_uri(tracking_uri)
+    path = resolve_model_path(model_uri)
+    meta = Model.load(path)
+    rows = [["uri", model_uri], ["path", str(path)], ["flavors", ", ".join(sorted(meta.flavors))],
+            ["model_id", meta.model_id], ["run_id", meta.run_id], ["created", meta.utc_time_created],
+            ["size", f"{meta.model_size_bytes} bytes" if meta.model_size_bytes else "-"]]
+    click.echo(table(["FIELD", "VALUE"], rows))
+    if meta.signature is not None:
+        click.echo("")
+        inputs = meta.signature.inputs
+        click.echo(table(["INPUT", "TYPE", "REQUIRED"],
+                         [[getattr(s, "name", None) or "-", json.dumps(s.to_dict().get("type")),
+                           getattr(s, "required", True)] for s in inputs.inputs]))
+    requirements = path / "requirements.txt"
+    if requirements.is_file():
+        click.echo("")
+        click.echo("requirements: " + ", ".join(requirements.read_text().split()))
+
+
+# -- database ----------------------------------------------------------------------------------
+@cli.group(cls=_Group)
+def db() -> None:
+    """The tracking database."""
+
+
+@db.command("upgrade")
+@click.argument("url")
+def db_upgrade(url: str) -> None:
+    """Bring the database at URL to the schema this mlcask uses (back it up first)."""
+    from mlcask.tracking.store.db import upgrade
+
+    upgrade(url)
+    click.echo(f"Database {url} is at the current schema.")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    cli()

@@ -1,0 +1,14 @@
+"""Tracking: runs, params, metrics, artifacts, logged models and the model registry."""
+
+from mlcask._lazy import lazy_attributes
+
+_EXPORTS = {
+    "MlcaskClient": "mlcask.tracking.client",
+    "MlflowClient": "mlcask.tracking.client",
+    "set_tracking_uri": "mlcask.tracking.fluent",
+    "get_tracking_uri": "mlcask.tracking.fluent",
+}
+
+__all__ = sorted(_EXPORTS)
+
+__getattr__, __dir__ = lazy_attributes(__name__, globals(), _EXPORTS)
