@@ -94,6 +94,12 @@ ITEMS = [
     Item("load-sklearn", "pyfunc.load_model, scikit-learn", 11),
     Item("predict-1", "pyfunc predict overhead, 1 row", 2000, "mlcask <= 10%", _overhead_ok),
     Item("predict-10000", "pyfunc predict overhead, 10,000 rows", 30),
+    Item("log-metric", "log_metric in a loop (per call, SQLite store)", 300, ">= 10x", _ratio_at_least(10)),
+    Item("log-metrics-1000", "log_metrics, 1,000 keys (per call)", 7, ">= 10x", _ratio_at_least(10)),
+    Item("log-model-xgboost", "xgboost.log_model into a run (signature + example)", 3, ">= 20x",
+         _ratio_at_least(20)),
+    Item("alias-load", "load models:/<name>@<alias> (resolve + load)", 11, "mlcask < 50 ms",
+         lambda row: (row.value("mlcask") or 1) < 0.05),
 ]
 
 

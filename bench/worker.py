@@ -63,7 +63,7 @@ class Tool:
     def infer_signature(self, X: Any, y: Any) -> Any:
         return importlib.import_module(f"{self.name}.models").infer_signature(X, y)
 
-    def load_pyfunc(self, path: Path) -> Any:
+    def load_pyfunc(self, path: Path | str) -> Any:
         return importlib.import_module(f"{self.name}.pyfunc").load_model(str(path))
 
 
@@ -131,6 +131,63 @@ def bench_predict(tool: Tool, rows: int, repeat: int, workdir: Path) -> dict[str
     return {"raw": raw, "pyfunc": wrapped, "rows": rows, "same_predictions": same}
 
 
+def start_tracking(tool: Tool, workdir: Path) -> Any:
+    """A fresh SQLite tracking store in ``workdir`` (the embedded default of both tools)."""
+    os.environ["MLCASK_ARTIFACT_ROOT"] = str(workdir / "artifacts")
+    tool.mlflow.set_tracking_uri(f"sqlite:///{workdir / 'tracking.db'}")
+    tool.mlflow.set_experiment("bench")
+    return tool.mlflow.start_run()
+
+
+def bench_log_metric(tool: Tool, repeat: int, workdir: Path) -> dict[str, Any]:
+    """One ``log_metric`` call per sample, in a loop, as a training loop logs."""
+    start_tracking(tool, workdir)
+    for step in range(20):  # warm-up: connection, schema, first-use costs
+        tool.mlflow.log_metric("warmup", 0.5, step=step)
+    samples = [timed(lambda i=i: tool.mlflow.log_metric("loss", 1.0 / (i + 1), step=i)) for i in range(repeat)]
+    tool.mlflow.end_run()
+    return {"samples": samples}
+
+
+def bench_log_metrics(tool: Tool, repeat: int, workdir: Path) -> dict[str, Any]:
+    """One ``log_metrics`` call with 1,000 keys per sample."""
+    start_tracking(tool, workdir)
+    metrics = {f"metric_{i}": float(i) for i in range(1000)}
+    tool.mlflow.log_metrics(metrics, step=0)
+    samples = [timed(lambda i=i: tool.mlflow.log_metrics(metrics, step=i + 1)) for i in range(repeat)]
+    tool.mlflow.end_run()
+    return {"samples": samples}
+
+
+def bench_log_model(tool: Tool, repeat: int, workdir: Path) -> dict[str, Any]:
+    """``xgboost.log_model`` into a run, with signature and input example (the seed's call)."""
+    X, y = load_data()
+    model = fit_model("xgboost", X, y)
+    flavor = tool.flavor("xgboost")
+    signature = tool.infer_signature(X, y)
+    example = X.sample(n=1, random_state=0)
+    start_tracking(tool, workdir)
+    flavor.log_model(model, name="warmup", signature=signature, input_example=example)
+    samples = [timed(lambda i=i: flavor.log_model(model, name=f"classifier{i}", signature=signature,
+                                                  input_example=example)) for i in range(repeat)]
+    tool.mlflow.end_run()
+    return {"samples": samples}
+
+
+def bench_alias_load(tool: Tool, repeat: int, workdir: Path) -> dict[str, Any]:
+    """Resolve ``models:/<name>@<alias>`` and load the (small, scikit-learn) model it names."""
+    X, y = load_data()
+    model = fit_model("sklearn", X, y)
+    start_tracking(tool, workdir)
+    info = tool.flavor("sklearn").log_model(model, name="model", registered_model_name="bench-model")
+    tool.mlflow.end_run()
+    client = tool.mlflow.MlflowClient()
+    client.set_registered_model_alias("bench-model", "champion", info.registered_model_version)
+    uri = "models:/bench-model@champion"
+    tool.load_pyfunc(uri)  # warm-up
+    return {"samples": [timed(lambda: tool.load_pyfunc(uri)) for _ in range(repeat)]}
+
+
 def versions() -> dict[str, Any]:
     """Versions read from package metadata (no imports), plus the interpreter."""
     found = {}
@@ -149,6 +206,10 @@ BENCHES: dict[str, Callable[[Tool, int, Path], dict[str, Any]]] = {
     "load-sklearn": lambda t, n, d: bench_load(t, "sklearn", n, d),
     "predict-1": lambda t, n, d: bench_predict(t, 1, n, d),
     "predict-10000": lambda t, n, d: bench_predict(t, 10_000, n, d),
+    "log-metric": bench_log_metric,
+    "log-metrics-1000": bench_log_metrics,
+    "log-model-xgboost": bench_log_model,
+    "alias-load": bench_alias_load,
 }
 
 

@@ -1,7 +1,13 @@
 """Tracking entities with MLflow's names and attributes: experiments, runs, metrics,
 params, tags, datasets, logged models, registered models and their versions."""
 
-from mlcask.entities.registry import ModelVersion, ModelVersionTag, RegisteredModel, RegisteredModelAlias, RegisteredModelTag
+from mlcask.entities.registry import (
+    ModelVersion,
+    ModelVersionTag,
+    RegisteredModel,
+    RegisteredModelAlias,
+    RegisteredModelTag,
+)
 from mlcask.entities.runs import (
     Dataset,
     DatasetInput,

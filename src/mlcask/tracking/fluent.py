@@ -92,9 +92,28 @@ def get_experiment_by_name(name: str) -> Experiment | None:
     return _client().get_experiment_by_name(name)
 
 
+_PAGE = 50_000  # the most one store query returns, as in MLflow
+
+
+def _all_pages(search: Any, max_results: int | None) -> list[Any]:
+    """Follow page tokens until ``max_results`` items (or all, for None) are gathered."""
+    found: list[Any] = []
+    token = None
+    while max_results is None or len(found) < max_results:
+        want = _PAGE if max_results is None else min(_PAGE, max_results - len(found))
+        page = search(want, token)
+        found.extend(page)
+        token = getattr(page, "token", None)
+        if not token or not page:
+            break
+    return found
+
+
 def search_experiments(view_type: int = ViewType.ACTIVE_ONLY, max_results: int | None = None,
                        filter_string: str | None = None, order_by: list[str] | None = None) -> list[Experiment]:
-    return _client().search_experiments(view_type, max_results or 100000, filter_string, order_by)
+    client = _client()
+    return _all_pages(lambda n, token: client.search_experiments(view_type, n, filter_string, order_by, token),
+                      max_results)
 
 
 def delete_experiment(experiment_id: str) -> None:
@@ -323,9 +342,10 @@ def search_runs(experiment_ids: list[str] | None = None, filter_string: str = ""
             if experiment is not None:
                 experiment_ids.append(experiment.experiment_id)
     elif not experiment_ids:
-        experiment_ids = ([e.experiment_id for e in client.search_experiments(ViewType.ALL, 100000)]
+        experiment_ids = ([e.experiment_id for e in search_experiments(ViewType.ALL)]
                           if search_all_experiments else [_experiment_id_for_new_run()])
-    runs = client.search_runs(experiment_ids, filter_string, run_view_type, max_results, order_by)
+    runs = _all_pages(lambda n, token: client.search_runs(experiment_ids, filter_string, run_view_type, n,
+                                                          order_by, token), max_results)
     if output_format == "list":
         return runs
     if output_format != "pandas":

@@ -84,19 +84,14 @@ def resolve_models_uri(uri: str, _depth: int = 0) -> Path:
     client = _client()
     if parsed.model_id:
         return local_path_of(client.get_logged_model(parsed.model_id).artifact_location)
-    if parsed.alias:
-        version = client.get_model_version_by_alias(parsed.name, parsed.alias)
-    elif parsed.version == "latest":
-        versions = client.get_latest_versions(parsed.name)
-        if not versions:
-            raise MlcaskException(f"Registered model {parsed.name!r} has no versions ({uri}).",
-                                  error_code=RESOURCE_DOES_NOT_EXIST)
-        version = max(versions, key=lambda v: int(v.version))
+    if parsed.alias or parsed.version == "latest":
+        # "latest" resolves like an alias: the highest version, in one query.
+        version = client.get_model_version_by_alias(parsed.name, parsed.alias or "latest")
+        source = client.get_model_version_download_uri(parsed.name, version.version)
     else:
-        version = client.get_model_version(parsed.name, parsed.version)
+        source = client.get_model_version_download_uri(parsed.name, parsed.version)
     if _depth > 3:
         raise InvalidArgumentError(f"Model URI {uri!r} refers to itself through its registry sources.")
-    source = version.source
     if source.startswith("models:/"):
         return resolve_models_uri(source, _depth + 1)
     return resolve_model_path(source)

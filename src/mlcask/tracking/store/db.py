@@ -28,7 +28,10 @@ class DatabaseError(MlcaskException):
 
 
 def _reset_after_fork() -> None:
-    # Pooled connections must not cross a fork: the child opens its own.
+    # Pooled connections must not cross a fork: the child drops the parent's (without
+    # closing them, which would close the parent's sockets) and opens its own.
+    for engine in _engines.values():
+        engine.dispose(close=False)
     _engines.clear()
 
 
@@ -123,6 +126,8 @@ def _redacted(uri: str) -> str:
         return uri
     scheme, rest = uri.split("://", 1)
     credentials, host = rest.rsplit("@", 1)
+    if ":" not in credentials:
+        return uri
     user = credentials.split(":", 1)[0]
     return f"{scheme}://{user}:***@{host}"
 
