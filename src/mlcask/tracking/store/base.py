@@ -76,6 +76,26 @@ def pairs(items: Any, what: str) -> list[tuple[Any, Any]]:
 class SqlStoreBase:
     """The engine and transaction helpers behind :class:`SqlTrackingStore`."""
 
+    def _search_page(self, experiment_ids: Any, max_results: int, page_token: str | None,
+                     select: Any, load: Any) -> PagedList[Any]:
+        """One page of a search over experiments: ``select(ids, limit, offset)`` builds the id
+        query, ``load(connection, ids)`` turns the ids into entities."""
+        from mlcask.tracking.store.experiments import experiment_id_int
+        from mlcask.tracking.validation import validate_max_results
+
+        if not isinstance(experiment_ids, (list, tuple)):
+            raise InvalidArgumentError(f"experiment_ids must be a list, got {type(experiment_ids).__name__}. Did you "
+                                       f"mean experiment_ids=[{experiment_ids!r}]?")
+        validate_max_results(max_results)
+        offset = parse_page_token(page_token)
+        ids = [str(experiment_id_int(e)) for e in experiment_ids]
+        if not ids:
+            return PagedList([], None)
+        with self._read() as connection:
+            found_ids = list(connection.execute(select(ids, max_results + 1, offset)).scalars())
+            found = load(connection, found_ids[:max_results])
+        return PagedList(found, make_page_token(offset + max_results) if len(found_ids) > max_results else None)
+
     def __init__(self, store_uri: str, artifact_root: Any) -> None:
         self.store_uri = str(store_uri)
         root = str(artifact_root)

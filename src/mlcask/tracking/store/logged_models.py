@@ -9,8 +9,7 @@ import sqlalchemy as sa
 
 from mlcask.entities import LifecycleStage, LoggedModel, LoggedModelStatus
 from mlcask.exceptions import InvalidArgumentError
-from mlcask.tracking.store.base import PagedList, chunks, make_page_token, not_found, now_ms, pairs, parse_page_token
-from mlcask.tracking.store.experiments import experiment_id_int
+from mlcask.tracking.store.base import PagedList, chunks, not_found, now_ms, pairs
 from mlcask.tracking.store.names import random_name
 from mlcask.tracking.store.run_logging import RunLoggingMixin
 from mlcask.tracking.store.schema import inputs, logged_model_params, logged_model_tags, logged_models, runs
@@ -18,7 +17,6 @@ from mlcask.tracking.validation import (
     validate_key,
     validate_length,
     validate_logged_model_name,
-    validate_max_results,
 )
 
 _MAX_LOGGED_MODEL_KEY_LENGTH = 255
@@ -171,20 +169,11 @@ class LoggedModelsMixin(RunLoggingMixin):
         """
         from mlcask.tracking.search.sql import logged_models_select
 
-        if not isinstance(experiment_ids, (list, tuple)):
-            raise InvalidArgumentError(f"experiment_ids must be a list, got {type(experiment_ids).__name__}. Did you "
-                                       f"mean experiment_ids=[{experiment_ids!r}]?")
-        validate_max_results(max_results)
-        offset = parse_page_token(page_token)
-        ids = [str(experiment_id_int(e)) for e in experiment_ids]
-        if not ids:
-            return PagedList([], None)
-        statement = logged_models_select(ids, filter_string or None, order_by, max_results + 1, offset,
-                                         datasets=datasets)
-        with self._read() as connection:
-            model_ids = list(connection.execute(statement).scalars())
-            found = self._load_models(connection, model_ids[:max_results])
-        return PagedList(found, make_page_token(offset + max_results) if len(model_ids) > max_results else None)
+        return self._search_page(
+            experiment_ids, max_results, page_token,
+            lambda ids, limit, offset: logged_models_select(ids, filter_string or None, order_by, limit, offset,
+                                                            datasets=datasets),
+            self._load_models)
 
     def list_logged_models_for_run(self, run_id: str) -> list[LoggedModel]:
         """The (non-deleted) logged models a run produced: those with it as ``source_run_id`` and

@@ -266,16 +266,7 @@ class RunsMixin(ExperimentsMixin):
         """
         from mlcask.tracking.search.sql import runs_select
 
-        if not isinstance(experiment_ids, (list, tuple)):
-            raise InvalidArgumentError(f"experiment_ids must be a list, got {type(experiment_ids).__name__}. Did you "
-                                       f"mean experiment_ids=[{experiment_ids!r}]?")
-        validate_max_results(max_results)
-        offset = parse_page_token(page_token)
-        ids = [str(experiment_id_int(e)) for e in experiment_ids]
-        if not ids:
-            return PagedList([], None)
-        statement = runs_select(ids, filter_string or None, run_view_type, order_by, max_results + 1, offset)
-        with self._read() as connection:
-            run_ids = list(connection.execute(statement).scalars())
-            found = self._load_runs(connection, run_ids[:max_results])
-        return PagedList(found, make_page_token(offset + max_results) if len(run_ids) > max_results else None)
+        return self._search_page(
+            experiment_ids, max_results, page_token,
+            lambda ids, limit, offset: runs_select(ids, filter_string or None, run_view_type, order_by, limit, offset),
+            self._load_runs)
