@@ -75,3 +75,16 @@ def test_unknown_model_uris_are_clear_errors(tracking):
         mlcask.pyfunc.load_model("models:/nosuch/1")
     with pytest.raises(mlcask.exceptions.InvalidArgumentError, match="give a version"):
         mlcask.pyfunc.load_model("models:/justaname")
+
+
+def test_copy_model_version_across_names(tracking, logistic_regression, breast_cancer):
+    X, _ = breast_cancer
+    mlcask.sklearn.log_model(logistic_regression, name="lr", registered_model_name="staging-model")
+    client = mlcask.MlflowClient()
+    client.set_registered_model_alias("staging-model", "candidate", 1)
+    copied = client.copy_model_version("models:/staging-model@candidate", "prod-model")
+    assert (copied.name, copied.version) == ("prod-model", "1")
+    np.testing.assert_array_equal(mlcask.pyfunc.load_model("models:/prod-model/1").predict(X.head(3)),
+                                  logistic_regression.predict(X.head(3)))
+    with pytest.raises(mlcask.exceptions.InvalidArgumentError, match="copy_model_version takes"):
+        client.copy_model_version("models:/m-123", "x")
