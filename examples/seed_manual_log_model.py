@@ -1,15 +1,18 @@
 """The seed article's manual example, run with ``import mlcask as mlflow``.
 
-Train an XGBoost classifier, infer a signature, build a custom conda environment,
-take an input example, save the model in the MLflow format, then load it back both
-natively and as a generic pyfunc model and predict. The folder written is a real
-MLflow model: ``mlflow.pyfunc.load_model`` reads it as it is.
+Train an XGBoost classifier, infer a signature, build a custom conda environment, take
+an input example, and log the model into a run of the embedded SQLite store (in
+OUTPUT_DIR), registering it. Then load it back by every kind of URI, natively and as a
+generic pyfunc model, predict, search the runs, and show a refused bad input. The
+folder the model is logged to is a real MLflow model: ``mlflow.pyfunc.load_model``
+reads it as it is.
 
 Usage: python examples/seed_manual_log_model.py [OUTPUT_DIR]
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import time
@@ -26,49 +29,71 @@ from mlcask.utils.environment import _mlflow_conda_env
 
 
 def main(output_dir: Path) -> None:
+    if output_dir.exists():
+        shutil.rmtree(output_dir)
+    output_dir.mkdir(parents=True)
+    os.environ["MLCASK_ARTIFACT_ROOT"] = str(output_dir.absolute() / "mlcask-artifacts")
+    mlflow.set_tracking_uri(f"sqlite:///{output_dir.absolute() / 'mlcask.db'}")
+    mlflow.set_experiment("seed-demo")
+
     X, y = load_breast_cancer(return_X_y=True, as_frame=True)
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=0)
 
-    model = XGBClassifier(eval_metric="logloss")
-    model.fit(X_train, y_train, eval_set=[(X_test, y_test)], verbose=False)
-    y_pred = model.predict(X_test)
-    accuracy = accuracy_score(y_test, y_pred)
-    print(f"trained XGBClassifier: accuracy {accuracy:.3f}")
+    with mlflow.start_run(run_name="xgboost-manual") as run:
+        model = XGBClassifier(eval_metric="logloss")
+        model.fit(X_train, y_train, eval_set=[(X_test, y_test)], verbose=False)
+        y_pred = model.predict(X_test)
+        accuracy = accuracy_score(y_test, y_pred)
+        mlflow.log_params({"n_estimators": model.get_booster().num_boosted_rounds(), "eval_metric": "logloss"})
+        mlflow.log_metric("accuracy", accuracy)
+        print(f"trained XGBClassifier: accuracy {accuracy:.3f} (run {run.info.run_id})")
 
-    # Signature
-    signature = infer_signature(X_test, y_test)
-    # Conda environment
-    custom_env = _mlflow_conda_env(
-        additional_conda_deps=None,
-        additional_pip_deps=["xgboost==1.5.2"],
-        additional_conda_channels=None,
-    )
-    # Sample
-    input_example = X_train.sample(n=1, random_state=0)
+        # Signature
+        signature = infer_signature(X_test, y_test)
+        # Conda environment
+        custom_env = _mlflow_conda_env(
+            additional_conda_deps=None,
+            additional_pip_deps=["xgboost==1.5.2"],
+            additional_conda_channels=None,
+        )
+        # Sample
+        input_example = X_train.sample(n=1, random_state=0)
 
-    model_path = output_dir / "classifier"
-    if model_path.exists():
-        shutil.rmtree(model_path)
-    start = time.perf_counter()
-    info = mlflow.xgboost.save_model(model, model_path, conda_env=custom_env,
-                                     signature=signature, input_example=input_example)
-    print(f"saved the model in {1000 * (time.perf_counter() - start):.1f} ms to {info.model_uri}")
-    for file in sorted(model_path.iterdir()):
+        # Log the model manually
+        start = time.perf_counter()
+        info = mlflow.xgboost.log_model(model, artifact_path="classifier", conda_env=custom_env,
+                                        signature=signature, input_example=input_example,
+                                        registered_model_name="breast-cancer-classifier")
+        print(f"logged the model in {1000 * (time.perf_counter() - start):.1f} ms as {info.model_uri} "
+              f"(registered version {info.registered_model_version})")
+
+    model_dir = Path(mlflow.MlflowClient().get_logged_model(info.model_id).artifact_location)
+    for file in sorted(model_dir.iterdir()):
         print(f"  {file.name:28} {file.stat().st_size:>8} bytes")
 
+    mlflow.MlflowClient().set_registered_model_alias("breast-cancer-classifier", "champion",
+                                                     info.registered_model_version)
     native = mlflow.xgboost.load_model(info.model_uri)
-    print(f"xgboost.load_model -> {type(native).__name__}")
-    loaded = mlflow.pyfunc.load_model(info.model_uri)
-    predictions = loaded.predict(X_test)
-    assert (predictions == y_pred).all(), "pyfunc predictions differ from the model's own"
-    print(f"pyfunc.load_model -> predictions on {len(X_test)} rows match the trained model")
-    print(f"signature inputs: {len(signature.inputs.input_names())} columns, "
-          f"e.g. {signature.inputs.inputs[0]!r}")
+    print(f"xgboost.load_model({info.model_uri}) -> {type(native).__name__}")
+    for uri in (info.model_uri, f"runs:/{run.info.run_id}/classifier", "models:/breast-cancer-classifier/1",
+                "models:/breast-cancer-classifier@champion"):
+        start = time.perf_counter()
+        loaded = mlflow.pyfunc.load_model(uri)
+        predictions = loaded.predict(X_test)
+        assert (predictions == y_pred).all(), "pyfunc predictions differ from the model's own"
+        print(f"pyfunc.load_model({uri}) + predict on {len(X_test)} rows: "
+              f"{1000 * (time.perf_counter() - start):.1f} ms, predictions match")
+
+    runs = mlflow.search_runs(filter_string="metrics.accuracy > 0.9", order_by=["metrics.accuracy DESC"])
+    print(f"search_runs('metrics.accuracy > 0.9') -> {len(runs)} run(s):")
+    print(runs[["run_id", "status", "metrics.accuracy", "params.n_estimators"]].to_string(index=False))
 
     try:
         loaded.predict(X_test.drop(columns=["mean radius", "worst area"]))
     except mlflow.exceptions.MlcaskException as exc:
-        print(f"bad input is refused with a clear error:\n  {exc}")
+        print(f"bad input is refused with a clear error:\n  {str(exc)[:160]}...")
+    print(f"\nstore: {output_dir / 'mlcask.db'}; try: mlcask runs list --tracking-uri "
+          f"sqlite:///{output_dir.absolute() / 'mlcask.db'} --experiment-id {run.info.experiment_id}")
 
 
 if __name__ == "__main__":
