@@ -57,7 +57,7 @@ def test_revert_restores_the_exact_objects(integration):
 
 def test_logging_error_is_one_warning_and_the_result_is_unchanged(integration):
     def wrapper(original, *args, **kwargs):
-        result = original(*args, **kwargs)
+        original(*args, **kwargs)
         raise RuntimeError("store is down")
 
     safe_patch(integration, Trainer, "fit", wrapper)
