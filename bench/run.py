@@ -59,13 +59,16 @@ class Row:
     results: dict[str, Measurement]
 
     def value(self, tool: str) -> float | None:
-        """Median time in seconds, or for predict rows the median overhead (a fraction)."""
+        """Median time in seconds; for predict rows the median overhead (a fraction); for
+        autolog rows the overhead in seconds (median autologged fit - median plain fit)."""
         m = self.results[tool]
         if m.error or not m.samples:
             return None
         if "raw" in m.extra:  # predict rows: samples are pyfunc times, extra["raw"] the raw model's
             raw = statistics.median(m.extra["raw"])
             return (m.median - raw) / raw
+        if "plain" in m.extra:  # autolog rows: samples are autologged fit times, extra["plain"] plain ones
+            return m.median - statistics.median(m.extra["plain"])
         return m.median
 
     def ratio(self) -> float | None:
@@ -79,6 +82,10 @@ class Row:
 def _overhead_ok(row: Row) -> bool:
     value = row.value("mlcask")
     return value is not None and value <= 0.10
+
+
+def _overhead_at_most(seconds: float) -> Callable[[Row], bool]:
+    return lambda row: (value := row.value("mlcask")) is not None and value <= seconds
 
 
 def _ratio_at_least(n: float) -> Callable[[Row], bool]:
@@ -100,6 +107,14 @@ ITEMS = [
          _ratio_at_least(20)),
     Item("alias-load", "load models:/<name>@<alias> (resolve + load)", 11, "mlcask < 50 ms",
          lambda row: (row.value("mlcask") or 1) < 0.05),
+    Item("autolog-xgboost", "autolog overhead, XGBoost fit (with model)", 5, "mlcask +<= 0.3 s",
+         _overhead_at_most(0.3)),
+    Item("autolog-xgboost-nomodel", "autolog overhead, XGBoost fit (log_models=False)", 7, "mlcask +<= 0.05 s",
+         _overhead_at_most(0.05)),
+    Item("autolog-sklearn", "autolog overhead, scikit-learn pipeline fit (with model)", 5, "mlcask +<= 0.3 s",
+         _overhead_at_most(0.3)),
+    Item("autolog-sklearn-nomodel", "autolog overhead, scikit-learn pipeline fit (log_models=False)", 7,
+         "mlcask +<= 0.05 s", _overhead_at_most(0.05)),
 ]
 
 
@@ -225,6 +240,9 @@ def fmt_cell(row: Row, tool: str) -> str:
         return "n/a"
     if "raw" in m.extra:
         return f"{value:+.0%} ({fmt_time(statistics.median(m.extra['raw']))} -> {fmt_time(m.median)})"
+    if "plain" in m.extra:
+        plain = statistics.median(m.extra["plain"])
+        return f"{'+' if value >= 0 else '-'}{fmt_time(abs(value))} ({fmt_time(plain)} -> {fmt_time(m.median)})"
     return fmt_time(value)
 
 
@@ -361,7 +379,8 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print(render_text(cells))
     print("\nmedians over the repeats; ratio = MLflow median / mlcask median "
-          "(predict rows: MLflow overhead % / mlcask overhead %)")
+          "(predict rows: MLflow overhead % / mlcask overhead %; autolog rows: MLflow overhead / mlcask overhead, "
+          "overhead = median autologged fit - median plain fit)")
     errors = [f"- {r.item.name} [{tool}]: {m.error}" for r in rows for tool, m in r.results.items() if m.error]
     if errors:
         print("\nerrors:\n" + "\n".join(errors))

@@ -188,6 +188,43 @@ def bench_alias_load(tool: Tool, repeat: int, workdir: Path) -> dict[str, Any]:
     return {"samples": [timed(lambda: tool.load_pyfunc(uri)) for _ in range(repeat)]}
 
 
+def bench_autolog(tool: Tool, kind: str, log_models: bool, repeat: int, workdir: Path) -> dict[str, Any]:
+    """``fit`` under ``mlflow.autolog(log_models=...)`` against the same plain ``fit``, interleaved.
+
+    Samples are the autologged fit times, ``plain`` the plain ones; autologging is turned on
+    and off with ``mlflow.autolog`` between fits (not timed). Each autologged fit starts and
+    ends its own run in a fresh SQLite store.
+    """
+    X, y = load_data()
+    os.environ["MLCASK_ARTIFACT_ROOT"] = str(workdir / "artifacts")
+    tool.mlflow.set_tracking_uri(f"sqlite:///{workdir / 'tracking.db'}")
+    tool.mlflow.set_experiment("bench")
+
+    def autolog(on: bool) -> None:
+        if on:
+            tool.mlflow.autolog(log_models=log_models, silent=True)
+        else:
+            tool.mlflow.autolog(disable=True, silent=True)
+
+    for on in (False, True):  # warm-up: imports, first-use costs, the store's schema
+        autolog(on)
+        fit_model(kind, X, y)
+    plain, logged = [], []
+    for i in range(repeat):  # alternate which goes first so drift hits both alike
+        for on in ((True, False) if i % 2 else (False, True)):
+            autolog(on)
+            (logged if on else plain).append(timed(lambda: fit_model(kind, X, y)))
+    autolog(False)
+    runs = tool.mlflow.search_runs(experiment_names=["bench"], output_format="list")
+    if len(runs) != repeat + 1:
+        raise RuntimeError(f"autolog logged {len(runs)} runs for {repeat + 1} fits")
+    models = [m for r in runs for m in tool.mlflow.MlflowClient().search_logged_models(
+        [r.info.experiment_id], filter_string=f"source_run_id = '{r.info.run_id}'")]
+    if bool(models) != log_models:
+        raise RuntimeError(f"autolog(log_models={log_models}) logged {len(models)} models")
+    return {"samples": logged, "plain": plain}
+
+
 def versions() -> dict[str, Any]:
     """Versions read from package metadata (no imports), plus the interpreter."""
     found = {}
@@ -210,6 +247,10 @@ BENCHES: dict[str, Callable[[Tool, int, Path], dict[str, Any]]] = {
     "log-metrics-1000": bench_log_metrics,
     "log-model-xgboost": bench_log_model,
     "alias-load": bench_alias_load,
+    "autolog-xgboost": lambda t, n, d: bench_autolog(t, "xgboost", True, n, d),
+    "autolog-xgboost-nomodel": lambda t, n, d: bench_autolog(t, "xgboost", False, n, d),
+    "autolog-sklearn": lambda t, n, d: bench_autolog(t, "sklearn", True, n, d),
+    "autolog-sklearn-nomodel": lambda t, n, d: bench_autolog(t, "sklearn", False, n, d),
 }
 
 

@@ -16,8 +16,8 @@ from mlcask._lazy import lazy_attributes
 from mlcask.version import __version__
 
 _SUBMODULES = {
-    "data", "entities", "exceptions", "lightgbm", "models", "pyfunc", "sklearn", "tracking", "types", "utils",
-    "xgboost",
+    "autologging", "data", "entities", "exceptions", "lightgbm", "models", "pyfunc", "sklearn", "tracking", "types",
+    "utils", "xgboost",
 }
 
 _FLUENT = [
@@ -32,6 +32,7 @@ _FLUENT = [
 _EXPORTS = {
     **{name: f"mlcask.{name}" for name in _SUBMODULES},
     **{name: "mlcask.tracking.fluent" for name in _FLUENT},
+    "autolog": "mlcask.autologging",
     "ActiveRun": "mlcask.tracking.fluent",
     "MlflowClient": "mlcask.tracking.client",
     "MlcaskClient": "mlcask.tracking.client",

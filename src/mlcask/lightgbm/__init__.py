@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from mlcask._lazy import lazy_attributes
 from mlcask.exceptions import InvalidArgumentError, ModelFormatError
 from mlcask.models.environment import infer_pip_requirements
 from mlcask.models.model import Model, ModelInfo
@@ -164,3 +165,7 @@ def log_model(
         name=name, artifact_path=artifact_path, registered_model_name=registered_model_name,
         params=params, tags=tags, model_type=model_type, flavor=FLAVOR_NAME,
     )
+
+
+# -- autolog (lazy: ``import mlcask.lightgbm`` loads neither lightgbm nor the autolog machinery) -----
+__getattr__ = lazy_attributes(__name__, globals(), {"autolog": "mlcask.lightgbm._autolog"})[0]

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from mlcask._lazy import lazy_attributes
 from mlcask.exceptions import InvalidArgumentError, ModelFormatError
 from mlcask.models.environment import infer_pip_requirements
 from mlcask.models.model import Model, ModelInfo
@@ -26,8 +27,9 @@ _DATA_FILE = {SERIALIZATION_FORMAT_SKOPS: "model.skops", SERIALIZATION_FORMAT_CL
 __all__ = [
     "FLAVOR_NAME", "SERIALIZATION_FORMAT_CLOUDPICKLE", "SERIALIZATION_FORMAT_PICKLE",
     "SERIALIZATION_FORMAT_SKOPS", "SUPPORTED_SERIALIZATION_FORMATS", "get_default_pip_requirements",
-    "load_model", "save_model",
+    "autolog", "load_model", "save_model",
 ]
+__getattr__ = lazy_attributes(__name__, globals(), {"autolog": "mlcask.sklearn._autolog"})[0]  # autolog on first use
 
 
 def get_default_pip_requirements(model: Any = None, serialization_format: str = SERIALIZATION_FORMAT_SKOPS) -> list[str]:

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from mlcask._lazy import lazy_attributes
 from mlcask.exceptions import InvalidArgumentError
 from mlcask.models.environment import infer_pip_requirements, package_version
 from mlcask.models.model import Model, ModelInfo
@@ -150,3 +151,7 @@ def log_model(
         name=name, artifact_path=artifact_path, registered_model_name=registered_model_name,
         params=params, tags=tags, model_type=model_type, flavor=FLAVOR_NAME,
     )
+
+
+# -- autolog (lazy: ``import mlcask.xgboost`` loads neither xgboost nor the autolog machinery) -----
+__getattr__ = lazy_attributes(__name__, globals(), {"autolog": "mlcask.xgboost._autolog"})[0]

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from mlcask.autolog.config import get_config
+from mlcask.autologging.config import get_config
 
 
 @contextmanager

@@ -8,9 +8,9 @@ import warnings
 
 import pytest
 
-from mlcask.autolog.config import autologging_integration, get_config, is_enabled, set_config
-from mlcask.autolog.imports import when_imported
-from mlcask.autolog.patching import inside_patched_call, revert_patches, safe_patch
+from mlcask.autologging.config import autologging_integration, get_config, is_enabled, set_config
+from mlcask.autologging.imports import when_imported
+from mlcask.autologging.patching import inside_patched_call, revert_patches, safe_patch
 
 
 class Trainer:

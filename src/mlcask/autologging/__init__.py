@@ -1,5 +1,8 @@
 """Autologging: one call, and every ``fit`` logs its params, metrics and model.
 
+``mlcask.autolog`` is :func:`autolog` here (the package is named ``autologging`` so that
+the function, as in MLflow, owns the name ``autolog``).
+
 ``mlcask.autolog()`` turns on every integration whose library is installed, now or when
 it is imported later; ``mlcask.sklearn.autolog()``, ``mlcask.xgboost.autolog()`` and
 ``mlcask.lightgbm.autolog()`` turn on one.
@@ -11,7 +14,7 @@ import importlib
 import importlib.util
 from typing import Any
 
-from mlcask.autolog.config import autologging_integration, get_config, is_enabled
+from mlcask.autologging.config import autologging_integration, get_config, is_enabled
 
 __all__ = ["autolog", "autologging_integration", "get_config", "is_enabled"]
 
@@ -50,11 +53,18 @@ def autolog(
                   extra_tags=extra_tags, **integration_kwargs)
 
     def enable(integration: str, module_name: str) -> None:
-        flavor_autolog = importlib.import_module(module_name).autolog
-        accepted = inspect.signature(flavor_autolog).parameters
-        flavor_autolog(**{k: v for k, v in common.items() if k in accepted})
+        try:
+            flavor_autolog = importlib.import_module(module_name).autolog
+            accepted = inspect.signature(flavor_autolog).parameters
+            flavor_autolog(**{k: v for k, v in common.items() if k in accepted})
+        except Exception as exc:  # one integration failing must not keep the others off (as in MLflow)
+            if not silent:
+                import warnings
 
-    from mlcask.autolog.imports import when_imported
+                warnings.warn(f"mlcask autologging: could not turn {'off' if disable else 'on'} {integration} "
+                              f"autologging ({type(exc).__name__}: {exc})", UserWarning, stacklevel=2)
+
+    from mlcask.autologging.imports import when_imported
 
     for integration, (library, module_name) in INTEGRATIONS.items():
         if importlib.util.find_spec(library) is None:

@@ -20,11 +20,12 @@ import functools
 import logging
 import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from mlcask.autolog.config import get_config
+from mlcask.autologging.config import get_config
 
 _logger = logging.getLogger("mlcask.autolog")
 _MISSING = object()
@@ -74,6 +75,20 @@ def inside_patched_call(integration: str) -> bool:
     return integration in _active(integration)
 
 
+@contextmanager
+def nested_scope(integration: str) -> Iterator[None]:
+    """Run a block as if inside a patched call of ``integration`` on this thread: patched calls
+    in it go straight to the originals (e.g. a worker thread running part of an outer ``fit``)."""
+    active = _active(integration)
+    outermost = integration not in active
+    active.add(integration)
+    try:
+        yield
+    finally:
+        if outermost:
+            active.discard(integration)
+
+
 def warn_once(integration: str, message: str) -> None:
     """Report an autologging problem; silenced by ``autolog(silent=True)``."""
     config = get_config(integration) or {}
@@ -102,6 +117,7 @@ def safe_patch(integration: str, owner: Any, name: str,
         if get_config(integration) is None or (nested_calls_original and inside_patched_call(integration)):
             return function(*args, **kwargs)
         active = _active(integration)
+        outermost = integration not in active  # False for a nested call with nested_calls_original=False
         active.add(integration)
         call = _OriginalCall(function)
         try:
@@ -115,7 +131,8 @@ def safe_patch(integration: str, owner: Any, name: str,
             warn_once(integration, f"logging failed and was skipped ({type(exc).__name__}: {exc})")
             return call.result if call.called else function(*args, **kwargs)
         finally:
-            active.discard(integration)
+            if outermost:  # a nested call must not end the outer call's "inside" state
+                active.discard(integration)
 
     patched.__mlcask_patched__ = True  # type: ignore[attr-defined]
     setattr(owner, name, staticmethod(patched) if is_static else patched)

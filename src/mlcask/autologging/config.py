@@ -37,7 +37,7 @@ def autologging_integration(name: str) -> Callable[[Callable[..., None]], Callab
 
         @functools.wraps(autolog_fn)
         def autolog(*args: Any, **kwargs: Any) -> None:
-            from mlcask.autolog.patching import revert_patches
+            from mlcask.autologging.patching import revert_patches
 
             bound = signature.bind(*args, **kwargs)
             bound.apply_defaults()
