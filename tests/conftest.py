@@ -34,3 +34,35 @@ def logistic_regression(breast_cancer):
 
     X, y = breast_cancer
     return make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(X, y)
+
+
+@pytest.fixture
+def tracking_state(monkeypatch):
+    """Returns ``use(uri, artifact_root)`` pointing the fluent API at a store; afterwards no
+    active run, experiment, tracking URI or cached store is left behind."""
+    from mlcask.tracking import fluent, stores
+
+    for name in ("MLCASK_TRACKING_URI", "MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID"):
+        monkeypatch.delenv(name, raising=False)
+
+    def use(uri, artifact_root):
+        monkeypatch.setenv("MLCASK_ARTIFACT_ROOT", str(artifact_root))
+        stores.clear_cache()
+        fluent._clients.clear()
+        fluent.set_tracking_uri(uri)
+        return uri
+
+    yield use
+    while fluent.active_run() is not None:
+        fluent.end_run()
+    fluent._tracking_uri = None
+    fluent._active_experiment_id = None
+    fluent._last_active_run_id = None
+    fluent._clients.clear()
+    stores.clear_cache()
+
+
+@pytest.fixture
+def tracking(tracking_state, tmp_path):
+    """A fresh SQLite tracking store for the fluent API (tests/tracking runs PostgreSQL too)."""
+    return tracking_state(f"sqlite:///{tmp_path}/t.db", tmp_path / "artifacts")

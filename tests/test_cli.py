@@ -8,24 +8,14 @@ from mlcask.cli import cli, table
 
 
 @pytest.fixture
-def logged(tmp_path, monkeypatch, logistic_regression):
-    from mlcask.tracking import fluent, stores
-
-    uri = f"sqlite:///{tmp_path / 'cli.db'}"
-    monkeypatch.setenv("MLCASK_ARTIFACT_ROOT", str(tmp_path / "artifacts"))
-    stores.clear_cache()
-    fluent._clients.clear()
-    fluent.set_tracking_uri(uri)
+def logged(tracking_state, tmp_path, logistic_regression):
+    uri = tracking_state(f"sqlite:///{tmp_path / 'cli.db'}", tmp_path / "artifacts")
     experiment = mlcask.set_experiment("cli-demo")
     with mlcask.start_run(run_name="baseline") as run:
         mlcask.log_param("C", 1.0)
         mlcask.log_metric("acc", 0.93)
         info = mlcask.sklearn.log_model(logistic_regression, name="lr", registered_model_name="cancer")
-    yield uri, experiment, run, info
-    fluent._tracking_uri = None
-    fluent._active_experiment_id = None
-    fluent._clients.clear()
-    stores.clear_cache()
+    return uri, experiment, run, info
 
 
 def invoke(*args):

@@ -29,29 +29,16 @@ from sklearn.utils.parallel import Parallel
 
 import mlcask
 import mlcask.sklearn
-from mlcask.tracking import fluent, stores
+from mlcask.tracking import fluent
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
 @pytest.fixture
-def tracking(tmp_path, monkeypatch):
-    """A fresh SQLite store; autolog off and no run left behind afterwards."""
-    monkeypatch.setenv("MLCASK_ARTIFACT_ROOT", str(tmp_path / "artifacts"))
-    for name in ("MLCASK_TRACKING_URI", "MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID"):
-        monkeypatch.delenv(name, raising=False)
-    stores.clear_cache()
-    fluent._clients.clear()
-    fluent.set_tracking_uri(f"sqlite:///{tmp_path}/t.db")
-    yield
+def tracking(tracking):
+    """The shared SQLite store fixture, with scikit-learn autologging off afterwards."""
+    yield tracking
     mlcask.sklearn.autolog(disable=True)
-    while fluent.active_run() is not None:
-        fluent.end_run()
-    fluent._tracking_uri = None
-    fluent._active_experiment_id = None
-    fluent._last_active_run_id = None
-    fluent._clients.clear()
-    stores.clear_cache()
 
 
 @pytest.fixture

@@ -46,21 +46,6 @@ def artifact_root(tmp_path):
 
 
 @pytest.fixture
-def tracking(store_uri, artifact_root, monkeypatch):
-    """Point the fluent API at a fresh store; leaves no active run or experiment behind."""
-    from mlcask.tracking import fluent, stores
-
-    monkeypatch.setenv("MLCASK_ARTIFACT_ROOT", str(artifact_root))
-    for name in ("MLCASK_TRACKING_URI", "MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID"):
-        monkeypatch.delenv(name, raising=False)
-    stores.clear_cache()
-    fluent._clients.clear()
-    fluent.set_tracking_uri(store_uri)
-    yield store_uri
-    while fluent.active_run() is not None:
-        fluent.end_run()
-    fluent._tracking_uri = None
-    fluent._active_experiment_id = None
-    fluent._last_active_run_id = None
-    fluent._clients.clear()
-    stores.clear_cache()
+def tracking(store_uri, artifact_root, tracking_state):
+    """Point the fluent API at a fresh store (SQLite and PostgreSQL)."""
+    return tracking_state(store_uri, artifact_root)

@@ -16,27 +16,6 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture
-def tracking(tmp_path, monkeypatch):
-    """A fresh SQLite store and artifact root; no active run or experiment left behind."""
-    from mlcask.tracking import fluent, stores
-
-    monkeypatch.setenv("MLCASK_ARTIFACT_ROOT", str(tmp_path / "artifacts"))
-    for name in ("MLCASK_TRACKING_URI", "MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID"):
-        monkeypatch.delenv(name, raising=False)
-    stores.clear_cache()
-    fluent._clients.clear()
-    mlcask.set_tracking_uri(f"sqlite:///{tmp_path}/t.db")
-    yield
-    while fluent.active_run() is not None:
-        fluent.end_run()
-    fluent._tracking_uri = None
-    fluent._active_experiment_id = None
-    fluent._last_active_run_id = None
-    fluent._clients.clear()
-    stores.clear_cache()
-
-
-@pytest.fixture
 def autolog(tracking):
     """XGBoost autologging on (call again with arguments to change them); always off after."""
     mlcask.xgboost.autolog()
