@@ -181,6 +181,52 @@ def models_describe(tracking_uri: str | None, model_uri: str) -> None:
         click.echo("requirements: " + ", ".join(requirements.read_text().split()))
 
 
+
+@models.command("serve")
+@tracking_uri_option
+@click.option("--model-uri", "-m", required=True, help="A path, runs:/<run_id>/<name>, models:/<model_id>, "
+                                                        "models:/<name>/<version> or models:/<name>@<alias>.")
+@click.option("--host", "-h", default="127.0.0.1", show_default=True, help="The address to listen on.")
+@click.option("--port", "-p", type=int, default=5000, show_default=True)
+@click.option("--workers", "-w", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Server processes; each loads the model once.")
+@click.option("--timeout", "-t", type=click.FloatRange(min=0, min_open=True), default=60.0, show_default=True,
+              help="Seconds a prediction may take before the request gets 504.")
+@click.option("--max-batch-size", type=click.IntRange(min=1), default=64, show_default=True,
+              help="Most rows merged from concurrent requests into one predict call.")
+@click.option("--max-wait-ms", type=click.FloatRange(min=0), default=2.0, show_default=True,
+              help="Longest wait for more requests to join a batch.")
+@click.option("--batching/--no-batching", default=None,
+              help="Merge concurrent requests (default: on for sklearn, xgboost and lightgbm models).")
+@click.option("--name", "model_name", default=None, help="The model's name in /v2/models/{name}.")
+def models_serve(tracking_uri: str | None, model_uri: str, host: str, port: int, workers: int, timeout: float,
+                 max_batch_size: int, max_wait_ms: float, batching: bool | None, model_name: str | None) -> None:
+    """Serve a model over HTTP: MLflow's /invocations, OIP v2 and /openapi.json."""
+    import logging
+    import os
+
+    import uvicorn
+
+    from mlcask.serving.app import SERVE_OPTIONS_ENV
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
+
+    if tracking_uri:
+        from mlcask.tracking import fluent
+
+        fluent.set_tracking_uri(tracking_uri)
+        os.environ["MLCASK_TRACKING_URI"] = tracking_uri
+    options = dict(model_uri=model_uri, model_name=model_name, max_batch_size=max_batch_size,
+                   max_wait_ms=max_wait_ms, batching=batching, timeout=timeout)
+    if workers > 1:
+        os.environ[SERVE_OPTIONS_ENV] = json.dumps(options)
+        uvicorn.run("mlcask.serving.app:app_from_env", factory=True, host=host, port=port, workers=workers)
+        return
+    from mlcask.serving import create_app
+
+    uri = options.pop("model_uri")
+    uvicorn.run(create_app(uri, **options), host=host, port=port)
+
 # -- database ----------------------------------------------------------------------------------
 @cli.group(cls=_Group)
 def db() -> None:
