@@ -227,6 +227,11 @@ def models_serve(tracking_uri: str | None, model_uri: str, host: str, port: int,
     uri = options.pop("model_uri")
     uvicorn.run(create_app(uri, **options), host=host, port=port)
 
+from mlcask.serving.predict_command import predict as _predict_command  # noqa: E402
+
+models.add_command(_predict_command)
+
+
 # -- database ----------------------------------------------------------------------------------
 @cli.group(cls=_Group)
 def db() -> None:

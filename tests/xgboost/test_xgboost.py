@@ -100,3 +100,12 @@ def test_params_without_a_params_schema_are_refused(tmp_path, xgb_classifier, br
     mlcask.xgboost.save_model(xgb_classifier, tmp_path / "m")
     with pytest.raises(InvalidInputError, match="output_margin"):
         mlcask.pyfunc.load_model(tmp_path / "m").predict(X, params={"output_margin": True})
+
+
+def test_pyfunc_predicts_exactly_like_the_model_on_frames_of_any_column_order(tmp_path, xgb_classifier, breast_cancer):
+    X, y = breast_cancer
+    mlcask.xgboost.save_model(xgb_classifier, tmp_path / "m", signature=infer_signature(X, y))
+    loaded = mlcask.pyfunc.load_model(tmp_path / "m")
+    shuffled = X[list(reversed(X.columns))]  # enforcement puts the columns back in order
+    for frame in (X, X.head(1), shuffled, X.astype("float32")):
+        np.testing.assert_array_equal(loaded.predict(frame), xgb_classifier.predict(frame[X.columns]))

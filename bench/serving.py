@@ -1,0 +1,412 @@
+"""Scoring-server benchmark: ``mlflow models serve`` vs ``mlcask models serve``, in one run.
+
+    .venv/bin/python bench/serving.py [--duration S] [--connections N] [--workers N] [--markdown] [--json PATH]
+
+An XGBoost breast-cancer classifier (100 trees) is saved once by each tool (MLflow in its
+own venv, ``bench.mlflow_env``; mlcask with this interpreter). Each server is started
+in turn on 127.0.0.1, checked (/ping, then one request whose predictions are compared
+across servers), and loaded with ``wrk`` (2 threads, 8 connections) for ``--duration``
+seconds per payload: a 1-row and a 100-row ``dataframe_split`` JSON request. See
+``bench/README.md``. Every server is killed at the end, also on errors and Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+from bench.mlflow_env import ensure_mlflow_python, run_in_mlflow  # noqa: E402
+
+HOST = "127.0.0.1"
+PAYLOADS = {"1 row": 1, "100 rows": 100}
+TARGETS = {"1 row": (20.0, 25.0), "100 rows": (10.0, None)}  # (min req/s ratio vs MLflow, max p99 ms)
+
+SAVE_WITH_MLFLOW = """
+import os
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+import mlflow
+from mlflow.models import infer_signature
+from sklearn.datasets import load_breast_cancer
+from xgboost import XGBClassifier
+
+X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+model = XGBClassifier(n_estimators=100, random_state=0).fit(X, y)
+mlflow.xgboost.save_model(model, {path!r}, signature=infer_signature(X, y), input_example=X.head(1))
+"""
+
+LUA = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local f = assert(io.open("{body}", "rb"))
+wrk.body = f:read("*a")
+f:close()
+"""
+
+
+@dataclass
+class Server:
+    name: str  # the table's label
+    tool: str  # "mlflow" or "mlcask"
+    argv: list[str]
+    env: dict[str, str]
+    proc: subprocess.Popen | None = None
+    port: int = 0
+    log: Path | None = None
+    startup_s: float | None = None
+    error: str | None = None
+
+
+@dataclass
+class Result:
+    server: str
+    payload: str
+    requests_per_s: float | None = None
+    p50_ms: float | None = None
+    p99_ms: float | None = None
+    requests: int = 0
+    non_2xx: int = 0
+    socket_errors: int = 0
+    error: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# -- processes --------------------------------------------------------------------------------
+_RUNNING: list[subprocess.Popen] = []
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def _clean_env(bin_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "MLCASK_", "MLFLOW_"))}
+    env["PATH"] = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
+    env.setdefault("OMP_NUM_THREADS", "1")
+    return env
+
+
+def _stop(proc: subprocess.Popen | None) -> None:
+    """Stop a server and everything it started (it runs in its own process group)."""
+    if proc is None or proc.poll() is not None:
+        if proc in _RUNNING:
+            _RUNNING.remove(proc)
+        return
+    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            proc.wait(timeout=wait)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    if proc in _RUNNING:
+        _RUNNING.remove(proc)
+
+
+def _stop_all(*_: Any) -> None:
+    for proc in list(_RUNNING):
+        _stop(proc)
+
+
+def _request(port: int, path: str, body: bytes | None = None, timeout: float = 10.0) -> tuple[int, bytes]:
+    req = urllib.request.Request(f"http://{HOST}:{port}{path}", data=body,
+                                 headers={"Content-Type": "application/json"} if body else {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def start(server: Server, folder: Path, timeout: float = 180.0) -> None:
+    server.port = _free_port()
+    argv = [a.replace("{port}", str(server.port)) for a in server.argv]
+    server.log = folder / f"{server.name.replace(' ', '_')}.log"
+    started = time.perf_counter()
+    with open(server.log, "wb") as log:
+        server.proc = subprocess.Popen(argv, env=server.env, cwd=folder, stdout=log, stderr=subprocess.STDOUT,
+                                       stdin=subprocess.DEVNULL, start_new_session=True)
+    _RUNNING.append(server.proc)
+    deadline = started + timeout
+    while time.perf_counter() < deadline:
+        if server.proc.poll() is not None:
+            raise RuntimeError(f"{server.name} exited with code {server.proc.returncode} before answering /ping:\n"
+                               + server.log.read_text(errors="replace")[-3000:])
+        try:
+            status, _ = _request(server.port, "/ping", timeout=2)
+            if status == 200:
+                server.startup_s = time.perf_counter() - started
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{server.name} did not answer /ping within {timeout:.0f}s:\n"
+                       + server.log.read_text(errors="replace")[-3000:])
+
+
+# -- wrk --------------------------------------------------------------------------------------
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def _ms(text: str) -> float:
+    m = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text.strip())
+    if not m:
+        raise ValueError(f"cannot read wrk's latency {text!r}")
+    return float(m.group(1)) * _UNITS[m.group(2)]
+
+
+def parse_wrk(output: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    m = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    out["requests_per_s"] = float(m.group(1)) if m else None
+    for pct in ("50", "75", "90", "99"):
+        m = re.search(rf"^\s+{pct}(?:\.000)?%\s+(\S+)", output, re.M)
+        out[f"p{pct}_ms"] = _ms(m.group(1)) if m else None
+    m = re.search(r"(\d+) requests in", output)
+    out["requests"] = int(m.group(1)) if m else 0
+    m = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    out["non_2xx"] = int(m.group(1)) if m else 0
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    out["socket_errors"] = sum(int(g) for g in m.groups()) if m else 0
+    return out
+
+
+def run_wrk(wrk: str, port: int, script: Path, duration: float, connections: int, threads: int) -> dict[str, Any]:
+    argv = [wrk, f"-t{threads}", f"-c{connections}", f"-d{max(1, round(duration))}s", "--timeout", "10s",
+            "--latency", "-s", str(script), f"http://{HOST}:{port}/invocations"]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 60)
+    if proc.returncode != 0:
+        raise RuntimeError(f"wrk failed (exit {proc.returncode}): {proc.stderr.strip() or proc.stdout[-500:]}")
+    parsed = parse_wrk(proc.stdout)
+    parsed["raw"] = proc.stdout
+    return parsed
+
+
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        print("wrk is missing: apt-get install -y wrk", file=sys.stderr)
+        subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=False, stdout=subprocess.DEVNULL)
+        found = shutil.which("wrk")
+        if found:
+            return found
+    raise SystemExit("bench/serving.py needs wrk (Debian/Ubuntu: apt-get install wrk; macOS: brew install wrk).")
+
+
+# -- models and payloads ---------------------------------------------------------------------------
+def save_models(folder: Path) -> tuple[Path, Path]:
+    mlflow_path = folder / "model-mlflow"
+    mlcask_path = folder / "model-mlcask"
+    run_in_mlflow(SAVE_WITH_MLFLOW.format(path=str(mlflow_path)), cwd=folder)
+
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    from sklearn.datasets import load_breast_cancer
+    from xgboost import XGBClassifier
+
+    import mlcask
+    from mlcask.models import infer_signature
+
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    model = XGBClassifier(n_estimators=100, random_state=0).fit(X, y)
+    warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
+    mlcask.xgboost.save_model(model, mlcask_path, signature=infer_signature(X, y), input_example=X.head(1))
+    return mlflow_path, mlcask_path
+
+
+def write_payloads(folder: Path) -> dict[str, tuple[Path, Path]]:
+    """For each payload: (the JSON body, the wrk Lua script that posts it)."""
+    from sklearn.datasets import load_breast_cancer
+
+    X, _ = load_breast_cancer(return_X_y=True, as_frame=True)
+    files = {}
+    for label, rows in PAYLOADS.items():
+        frame = X.sample(n=rows, random_state=rows) if rows <= len(X) else X.sample(n=rows, replace=True)
+        body = folder / f"body-{rows}.json"
+        body.write_text(json.dumps({"dataframe_split": json.loads(frame.to_json(orient="split", index=False))}))
+        script = folder / f"post-{rows}.lua"
+        script.write_text(LUA.format(body=str(body).replace("\\", "\\\\").replace('"', '\\"')))
+        files[label] = (body, script)
+    return files
+
+
+def servers(mlflow_path: Path, mlcask_path: Path, workers: int, only: list[str] | None) -> list[Server]:
+    mlflow_bin = ensure_mlflow_python().parent
+    project_bin = Path(sys.executable).parent
+    mlcask_cmd = ([str(project_bin / "mlcask")] if (project_bin / "mlcask").exists()
+                  else [sys.executable, "-m", "mlcask.cli"])
+    base = ["models", "serve", "-m", str(mlcask_path), "-p", "{port}", "--host", HOST, "--workers", str(workers)]
+    found = [
+        Server("mlflow", "mlflow", [str(mlflow_bin / "mlflow"), "models", "serve", "-m", str(mlflow_path),
+                                    "--env-manager", "local", "-p", "{port}", "--host", HOST, "-w", str(workers)],
+               _clean_env(mlflow_bin)),
+        Server("mlcask", "mlcask", mlcask_cmd + base, _clean_env(project_bin)),
+        Server("mlcask --no-batching", "mlcask", mlcask_cmd + base + ["--no-batching"], _clean_env(project_bin)),
+    ]
+    if only:
+        found = [s for s in found if s.name in only or s.tool in only or s.name.replace(" ", "") in only]
+    return found
+
+
+# -- reporting ------------------------------------------------------------------------------------
+def _fmt(value: float | None, digits: int = 1, unit: str = "") -> str:
+    return "n/a" if value is None else f"{value:,.{digits}f}{unit}"
+
+
+def table_rows(results: list[Result]) -> list[list[str]]:
+    base = {r.payload: r for r in results if r.server == "mlflow" and r.requests_per_s}
+    rows = []
+    for r in results:
+        ref = base.get(r.payload)
+        ratio = r.requests_per_s / ref.requests_per_s if ref and r.requests_per_s else None
+        target = ""
+        if r.server != "mlflow" and r.payload in TARGETS and r.error is None:
+            min_ratio, max_p99 = TARGETS[r.payload]
+            goals = [f">= {min_ratio:g}x"] + ([f"p99 < {max_p99:g} ms"] if max_p99 else [])
+            met = (ratio is not None and ratio >= min_ratio) and (max_p99 is None or (r.p99_ms or 1e9) < max_p99)
+            target = f"{', '.join(goals)}: {'met' if met else 'NOT met'}"
+        if r.error:
+            rows.append([r.server, r.payload, f"n/a (error: {r.error.splitlines()[0][:60]})", "", "", "", ""])
+            continue
+        errors = r.non_2xx + r.socket_errors
+        rows.append([r.server, r.payload, _fmt(r.requests_per_s, 0) + (f" ({errors} errors)" if errors else ""),
+                     _fmt(r.p50_ms, 2, " ms"), _fmt(r.p99_ms, 2, " ms"),
+                     "1.0x (baseline)" if r.server == "mlflow" else _fmt(ratio, 1, "x"), target])
+    return rows
+
+
+HEADERS = ["server", "payload", "req/s", "p50", "p99", "vs MLflow (req/s)", "target"]
+
+
+def render(rows: list[list[str]], markdown: bool) -> str:
+    if markdown:
+        lines = ["| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
+        lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows]
+        return "\n".join(lines)
+    widths = [max(len(str(x)) for x in col) for col in zip(HEADERS, *rows)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(HEADERS, widths)).rstrip(),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
+    return "\n".join(lines)
+
+
+def machine_line(wrk: str, args: argparse.Namespace) -> str:
+    version = subprocess.run([wrk, "-v"], capture_output=True, text=True).stdout.split("\n")[0]
+    version = version.split(" [")[0].strip()
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, {version or 'wrk'}; "
+            f"wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s per row, "
+            f"{args.workers} server worker(s); load average {load:.2f}")
+
+
+# -- main -------------------------------------------------------------------------------------------
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds of load per server and payload")
+    parser.add_argument("--warmup", type=float, default=2.0, help="seconds of unmeasured load before each run")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=1, help="server worker processes, the same for every server")
+    parser.add_argument("--only", action="append", help="mlflow, mlcask or 'mlcask --no-batching' (repeatable)")
+    parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    parser.add_argument("--json", type=Path, help="also write every result (and wrk's output) as JSON")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder (models, logs, scripts)")
+    args = parser.parse_args(argv)
+
+    wrk = ensure_wrk()
+    signal.signal(signal.SIGTERM, lambda *a: (_stop_all(), sys.exit(143)))
+    folder = Path(tempfile.mkdtemp(prefix="mlcask-bench-serving-"))
+    results: list[Result] = []
+    first_predictions: dict[str, Any] = {}
+    notes: list[str] = []
+    try:
+        print(f"saving the models in {folder} ...", file=sys.stderr)
+        mlflow_path, mlcask_path = save_models(folder)
+        payloads = write_payloads(folder)
+        for server in servers(mlflow_path, mlcask_path, args.workers, args.only):
+            print(f"starting {server.name} ...", file=sys.stderr)
+            try:
+                start(server, folder)
+            except Exception as exc:  # noqa: BLE001 - a failing server is a row, not the end of the run
+                server.error = str(exc)
+                results += [Result(server.name, label, error=str(exc)) for label in payloads]
+                _stop(server.proc)
+                continue
+            try:
+                for label, (body, script) in payloads.items():
+                    status, answer = _request(server.port, "/invocations", body.read_bytes(), timeout=30)
+                    if status != 200:
+                        results.append(Result(server.name, label, error=f"HTTP {status}: {answer[:200]!r}"))
+                        continue
+                    predictions = json.loads(answer)["predictions"]
+                    if label in first_predictions and predictions != first_predictions[label][1]:
+                        notes.append(f"{server.name} and {first_predictions[label][0]} predict differently "
+                                     f"on the {label} payload")
+                    first_predictions.setdefault(label, (server.name, predictions))
+                    print(f"  {server.name}: {label} ...", file=sys.stderr)
+                    try:
+                        if args.warmup > 0:
+                            run_wrk(wrk, server.port, script, args.warmup, args.connections, args.threads)
+                        got = run_wrk(wrk, server.port, script, args.duration, args.connections, args.threads)
+                    except Exception as exc:  # noqa: BLE001
+                        results.append(Result(server.name, label, error=str(exc)))
+                        continue
+                    results.append(Result(server.name, label, got["requests_per_s"], got["p50_ms"], got["p99_ms"],
+                                          got["requests"], got["non_2xx"], got["socket_errors"],
+                                          extra={"p75_ms": got["p75_ms"], "p90_ms": got["p90_ms"],
+                                                 "startup_s": server.startup_s, "wrk": got["raw"]}))
+            finally:
+                _stop(server.proc)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    finally:
+        _stop_all()
+        if args.keep:
+            print(f"kept {folder}", file=sys.stderr)
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    rows = table_rows(results)
+    line = machine_line(wrk, args)
+    print(("_" + line + "_" if args.markdown else line) + "\n")
+    print(render(rows, args.markdown))
+    starts = {r.server: r.extra.get("startup_s") for r in results if r.extra.get("startup_s")}
+    if starts:
+        print("\nstartup to first /ping: " + ", ".join(f"{k} {v:.1f}s" for k, v in starts.items()))
+    for note in notes:
+        print(f"note: {note}")
+    for r in results:
+        if r.error:
+            print(f"\nerror ({r.server}, {r.payload}):\n{r.error}")
+    if args.json:
+        args.json.write_text(json.dumps({"machine": line, "results": [asdict(r) for r in results]}, indent=2))
+    return 1 if any(r.error for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
