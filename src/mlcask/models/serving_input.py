@@ -28,6 +28,12 @@ def _dataframe_split(value: Any) -> Any:
     unknown = sorted(set(value) - {"columns", "data", "index"})
     if unknown:
         raise InvalidInputError(f"'dataframe_split' has unknown keys {unknown}; expected 'columns', 'data', 'index'.")
+    columns, rows = value.get("columns"), value["data"]
+    if columns is not None and isinstance(rows, list):
+        for number, row in enumerate(rows):
+            if isinstance(row, list) and len(row) != len(columns):
+                raise InvalidInputError(f"'dataframe_split': row {number} has {len(row)} values, but there are "
+                                        f"{len(columns)} columns {list(columns)}.")
     try:
         return pd.DataFrame(value["data"], columns=value.get("columns"), index=value.get("index"))
     except (ValueError, TypeError) as exc:
@@ -91,7 +97,18 @@ def parse_serving_input(payload: str | bytes | dict[str, Any]) -> tuple[Any, dic
         data = _dataframe_records(value)
     else:
         data = _tensors(key, value)
+    if _is_empty(data):
+        raise InvalidInputError(f"'{key}' holds no rows to predict on.")
     return data, params
+
+
+def _is_empty(data: Any) -> bool:
+    if isinstance(data, dict):
+        return bool(data) and all(getattr(v, "size", 1) == 0 or (isinstance(v, list) and not v)
+                                  for v in data.values())
+    if isinstance(data, list):
+        return not data
+    return getattr(data, "shape", (1,))[:1] == (0,)
 
 
 def convert_input_example_to_serving_input(input_example: Any) -> str | None:
