@@ -199,8 +199,11 @@ def models_describe(tracking_uri: str | None, model_uri: str) -> None:
 @click.option("--batching/--no-batching", default=None,
               help="Merge concurrent requests (default: on for sklearn, xgboost and lightgbm models).")
 @click.option("--name", "model_name", default=None, help="The model's name in /v2/models/{name}.")
+@click.option("--access-log/--no-access-log", default=False, show_default=True,
+              help="Log every request (a log line per request costs throughput).")
 def models_serve(tracking_uri: str | None, model_uri: str, host: str, port: int, workers: int, timeout: float,
-                 max_batch_size: int, max_wait_ms: float, batching: bool | None, model_name: str | None) -> None:
+                 max_batch_size: int, max_wait_ms: float, batching: bool | None, model_name: str | None,
+                 access_log: bool) -> None:
     """Serve a model over HTTP: MLflow's /invocations, OIP v2 and /openapi.json."""
     import logging
     import os
@@ -220,12 +223,13 @@ def models_serve(tracking_uri: str | None, model_uri: str, host: str, port: int,
                    max_wait_ms=max_wait_ms, batching=batching, timeout=timeout)
     if workers > 1:
         os.environ[SERVE_OPTIONS_ENV] = json.dumps(options)
-        uvicorn.run("mlcask.serving.app:app_from_env", factory=True, host=host, port=port, workers=workers)
+        uvicorn.run("mlcask.serving.app:app_from_env", factory=True, host=host, port=port, workers=workers,
+                    access_log=access_log)
         return
     from mlcask.serving import create_app
 
     uri = options.pop("model_uri")
-    uvicorn.run(create_app(uri, **options), host=host, port=port)
+    uvicorn.run(create_app(uri, **options), host=host, port=port, access_log=access_log)
 
 from mlcask.serving.predict_command import predict as _predict_command  # noqa: E402
 
