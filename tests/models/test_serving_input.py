@@ -78,3 +78,16 @@ def test_set_signature_rewrites_only_the_signature(tmp_path, xgb_classifier, bre
     assert sorted(p.name for p in (tmp_path / "m").iterdir() if p.name.startswith(".")) == []
     with pytest.raises(InvalidArgumentError, match="signature must be a ModelSignature"):
         set_signature(str(tmp_path / "m"), json.dumps({"inputs": []}))
+
+
+def test_float_schema_reads_rows_as_one_array_with_the_same_result():
+    from mlcask.types import ColSpec, Schema
+
+    schema = Schema([ColSpec("double", "a"), ColSpec("double", "b")])
+    payload = {"dataframe_split": {"columns": ["a", "b"], "data": [[1, 2.5], [3, 4]]}}
+    fast, _ = parse_serving_input(payload, schema)
+    general, _ = parse_serving_input(payload)
+    assert fast.dtypes.tolist() == ["float64", "float64"]
+    assert fast.to_numpy().tolist() == general.to_numpy(dtype=float).tolist() == [[1.0, 2.5], [3.0, 4.0]]
+    with_null, _ = parse_serving_input({"dataframe_split": {"columns": ["a", "b"], "data": [[1, None]]}}, schema)
+    assert with_null["b"].tolist() == [None] or with_null["b"].isna().all()

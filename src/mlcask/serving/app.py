@@ -312,7 +312,7 @@ async def invocations(request: Request) -> Response:
             if mime == CONTENT_TYPE_JSON:
                 from mlcask.models.serving_input import parse_serving_input
 
-                data, params = parse_serving_input(_loads(body))
+                data, params = parse_serving_input(_loads(body), served.input_schema)
                 data = cast_json_tensors(data, served.input_schema)
             elif mime == CONTENT_TYPE_CSV:
                 data, params = parse_csv(body, served.input_schema), None
