@@ -1,4 +1,5 @@
-"""The seed article's manual example, run with ``import mlcask as mlflow``.
+"""The seed article's two examples, run with ``import mlcask as mlflow``: autolog, then the
+manual ``log_model``, then serving the logged model.
 
 Train an XGBoost classifier, infer a signature, build a custom conda environment, take
 an input example, and log the model into a run of the embedded SQLite store (in
@@ -38,6 +39,19 @@ def main(output_dir: Path) -> None:
 
     X, y = load_breast_cancer(return_X_y=True, as_frame=True)
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=0)
+
+    # The seed's first example: one line, and fit logs everything.
+    mlflow.autolog()
+    auto_model = XGBClassifier(eval_metric="logloss")
+    start = time.perf_counter()
+    auto_model.fit(X_train, y_train, eval_set=[(X_test, y_test)], verbose=False)
+    auto_run = mlflow.last_active_run()
+    print(f"autolog: fit + logging in {1000 * (time.perf_counter() - start):.0f} ms -> run {auto_run.info.run_id}: "
+          f"{len(auto_run.data.params)} params, metrics {sorted(auto_run.data.metrics)}, artifacts "
+          f"{[f.path for f in mlflow.MlflowClient().list_artifacts(auto_run.info.run_id)]}")
+    # The seed's second example logs the model by hand: autolog stays on for params and
+    # metrics only.
+    mlflow.autolog(log_models=False)
 
     with mlflow.start_run(run_name="xgboost-manual") as run:
         model = XGBClassifier(eval_metric="logloss")
@@ -92,8 +106,48 @@ def main(output_dir: Path) -> None:
         loaded.predict(X_test.drop(columns=["mean radius", "worst area"]))
     except mlflow.exceptions.MlcaskException as exc:
         print(f"bad input is refused with a clear error:\n  {str(exc)[:160]}...")
+    serve("models:/breast-cancer-classifier@champion")
     print(f"\nstore: {output_dir / 'mlcask.db'}; try: mlcask runs list --tracking-uri "
           f"sqlite:///{output_dir.absolute() / 'mlcask.db'} --experiment-id {run.info.experiment_id}")
+
+
+def serve(model_uri: str) -> None:
+    """Deploy with no scoring script: start the scoring server and send it the model's own example."""
+    import json
+    import socket
+    import threading
+    import urllib.request
+
+    import uvicorn
+
+    from mlcask.serving import create_app
+
+    app = create_app(model_uri)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        example = app.state.served.serving_input_example
+        request = urllib.request.Request(f"{base}/invocations", data=example.encode(),
+                                         headers={"Content-Type": "application/json"})
+        start = time.perf_counter()
+        with urllib.request.urlopen(request) as response:
+            answer = json.loads(response.read())
+        print(f"served {model_uri} at {base}: POST /invocations with the saved example -> {answer} "
+              f"in {1000 * (time.perf_counter() - start):.1f} ms")
+        with urllib.request.urlopen(f"{base}/openapi.json") as response:
+            paths = sorted(json.loads(response.read())["paths"])
+        print(f"  OpenAPI from the signature: {', '.join(paths[:6])}, ...; Swagger UI at {base}/docs, "
+              f"test page at {base}/")
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 if __name__ == "__main__":
