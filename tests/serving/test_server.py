@@ -428,3 +428,21 @@ def test_models_serve_command(sklearn_model_dir, iris):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_merge_key_is_the_same_for_frames_with_the_same_columns_and_dtypes():
+    import asyncio
+
+    import pandas as pd
+
+    from mlcask.serving.batching import _Item
+
+    loop = asyncio.new_event_loop()
+    try:
+        a = _Item(pd.DataFrame({"x": [1.0], "y": [2.0]}), loop.create_future())
+        b = _Item(pd.DataFrame({"x": [3.0, 4.0], "y": [5.0, 6.0]}), loop.create_future())
+        c = _Item(pd.DataFrame({"x": [1], "y": [2.0]}), loop.create_future())
+        d = _Item(pd.DataFrame({"y": [1.0], "x": [2.0]}), loop.create_future())
+    finally:
+        loop.close()
+    assert a.key == b.key and a.key != c.key and a.key != d.key

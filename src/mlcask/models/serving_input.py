@@ -52,7 +52,8 @@ def _dataframe_split(value: Any, float_columns: bool = False) -> Any:
             array = None  # strings or odd values: the general path reports them
         # nulls (read as NaN) take the general path, which reports them as missing values
         if array is not None and array.ndim == 2 and not np.isnan(array).any():
-            return pd.DataFrame(array, columns=columns, copy=False)
+            # An object Index: pandas 3 would otherwise build an Arrow string index per request.
+            return pd.DataFrame(array, columns=pd.Index(columns, dtype=object), copy=False)
     try:
         return pd.DataFrame(value["data"], columns=value.get("columns"), index=value.get("index"))
     except (ValueError, TypeError) as exc:

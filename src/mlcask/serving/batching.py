@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mlcask.types._frames import frame_dtypes
+
 _logger = logging.getLogger("mlcask.serving")
 
 
@@ -35,7 +37,8 @@ class _Item:
         self.frame = frame
         self.rows = len(frame)
         self.future = future
-        self.key = (tuple(frame.columns), tuple(str(d) for d in frame.dtypes))
+        # Requests merge only with the same columns and dtypes (dtype objects hash and compare).
+        self.key = (tuple(frame.columns), tuple(frame_dtypes(frame)))
 
 
 def split_rows(output: Any, counts: list[int]) -> list[Any] | None:
