@@ -7,6 +7,12 @@ from mlcask.exceptions import InvalidArgumentError, ModelFormatError
 from mlcask.models import Model
 
 
+def unseal(folder):
+    """Drop the integrity manifest, as in a folder MLflow saved, to reach the loader's own checks."""
+    (folder / "mlcask-manifest.json").unlink()
+
+
+
 @pytest.fixture(scope="module")
 def lgb_classifier(breast_cancer):
     X, y = breast_cancer
@@ -43,6 +49,7 @@ def test_corrupt_booster_file(tmp_path, breast_cancer):
     X, y = breast_cancer
     booster = lgb.train({"objective": "binary", "verbose": -1}, lgb.Dataset(X, y), 2)
     mlcask.lightgbm.save_model(booster, tmp_path / "m")
+    unseal(tmp_path / "m")
     (tmp_path / "m" / "model.lgb").write_text("garbage")
     with pytest.raises(ModelFormatError, match="LightGBM could not read the model file"):
         mlcask.lightgbm.load_model(tmp_path / "m")

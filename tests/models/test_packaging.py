@@ -23,7 +23,8 @@ def save(path, write_data=write_four_bytes, **kwargs):
 def test_writes_a_complete_mlflow_model_folder(tmp_path):
     model = save(tmp_path / "m", metadata={"owner": "me"})
     files = sorted(p.name for p in (tmp_path / "m").iterdir())
-    assert files == ["MLmodel", "conda.yaml", "data.bin", "python_env.yaml", "requirements.txt"]
+    assert files == ["MLmodel", "conda.yaml", "data.bin", "mlcask-manifest.json", "python_env.yaml",
+                     "requirements.txt"]
     loaded = Model.load(tmp_path / "m")
     assert loaded.flavors["demo"] == {"code": None, "data": "data.bin"}
     assert loaded.flavors["python_function"]["env"] == {"conda": "conda.yaml", "virtualenv": "python_env.yaml"}

@@ -8,6 +8,8 @@ from mlcask.exceptions import InvalidArgumentError, ModelFormatError, ModelNotFo
 @pytest.fixture
 def saved_xgb(tmp_path, xgb_classifier):
     mlcask.xgboost.save_model(xgb_classifier, tmp_path / "m")
+    # These tests reach the loader's own checks, as for a folder MLflow saved (no manifest).
+    (tmp_path / "m" / "mlcask-manifest.json").unlink()
     return tmp_path / "m"
 
 

@@ -10,6 +10,12 @@ from mlcask.models import Model
 from mlcask.pyfunc import PythonModel, PythonModelContext
 
 
+def unseal(folder):
+    """Drop the integrity manifest, as in a folder MLflow saved, to reach the loader's own checks."""
+    (folder / "mlcask-manifest.json").unlink()
+
+
+
 class Echo(PythonModel):
     def predict(self, context, model_input, params=None):
         return model_input
@@ -122,6 +128,7 @@ def test_bad_save_arguments(tmp_path, kwargs, message):
 
 def test_corrupt_python_model_file_is_reported(tmp_path):
     mlcask.pyfunc.save_model(tmp_path / "m", python_model=Echo())
+    unseal(tmp_path / "m")
     (tmp_path / "m" / "python_model.pkl").write_bytes(b"\x80\x05garbage")
     with pytest.raises(ModelFormatError, match="python_model.pkl' is corrupt"):
         mlcask.pyfunc.load_model(tmp_path / "m")
@@ -130,6 +137,7 @@ def test_corrupt_python_model_file_is_reported(tmp_path):
 def test_missing_artifact_is_reported(tmp_path):
     (tmp_path / "a.txt").write_text("x")
     mlcask.pyfunc.save_model(tmp_path / "m", python_model=Echo(), artifacts={"a": str(tmp_path / "a.txt")})
+    unseal(tmp_path / "m")
     (tmp_path / "m" / "artifacts" / "a.txt").unlink()
     with pytest.raises(ModelFormatError, match="artifact 'a' is missing"):
         mlcask.pyfunc.load_model(tmp_path / "m")
@@ -137,6 +145,7 @@ def test_missing_artifact_is_reported(tmp_path):
 
 def test_pickle_of_an_unimportable_class_says_to_use_code_paths(tmp_path):
     mlcask.pyfunc.save_model(tmp_path / "m", python_model=Echo())
+    unseal(tmp_path / "m")
     payload = pickle.dumps(Echo()).replace(b"Echo", b"Ghst")
     (tmp_path / "m" / "python_model.pkl").write_bytes(payload)
     with pytest.raises(ModelFormatError, match="code_paths"):

@@ -8,6 +8,12 @@ from mlcask.exceptions import InvalidArgumentError, ModelFormatError, UnsafeMode
 from mlcask.models import Model, infer_signature
 
 
+def unseal(folder):
+    """Drop the integrity manifest, as in a folder MLflow saved, to reach the loader's own checks."""
+    (folder / "mlcask-manifest.json").unlink()
+
+
+
 def test_skops_is_the_default_format(tmp_path, logistic_regression, breast_cancer):
     X, y = breast_cancer
     mlcask.sklearn.save_model(logistic_regression, tmp_path / "m", signature=infer_signature(X, y))
@@ -77,6 +83,7 @@ def test_recorded_trust_is_limited_to_library_types(tmp_path, breast_cancer):
 
 def test_corrupt_skops_file(tmp_path, logistic_regression):
     mlcask.sklearn.save_model(logistic_regression, tmp_path / "m")
+    unseal(tmp_path / "m")
     (tmp_path / "m" / "model.skops").write_bytes(b"PK\x03\x04 broken zip")
     with pytest.raises(ModelFormatError, match=r"Could not read the skops model file '.*model.skops'"):
         mlcask.sklearn.load_model(tmp_path / "m")
@@ -84,6 +91,7 @@ def test_corrupt_skops_file(tmp_path, logistic_regression):
 
 def test_unknown_serialization_format_in_mlmodel(tmp_path, logistic_regression):
     mlcask.sklearn.save_model(logistic_regression, tmp_path / "m")
+    unseal(tmp_path / "m")
     content = yaml.safe_load((tmp_path / "m" / "MLmodel").read_text())
     content["flavors"]["sklearn"]["serialization_format"] = "marshal"
     (tmp_path / "m" / "MLmodel").write_text(yaml.safe_dump(content))

@@ -8,6 +8,12 @@ from mlcask.exceptions import InvalidArgumentError, ModelFormatError
 from mlcask.models import Model, infer_signature
 
 
+def unseal(folder):
+    """Drop the integrity manifest, as in a folder MLflow saved, to reach the loader's own checks."""
+    (folder / "mlcask-manifest.json").unlink()
+
+
+
 @pytest.mark.parametrize("model_format", ["ubj", "json"])
 def test_sklearn_api_round_trip(tmp_path, xgb_classifier, breast_cancer, model_format):
     X, y = breast_cancer
@@ -69,6 +75,7 @@ def test_wrong_model_type_and_format_are_refused(tmp_path, xgb_classifier):
 
 def test_corrupt_data_file(tmp_path, xgb_classifier):
     mlcask.xgboost.save_model(xgb_classifier, tmp_path / "m")
+    unseal(tmp_path / "m")
     (tmp_path / "m" / "model.ubj").write_bytes(b"not a model")
     with pytest.raises(ModelFormatError, match="XGBoost could not read the model file"):
         mlcask.xgboost.load_model(tmp_path / "m")
@@ -76,6 +83,7 @@ def test_corrupt_data_file(tmp_path, xgb_classifier):
 
 def test_model_class_outside_xgboost_is_refused(tmp_path, xgb_classifier):
     mlcask.xgboost.save_model(xgb_classifier, tmp_path / "m")
+    unseal(tmp_path / "m")
     content = yaml.safe_load((tmp_path / "m" / "MLmodel").read_text())
     content["flavors"]["xgboost"]["model_class"] = "subprocess.Popen"
     (tmp_path / "m" / "MLmodel").write_text(yaml.safe_dump(content))

@@ -21,6 +21,7 @@ from typing import Any, Iterator
 from mlcask.exceptions import InvalidArgumentError
 from mlcask.models.environment import ENV_FLAVOR_CONFIG, PYTHON_VERSION, Environment
 from mlcask.models.input_example import InputExample
+from mlcask.models.integrity import write_manifest
 from mlcask.models.model import MLMODEL_FILE_NAME, PYFUNC_FLAVOR, Model
 
 _logger = logging.getLogger(__name__)
@@ -147,6 +148,7 @@ def save_model_folder(
             extra_pip_requirements=extra_pip_requirements,
         )
         environment.write(folder)
+        write_manifest(folder)  # last: it covers every file above
     return model
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from mlcask.exceptions import ModelFormatError
+from mlcask.models.integrity import verify_model_folder
 from mlcask.models.model import PYFUNC_FLAVOR, Model
 from mlcask.models.uri import resolve_model_path
 from mlcask.pyfunc.model import PyFuncModel
@@ -61,6 +62,7 @@ def load_model(model_uri: str | os.PathLike, suppress_warnings: bool = False,
     ``models:/`` URIs). Models saved by MLflow itself load too.
     """
     model_dir = resolve_model_path(model_uri)
+    verify_model_folder(model_dir)
     meta = Model.load(model_dir)
     conf = meta.flavors.get(PYFUNC_FLAVOR)
     if conf is None:

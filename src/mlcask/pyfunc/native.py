@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from mlcask.exceptions import InvalidInputError, ModelFormatError
+from mlcask.models.integrity import verify_model_folder
 from mlcask.models.model import Model
 from mlcask.models.uri import resolve_model_path
 from mlcask.pyfunc.loading import add_code_path
@@ -20,6 +21,7 @@ def open_flavor(model_uri: str | os.PathLike, flavor: str) -> tuple[Path, Model,
     model_dir = resolve_model_path(model_uri)
     if model_dir.is_file():  # MLflow accepts the data file itself; use its folder
         model_dir = model_dir.parent
+    verify_model_folder(model_dir)
     meta = Model.load(model_dir)
     conf = meta.flavor(flavor)
     add_code_path(model_dir, conf)
