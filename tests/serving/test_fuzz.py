@@ -10,8 +10,6 @@ Bounded to a few dozen requests per operation and mode so the test takes seconds
 from __future__ import annotations
 
 import os
-import socket
-import threading
 import time
 import warnings
 
@@ -24,42 +22,13 @@ COLUMNS = ["radius", "texture", "perimeter", "area"]
 MAX_EXAMPLES = int(os.environ.get("MLCASK_FUZZ_EXAMPLES", "25"))
 
 
-class LiveServer:
-    """An ASGI app served by uvicorn from a thread, on a free 127.0.0.1 port."""
-
-    def __init__(self, app):
-        import uvicorn
-
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.url = "http://127.0.0.1:%d" % self.sock.getsockname()[1]
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="critical", lifespan="on"))
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the scoring server did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc):
-        self.server.should_exit = True
-        self.thread.join(timeout=15)
-        self.sock.close()
-
-
 @pytest.fixture(scope="module")
-def live(tmp_path_factory, breast_cancer):
+def live(tmp_path_factory, breast_cancer, serve_model):
     import pandas as pd
     from sklearn.linear_model import LogisticRegression
 
     import mlcask.sklearn
     from mlcask.models import infer_signature
-    from mlcask.serving import create_app
 
     X, y = breast_cancer
     X = X.iloc[:, :4]
@@ -70,7 +39,7 @@ def live(tmp_path_factory, breast_cancer):
         warnings.simplefilter("ignore", UserWarning)  # the integer output column hint
         signature = infer_signature(X, pd.Series(model.predict(X), name="target"))
     mlcask.sklearn.save_model(model, path, signature=signature, input_example=X.head(2))
-    with LiveServer(create_app(str(path))) as server:
+    with serve_model(path) as server:
         yield server
 
 

@@ -12,9 +12,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
-import threading
-import time
 import warnings
 from types import SimpleNamespace
 
@@ -147,34 +144,6 @@ def _need_browser():
         pytest.skip(f"{missing} is not installed (scripts/test installs it)")
 
 
-class LiveServer:
-    """An ASGI app served by uvicorn from a thread, on a free 127.0.0.1 port."""
-
-    def __init__(self, app):
-        import uvicorn
-
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.url = "http://127.0.0.1:%d" % self.sock.getsockname()[1]
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the scoring server did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc):
-        self.server.should_exit = True
-        self.thread.join(timeout=15)
-        self.sock.close()
-
-
 @pytest.fixture(scope="module")
 def iris_model_dir(tmp_path_factory):
     import pandas as pd
@@ -196,10 +165,8 @@ def iris_model_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def live(iris_model_dir):
-    from mlcask.serving import create_app
-
-    with LiveServer(create_app(str(iris_model_dir))) as server:
+def live(iris_model_dir, serve_model):
+    with serve_model(iris_model_dir) as server:
         yield server
 
 
