@@ -9,6 +9,8 @@ from typing import Any
 
 import click
 
+from mlcask.cli_signing import allow_pickle_option
+from mlcask.cli_signing import register as register_signing_commands
 from mlcask.exceptions import MlcaskException
 
 tracking_uri_option = click.option(
@@ -201,6 +203,7 @@ def models_describe(tracking_uri: str | None, model_uri: str) -> None:
 @click.option("--name", "model_name", default=None, help="The model's name in /v2/models/{name}.")
 @click.option("--access-log/--no-access-log", default=False, show_default=True,
               help="Log every request (a log line per request costs throughput).")
+@allow_pickle_option
 def models_serve(tracking_uri: str | None, model_uri: str, host: str, port: int, workers: int, timeout: float,
                  max_batch_size: int, max_wait_ms: float, batching: bool | None, model_name: str | None,
                  access_log: bool) -> None:
@@ -231,28 +234,10 @@ def models_serve(tracking_uri: str | None, model_uri: str, host: str, port: int,
     uri = options.pop("model_uri")
     uvicorn.run(create_app(uri, **options), host=host, port=port, access_log=access_log)
 
-@models.command("verify")
-@tracking_uri_option
-@click.option("--model-uri", "-m", required=True, help="A path, runs:/ or models:/ URI.")
-def models_verify(tracking_uri: str | None, model_uri: str) -> None:
-    """Check a model's files against its integrity manifest."""
-    from mlcask.models.integrity import verify_model_folder
-    from mlcask.models.uri import resolve_model_path
-    from mlcask.tracking import fluent
-
-    if tracking_uri:
-        fluent.set_tracking_uri(tracking_uri)
-    path = resolve_model_path(model_uri)
-    checked = verify_model_folder(path)
-    if checked is None:
-        raise click.ClickException(f"'{path}' has no integrity manifest (saved by MLflow, or by an older "
-                                   "mlcask): nothing to verify.")
-    click.echo(f"OK: {checked} files of {path} match their SHA-256 and size.")
-
-
 from mlcask.serving.predict_command import predict as _predict_command  # noqa: E402
 
-models.add_command(_predict_command)
+models.add_command(allow_pickle_option(_predict_command))
+register_signing_commands(models, cli, tracking_uri_option)
 
 
 # -- database ----------------------------------------------------------------------------------

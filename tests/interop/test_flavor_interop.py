@@ -243,9 +243,11 @@ def raw_predict(case, model, X, params=None):
 def load_raw(case, path):
     """``<library>.<flavor>.load_model``; for custom models the unwrapped PythonModel."""
     flavor = CASES[case][0]
+    # mlcask runs no code from an unsigned folder unless told to (MLflow has its own env switch).
+    kwargs = {"allow_pickle": True} if lib.__name__ == "mlcask" else {}
     if flavor == "pyfunc":
-        return lib.pyfunc.load_model(str(path)).unwrap_python_model()
-    return getattr(lib, flavor).load_model(str(path))
+        return lib.pyfunc.load_model(str(path), **kwargs).unwrap_python_model()
+    return getattr(lib, flavor).load_model(str(path), **kwargs)
 '''
 
 # -- what the MLflow children run ----------------------------------------------------------
@@ -628,10 +630,31 @@ def test_mlcask_pyfunc_loads_mlflow_model(interop: Interop, case: str) -> None:
 
     interop.mlflow_saved.check(case, "save")
     X, _ = interop.cases.load_data(interop.cases.CASES[case][1])
-    loaded = mlcask.pyfunc.load_model(interop.mlflow_saved.models / case)
+    loaded = mlcask.pyfunc.load_model(interop.mlflow_saved.models / case, allow_pickle=True)
     for label, params, _ in interop.cases.predict_calls(case):
         assert_same(loaded.predict(X, params=params), interop.mlflow_saved.array(f"{case}.pyfunc.{label}"),
                     f"{case} [{label}]: mlcask pyfunc vs MLflow pyfunc")
+
+
+# MLflow's folders are unsigned: mlcask reads native formats from them, and nothing that can run code.
+RUNS_CODE_OR_UNTRUSTED_TYPES = {"sklearn_random_forest", "sklearn_cloudpickle", "pyfunc_artifact_by_value",
+                                "pyfunc_artifact_code_paths", "pyfunc_new_style_predict", "pyfunc_ctx_named_predict",
+                                "pyfunc_params"}
+
+
+@pytest.mark.interop
+@pytest.mark.parametrize("case", CASE_IDS)
+def test_mlcask_loads_nothing_that_runs_code_from_an_unsigned_mlflow_folder(interop: Interop, case: str) -> None:
+    import mlcask
+    from mlcask.exceptions import UnsafeModelError
+
+    interop.mlflow_saved.check(case, "save")
+    folder = interop.mlflow_saved.models / case
+    if case in RUNS_CODE_OR_UNTRUSTED_TYPES:
+        with pytest.raises(UnsafeModelError, match="allow_pickle=True|skops_trusted_types="):
+            mlcask.pyfunc.load_model(folder)
+    else:
+        mlcask.pyfunc.load_model(folder)
 
 
 @pytest.mark.interop

@@ -34,7 +34,7 @@ def mlflow_models(tmp_path_factory):
 def test_type_hinted_list_of_strings_model(mlflow_models):
     import mlcask
 
-    model = mlcask.pyfunc.load_model(mlflow_models / "upper")
+    model = mlcask.pyfunc.load_model(mlflow_models / "upper", allow_pickle=True)
     assert model.metadata.is_signature_from_type_hint is True
     assert model.predict(["a", "bc"]) == ["A", "BC"]
 
@@ -42,5 +42,5 @@ def test_type_hinted_list_of_strings_model(mlflow_models):
 def test_type_hinted_list_of_dicts_model_with_context(mlflow_models):
     import mlcask
 
-    model = mlcask.pyfunc.load_model(mlflow_models / "records")
+    model = mlcask.pyfunc.load_model(mlflow_models / "records", allow_pickle=True)
     assert model.predict([{"a": "1", "b": "2"}, {"a": "3", "b": "4"}]) == ["1-2", "3-4"]

@@ -2,7 +2,7 @@ import pytest
 import yaml
 
 import mlcask
-from mlcask.exceptions import InvalidArgumentError, ModelFormatError, ModelNotFoundError
+from mlcask.exceptions import InvalidArgumentError, ModelFormatError, ModelNotFoundError, UnsafeModelError
 
 
 @pytest.fixture
@@ -50,8 +50,10 @@ def test_unknown_mlflow_flavor_lists_supported_loaders(saved_xgb):
 
 def test_unimportable_custom_loader(saved_xgb):
     edit_mlmodel(saved_xgb, lambda c: c["flavors"]["python_function"].update(loader_module="no_such_loader_mod"))
+    with pytest.raises(UnsafeModelError, match="loader module 'no_such_loader_mod'.*allow_pickle=True"):
+        mlcask.pyfunc.load_model(saved_xgb)  # an unsigned folder may not choose code to import
     with pytest.raises(ModelFormatError, match="'no_such_loader_mod', which cannot be imported"):
-        mlcask.pyfunc.load_model(saved_xgb)
+        mlcask.pyfunc.load_model(saved_xgb, allow_pickle=True)
 
 
 def test_missing_data_file_is_named(saved_xgb):

@@ -131,7 +131,7 @@ def test_corrupt_python_model_file_is_reported(tmp_path):
     unseal(tmp_path / "m")
     (tmp_path / "m" / "python_model.pkl").write_bytes(b"\x80\x05garbage")
     with pytest.raises(ModelFormatError, match="python_model.pkl' is corrupt"):
-        mlcask.pyfunc.load_model(tmp_path / "m")
+        mlcask.pyfunc.load_model(tmp_path / "m", allow_pickle=True)
 
 
 def test_missing_artifact_is_reported(tmp_path):
@@ -140,7 +140,7 @@ def test_missing_artifact_is_reported(tmp_path):
     unseal(tmp_path / "m")
     (tmp_path / "m" / "artifacts" / "a.txt").unlink()
     with pytest.raises(ModelFormatError, match="artifact 'a' is missing"):
-        mlcask.pyfunc.load_model(tmp_path / "m")
+        mlcask.pyfunc.load_model(tmp_path / "m", allow_pickle=True)
 
 
 def test_pickle_of_an_unimportable_class_says_to_use_code_paths(tmp_path):
@@ -149,7 +149,7 @@ def test_pickle_of_an_unimportable_class_says_to_use_code_paths(tmp_path):
     payload = pickle.dumps(Echo()).replace(b"Echo", b"Ghst")
     (tmp_path / "m" / "python_model.pkl").write_bytes(payload)
     with pytest.raises(ModelFormatError, match="code_paths"):
-        mlcask.pyfunc.load_model(tmp_path / "m")
+        mlcask.pyfunc.load_model(tmp_path / "m", allow_pickle=True)
 
 
 def test_get_raw_model_and_unwrap_on_a_native_flavor(tmp_path, xgb_classifier):

@@ -58,7 +58,7 @@ def test_bad_arguments(tmp_path, logistic_regression):
     assert not (tmp_path / "m").exists()
 
 
-def test_recorded_trust_is_limited_to_library_types(tmp_path, breast_cancer):
+def test_recorded_types_are_trusted_only_from_a_signed_model(tmp_path, breast_cancer):
     from collections import Counter
 
     from sklearn.linear_model import LogisticRegression
@@ -75,7 +75,11 @@ def test_recorded_trust_is_limited_to_library_types(tmp_path, breast_cancer):
     mlcask.sklearn.save_model(pipe, tmp_path / "m")
     recorded = Model.load(tmp_path / "m").flavors["sklearn"]["skops_trusted_types"]
     assert "collections.Counter" in recorded
-    with pytest.raises(UnsafeModelError, match=r"not trusted: \['collections.Counter'\].*skops_trusted_types="):
+    # Signed by this machine's key when saved: the recorded list is the saver's own word.
+    assert mlcask.sklearn.load_model(tmp_path / "m").steps[0][1].func is Counter
+    unseal(tmp_path / "m")  # as a folder from elsewhere: the list in its MLmodel counts for nothing
+    with pytest.raises(UnsafeModelError, match=r"not trusted: \['collections.Counter'\]\. The model is not "
+                                               r"signed.*skops_trusted_types="):
         mlcask.sklearn.load_model(tmp_path / "m")
     loaded = mlcask.sklearn.load_model(tmp_path / "m", skops_trusted_types=["collections.Counter"])
     assert loaded.steps[0][1].func is Counter

@@ -100,7 +100,7 @@ def save_model(
     return ModelInfo.from_model(model, model_uri=str(Path(path).absolute()))
 
 
-def _load(model_dir: Path, conf: dict[str, Any], skops_trusted_types: list[str] | None = None) -> Any:
+def _load(model_dir: Path, conf: dict[str, Any]) -> Any:
     file = data_file(model_dir, conf, "data")
     if conf.get("model_class", _BOOSTER_CLASS) == _BOOSTER_CLASS:
         import lightgbm
@@ -113,15 +113,18 @@ def _load(model_dir: Path, conf: dict[str, Any], skops_trusted_types: list[str] 
     if serialization_format not in SUPPORTED_SERIALIZATION_FORMATS:
         raise ModelFormatError(f"Malformed MLmodel in '{model_dir}': unknown serialization_format "
                                f"{serialization_format!r}.")
-    caller = [*SKLEARN_API_TRUSTED_TYPES, *(skops_trusted_types or [])]
-    return load_model_file(file, serialization_format, conf.get("skops_trusted_types"), caller)
+    return load_model_file(file, serialization_format, conf.get("skops_trusted_types"), SKLEARN_API_TRUSTED_TYPES)
 
 
 def load_model(model_uri: str | os.PathLike, dst_path: str | None = None,
-               skops_trusted_types: list[str] | None = None) -> Any:
-    """Load the native LightGBM model: a ``Booster``, or the saved scikit-learn-API class."""
-    model_dir, _, conf = open_flavor(model_uri, FLAVOR_NAME)
-    return _load(model_dir, conf, skops_trusted_types)
+               skops_trusted_types: list[str] | None = None, allow_pickle: bool | None = None) -> Any:
+    """Load the native LightGBM model: a ``Booster``, or the saved scikit-learn-API class.
+
+    The scikit-learn-API classes in skops files load as trusted; ``allow_pickle`` and
+    ``skops_trusted_types`` work as in :func:`mlcask.sklearn.load_model`.
+    """
+    with open_flavor(model_uri, FLAVOR_NAME, allow_pickle, skops_trusted_types) as (model_dir, _, conf):
+        return _load(model_dir, conf)
 
 
 def load_pyfunc_model(model_dir: Path, meta: Model, model_config: dict[str, Any] | None = None) -> NativeModelWrapper:

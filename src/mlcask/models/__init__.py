@@ -10,6 +10,8 @@ _EXPORTS = {
     "ModelSignature": "mlcask.models.signature",
     "infer_signature": "mlcask.models.signature",
     "set_signature": "mlcask.models.metadata",
+    "sign_model": "mlcask.models.metadata",
+    "verify_model": "mlcask.models.integrity",
     "validate_serving_input": "mlcask.models.serving_input",
     "convert_input_example_to_serving_input": "mlcask.models.serving_input",
     "infer_pip_requirements": "mlcask.models.environment",

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from mlcask.exceptions import InvalidArgumentError
-from mlcask.models.integrity import verify_model_folder, write_manifest
+from mlcask.models.integrity import Verification, verify_model, write_manifest
 from mlcask.models.model import MLMODEL_FILE_NAME, Model
 from mlcask.models.signature import ModelSignature
 from mlcask.models.uri import resolve_model_path
@@ -21,12 +21,31 @@ def set_signature(model_uri: str | os.PathLike, signature: ModelSignature) -> No
     if not isinstance(signature, ModelSignature):
         raise InvalidArgumentError(f"signature must be a ModelSignature, got {type(signature).__name__}.")
     folder = resolve_model_path(model_uri)
-    has_manifest = verify_model_folder(folder) is not None  # never re-seal a tampered folder
+    verification = verify_model(folder)  # never re-seal a tampered folder
     model = Model.load(folder)
     model.signature = signature
     target = Path(folder) / MLMODEL_FILE_NAME
     staging = target.with_name(f".{MLMODEL_FILE_NAME}.tmp-{os.getpid()}")
     model.save(staging)
     os.replace(staging, target)
-    if has_manifest:
-        write_manifest(folder)
+    if verification.files_checked is not None:
+        # Re-sign only what was signed by a trusted key: signing vouches for the contents.
+        write_manifest(folder, sign=verification.trusted)
+
+
+def sign_model(model_uri: str | os.PathLike) -> Verification:
+    """Seal and sign the model at ``model_uri`` with the signing key; returns its verification.
+
+    The folder must match its manifest, if it has one. A folder without one (saved by
+    MLflow) gets one. Signing vouches for everything the folder holds, code included:
+    review a model from elsewhere before signing it.
+    """
+    from mlcask.models.signing import signing_key
+
+    folder = resolve_model_path(model_uri)
+    verify_model(folder)
+    key = signing_key()
+    if key is None:
+        raise InvalidArgumentError("Signing is turned off (MLCASK_SIGNING=0); unset it to sign models.")
+    write_manifest(folder, sign=True)
+    return verify_model(folder)

@@ -55,7 +55,15 @@ def staging_folder(path: str | os.PathLike) -> Iterator[Path]:
 
 
 def copy_code_paths(code_paths: Sequence[str | os.PathLike] | None, folder: Path) -> str | None:
-    """Copy ``code_paths`` (files or packages) into ``folder/code``; returns "code" or None."""
+    """Copy ``code_paths`` (files or packages) into ``folder/code``; returns "code" or None.
+
+    Each entry is copied as ``code/<its base name>``, so an entry must have a base name
+    (not ``/``, ``.`` or ``..``). Inside a package, a symbolic link is copied as the file it
+    points at only if it stays inside the package; links leading out of it, dangling links
+    and links to a folder holding them are refused, so no file from elsewhere is packed.
+    """
+    from mlcask.utils.paths import safe_name
+
     if not code_paths:
         return None
     if isinstance(code_paths, (str, os.PathLike)):
@@ -66,7 +74,24 @@ def copy_code_paths(code_paths: Sequence[str | os.PathLike] | None, folder: Path
         source = Path(entry)
         if not source.exists():
             raise InvalidArgumentError(f"code_paths entry '{entry}' does not exist.")
+        if source.name in ("", ".", ".."):
+            raise InvalidArgumentError(f"code_paths entry '{entry}' has no file or folder name to save it under "
+                                       "(code/<name>); give the folder by a path ending in its name, such as "
+                                       "'../my_package'.")
+        safe_name(source.name, f"name of code_paths entry '{entry}'")
         if source.is_dir():
+            package = source.resolve()
+            for link in (p for p in source.rglob("*") if p.is_symlink()):
+                try:
+                    target = link.resolve(strict=True)
+                except (OSError, RuntimeError):
+                    target = None
+                if target is None or not target.is_relative_to(package) or (
+                        target.is_dir() and link.parent.resolve().is_relative_to(target)):
+                    raise InvalidArgumentError(
+                        f"code_paths entry '{entry}' holds the symbolic link '{link}' leading to "
+                        f"'{os.readlink(link)}', outside the folder (or dangling, or a loop); copy the file into "
+                        "the folder or remove the link.")
             shutil.copytree(source, destination / source.name,
                             ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         else:
@@ -148,7 +173,7 @@ def save_model_folder(
             extra_pip_requirements=extra_pip_requirements,
         )
         environment.write(folder)
-        write_manifest(folder)  # last: it covers every file above
+        write_manifest(folder, private_staging=True)  # last: it covers every file above
     return model
 
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import importlib
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
 from mlcask.exceptions import ModelFormatError
-from mlcask.models.integrity import verify_model_folder
 from mlcask.models.model import PYFUNC_FLAVOR, Model
+from mlcask.models.trust import current_trust, loading, open_model
 from mlcask.models.uri import resolve_model_path
+from mlcask.pyfunc.code_import import add_source_only_path
 from mlcask.pyfunc.model import PyFuncModel
 
 # MLflow's loader modules, and the mlcask modules that read the same folders.
@@ -23,16 +23,29 @@ LOADER_MODULES = {
 }
 
 
+def model_path(model_dir: Path, name: Any, what: str) -> Path:
+    """``model_dir / name`` for a path read from MLmodel; it must stay inside the folder."""
+    if not isinstance(name, str) or not name or "\x00" in name:
+        raise ModelFormatError(f"Malformed MLmodel in '{model_dir}': the {what} path must be a non-empty "
+                               f"string, got {name!r}.")
+    path = model_dir / name
+    if not path.resolve().is_relative_to(model_dir.resolve()):
+        raise ModelFormatError(f"Malformed MLmodel in '{model_dir}': the {what} '{name}' lies outside the "
+                               "model folder.")
+    return path
+
+
 def add_code_path(model_dir: Path, conf: dict[str, Any]) -> None:
-    """Put the model's saved ``code/`` folder on ``sys.path``, as MLflow does."""
+    """Put the model's saved ``code/`` folder on ``sys.path``, as MLflow does, once the
+    load's trust allows running the model's code (see :mod:`mlcask.models.trust`)."""
     code = conf.get("code")
     if code:
-        folder = model_dir / code
+        folder = model_path(model_dir, code, "code folder")
         if not folder.is_dir():
             raise ModelFormatError(f"The model's MLmodel names code folder '{code}', but "
                                    f"'{folder}' is missing.")
-        if str(folder) not in sys.path:
-            sys.path.insert(0, str(folder))
+        current_trust(model_dir).require_code(f"its code folder '{code}'")
+        add_source_only_path(str(folder))
 
 
 def _loader_for(loader_module: str, model_dir: Path) -> Any:
@@ -45,6 +58,7 @@ def _loader_for(loader_module: str, model_dir: Path) -> Any:
             f"support; supported loader modules: {sorted(LOADER_MODULES)}."
         )
     # A custom loader module saved with the model (save_model(loader_module=..., code_paths=...)).
+    current_trust(model_dir).require_code(f"its loader module '{loader_module}'")
     try:
         return importlib.import_module(loader_module)
     except ImportError as exc:
@@ -55,14 +69,22 @@ def _loader_for(loader_module: str, model_dir: Path) -> Any:
 
 
 def load_model(model_uri: str | os.PathLike, suppress_warnings: bool = False,
-               dst_path: str | None = None, model_config: dict[str, Any] | None = None) -> PyFuncModel:
+               dst_path: str | None = None, model_config: dict[str, Any] | None = None,
+               allow_pickle: bool | None = None) -> PyFuncModel:
     """Load a model saved in the MLflow format as a :class:`PyFuncModel`.
 
     ``model_uri`` is a local path or ``file:`` URI (and, with tracking, ``runs:/`` and
-    ``models:/`` URIs). Models saved by MLflow itself load too.
+    ``models:/`` URIs). Models saved by MLflow itself load too. The folder is verified
+    against its integrity manifest first. Formats that can run code when read (pickle,
+    cloudpickle, a custom ``PythonModel``, the model's ``code/``) load only from a model
+    signed by a trusted key, or with ``allow_pickle=True`` (or ``MLCASK_ALLOW_PICKLE=1``).
     """
     model_dir = resolve_model_path(model_uri)
-    verify_model_folder(model_dir)
+    with loading(open_model(model_dir, allow_pickle)):
+        return _load_verified(model_dir, model_config)
+
+
+def _load_verified(model_dir: Path, model_config: dict[str, Any] | None) -> PyFuncModel:
     meta = Model.load(model_dir)
     conf = meta.flavors.get(PYFUNC_FLAVOR)
     if conf is None:
@@ -81,7 +103,7 @@ def load_model(model_uri: str | os.PathLike, suppress_warnings: bool = False,
         impl = loader.load_pyfunc_model(model_dir, meta, model_config=model_config)
     else:  # a user's loader module follows MLflow's protocol: _load_pyfunc(data_path)
         data = conf.get("data")
-        impl = loader._load_pyfunc(str(model_dir / data) if data else str(model_dir))
+        impl = loader._load_pyfunc(str(model_path(model_dir, data, "data")) if data else str(model_dir))
     return PyFuncModel(meta, impl, loader_module, model_dir)
 
 

@@ -5,27 +5,31 @@ from __future__ import annotations
 import importlib
 import inspect
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from mlcask.exceptions import InvalidInputError, ModelFormatError
-from mlcask.models.integrity import verify_model_folder
 from mlcask.models.model import Model
+from mlcask.models.trust import loading, open_model
 from mlcask.models.uri import resolve_model_path
-from mlcask.pyfunc.loading import add_code_path
+from mlcask.pyfunc.loading import add_code_path, model_path
 
 
-def open_flavor(model_uri: str | os.PathLike, flavor: str) -> tuple[Path, Model, dict[str, Any]]:
-    """Resolve ``model_uri`` and return (model folder, metadata, the flavor's configuration)."""
+@contextmanager
+def open_flavor(model_uri: str | os.PathLike, flavor: str, allow_pickle: bool | None = None,
+                skops_trusted_types: Iterable[str] | None = None) -> Iterator[tuple[Path, Model, dict[str, Any]]]:
+    """Resolve and verify ``model_uri``; inside the block, (model folder, metadata, the
+    flavor's configuration), with the load's trust in force (:mod:`mlcask.models.trust`)."""
     model_dir = resolve_model_path(model_uri)
     if model_dir.is_file():  # MLflow accepts the data file itself; use its folder
         model_dir = model_dir.parent
-    verify_model_folder(model_dir)
-    meta = Model.load(model_dir)
-    conf = meta.flavor(flavor)
-    add_code_path(model_dir, conf)
-    return model_dir, meta, conf
+    with loading(open_model(model_dir, allow_pickle, skops_trusted_types)):
+        meta = Model.load(model_dir)
+        conf = meta.flavor(flavor)
+        add_code_path(model_dir, conf)
+        yield model_dir, meta, conf
 
 
 def data_file(model_dir: Path, conf: dict[str, Any], *keys: str) -> Path:
@@ -34,9 +38,7 @@ def data_file(model_dir: Path, conf: dict[str, Any], *keys: str) -> Path:
     if not isinstance(name, str):
         raise ModelFormatError(f"Malformed MLmodel in '{model_dir}': the flavor names no data file "
                                f"(expected one of the keys {list(keys)}).")
-    file = (model_dir / name).resolve()
-    if not file.is_relative_to(model_dir.resolve()):
-        raise ModelFormatError(f"Malformed MLmodel in '{model_dir}': data file '{name}' lies outside the model folder.")
+    file = model_path(model_dir, name, "data file")
     if not file.exists():
         raise ModelFormatError(f"The model's data file is missing: expected '{model_dir / name}'.")
     return file

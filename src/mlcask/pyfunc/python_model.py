@@ -19,6 +19,8 @@ from typing import Any
 
 from mlcask.exceptions import InvalidArgumentError, ModelFormatError
 from mlcask.models.model import PYFUNC_FLAVOR, Model
+from mlcask.models.trust import current_trust
+from mlcask.pyfunc.loading import model_path
 from mlcask.pyfunc.mlflow_compat import MlflowCompatibleUnpickler
 
 PYTHON_MODEL_FILE_NAME = "python_model.pkl"
@@ -109,6 +111,7 @@ class _ModuleRef:
 
 
 def _load_python_model(file: Path) -> PythonModel:
+    current_trust(file.parent).require_code(f"the pickled python model '{file.name}'")
     try:
         data = file.read_bytes()
     except FileNotFoundError:
@@ -126,15 +129,20 @@ def _load_python_model(file: Path) -> PythonModel:
 
 # -- save and load --------------------------------------------------------------------
 def _copy_artifacts(artifacts: dict[str, str], folder: Path) -> dict[str, dict[str, str]]:
+    """Copy each artifact to ``artifacts/<its base name>``; names and base names must be plain names."""
+    from mlcask.utils.paths import safe_name
+
     if not isinstance(artifacts, dict):
         raise InvalidArgumentError(f"artifacts must be a dict of name -> local path, got {type(artifacts).__name__}.")
     destination = folder / ARTIFACTS_FOLDER
     destination.mkdir()
     recorded: dict[str, dict[str, str]] = {}
     for name, uri in artifacts.items():
+        safe_name(name, "artifact name (a key of artifacts=)")
         source = Path(uri[len("file://"):] if str(uri).startswith("file://") else uri)
         if not source.exists():
             raise InvalidArgumentError(f"Artifact '{name}': '{uri}' does not exist.")
+        safe_name(source.name, f"file name of artifact {name!r} (it is saved as artifacts/<file name>)")
         target = destination / source.name
         if target.exists():
             raise InvalidArgumentError(f"Artifact '{name}': another artifact is already saved as '{source.name}'.")
@@ -214,10 +222,10 @@ def load_pyfunc_model(model_dir: Path, meta: Model, model_config: dict[str, Any]
     if not subpath:
         raise ModelFormatError(f"Malformed MLmodel in '{model_dir}': the python_function flavor "
                                "names no 'python_model' file.")
-    python_model = _load_python_model(model_dir / subpath)
+    python_model = _load_python_model(model_path(model_dir, subpath, "python model file"))
     artifacts = {}
     for name, info in (conf.get("artifacts") or {}).items():
-        artifact = model_dir / info["path"]
+        artifact = model_path(model_dir, info.get("path") if isinstance(info, dict) else None, f"artifact '{name}'")
         if not artifact.exists():
             raise ModelFormatError(f"The model's artifact '{name}' is missing: expected '{artifact}'.")
         artifacts[name] = str(artifact)

@@ -98,27 +98,30 @@ def save_model(
     return ModelInfo.from_model(model, model_uri=str(Path(path).absolute()))
 
 
-def _load(model_dir: Path, conf: dict[str, Any], skops_trusted_types: list[str] | None) -> Any:
+def _load(model_dir: Path, conf: dict[str, Any]) -> Any:
     file = data_file(model_dir, conf, "pickled_model")
     serialization_format = conf.get("serialization_format", SERIALIZATION_FORMAT_CLOUDPICKLE)
     if serialization_format not in SUPPORTED_SERIALIZATION_FORMATS:
         raise ModelFormatError(f"Malformed MLmodel in '{model_dir}': unknown serialization_format "
                                f"{serialization_format!r} (expected one of {list(SUPPORTED_SERIALIZATION_FORMATS)}).")
-    return load_model_file(file, serialization_format, conf.get("skops_trusted_types"), skops_trusted_types)
+    return load_model_file(file, serialization_format, conf.get("skops_trusted_types"))
 
 
 def load_model(model_uri: str | os.PathLike, dst_path: str | None = None,
-               skops_trusted_types: list[str] | None = None) -> Any:
+               skops_trusted_types: list[str] | None = None, allow_pickle: bool | None = None) -> Any:
     """Load the scikit-learn estimator saved at ``model_uri``.
 
-    ``skops_trusted_types`` names extra types the caller trusts for a skops file.
+    A skops file builds skops' default types plus ``skops_trusted_types`` (and, when
+    the model is signed by a trusted key, the types its MLmodel records). A pickle or
+    cloudpickle file loads only from a model signed by a trusted key, or with
+    ``allow_pickle=True`` (or ``MLCASK_ALLOW_PICKLE=1``).
     """
-    model_dir, _, conf = open_flavor(model_uri, FLAVOR_NAME)
-    return _load(model_dir, conf, skops_trusted_types)
+    with open_flavor(model_uri, FLAVOR_NAME, allow_pickle, skops_trusted_types) as (model_dir, _, conf):
+        return _load(model_dir, conf)
 
 
 def load_pyfunc_model(model_dir: Path, meta: Model, model_config: dict[str, Any] | None = None) -> NativeModelWrapper:
-    model = _load(model_dir, meta.flavor(FLAVOR_NAME), None)
+    model = _load(model_dir, meta.flavor(FLAVOR_NAME))
     predict_fn = (meta.flavors.get("python_function") or {}).get("predict_fn", "predict")
     return NativeModelWrapper(model, predict_fn)
 

@@ -1,28 +1,27 @@
 """Writing and reading scikit-learn-style estimators: skops, cloudpickle, pickle.
 
-Which skops types a load trusts: skops' own defaults, the types the caller names,
-and, of the types the model's MLmodel records, only those defined by the libraries
-whose estimators we save (scikit-learn, LightGBM, XGBoost, NumPy, SciPy). A recorded
-type from anywhere else (``builtins.eval``, ``os.system``, a user's module) is
-refused with the way to trust it. Signed trust lists are the security issue's work.
+Reading is governed by the load's trust (:mod:`mlcask.models.trust`): pickle and
+cloudpickle files load only from a model signed by a trusted key or when the caller
+allows pickle; skops builds skops' own default types, the types the caller names
+(``skops_trusted_types``, plus the fixed list a flavor passes for its own library's
+classes), and the types the model's MLmodel records only when its signature verified.
 """
 
 from __future__ import annotations
 
 import pickle
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from mlcask.exceptions import ModelFormatError, UnsafeModelError
+from mlcask.models.trust import current_trust
 
 SERIALIZATION_FORMAT_SKOPS = "skops"
 SERIALIZATION_FORMAT_CLOUDPICKLE = "cloudpickle"
 SERIALIZATION_FORMAT_PICKLE = "pickle"
 SUPPORTED_SERIALIZATION_FORMATS = (SERIALIZATION_FORMAT_SKOPS, SERIALIZATION_FORMAT_CLOUDPICKLE,
                                    SERIALIZATION_FORMAT_PICKLE)
-
-RECORDED_TYPE_PACKAGES = ("sklearn", "lightgbm", "xgboost", "numpy", "scipy")
-RECORDED_TYPE_EXACT = frozenset({"collections.OrderedDict", "collections.defaultdict"})
 
 
 def dump_model(model: Any, file: Path, serialization_format: str,
@@ -45,33 +44,33 @@ def dump_model(model: Any, file: Path, serialization_format: str,
     return None
 
 
-def _recorded_type_is_library_type(name: str) -> bool:
-    return name in RECORDED_TYPE_EXACT or name.split(".")[0] in RECORDED_TYPE_PACKAGES
-
-
-def trusted_skops_types(file: Path, recorded: list[str] | None, caller: list[str] | None) -> list[str]:
+def trusted_skops_types(file: Path, recorded: list[str] | None, flavor_types: Iterable[str] = ()) -> list[str]:
     """The types to pass to ``skops.io.load`` for ``file``, or raise naming the ones refused."""
     import skops.io
 
     needed = set(skops.io.get_untrusted_types(file=file))
-    allowed = set(caller or []) | {t for t in (recorded or []) if _recorded_type_is_library_type(t)}
-    refused = sorted(needed - allowed)
+    trust = current_trust(file.parent)
+    refused = sorted(needed - trust.skops_types(recorded) - set(flavor_types))
     if refused:
+        unsigned = "" if trust.verification.trusted else (
+            " The model is not signed by a trusted key, so the types its MLmodel records are not trusted.")
         raise UnsafeModelError(
-            f"The skops file '{file}' contains types that are not trusted: {refused}. If you trust "
-            f"this model, load it with skops_trusted_types={refused}."
+            f"The skops file '{file}' contains types that are not trusted: {refused}.{unsigned} If you trust "
+            f"this model, load it with skops_trusted_types={refused}, or sign it (`mlcask models sign`)."
         )
     return sorted(needed)
 
 
 def load_model_file(file: Path, serialization_format: str, recorded_trusted: list[str] | None,
-                    caller_trusted: list[str] | None) -> Any:
+                    flavor_types: Iterable[str] = ()) -> Any:
+    """Read an estimator written by :func:`dump_model`, within the load's trust."""
     try:
         if serialization_format == SERIALIZATION_FORMAT_SKOPS:
             import skops.io
 
-            trusted = trusted_skops_types(file, recorded_trusted, caller_trusted)
+            trusted = trusted_skops_types(file, recorded_trusted, flavor_types)
             return skops.io.load(file, trusted=trusted)
+        current_trust(file.parent).require_code(f"the {serialization_format} file '{file.name}'")
         with open(file, "rb") as f:
             return pickle.load(f)
     except UnsafeModelError:

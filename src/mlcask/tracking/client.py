@@ -27,8 +27,17 @@ from mlcask.entities import (
 )
 from mlcask.exceptions import InvalidArgumentError
 from mlcask.tracking import stores
-from mlcask.tracking.artifacts import FileInfo, get_artifact_repository
+from mlcask.tracking.artifacts import FileInfo, clean_relative_path, get_artifact_repository
 from mlcask.tracking.registry_client import RegistryClientMixin
+from mlcask.utils.paths import safe_name
+
+
+def _artifact_file(artifact_file: Any) -> str:
+    """The checked path of a file to write (log_text, log_dict, log_figure, log_table)."""
+    relative = clean_relative_path(artifact_file, "artifact file")
+    if not relative:
+        raise InvalidArgumentError(f"artifact_file must name a file, got {artifact_file!r}.")
+    return relative
 
 
 def _now_ms() -> int:
@@ -154,20 +163,25 @@ class MlcaskClient(RegistryClientMixin):
         return get_artifact_repository(self._store.get_run(run_id).info.artifact_uri)
 
     def log_artifact(self, run_id: str, local_path: str | os.PathLike, artifact_path: str | None = None) -> None:
+        """Upload a local file (or a folder, as ``<artifact_path>/<folder name>``) to the run's artifacts."""
+        destination = clean_relative_path(artifact_path)  # refuse a bad path before touching anything
         repository = self._run_artifacts(run_id)
         if Path(local_path).is_dir():
-            repository.log_artifacts(local_path, "/".join(filter(None, [artifact_path, Path(local_path).name])))
+            name = Path(os.path.abspath(local_path)).name
+            repository.log_artifacts(local_path, "/".join(filter(None, [destination, safe_name(name, "folder name")])))
         else:
-            repository.log_artifact(local_path, artifact_path)
+            repository.log_artifact(local_path, destination)
 
     def log_artifacts(self, run_id: str, local_dir: str | os.PathLike, artifact_path: str | None = None) -> None:
         self._run_artifacts(run_id).log_artifacts(local_dir, artifact_path)
 
     def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
+        _artifact_file(artifact_file)
         self._run_artifacts(run_id).write_bytes(artifact_file, text.encode("utf-8"))
 
     def log_dict(self, run_id: str, dictionary: dict[str, Any], artifact_file: str) -> None:
         """Write ``dictionary`` as JSON, or YAML when ``artifact_file`` ends in .yaml/.yml."""
+        _artifact_file(artifact_file)
         if artifact_file.endswith((".yaml", ".yml")):
             import yaml
 
@@ -178,8 +192,9 @@ class MlcaskClient(RegistryClientMixin):
 
     def log_figure(self, run_id: str, figure: Any, artifact_file: str) -> None:
         """Save a matplotlib or plotly figure as ``artifact_file`` (format from its extension)."""
+        name = _artifact_file(artifact_file).rpartition("/")[2]
         with tempfile.TemporaryDirectory() as folder:
-            local = Path(folder) / Path(artifact_file).name
+            local = Path(folder) / name
             if hasattr(figure, "savefig"):
                 figure.savefig(local)
             elif hasattr(figure, "write_html") and local.suffix == ".html":
@@ -194,11 +209,12 @@ class MlcaskClient(RegistryClientMixin):
         """Log a DataFrame or dict of columns as a JSON table, merged with rows logged before."""
         import pandas as pd
 
-        if not artifact_file.endswith(".json"):
-            raise InvalidArgumentError(f"log_table writes JSON: artifact_file must end in .json, got {artifact_file!r}.")
+        if not _artifact_file(artifact_file).endswith(".json"):
+            raise InvalidArgumentError(f"log_table writes JSON: artifact_file must end in .json, "
+                                       f"got {artifact_file!r}.")
         frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
         repository = self._run_artifacts(run_id)
-        existing = Path(repository.root) / artifact_file
+        existing = repository.local_path(artifact_file, "artifact file")
         if existing.is_file():
             previous = json.loads(existing.read_text())
             frame = pd.concat([pd.DataFrame(previous["data"], columns=previous["columns"]), frame], ignore_index=True)

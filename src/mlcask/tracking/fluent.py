@@ -390,7 +390,9 @@ def register_model(model_uri: str, name: str, tags: dict[str, Any] | None = None
         model_id = parse_models_uri(model_uri).model_id
         run_id = client.get_logged_model(model_id).source_run_id
     elif model_uri.startswith("runs:/"):
-        run_id, _, path = model_uri[len("runs:/"):].lstrip("/").partition("/")
+        from mlcask.tracking.uris import split_runs_uri
+
+        run_id, path = split_runs_uri(model_uri)
         run = client.get_run(run_id)
         for model in client.search_logged_models([run.info.experiment_id], f"source_run_id = '{run_id}'", 1000):
             if model.name == path:

@@ -56,18 +56,27 @@ def _client():
     return MlcaskClient()
 
 
-def resolve_runs_uri(uri: str) -> Path:
-    from mlcask.tracking.artifacts import clean_relative_path, local_path_of
+def split_runs_uri(uri: str) -> tuple[str, str]:
+    """The run id and the checked relative artifact path of ``runs:/<run_id>/<path>``."""
+    from mlcask.tracking.artifacts import clean_relative_path
+    from mlcask.tracking.validation import validate_run_id
 
     rest = uri[len("runs:/"):].lstrip("/")
     run_id, _, path = rest.partition("/")
     if not run_id:
         raise InvalidArgumentError(f"Invalid runs URI {uri!r}: expected runs:/<run_id>/<path>.")
-    path = clean_relative_path(path)
+    validate_run_id(run_id)
+    return run_id, clean_relative_path(path, "artifact path of the runs:/ URI")
+
+
+def resolve_runs_uri(uri: str) -> Path:
+    from mlcask.tracking.artifacts import get_artifact_repository, local_path_of
+
+    run_id, path = split_runs_uri(uri)
     client = _client()
     run = client.get_run(run_id)
-    candidate = local_path_of(run.info.artifact_uri) / path
-    if path and candidate.exists():
+    candidate = get_artifact_repository(run.info.artifact_uri).local_path(path) if path else None
+    if candidate is not None and candidate.exists():
         return candidate
     for model in client.search_logged_models([run.info.experiment_id], f"source_run_id = '{run_id}'", 1000):
         if model.name == path or not path:
@@ -92,6 +101,10 @@ def resolve_models_uri(uri: str, _depth: int = 0) -> Path:
         source = client.get_model_version_download_uri(parsed.name, parsed.version)
     if _depth > 3:
         raise InvalidArgumentError(f"Model URI {uri!r} refers to itself through its registry sources.")
+    # Checked again here: a row may predate the checks at registration, or be written by other tools.
+    from mlcask.tracking.registry.source_policy import check_source
+
+    check_source(source)
     if source.startswith("models:/"):
         return resolve_models_uri(source, _depth + 1)
     return resolve_model_path(source)

@@ -91,10 +91,14 @@ def _load(model_dir: Path, conf: dict[str, Any]) -> Any:
     return model
 
 
-def load_model(model_uri: str | os.PathLike, dst_path: str | None = None) -> Any:
-    """Load the native XGBoost model (``Booster`` or the saved scikit-learn-API class)."""
-    model_dir, _, conf = open_flavor(model_uri, FLAVOR_NAME)
-    return _load(model_dir, conf)
+def load_model(model_uri: str | os.PathLike, dst_path: str | None = None, allow_pickle: bool | None = None) -> Any:
+    """Load the native XGBoost model (``Booster`` or the saved scikit-learn-API class).
+
+    The model file is XGBoost's own format and runs no code; ``allow_pickle`` matters
+    only for a model that ships ``code_paths`` (see :func:`mlcask.pyfunc.load_model`).
+    """
+    with open_flavor(model_uri, FLAVOR_NAME, allow_pickle) as (model_dir, _, conf):
+        return _load(model_dir, conf)
 
 
 class _XGBModelWrapper(NativeModelWrapper):

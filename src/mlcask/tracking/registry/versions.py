@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from mlcask.entities.registry import ModelVersion
 from mlcask.exceptions import RESOURCE_ALREADY_EXISTS, MlcaskException
-from mlcask.tracking.registry import reads, sources
+from mlcask.tracking.registry import reads, source_policy, sources
 from mlcask.tracking.registry._base import RegistryBase, model_not_found
 from mlcask.tracking.registry.models import TagsArg, tag_dict
 from mlcask.tracking.registry.validation import (
@@ -72,6 +72,8 @@ class ModelVersionsMixin(RegistryBase):
         Versions count from 1 per model and are never reused, even after a deletion; two
         processes registering at once get consecutive numbers. ``run_link`` and
         ``local_model_path`` are accepted for MLflow compatibility and not stored.
+        ``source`` is checked by :mod:`~mlcask.tracking.registry.source_policy`: no ``..``
+        in any encoding, and a local source given with a run id must lie in that run's files.
         """
         validate_model_name(name)
         if not isinstance(source, str) or not source:
@@ -81,6 +83,9 @@ class ModelVersionsMixin(RegistryBase):
         check_length("The description", description, MAX_DESCRIPTION_LENGTH)
         check_length("The run_id", run_id, MAX_RUN_ID_LENGTH)
         check_length("The model_id", model_id, MAX_MODEL_ID_LENGTH)
+        source_policy.check_source(source)
+        if run_id and source_policy.is_local(source):
+            self._read(lambda conn: source_policy.check_source_in_run(conn, source, run_id))
         run_id = self._checked_run_id(source, run_id, model_id)
         for attempt in range(self.CREATE_MODEL_VERSION_RETRIES):
             try:
