@@ -106,9 +106,31 @@ def main(output_dir: Path) -> None:
         loaded.predict(X_test.drop(columns=["mean radius", "worst area"]))
     except mlflow.exceptions.MlcaskException as exc:
         print(f"bad input is refused with a clear error:\n  {str(exc)[:160]}...")
+    show_integrity(info.model_uri, output_dir)
     serve("models:/breast-cancer-classifier@champion")
     print(f"\nstore: {output_dir / 'mlcask.db'}; try: mlcask runs list --tracking-uri "
           f"sqlite:///{output_dir.absolute() / 'mlcask.db'} --experiment-id {run.info.experiment_id}")
+
+
+def show_integrity(model_uri: str, output_dir: Path) -> None:
+    """Every saved model is sealed and signed with this machine's key; a changed copy is refused."""
+    from mlcask.models import verify_model
+    from mlcask.models.uri import resolve_model_path
+
+    folder = resolve_model_path(model_uri)
+    verification = verify_model(folder)
+    print(f"{model_uri}: {verification.files_checked} files match their SHA-256; signed by trusted key "
+          f"{verification.trusted_signer}")
+    tampered = output_dir / "tampered-copy"
+    shutil.rmtree(tampered, ignore_errors=True)
+    shutil.copytree(folder, tampered)
+    with open(tampered / "model.ubj", "r+b") as model_file:
+        model_file.seek(100)
+        model_file.write(b"\x00")
+    try:
+        mlflow.pyfunc.load_model(str(tampered))
+    except mlflow.exceptions.MlcaskException as exc:
+        print(f"a copy with one byte changed is refused:\n  {str(exc)[:150]}...")
 
 
 def serve(model_uri: str) -> None:
