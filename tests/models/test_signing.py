@@ -340,3 +340,17 @@ def test_leftovers_of_an_interrupted_rewrite_do_not_block_the_load(home, tmp_pat
     (tmp_path / "m" / ".MLmodel.tmp-x").write_text("not ours")
     with pytest.raises(ModelIntegrityError, match=r"extra file '\.MLmodel\.tmp-x'"):
         mlcask.pyfunc.load_model(tmp_path / "m")
+
+
+def test_a_read_only_home_saves_unsigned_with_a_warning(tmp_path, monkeypatch, xgb_classifier):
+    if os.geteuid() == 0:
+        home = tmp_path / "not-a-folder"
+        home.write_text("a file where the home folder should be")  # mkdir fails even for root
+    else:
+        home = tmp_path / "ro"
+        home.mkdir(mode=0o500)
+    monkeypatch.setenv("MLCASK_HOME", str(home / "mlcask"))
+    with pytest.warns(UserWarning, match="could not create its local signing key.*saved unsigned"):
+        mlcask.xgboost.save_model(xgb_classifier, tmp_path / "m")
+    assert "signature" not in manifest(tmp_path / "m")
+    assert verify_model(tmp_path / "m").files_checked

@@ -22,6 +22,7 @@ import hashlib
 import hmac
 import os
 import secrets
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -173,7 +174,21 @@ def signing_key() -> SigningKey | None:
             raise InvalidArgumentError(f"${SIGNING_KEY_FILE_ENV} points at '{path}', a public key; "
                                        "signing needs the private key.")
         return key
-    return local_key(create=True)
+    try:
+        return local_key(create=True)
+    except OSError as exc:  # a read-only home: save unsigned rather than not at all
+        _warn_once(f"mlcask could not create its local signing key '{local_key_path()}' ({exc.strerror}); "
+                   f"models are saved unsigned. Set {HOME_ENV} to a writable folder, or {SIGNING_KEY_ENV}.")
+        return None
+
+
+_warned: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    if message not in _warned:
+        _warned.add(message)
+        warnings.warn(message, stacklevel=3)
 
 
 def trusted_keys() -> dict[str, SigningKey]:
