@@ -48,26 +48,18 @@ def logistic_regression(breast_cancer):
 def tracking_state(monkeypatch):
     """Returns ``use(uri, artifact_root)`` pointing the fluent API at a store; afterwards no
     active run, experiment, tracking URI or cached store is left behind."""
-    from mlcask.tracking import fluent, stores
+    from tests.support import point_fluent_at, reset_fluent
 
     for name in ("MLCASK_TRACKING_URI", "MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID"):
         monkeypatch.delenv(name, raising=False)
 
     def use(uri, artifact_root):
         monkeypatch.setenv("MLCASK_ARTIFACT_ROOT", str(artifact_root))
-        stores.clear_cache()
-        fluent._clients.clear()
-        fluent.set_tracking_uri(uri)
+        point_fluent_at(uri)
         return uri
 
     yield use
-    while fluent.active_run() is not None:
-        fluent.end_run()
-    fluent._tracking_uri = None
-    fluent._active_experiment_id = None
-    fluent._last_active_run_id = None
-    fluent._clients.clear()
-    stores.clear_cache()
+    reset_fluent()
 
 
 @pytest.fixture

@@ -112,7 +112,8 @@ class World:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     import mlcask
-    from mlcask.tracking import fluent, stores
+    from mlcask.tracking import fluent
+    from tests.support import point_fluent_at, reset_fluent
 
     base = tmp_path_factory.mktemp("traversal")
     store, outside, src = base / "store", base / "outside", base / "src"
@@ -126,9 +127,7 @@ def world(tmp_path_factory):
         for name in ("MLCASK_TRACKING_URI", "MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID"):
             patch.delenv(name, raising=False)
         patch.setenv("MLCASK_ARTIFACT_ROOT", str(store / "artifacts"))
-        stores.clear_cache()
-        fluent._clients.clear()
-        fluent.set_tracking_uri(f"sqlite:///{store}/t.db")
+        point_fluent_at(f"sqlite:///{store}/t.db")
         try:
             run = mlcask.start_run()
             client = fluent._client()
@@ -139,13 +138,7 @@ def world(tmp_path_factory):
             assert (root / ("../" * LEVELS) / "outside/secret.txt").resolve() == (outside / "secret.txt").resolve()
             yield World(base, store, outside, src, base / "downloads", root, run.info.run_id, client, [0])
         finally:
-            while fluent.active_run() is not None:
-                fluent.end_run()
-            fluent._tracking_uri = None
-            fluent._active_experiment_id = None
-            fluent._last_active_run_id = None
-            fluent._clients.clear()
-            stores.clear_cache()
+            reset_fluent()
 
 
 # -- the APIs ----------------------------------------------------------------------------------------

@@ -268,6 +268,7 @@ class LocalArtifactRepository:
             shutil.copy2(source, destination)
         return str(destination)
 
+
 def get_artifact_repository(uri: str) -> LocalArtifactRepository:
     """The repository for an artifact location URI."""
     scheme = urllib.parse.urlparse(uri).scheme
