@@ -354,3 +354,13 @@ def test_a_read_only_home_saves_unsigned_with_a_warning(tmp_path, monkeypatch, x
         mlcask.xgboost.save_model(xgb_classifier, tmp_path / "m")
     assert "signature" not in manifest(tmp_path / "m")
     assert verify_model(tmp_path / "m").files_checked
+
+
+def test_threads_saving_their_first_models_at_once_share_one_key(home, tmp_path, xgb_classifier):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda i: mlcask.xgboost.save_model(xgb_classifier, tmp_path / f"m{i}"), range(8)))
+    key_ids = {manifest(tmp_path / f"m{i}")["signature"]["key_id"] for i in range(8)}
+    assert key_ids == {signing_key().key_id}
+    assert sorted(p.name for p in local_key_path().parent.iterdir()) == ["signing.key"]

@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import stat as stat_module
+import threading
 import time
 from pathlib import Path
 
@@ -69,7 +70,7 @@ def _save_persistent() -> None:
     entries = dict(list(_memory.items())[-MAX_ENTRIES:])
     try:
         file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        staging = file.with_name(f".{file.name}.{os.getpid()}")
+        staging = file.with_name(f".{file.name}.{os.getpid()}-{threading.get_ident()}")
         descriptor = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(descriptor, "w") as handle:
             json.dump(entries, handle)

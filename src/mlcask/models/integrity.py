@@ -19,6 +19,7 @@ import json
 import os
 import re
 import stat as stat_module
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,7 +56,7 @@ class Verification:
 
 
 # What an in-place rewrite (set_signature, sign_model) killed midway leaves: nothing reads it.
-_REWRITE_LEFTOVER = re.compile(r"\.(MLmodel|" + re.escape(MANIFEST_FILE_NAME) + r")\.tmp-\d+")
+_REWRITE_LEFTOVER = re.compile(r"\.(MLmodel|" + re.escape(MANIFEST_FILE_NAME) + r")\.tmp-\d+(-\d+)?")
 
 
 def _is_ignored(relative: str) -> bool:
@@ -101,7 +102,7 @@ def write_manifest(folder: str | os.PathLike, sign: bool = True, private_staging
     if key is not None:
         manifest["signature"] = {"algorithm": key.algorithm, "key_id": key.key_id,
                                  "value": key.sign(_signed_payload(manifest))}
-    staging = folder / f".{MANIFEST_FILE_NAME}.tmp-{os.getpid()}"
+    staging = folder / f".{MANIFEST_FILE_NAME}.tmp-{os.getpid()}-{threading.get_ident()}"
     staging.write_text(json.dumps(manifest, indent=1, sort_keys=True))
     os.replace(staging, folder / MANIFEST_FILE_NAME)
     return manifest

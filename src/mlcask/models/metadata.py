@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 from mlcask.exceptions import InvalidArgumentError
@@ -25,7 +26,7 @@ def set_signature(model_uri: str | os.PathLike, signature: ModelSignature) -> No
     model = Model.load(folder)
     model.signature = signature
     target = Path(folder) / MLMODEL_FILE_NAME
-    staging = target.with_name(f".{MLMODEL_FILE_NAME}.tmp-{os.getpid()}")
+    staging = target.with_name(f".{MLMODEL_FILE_NAME}.tmp-{os.getpid()}-{threading.get_ident()}")
     model.save(staging)
     os.replace(staging, target)
     if verification.files_checked is not None:

@@ -22,6 +22,7 @@ import hashlib
 import hmac
 import os
 import secrets
+import threading
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -138,7 +139,7 @@ def local_key_path() -> Path:
 
 def _create_local_key(file: Path) -> None:
     file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    staging = file.with_name(f".{file.name}.{os.getpid()}")
+    staging = file.with_name(f".{file.name}.{os.getpid()}-{threading.get_ident()}")
     descriptor = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w") as handle:
         handle.write(secrets.token_hex(32) + "\n")
