@@ -1,5 +1,5 @@
-"""Helpers shared by fixtures at different scopes (function-scoped conftest fixtures and
-module-scoped ones that build a store once)."""
+"""Helpers shared by test modules: pointing the fluent API at a store and resetting it
+(for fixtures of any scope), and reading back what an autologged run logged."""
 
 from __future__ import annotations
 
@@ -24,3 +24,37 @@ def reset_fluent() -> None:
     fluent._last_active_run_id = None
     fluent._clients.clear()
     stores.clear_cache()
+
+
+# -- reading back what an autologged training logged (XGBoost and LightGBM tests) ------------
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def only_run():
+    """The one run of the current store (asserts there is exactly one)."""
+    import mlcask
+
+    runs = mlcask.search_runs(output_format="list")
+    assert len(runs) == 1
+    return runs[0]
+
+
+def history(run_id, key):
+    """(step, value) pairs of a metric's history."""
+    import mlcask
+
+    return [(m.step, m.value) for m in mlcask.MlflowClient().get_metric_history(run_id, key)]
+
+
+def artifact(run, path):
+    """The bytes of one of the run's artifacts."""
+    from mlcask.tracking.artifacts import local_path_of
+
+    return (local_path_of(run.info.artifact_uri) / path).read_bytes()
+
+
+def logged_models(run):
+    """The logged models whose source run is ``run``."""
+    import mlcask
+
+    return mlcask.MlflowClient().search_logged_models([run.info.experiment_id], f"source_run_id = '{run.info.run_id}'")

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 import mlcask
+from tests.support import PNG_SIGNATURE, artifact, history, logged_models, only_run
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # LightGBM 4.6+ prefers eval_X/eval_y; eval_set is what most code (and MLflow's docs) uses.
 pytestmark = pytest.mark.filterwarnings("ignore:The argument 'eval_set' is deprecated")
 
@@ -34,26 +34,6 @@ def data(breast_cancer):
 
 def classifier(**kwargs):
     return lgb.LGBMClassifier(**{"n_estimators": 5, "num_leaves": 7, "n_jobs": 1, "verbose": -1, **kwargs})
-
-
-def only_run():
-    runs = mlcask.search_runs(output_format="list")
-    assert len(runs) == 1
-    return runs[0]
-
-
-def history(run_id, key):
-    return [(m.step, m.value) for m in mlcask.MlflowClient().get_metric_history(run_id, key)]
-
-
-def artifact(run, path):
-    from mlcask.tracking.artifacts import local_path_of
-
-    return (local_path_of(run.info.artifact_uri) / path).read_bytes()
-
-
-def logged_models(run):
-    return mlcask.MlflowClient().search_logged_models([run.info.experiment_id], f"source_run_id = '{run.info.run_id}'")
 
 
 def test_fit_logs_params_metrics_and_a_loadable_model(autolog, data):

@@ -11,8 +11,7 @@ import pytest
 import xgboost as xgb
 
 import mlcask
-
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+from tests.support import PNG_SIGNATURE, artifact, history, logged_models, only_run
 
 
 @pytest.fixture
@@ -31,26 +30,6 @@ def data(breast_cancer):
 
 def classifier(**kwargs):
     return xgb.XGBClassifier(**{"n_estimators": 5, "max_depth": 2, "n_jobs": 1, **kwargs})
-
-
-def only_run():
-    runs = mlcask.search_runs(output_format="list")
-    assert len(runs) == 1
-    return runs[0]
-
-
-def history(run_id, key):
-    return [(m.step, m.value) for m in mlcask.MlflowClient().get_metric_history(run_id, key)]
-
-
-def artifact(run, path):
-    from mlcask.tracking.artifacts import local_path_of
-
-    return (local_path_of(run.info.artifact_uri) / path).read_bytes()
-
-
-def logged_models(run):
-    return mlcask.MlflowClient().search_logged_models([run.info.experiment_id], f"source_run_id = '{run.info.run_id}'")
 
 
 def test_seed_example_logs_params_metrics_and_a_model_with_the_training_signature(autolog, data):
