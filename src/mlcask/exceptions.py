@@ -54,9 +54,17 @@ class ModelNotFoundError(MlcaskException, FileNotFoundError):
 
 
 class UnsafeModelError(MlcaskException):
-    """Loading the model would run code or trust types the caller has not allowed."""
+    """Loading the model would run code or trust types the caller has not allowed.
+
+    ``cli_message`` says the same with the ``mlcask`` command's options for the remedies
+    (the command shows it instead of the message, which names Python arguments).
+    """
 
     error_code = INVALID_PARAMETER_VALUE
+
+    def __init__(self, message: str, cli_message: str | None = None) -> None:
+        super().__init__(message)
+        self.cli_message = cli_message or message
 
 
 # Drop-in name for code written against MLflow.

@@ -92,6 +92,7 @@ def test_a_shared_hmac_key_makes_models_trusted_on_every_machine_that_holds_it(h
     monkeypatch.delenv("MLCASK_SIGNING_KEY")
     key_file = tmp_path / "team.key"
     key_file.write_text(SECRET + "\n")
+    key_file.chmod(0o600)  # a secret: readable by no one else
     monkeypatch.setenv("MLCASK_TRUSTED_KEYS", str(key_file))  # trusted, though not the signing key
     assert verify_model(tmp_path / "custom").trusted_signer == key_id
 
@@ -310,6 +311,7 @@ def test_sign_command_vouches_for_a_reviewed_mlflow_folder(home, tmp_path, monke
 def test_keys_show_lists_the_signing_and_trusted_keys(home, tmp_path, monkeypatch):
     key_file = tmp_path / "team.key"
     key_file.write_text(SECRET)
+    key_file.chmod(0o600)
     monkeypatch.setenv("MLCASK_TRUSTED_KEYS", str(key_file))
     result = CliRunner().invoke(cli, ["keys", "show"])
     assert result.exit_code == 0

@@ -11,7 +11,7 @@ from mlcask._lazy import lazy_attributes
 from mlcask.exceptions import InvalidArgumentError, ModelFormatError
 from mlcask.models.environment import infer_pip_requirements
 from mlcask.models.model import Model, ModelInfo
-from mlcask.pyfunc.native import NativeModelWrapper, data_file, open_flavor
+from mlcask.pyfunc.native import NativeModelWrapper, data_file, open_flavor, read_data_file
 from mlcask.sklearn.serialization import (
     SERIALIZATION_FORMAT_SKOPS,
     SUPPORTED_SERIALIZATION_FORMATS,
@@ -106,9 +106,9 @@ def _load(model_dir: Path, conf: dict[str, Any]) -> Any:
         import lightgbm
 
         try:
-            return lightgbm.Booster(model_file=str(file))
+            return lightgbm.Booster(model_str=read_data_file(file, runs_code=False).decode())
         except Exception as exc:  # LightGBM raises LightGBMError for unreadable files
-            raise ModelFormatError(f"LightGBM could not read the model file '{file}': {exc}") from None
+            raise ModelFormatError(f"LightGBM could not read the model file '{model_dir / file}': {exc}") from None
     serialization_format = conf.get("serialization_format", "cloudpickle")
     if serialization_format not in SUPPORTED_SERIALIZATION_FORMATS:
         raise ModelFormatError(f"Malformed MLmodel in '{model_dir}': unknown serialization_format "
@@ -123,7 +123,8 @@ def load_model(model_uri: str | os.PathLike, dst_path: str | None = None,
     The scikit-learn-API classes in skops files load as trusted; ``allow_pickle`` and
     ``skops_trusted_types`` work as in :func:`mlcask.sklearn.load_model`.
     """
-    with open_flavor(model_uri, FLAVOR_NAME, allow_pickle, skops_trusted_types) as (model_dir, _, conf):
+    with open_flavor(model_uri, FLAVOR_NAME, allow_pickle, skops_trusted_types,
+                     takes_skops_types=True) as (model_dir, _, conf):
         return _load(model_dir, conf)
 
 

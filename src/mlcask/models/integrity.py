@@ -7,28 +7,39 @@ else: a changed, missing or extra file, a symbolic link, or a signature that a t
 key does not confirm stops the load with an error naming it. A folder without a
 manifest (saved by MLflow) loads unchecked and untrusted.
 
-Bytecode caches (``__pycache__/*.pyc``), which importing a model's ``code/`` with plain
-Python creates, are not part of the manifest; mlcask never reads them (see
+A load reads the folder through one :class:`~mlcask.models.pinned.PinnedFolder`: what
+was verified is what is read, wherever the folder's path points meanwhile. Whatever can
+run code or steers the load (MLmodel, the manifest, pickles, skops files, code) is read
+once, hashed from those bytes and parsed from the same bytes (:meth:`VerifiedFolder.read`
+with ``runs_code=True``); only large native data files may be vouched for by the digest
+cache (:mod:`mlcask.models.digests`).
+
+Bytecode caches (``__pycache__/*.pyc``, which MLflow's imports of a model's ``code/``
+leave behind) are not part of the manifest, and mlcask never reads them (see
 :mod:`mlcask.pyfunc.code_import`). Nor are the temporary files of an in-place rewrite
 of ``MLmodel`` or the manifest that was interrupted; nothing reads those either.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
-import stat as stat_module
-import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mlcask.exceptions import ModelFormatError
-from mlcask.models.digests import file_sha256
+from mlcask.models import digests
+from mlcask.models.pinned import PinnedFolder
+from mlcask.models.signing import SigningKey, trusted_keys
 
 MANIFEST_FILE_NAME = "mlcask-manifest.json"
 MANIFEST_VERSION = 1
+MAX_MANIFEST_BYTES = 16 << 20
+KEEP_BYTES = 512 << 20  # large files hashed at verification stay in memory up to this much, for the loader
 
 
 class ModelIntegrityError(ModelFormatError):
@@ -66,17 +77,12 @@ def _is_ignored(relative: str) -> bool:
     return parts[-2] == "__pycache__" and parts[-1].endswith(".pyc")
 
 
-def _entries(folder: Path) -> dict[str, os.stat_result]:
-    """Every file under ``folder`` but the manifest and bytecode caches, with its lstat."""
-    found = {}
-    for root, dirs, names in os.walk(folder):
-        dirs.sort()
-        for name in sorted(names) + [d for d in dirs if os.path.islink(os.path.join(root, d))]:
-            path = os.path.join(root, name)
-            relative = Path(path).relative_to(folder).as_posix()
-            if not _is_ignored(relative):
-                found[relative] = os.lstat(path)
-    return found
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _sealed_entries(pinned: PinnedFolder) -> dict[str, Any]:
+    return {name: entry for name, entry in pinned.files().items() if not _is_ignored(name)}
 
 
 def _signed_payload(manifest: dict[str, Any]) -> bytes:
@@ -84,36 +90,45 @@ def _signed_payload(manifest: dict[str, Any]) -> bytes:
     return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
 
 
-def write_manifest(folder: str | os.PathLike, sign: bool = True, private_staging: bool = False) -> dict[str, Any]:
-    """Record every file of ``folder`` in its manifest, signed with the signing key when
-    ``sign`` (and signing is not turned off); returns the manifest. ``private_staging``:
-    ``folder`` is mlcask's own 0700 staging folder (its digests may be cached at once)."""
-    from mlcask.models.signing import signing_key
+# -- writing -------------------------------------------------------------------------------
 
-    folder = Path(folder)
+def hash_files(pinned: PinnedFolder, written_privately: bool = False) -> dict[str, dict[str, Any]]:
+    """The manifest's file table for every file of ``pinned``, each hashed from bytes read
+    through it; ``written_privately``: mlcask just wrote them in its private staging folder."""
     files = {}
-    for name, st in _entries(folder).items():
-        if not stat_module.S_ISREG(st.st_mode):
-            raise ModelIntegrityError(f"Cannot seal '{folder}': '{name}' is not a regular file (a model folder "
-                                      "holds regular files only).")
-        files[name] = {"sha256": file_sha256(folder / name, st, private_staging), "size": st.st_size}
+    for name, entry in _sealed_entries(pinned).items():
+        if not entry.is_file:
+            raise ModelIntegrityError(f"Cannot seal '{pinned.path}': '{name}' is not a regular file (a model "
+                                      "folder holds regular files only).")
+        started = time.time_ns()
+        digest = sha256(pinned.read(name))
+        digests.remember(entry.identity, digest, started, written_privately)
+        files[name] = {"sha256": digest, "size": entry.size}
+    return files
+
+
+def write_manifest(pinned: PinnedFolder, files: dict[str, dict[str, Any]], key: SigningKey | None) -> dict[str, Any]:
+    """Write the manifest of ``files`` into the pinned folder, signed with ``key`` if given."""
     manifest: dict[str, Any] = {"version": MANIFEST_VERSION, "algorithm": "sha256", "files": files}
-    key = signing_key() if sign else None
     if key is not None:
         manifest["signature"] = {"algorithm": key.algorithm, "key_id": key.key_id,
                                  "value": key.sign(_signed_payload(manifest))}
-    staging = folder / f".{MANIFEST_FILE_NAME}.tmp-{os.getpid()}-{threading.get_ident()}"
-    staging.write_text(json.dumps(manifest, indent=1, sort_keys=True))
-    os.replace(staging, folder / MANIFEST_FILE_NAME)
+    pinned.replace_file(MANIFEST_FILE_NAME, json.dumps(manifest, indent=1, sort_keys=True).encode())
     return manifest
 
 
-def read_manifest(folder: str | os.PathLike) -> dict[str, Any] | None:
-    file = Path(folder) / MANIFEST_FILE_NAME
-    if not file.is_file():
+# -- reading -------------------------------------------------------------------------------
+
+def _parse_manifest(pinned: PinnedFolder) -> dict[str, Any] | None:
+    entry = pinned.entries.get(MANIFEST_FILE_NAME)
+    if entry is None:
         return None
+    where = pinned.path / MANIFEST_FILE_NAME
+    if not entry.is_file or entry.size > MAX_MANIFEST_BYTES:
+        raise ModelIntegrityError(f"The integrity manifest '{where}' is not a regular file of at most "
+                                  f"{MAX_MANIFEST_BYTES} bytes.")
     try:
-        manifest = json.loads(file.read_text())
+        manifest = json.loads(pinned.read(MANIFEST_FILE_NAME))
         files = manifest["files"]
         if manifest.get("algorithm") != "sha256" or not isinstance(files, dict):
             raise ValueError("unknown algorithm or no file table")
@@ -123,58 +138,134 @@ def read_manifest(folder: str | os.PathLike) -> dict[str, Any] | None:
                                                   for k in ("algorithm", "key_id", "value"))):
             raise ValueError("the signature entry needs string fields algorithm, key_id and value")
     except (ValueError, KeyError, TypeError) as exc:
-        raise ModelIntegrityError(f"The integrity manifest '{file}' is unreadable: {exc}.") from None
+        raise ModelIntegrityError(f"The integrity manifest '{where}' is unreadable: {exc}.") from None
     return manifest
 
 
-def _check_files(folder: Path, recorded: dict[str, Any]) -> None:
-    present = _entries(folder)
-    problems = [f"extra file '{name}'" for name in sorted(set(present) - set(recorded))]
-    for name, entry in sorted(recorded.items()):
-        st = present.get(name)
-        if st is None:
-            problems.append(f"missing file '{name}'")
-        elif not stat_module.S_ISREG(st.st_mode):
-            problems.append(f"'{name}' is a symbolic link or special file, not the regular file recorded")
-        elif not isinstance(entry, dict) or st.st_size != entry.get("size") \
-                or file_sha256(folder / name, st) != entry.get("sha256"):
-            problems.append(f"changed file '{name}'")
-    if problems:
+def _check_signature(folder: Path, manifest: dict[str, Any]) -> tuple[str | None, SigningKey | None]:
+    signature = manifest.get("signature")
+    if signature is None:
+        return None, None
+    signed_by = signature["key_id"]
+    key = trusted_keys().get(signed_by)
+    if key is None:
+        return signed_by, None
+    if key.algorithm != signature["algorithm"] or not key.verify(_signed_payload(manifest), signature["value"]):
         raise ModelIntegrityError(
-            f"The model in '{folder}' does not match its integrity manifest ({MANIFEST_FILE_NAME}): "
-            + "; ".join(problems) + ". It was modified after it was saved; refusing to load it."
+            f"The integrity manifest of '{folder}' claims a signature by the trusted key {signed_by} "
+            f"({key.source}), but the signature does not verify: the manifest was changed after it was "
+            "signed. Refusing to load it."
         )
+    return signed_by, key
 
 
-def verify_model(folder: str | os.PathLike) -> Verification:
-    """Check ``folder`` against its manifest and the manifest's signature.
+class VerifiedFolder:
+    """A pinned model folder checked against its manifest; read its files with :meth:`read`.
+
+    Close it (or use it as a context manager) when the load is over.
+    """
+
+    def __init__(self, pinned: PinnedFolder, verification: Verification,
+                 recorded: dict[str, Any] | None) -> None:
+        self.pinned = pinned
+        self.verification = verification
+        self.recorded = recorded  # the manifest's file table, every entry verified; None: no manifest
+        self._kept: dict[str, bytes] = {}
+
+    @property
+    def path(self) -> Path:
+        return self.pinned.path
+
+    def __enter__(self) -> VerifiedFolder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._kept.clear()
+        self.pinned.close()
+
+    def read(self, name: str, runs_code: bool) -> bytes:
+        """The bytes of file ``name`` (relative, ``/``-separated), read through the pinned folder.
+
+        ``runs_code``: the caller parses them in a way that can run code or steer the load
+        (MLmodel, pickles, skops, code); such bytes are always the very bytes that were
+        hashed. Native data may come through the digest cache's word for it.
+        """
+        kept = self._kept.get(name)
+        if kept is not None:
+            return kept
+        data = self.pinned.read(name)
+        small = self.pinned.entries[name].data is not None  # hashed from these bytes when verified
+        if self.recorded is not None and runs_code and not small \
+                and sha256(data) != self.recorded.get(name, {}).get("sha256"):
+            raise ModelIntegrityError(f"'{name}' in the model folder '{self.path}' changed after it was verified; "
+                                      "refusing to load it.")
+        return data
+
+    def _verify_files(self) -> None:
+        recorded = self.recorded or {}
+        present = _sealed_entries(self.pinned)
+        problems = [f"extra file '{name}'" for name in sorted(set(present) - set(recorded))]
+        budget = KEEP_BYTES
+        for name, expected in sorted(recorded.items()):
+            entry = present.get(name)
+            if entry is None:
+                problems.append(f"missing file '{name}'")
+                continue
+            if not entry.is_file:
+                problems.append(f"'{name}' is a symbolic link or special file, not the regular file recorded")
+                continue
+            if not isinstance(expected, dict) or entry.size != expected.get("size"):
+                problems.append(f"changed file '{name}'")
+                continue
+            if entry.data is None and digests.lookup(entry.identity) == expected.get("sha256"):
+                continue  # a large file unchanged since it was hashed; code-running reads hash again
+            started = time.time_ns()
+            data = self.pinned.read(name)
+            digest = sha256(data)
+            if digest != expected.get("sha256"):
+                problems.append(f"changed file '{name}'")
+                continue
+            digests.remember(entry.identity, digest, started)
+            if entry.data is None and len(data) <= budget:
+                self._kept[name] = data
+                budget -= len(data)
+        if problems:
+            raise ModelIntegrityError(
+                f"The model in '{self.path}' does not match its integrity manifest ({MANIFEST_FILE_NAME}): "
+                + "; ".join(problems) + ". It was modified after it was saved; refusing to load it."
+            )
+
+
+def open_verified(folder: str | os.PathLike) -> VerifiedFolder:
+    """Pin ``folder`` and check it against its manifest and the manifest's signature.
 
     Raises ModelIntegrityError for any file mismatch, and for a signature made with a
     trusted key that does not verify. A signature by a key not trusted here cannot be
     checked: the model counts as unsigned (``trusted`` False).
     """
-    from mlcask.models.signing import trusted_keys
+    pinned = PinnedFolder.open(folder)
+    try:
+        manifest = _parse_manifest(pinned)
+        if manifest is None:
+            return VerifiedFolder(pinned, Verification(pinned.path, None), None)
+        signed_by, key = _check_signature(pinned.path, manifest)
+        verification = Verification(pinned.path, len(manifest["files"]), signed_by,
+                                    key.key_id if key else None, key.source if key else None)
+        verified = VerifiedFolder(pinned, verification, manifest["files"])
+        verified._verify_files()
+        return verified
+    except BaseException:
+        pinned.close()
+        raise
 
-    folder = Path(folder)
-    manifest = read_manifest(folder)
-    if manifest is None:
-        return Verification(folder, None)
-    signature = manifest.get("signature")
-    signed_by = trusted_signer = source = None
-    if signature is not None:
-        signed_by = signature["key_id"]
-        key = trusted_keys().get(signed_by)
-        if key is not None:
-            if key.algorithm != signature["algorithm"] or not key.verify(_signed_payload(manifest),
-                                                                         signature["value"]):
-                raise ModelIntegrityError(
-                    f"The integrity manifest of '{folder}' claims a signature by the trusted key {signed_by} "
-                    f"({key.source}), but the signature does not verify: the manifest was changed after it was "
-                    "signed. Refusing to load it."
-                )
-            trusted_signer, source = signed_by, key.source
-    _check_files(folder, manifest["files"])
-    return Verification(folder, len(manifest["files"]), signed_by, trusted_signer, source)
+
+def verify_model(folder: str | os.PathLike) -> Verification:
+    """Check ``folder`` against its manifest and the manifest's signature (see :func:`open_verified`)."""
+    with open_verified(folder) as verified:
+        return verified.verification
 
 
 def verify_model_folder(folder: str | os.PathLike) -> int | None:

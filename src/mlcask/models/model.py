@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from mlcask.exceptions import ModelFormatError, ModelNotFoundError
+from mlcask.utils.bounded_yaml import load_yaml
 from mlcask.version import MLFLOW_FORMAT_VERSION, __version__
 
 if TYPE_CHECKING:
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from mlcask.types import ParamSchema, Schema
 
 MLMODEL_FILE_NAME = "MLmodel"
+MAX_MLMODEL_BYTES = 8 << 20
 PYFUNC_FLAVOR = "python_function"
 
 # Fields MLflow drops from MLmodel when they are None.
@@ -161,33 +163,50 @@ class Model:
         """Read a model folder's ``MLmodel`` file (``path`` is the folder or the file)."""
         path = Path(path)
         file = path / MLMODEL_FILE_NAME if path.is_dir() else path
-        if not file.exists():
+        try:
+            with open(file, "rb") as handle:
+                data = handle.read(MAX_MLMODEL_BYTES + 1)
+        except FileNotFoundError:
             if not path.exists():
-                raise ModelNotFoundError(f"No model at '{path}': the path does not exist.")
+                raise ModelNotFoundError(f"No model at '{path}': the path does not exist.") from None
             raise ModelFormatError(
                 f"'{path}' is not an MLflow model folder: it has no '{MLMODEL_FILE_NAME}' file."
-            )
+            ) from None
+        return cls.from_yaml(data, str(file))
+
+    @classmethod
+    def from_yaml(cls, data: bytes | str, where: str = MLMODEL_FILE_NAME) -> Model:
+        """Parse the text of an ``MLmodel`` file (read from ``where``, named in errors).
+
+        At most ``MAX_MLMODEL_BYTES`` are read, and YAML aliases may not blow it up
+        (:func:`mlcask.utils.bounded_yaml.load_yaml`): real MLmodel files are a few KB.
+        """
         try:
-            content = yaml.safe_load(file.read_text())
-        except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            raise ModelFormatError(f"Malformed MLmodel file '{file}': {exc}") from None
+            content = load_yaml(data, "it", MAX_MLMODEL_BYTES)
+        except (ModelFormatError, UnicodeDecodeError) as exc:
+            raise ModelFormatError(f"Malformed MLmodel file '{where}': {exc}") from None
         if not isinstance(content, dict):
             raise ModelFormatError(
-                f"Malformed MLmodel file '{file}': expected a YAML mapping of fields, "
+                f"Malformed MLmodel file '{where}': expected a YAML mapping of fields, "
                 f"got {type(content).__name__}."
             )
         flavors = content.get("flavors")
-        if not isinstance(flavors, dict) or not flavors:
+        if not isinstance(flavors, dict) or not flavors \
+                or not all(isinstance(k, str) and isinstance(v, dict) for k, v in flavors.items()):
             raise ModelFormatError(
-                f"Malformed MLmodel file '{file}': expected a non-empty 'flavors' mapping, "
-                f"got {flavors!r}."
+                f"Malformed MLmodel file '{where}': expected a non-empty 'flavors' mapping of flavor names to "
+                f"mappings, got {_shown(flavors)}."
             )
+        content = {str(k): v for k, v in content.items()}
         try:
             return cls.from_dict(content)
-        except ModelFormatError as exc:
-            raise ModelFormatError(f"Malformed MLmodel file '{file}': {exc}") from None
-        except (TypeError, ValueError, KeyError) as exc:
-            raise ModelFormatError(f"Malformed MLmodel file '{file}': {exc}") from None
+        except (ModelFormatError, TypeError, ValueError, KeyError, AttributeError) as exc:
+            raise ModelFormatError(f"Malformed MLmodel file '{where}': {exc}") from None
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 200 else text[:200] + "..."
 
 
 @dataclasses.dataclass

@@ -5,22 +5,30 @@ Two kinds of key:
 - **HMAC-SHA256**, a shared secret of at least 16 bytes: the value of ``MLCASK_SIGNING_KEY``,
   or a file holding it. Whoever verifies needs the same secret.
 - **Ed25519** (needs the ``cryptography`` package, ``pip install "mlcask[signing]"``): a PEM
-  private key signs; anyone holding the PEM public key verifies.
+  (or OpenSSH) private key signs; anyone holding the public key (PEM, or an OpenSSH
+  ``ssh-ed25519 ...`` line) verifies.
 
 The key that signs is, in order: ``MLCASK_SIGNING_KEY`` (the secret itself),
 ``MLCASK_SIGNING_KEY_FILE`` (an HMAC secret or a PEM private key), or the local key
 ``$MLCASK_HOME/signing.key`` (``~/.mlcask`` by default), created with 32 random bytes and
 mode 0600 the first time a model is saved. The keys trusted when loading are the signing
 key, the local key, and the files listed in ``MLCASK_TRUSTED_KEYS`` (separated by
-``os.pathsep``; HMAC secrets or PEM public keys). ``MLCASK_SIGNING=0`` saves models
-unsigned.
+``os.pathsep``, absolute paths; HMAC secrets or public keys). ``MLCASK_SIGNING=0`` saves
+models unsigned.
+
+Key files are checked every time they are read (:mod:`mlcask.models.home`): a link, another
+user's file or one others may write is refused, and so is a secret (HMAC secret, private
+key) that others may read. Whatever looks like a public key is read as one or refused,
+never taken as an HMAC secret: holding a public key file must not let anyone sign.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import hmac
 import os
+import re
 import secrets
 import threading
 import warnings
@@ -29,18 +37,17 @@ from pathlib import Path
 from typing import Any
 
 from mlcask.exceptions import InvalidArgumentError
+from mlcask.models.home import HOME_ENV, check_key_file, mlcask_home
 
 SIGNING_KEY_ENV = "MLCASK_SIGNING_KEY"
 SIGNING_KEY_FILE_ENV = "MLCASK_SIGNING_KEY_FILE"
 TRUSTED_KEYS_ENV = "MLCASK_TRUSTED_KEYS"
 SIGNING_ENV = "MLCASK_SIGNING"
-HOME_ENV = "MLCASK_HOME"
 LOCAL_KEY_FILE_NAME = "signing.key"
 
 HMAC_SHA256 = "hmac-sha256"
 ED25519 = "ed25519"
 MIN_SECRET_BYTES = 16
-_PEM = b"-----BEGIN"
 
 
 @dataclass(frozen=True)
@@ -86,51 +93,114 @@ def hmac_key(secret: bytes, source: str) -> SigningKey:
     return SigningKey(HMAC_SHA256, key_id, source, secret=secret)
 
 
-def _ed25519_key(pem: bytes, source: str) -> SigningKey:
+def _crypto() -> tuple[Any, Any]:
     try:
         from cryptography.hazmat.primitives import serialization
         from cryptography.hazmat.primitives.asymmetric import ed25519
     except ImportError:
-        raise InvalidArgumentError(f"{source} holds a PEM key; Ed25519 keys need the 'cryptography' package "
+        raise InvalidArgumentError("Ed25519 keys need the 'cryptography' package "
                                    "(pip install \"mlcask[signing]\").") from None
-    private = None
-    try:
-        if b"PRIVATE KEY" in pem:
-            private = serialization.load_pem_private_key(pem, password=None)
-            public = private.public_key()
-        else:
-            public = serialization.load_pem_public_key(pem)
-    except (ValueError, TypeError) as exc:
-        raise InvalidArgumentError(f"Cannot read the PEM key in {source}: {exc}") from None
+    return serialization, ed25519
+
+
+def _ed25519_key(public: Any, private: Any, source: str) -> SigningKey:
+    serialization, ed25519 = _crypto()
     if not isinstance(public, ed25519.Ed25519PublicKey):
-        raise InvalidArgumentError(f"The PEM key in {source} is a {type(public).__name__}; mlcask signs with "
+        raise InvalidArgumentError(f"The key in {source} is a {type(public).__name__}; mlcask signs with "
                                    "Ed25519 keys only.")
     raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     key_id = "ed25519:" + hashlib.sha256(raw).hexdigest()[:16]
     return SigningKey(ED25519, key_id, source, private_key=private, public_key=public)
 
 
-_file_cache: dict[tuple[str, int, int], SigningKey] = {}
+_PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n.*?-----END \1-----", re.DOTALL)
+_OPENSSH_PUBLIC = re.compile(rb"^(ssh-[a-z0-9-]+|ecdsa-sha2-[a-z0-9-]+|sk-[a-z0-9@.-]+) [A-Za-z0-9+/=]+( .*)?$")
+_SECRET = re.compile(rb"[\x21-\x7e]+")  # one printable token, no spaces: what a generated secret looks like
 
 
-def key_from_file(path: str | os.PathLike) -> SigningKey:
-    """The key in ``path``: a PEM Ed25519 key, or an HMAC secret (the file's bytes, stripped)."""
-    file = Path(path).expanduser()
+def parse_key(data: bytes, source: str) -> SigningKey:
+    """The key in ``data``: a PEM or OpenSSH Ed25519 key (public or private), or an HMAC secret.
+
+    Whatever looks like a public key (PEM armour, an OpenSSH ``ssh-...`` line, even with a
+    byte-order mark or comment lines around it) is read as a key or refused, never taken
+    as a secret. A secret is one token of printable characters, at least 16 bytes long.
+    """
+    text = data.removeprefix(b"\xef\xbb\xbf").strip()
+    if b"-----BEGIN" in text:
+        return _pem_key(text, source)
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith(b"#")]
+    if any(_OPENSSH_PUBLIC.match(line) or line.startswith((b"ssh-", b"ecdsa-", b"sk-")) for line in lines):
+        if len(lines) != 1:
+            raise InvalidArgumentError(f"{source} holds {len(lines)} OpenSSH key lines; a key file holds one key.")
+        serialization, _ = _crypto()
+        try:
+            public = serialization.load_ssh_public_key(lines[0])
+        except Exception as exc:  # cryptography raises ValueError, TypeError or UnsupportedAlgorithm
+            raise InvalidArgumentError(f"Cannot read the OpenSSH public key in {source}: {exc}") from None
+        return _ed25519_key(public, None, source)
+    if not _SECRET.fullmatch(text):
+        raise InvalidArgumentError(
+            f"{source} holds neither a PEM or OpenSSH Ed25519 key nor an HMAC secret (one token of printable "
+            "characters, such as the output of `openssl rand -hex 32`); refusing to use it as a key.")
+    return hmac_key(text, source)
+
+
+def _pem_key(text: bytes, source: str) -> SigningKey:
+    blocks = _PEM_BLOCK.findall(text)
+    match = _PEM_BLOCK.search(text)
+    if match is None or len(blocks) != 1:
+        raise InvalidArgumentError(f"{source} holds PEM armour but not exactly one whole PEM key block; "
+                                   "refusing to use it as a key.")
+    block, label = match.group(0), match.group(1)
+    serialization, _ = _crypto()
+    private = None
     try:
-        stat = file.stat()
+        if label == b"OPENSSH PRIVATE KEY":
+            private = serialization.load_ssh_private_key(block, password=None)
+        elif label.endswith(b"PRIVATE KEY"):
+            private = serialization.load_pem_private_key(block, password=None)
+        public = private.public_key() if private is not None else serialization.load_pem_public_key(block)
+    except Exception as exc:  # cryptography raises ValueError, TypeError or UnsupportedAlgorithm
+        raise InvalidArgumentError(f"Cannot read the PEM key in {source}: {exc}") from None
+    return _ed25519_key(public, private, source)
+
+
+_file_cache: dict[tuple[Any, ...], SigningKey] = {}
+
+
+def key_from_file(path: str | os.PathLike, what: str = "key file", to_sign: bool = False) -> SigningKey:
+    """The key in the file at absolute ``path`` (see :func:`parse_key`), after checking the file.
+
+    The file must be a regular file (not a link) of yours that others cannot write; one that
+    holds a secret (an HMAC secret or a private key) must not be readable by others either.
+    ``to_sign``: the key will sign, so it must be a secret.
+    """
+    file = Path(path).expanduser()
+    if not file.is_absolute():
+        raise InvalidArgumentError(f"The {what} path '{path}' is relative; give an absolute path (a relative one "
+                                   "would name a different file in every working folder).")
+    try:
+        descriptor = os.open(file, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError as exc:
-        raise InvalidArgumentError(f"Cannot read the key file '{file}': {exc.strerror}.") from None
-    cache_key = (str(file.absolute()), stat.st_mtime_ns, stat.st_size)
-    key = _file_cache.get(cache_key)
-    if key is None:
-        data = file.read_bytes().strip()
-        key = _ed25519_key(data, f"'{file}'") if data.startswith(_PEM) else hmac_key(data, f"'{file}'")
-        _file_cache[cache_key] = key
+        if exc.errno == errno.ELOOP:
+            check_key_file(file, os.lstat(file), what, secret=True)
+        raise InvalidArgumentError(f"Cannot read the {what} '{file}': {exc.strerror}.") from None
+    try:
+        st = os.fstat(descriptor)
+        check_key_file(file, st, what, secret=False)
+        cache_key = (str(file), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        key = _file_cache.get(cache_key)
+        if key is None:
+            with os.fdopen(os.dup(descriptor), "rb") as handle:
+                key = parse_key(handle.read(1 << 16), f"'{file}'")
+            _file_cache[cache_key] = key
+    finally:
+        os.close(descriptor)
+    if key.can_sign:
+        check_key_file(file, st, what, secret=True)
+    elif to_sign:
+        raise InvalidArgumentError(f"The {what} '{file}' holds a public key; signing needs the private key.")
     return key
-
-
-def mlcask_home() -> Path:
-    return Path(os.environ.get(HOME_ENV) or Path.home() / ".mlcask").expanduser()
 
 
 def local_key_path() -> Path:
@@ -154,11 +224,11 @@ def _create_local_key(file: Path) -> None:
 def local_key(create: bool = False) -> SigningKey | None:
     """The machine's own key (created, mode 0600, when ``create`` and missing)."""
     file = local_key_path()
-    if not file.exists():
+    if not os.path.lexists(file):
         if not create:
             return None
         _create_local_key(file)
-    return key_from_file(file)
+    return key_from_file(file, "local signing key")
 
 
 def signing_key() -> SigningKey | None:
@@ -170,11 +240,7 @@ def signing_key() -> SigningKey | None:
         return hmac_key(secret.encode(), f"${SIGNING_KEY_ENV}")
     path = os.environ.get(SIGNING_KEY_FILE_ENV)
     if path:
-        key = key_from_file(path)
-        if not key.can_sign:
-            raise InvalidArgumentError(f"${SIGNING_KEY_FILE_ENV} points at '{path}', a public key; "
-                                       "signing needs the private key.")
-        return key
+        return key_from_file(path, f"signing key file (${SIGNING_KEY_FILE_ENV})", to_sign=True)
     try:
         return local_key(create=True)
     except OSError as exc:  # a read-only home: save unsigned rather than not at all
@@ -199,20 +265,15 @@ def trusted_keys() -> dict[str, SigningKey]:
     if secret:
         keys.append(hmac_key(secret.encode(), f"${SIGNING_KEY_ENV}"))
     if os.environ.get(SIGNING_KEY_FILE_ENV):
-        keys.append(key_from_file(os.environ[SIGNING_KEY_FILE_ENV]))
+        keys.append(key_from_file(os.environ[SIGNING_KEY_FILE_ENV], f"signing key file (${SIGNING_KEY_FILE_ENV})"))
     for path in filter(None, os.environ.get(TRUSTED_KEYS_ENV, "").split(os.pathsep)):
-        keys.append(key_from_file(path))
+        keys.append(key_from_file(path, f"trusted key file (${TRUSTED_KEYS_ENV})"))
     return {key.key_id: key for key in keys if key is not None}
 
 
 def generate_ed25519_key(private_file: str | os.PathLike, public_file: str | os.PathLike) -> SigningKey:
     """Write a new Ed25519 key pair as PEM files (the private one mode 0600)."""
-    try:
-        from cryptography.hazmat.primitives import serialization
-        from cryptography.hazmat.primitives.asymmetric import ed25519
-    except ImportError:
-        raise InvalidArgumentError("Ed25519 keys need the 'cryptography' package "
-                                   "(pip install \"mlcask[signing]\").") from None
+    serialization, ed25519 = _crypto()
     private = ed25519.Ed25519PrivateKey.generate()
     private_pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                         serialization.NoEncryption())
@@ -222,4 +283,4 @@ def generate_ed25519_key(private_file: str | os.PathLike, public_file: str | os.
     with os.fdopen(descriptor, "wb") as handle:
         handle.write(private_pem)
     Path(public_file).write_bytes(public_pem)
-    return key_from_file(private_file)
+    return key_from_file(Path(private_file).absolute(), "private key file")

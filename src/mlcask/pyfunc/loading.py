@@ -8,11 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from mlcask.exceptions import ModelFormatError
-from mlcask.models.model import PYFUNC_FLAVOR, Model
-from mlcask.models.trust import current_trust, loading, open_model
+from mlcask.models.model import MLMODEL_FILE_NAME, PYFUNC_FLAVOR, Model
+from mlcask.models.trust import EntryPoint, LoadTrust, current_trust, loading, model_file_name, open_model
 from mlcask.models.uri import resolve_model_path
-from mlcask.pyfunc.code_import import add_source_only_path
+from mlcask.pyfunc.code_import import install_verified_code
 from mlcask.pyfunc.model import PyFuncModel
+
+ENTRY_POINT = EntryPoint("mlcask.pyfunc.load_model")
 
 # MLflow's loader modules, and the mlcask modules that read the same folders.
 LOADER_MODULES = {
@@ -24,28 +26,40 @@ LOADER_MODULES = {
 
 
 def model_path(model_dir: Path, name: Any, what: str) -> Path:
-    """``model_dir / name`` for a path read from MLmodel; it must stay inside the folder."""
-    if not isinstance(name, str) or not name or "\x00" in name:
-        raise ModelFormatError(f"Malformed MLmodel in '{model_dir}': the {what} path must be a non-empty "
-                               f"string, got {name!r}.")
-    path = model_dir / name
-    if not path.resolve().is_relative_to(model_dir.resolve()):
-        raise ModelFormatError(f"Malformed MLmodel in '{model_dir}': the {what} '{name}' lies outside the "
-                               "model folder.")
-    return path
+    """``model_dir / name`` for a path read from MLmodel, for code that opens it by path
+    (a custom model's artifacts, an MLflow-style loader module): it must stay inside the
+    folder and be one of the pinned folder's entries."""
+    relative = model_file_name(model_dir, name, what)
+    if relative not in current_trust().folder.pinned.entries:
+        raise ModelFormatError(f"The model's {what} is missing: expected '{model_dir / relative}'.")
+    return model_dir / relative
 
 
-def add_code_path(model_dir: Path, conf: dict[str, Any]) -> None:
-    """Put the model's saved ``code/`` folder on ``sys.path``, as MLflow does, once the
-    load's trust allows running the model's code (see :mod:`mlcask.models.trust`)."""
+def read_mlmodel(trust: LoadTrust) -> Model:
+    """The model's metadata, parsed from the verified bytes of its MLmodel file."""
+    folder = trust.folder
+    if not folder.pinned.is_file(MLMODEL_FILE_NAME):
+        raise ModelFormatError(f"'{folder.path}' is not an MLflow model folder: it has no '{MLMODEL_FILE_NAME}' "
+                               "file.")
+    return Model.from_yaml(folder.read(MLMODEL_FILE_NAME, runs_code=True), str(folder.path / MLMODEL_FILE_NAME))
+
+
+def add_code_path(trust: LoadTrust, conf: dict[str, Any]) -> None:
+    """Make the model's saved ``code/`` importable, as MLflow does by ``sys.path``, but from
+    the verified sources (:mod:`mlcask.pyfunc.code_import`), once the load's trust allows
+    running the model's code (see :mod:`mlcask.models.trust`)."""
     code = conf.get("code")
-    if code:
-        folder = model_path(model_dir, code, "code folder")
-        if not folder.is_dir():
-            raise ModelFormatError(f"The model's MLmodel names code folder '{code}', but "
-                                   f"'{folder}' is missing.")
-        current_trust(model_dir).require_code(f"its code folder '{code}'")
-        add_source_only_path(str(folder))
+    if not code:
+        return
+    folder = trust.folder
+    name = model_file_name(folder.path, code, "code folder")
+    if not folder.pinned.is_dir(name):
+        raise ModelFormatError(f"The model's MLmodel names code folder '{code}', but '{folder.path / name}' is "
+                               "missing.")
+    trust.require_code(f"its code folder '{code}'")
+    sources = {relative[len(name) + 1:]: folder.read(relative, runs_code=True)
+               for relative in folder.pinned.files_under(name) if relative.endswith(".py")}
+    install_verified_code(str(folder.path / name), sources)
 
 
 def _loader_for(loader_module: str, model_dir: Path) -> Any:
@@ -58,7 +72,7 @@ def _loader_for(loader_module: str, model_dir: Path) -> Any:
             f"support; supported loader modules: {sorted(LOADER_MODULES)}."
         )
     # A custom loader module saved with the model (save_model(loader_module=..., code_paths=...)).
-    current_trust(model_dir).require_code(f"its loader module '{loader_module}'")
+    current_trust().require_code(f"its loader module '{loader_module}'")
     try:
         return importlib.import_module(loader_module)
     except ImportError as exc:
@@ -80,12 +94,13 @@ def load_model(model_uri: str | os.PathLike, suppress_warnings: bool = False,
     signed by a trusted key, or with ``allow_pickle=True`` (or ``MLCASK_ALLOW_PICKLE=1``).
     """
     model_dir = resolve_model_path(model_uri)
-    with loading(open_model(model_dir, allow_pickle)):
-        return _load_verified(model_dir, model_config)
+    with loading(open_model(model_dir, allow_pickle, entry_point=ENTRY_POINT)) as trust:
+        return _load_verified(trust, model_config)
 
 
-def _load_verified(model_dir: Path, model_config: dict[str, Any] | None) -> PyFuncModel:
-    meta = Model.load(model_dir)
+def _load_verified(trust: LoadTrust, model_config: dict[str, Any] | None) -> PyFuncModel:
+    model_dir = trust.folder.path
+    meta = read_mlmodel(trust)
     conf = meta.flavors.get(PYFUNC_FLAVOR)
     if conf is None:
         others = sorted(meta.flavors)
@@ -97,7 +112,7 @@ def _load_verified(model_dir: Path, model_config: dict[str, Any] | None) -> PyFu
     if not isinstance(loader_module, str):
         raise ModelFormatError(f"Malformed MLmodel in '{model_dir}': the '{PYFUNC_FLAVOR}' flavor "
                                f"has no 'loader_module' (got {loader_module!r}).")
-    add_code_path(model_dir, conf)
+    add_code_path(trust, conf)
     loader = _loader_for(loader_module, model_dir)
     if hasattr(loader, "load_pyfunc_model"):
         impl = loader.load_pyfunc_model(model_dir, meta, model_config=model_config)

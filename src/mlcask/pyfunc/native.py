@@ -12,36 +12,46 @@ from typing import Any
 
 from mlcask.exceptions import InvalidInputError, ModelFormatError
 from mlcask.models.model import Model
-from mlcask.models.trust import loading, open_model
+from mlcask.models.trust import EntryPoint, current_trust, loading, model_file_name, open_model
 from mlcask.models.uri import resolve_model_path
-from mlcask.pyfunc.loading import add_code_path, model_path
+from mlcask.pyfunc.loading import add_code_path, read_mlmodel
 
 
 @contextmanager
 def open_flavor(model_uri: str | os.PathLike, flavor: str, allow_pickle: bool | None = None,
-                skops_trusted_types: Iterable[str] | None = None) -> Iterator[tuple[Path, Model, dict[str, Any]]]:
-    """Resolve and verify ``model_uri``; inside the block, (model folder, metadata, the
-    flavor's configuration), with the load's trust in force (:mod:`mlcask.models.trust`)."""
+                skops_trusted_types: Iterable[str] | None = None,
+                takes_skops_types: bool = False) -> Iterator[tuple[Path, Model, dict[str, Any]]]:
+    """Resolve, pin and verify ``model_uri``; inside the block, (model folder, metadata, the
+    flavor's configuration), with the load's trust in force (:mod:`mlcask.models.trust`).
+    ``takes_skops_types``: the flavor's ``load_model`` accepts ``skops_trusted_types``."""
     model_dir = resolve_model_path(model_uri)
     if model_dir.is_file():  # MLflow accepts the data file itself; use its folder
         model_dir = model_dir.parent
-    with loading(open_model(model_dir, allow_pickle, skops_trusted_types)):
-        meta = Model.load(model_dir)
+    entry = EntryPoint(f"mlcask.{flavor}.load_model", takes_skops_types)
+    with loading(open_model(model_dir, allow_pickle, skops_trusted_types, entry)) as trust:
+        meta = read_mlmodel(trust)
         conf = meta.flavor(flavor)
-        add_code_path(model_dir, conf)
-        yield model_dir, meta, conf
+        add_code_path(trust, conf)
+        yield trust.folder.path, meta, conf
 
 
-def data_file(model_dir: Path, conf: dict[str, Any], *keys: str) -> Path:
-    """The flavor's data file named by the first of ``keys`` present in ``conf``; it must exist."""
+def data_file(model_dir: Path, conf: dict[str, Any], *keys: str) -> str:
+    """The name (relative to the model folder) of the flavor's data file named by the first
+    of ``keys`` present in ``conf``; it must exist. Read it with :func:`read_data_file`."""
     name = next((conf[k] for k in keys if conf.get(k)), None)
     if not isinstance(name, str):
         raise ModelFormatError(f"Malformed MLmodel in '{model_dir}': the flavor names no data file "
                                f"(expected one of the keys {list(keys)}).")
-    file = model_path(model_dir, name, "data file")
-    if not file.exists():
-        raise ModelFormatError(f"The model's data file is missing: expected '{model_dir / name}'.")
-    return file
+    relative = model_file_name(model_dir, name, "data file")
+    if not current_trust().folder.pinned.is_file(relative):
+        raise ModelFormatError(f"The model's data file is missing: expected '{model_dir / relative}'.")
+    return relative
+
+
+def read_data_file(name: str, runs_code: bool) -> bytes:
+    """The verified bytes of the data file ``name`` of the model being loaded; ``runs_code``:
+    the flavor parses them in a way that can run code (pickle) or build objects (skops)."""
+    return current_trust().folder.read(name, runs_code=runs_code)
 
 
 def import_class(qualified_name: str, allowed_modules: tuple[str, ...]) -> type:

@@ -19,7 +19,7 @@ from typing import Any
 
 from mlcask.exceptions import InvalidArgumentError, ModelFormatError
 from mlcask.models.model import PYFUNC_FLAVOR, Model
-from mlcask.models.trust import current_trust
+from mlcask.models.trust import current_trust, model_file_name
 from mlcask.pyfunc.loading import model_path
 from mlcask.pyfunc.mlflow_compat import MlflowCompatibleUnpickler
 
@@ -110,12 +110,13 @@ class _ModuleRef:
         return importlib.import_module, (MLFLOW_LOADER_MODULE,)
 
 
-def _load_python_model(file: Path) -> PythonModel:
-    current_trust(file.parent).require_code(f"the pickled python model '{file.name}'")
-    try:
-        data = file.read_bytes()
-    except FileNotFoundError:
-        raise ModelFormatError(f"The model's python model file '{file}' is missing.") from None
+def _load_python_model(model_dir: Path, name: str) -> PythonModel:
+    trust = current_trust()
+    trust.require_code(f"the pickled python model '{name}'")
+    file = model_dir / name
+    if not trust.folder.pinned.is_file(name):
+        raise ModelFormatError(f"The model's python model file '{file}' is missing.")
+    data = trust.folder.read(name, runs_code=True)
     try:
         return MlflowCompatibleUnpickler(io.BytesIO(data)).load()
     except (pickle.UnpicklingError, EOFError) as exc:
@@ -222,12 +223,10 @@ def load_pyfunc_model(model_dir: Path, meta: Model, model_config: dict[str, Any]
     if not subpath:
         raise ModelFormatError(f"Malformed MLmodel in '{model_dir}': the python_function flavor "
                                "names no 'python_model' file.")
-    python_model = _load_python_model(model_path(model_dir, subpath, "python model file"))
+    python_model = _load_python_model(model_dir, model_file_name(model_dir, subpath, "python model file"))
     artifacts = {}
     for name, info in (conf.get("artifacts") or {}).items():
         artifact = model_path(model_dir, info.get("path") if isinstance(info, dict) else None, f"artifact '{name}'")
-        if not artifact.exists():
-            raise ModelFormatError(f"The model's artifact '{name}' is missing: expected '{artifact}'.")
         artifacts[name] = str(artifact)
     config = {**(conf.get("config") or {}), **(model_config or {})}
     context = PythonModelContext(artifacts, config or None)

@@ -116,7 +116,8 @@ def load_model(model_uri: str | os.PathLike, dst_path: str | None = None,
     cloudpickle file loads only from a model signed by a trusted key, or with
     ``allow_pickle=True`` (or ``MLCASK_ALLOW_PICKLE=1``).
     """
-    with open_flavor(model_uri, FLAVOR_NAME, allow_pickle, skops_trusted_types) as (model_dir, _, conf):
+    with open_flavor(model_uri, FLAVOR_NAME, allow_pickle, skops_trusted_types,
+                     takes_skops_types=True) as (model_dir, _, conf):
         return _load(model_dir, conf)
 
 

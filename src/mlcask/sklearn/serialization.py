@@ -44,37 +44,36 @@ def dump_model(model: Any, file: Path, serialization_format: str,
     return None
 
 
-def trusted_skops_types(file: Path, recorded: list[str] | None, flavor_types: Iterable[str] = ()) -> list[str]:
-    """The types to pass to ``skops.io.load`` for ``file``, or raise naming the ones refused."""
+def trusted_skops_types(data: bytes, name: str, recorded: list[str] | None,
+                        flavor_types: Iterable[str] = ()) -> list[str]:
+    """The types to pass to ``skops.io.loads`` for the skops file ``name`` holding ``data``,
+    or raise naming the ones refused."""
     import skops.io
 
-    needed = set(skops.io.get_untrusted_types(file=file))
-    trust = current_trust(file.parent)
+    needed = set(skops.io.get_untrusted_types(data=data))
+    trust = current_trust()
     refused = sorted(needed - trust.skops_types(recorded) - set(flavor_types))
     if refused:
-        unsigned = "" if trust.verification.trusted else (
-            " The model is not signed by a trusted key, so the types its MLmodel records are not trusted.")
-        raise UnsafeModelError(
-            f"The skops file '{file}' contains types that are not trusted: {refused}.{unsigned} If you trust "
-            f"this model, load it with skops_trusted_types={refused}, or sign it (`mlcask models sign`)."
-        )
+        trust.refuse_skops_types(str(trust.folder.path / name), refused)
     return sorted(needed)
 
 
-def load_model_file(file: Path, serialization_format: str, recorded_trusted: list[str] | None,
+def load_model_file(name: str, serialization_format: str, recorded_trusted: list[str] | None,
                     flavor_types: Iterable[str] = ()) -> Any:
-    """Read an estimator written by :func:`dump_model`, within the load's trust."""
+    """Read the estimator file ``name`` of the model being loaded (written by
+    :func:`dump_model`), within the load's trust, from the very bytes that were verified."""
+    trust = current_trust()
+    where = trust.folder.path / name
     try:
         if serialization_format == SERIALIZATION_FORMAT_SKOPS:
             import skops.io
 
-            trusted = trusted_skops_types(file, recorded_trusted, flavor_types)
-            return skops.io.load(file, trusted=trusted)
-        current_trust(file.parent).require_code(f"the {serialization_format} file '{file.name}'")
-        with open(file, "rb") as f:
-            return pickle.load(f)
-    except UnsafeModelError:
+            data = trust.folder.read(name, runs_code=True)
+            return skops.io.loads(data, trusted=trusted_skops_types(data, name, recorded_trusted, flavor_types))
+        trust.require_code(f"the {serialization_format} file '{name}'")
+        return pickle.loads(trust.folder.read(name, runs_code=True))
+    except (UnsafeModelError, ModelFormatError):
         raise
     except Exception as exc:  # the file is unreadable: say which one and why
-        raise ModelFormatError(f"Could not read the {serialization_format} model file '{file}': "
+        raise ModelFormatError(f"Could not read the {serialization_format} model file '{where}': "
                                f"{type(exc).__name__}: {exc}") from None

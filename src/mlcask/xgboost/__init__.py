@@ -10,7 +10,7 @@ from mlcask._lazy import lazy_attributes
 from mlcask.exceptions import InvalidArgumentError
 from mlcask.models.environment import infer_pip_requirements, package_version
 from mlcask.models.model import Model, ModelInfo
-from mlcask.pyfunc.native import NativeModelWrapper, data_file, import_class, open_flavor
+from mlcask.pyfunc.native import NativeModelWrapper, data_file, import_class, open_flavor, read_data_file
 
 FLAVOR_NAME = "xgboost"
 MODEL_FORMATS = ("ubj", "json", "xgb", "deprecated")
@@ -81,13 +81,14 @@ def save_model(
 def _load(model_dir: Path, conf: dict[str, Any]) -> Any:
     cls = import_class(conf.get("model_class", _DEFAULT_CLASS), ("xgboost",))
     file = data_file(model_dir, conf, "data")
+    data = bytearray(read_data_file(file, runs_code=False))
     model = cls()
     try:
-        model.load_model(str(file))
+        model.load_model(data)
     except Exception as exc:  # xgboost raises its own XGBoostError for unreadable files
         from mlcask.exceptions import ModelFormatError
 
-        raise ModelFormatError(f"XGBoost could not read the model file '{file}': {exc}") from None
+        raise ModelFormatError(f"XGBoost could not read the model file '{model_dir / file}': {exc}") from None
     return model
 
 
