@@ -28,6 +28,11 @@ class MlcaskException(Exception):
     def __str__(self) -> str:
         return self.message
 
+    @property
+    def cli_message(self) -> str:
+        """The message as the ``mlcask`` command shows it (remedies named as its flags)."""
+        return self.message
+
 
 class InvalidInputError(MlcaskException):
     """Data or params given to ``predict`` do not match the model's signature."""
@@ -64,7 +69,11 @@ class UnsafeModelError(MlcaskException):
 
     def __init__(self, message: str, cli_message: str | None = None) -> None:
         super().__init__(message)
-        self.cli_message = cli_message or message
+        self._cli_message = cli_message or message
+
+    @property
+    def cli_message(self) -> str:
+        return self._cli_message
 
 
 # Drop-in name for code written against MLflow.

@@ -327,7 +327,8 @@ def test_serve_and_predict_accept_allow_pickle(home, tmp_path, monkeypatch):
     args = ["models", "predict", "-m", str(tmp_path / "m"), "-i", str(tmp_path / "in.csv"), "-o",
             str(tmp_path / "out.csv")]
     result = CliRunner().invoke(cli, args)
-    assert result.exit_code == 1 and "allow_pickle=True" in result.output
+    assert result.exit_code == 1 and "add --allow-pickle to the command" in result.output
+    assert "allow_pickle=True" not in result.output  # a Python keyword means nothing at a terminal
     monkeypatch.setenv("MLCASK_ALLOW_PICKLE", "0")  # restored after the flag sets it
     result = CliRunner().invoke(cli, [*args, "--allow-pickle"])
     assert result.exit_code == 0, result.output
@@ -366,3 +367,42 @@ def test_threads_saving_their_first_models_at_once_share_one_key(home, tmp_path,
     key_ids = {manifest(tmp_path / f"m{i}")["signature"]["key_id"] for i in range(8)}
     assert key_ids == {signing_key().key_id}
     assert sorted(p.name for p in local_key_path().parent.iterdir()) == ["signing.key"]
+
+
+def test_refusals_name_the_remedies_of_the_function_that_was_called(home, tmp_path, monkeypatch):
+    """An MLflow-saved forest needs a skops type skops does not trust by default: each entry
+    point names the remedies it accepts, and only those."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    forest = RandomForestClassifier(n_estimators=3, random_state=0).fit([[0, 1], [1, 0], [1, 1]], [0, 1, 1])
+    mlcask.sklearn.save_model(forest, tmp_path / "forest")
+    other_machine(monkeypatch, tmp_path)  # signed by a key unknown here: the recorded types do not count
+    with pytest.raises(UnsafeModelError) as native:
+        mlcask.sklearn.load_model(tmp_path / "forest")
+    assert "skops_trusted_types=['sklearn.tree._tree.Tree'] to mlcask.sklearn.load_model()" in str(native.value)
+    with pytest.raises(UnsafeModelError) as pyfunc:
+        mlcask.pyfunc.load_model(tmp_path / "forest")
+    message = str(pyfunc.value)
+    assert "pass allow_pickle=True to mlcask.pyfunc.load_model()" in message
+    assert "to mlcask.pyfunc.load_model" not in message.split("or load it natively")[1]
+    assert "skops_trusted_types=['sklearn.tree._tree.Tree'] (mlcask.sklearn.load_model" in message
+    assert mlcask.pyfunc.load_model(tmp_path / "forest", allow_pickle=True) is not None
+    assert mlcask.sklearn.load_model(tmp_path / "forest", skops_trusted_types=["sklearn.tree._tree.Tree"])
+    with pytest.raises(UnsafeModelError, match=r"allow_pickle=True to mlcask\.xgboost\.load_model\(\)"):
+        mlcask.xgboost.load_model(_xgb_with_code(tmp_path, monkeypatch))
+    (tmp_path / "in.csv").write_text("a,b\n0,1\n")
+    result = CliRunner().invoke(cli, ["models", "predict", "-m", str(tmp_path / "forest"), "-i",
+                                      str(tmp_path / "in.csv"), "-o", str(tmp_path / "out.csv")])
+    assert result.exit_code == 1 and "add --allow-pickle to the command" in result.output
+    assert "skops_trusted_types=" not in result.output and "allow_pickle=True" not in result.output
+
+
+def _xgb_with_code(tmp_path, monkeypatch):
+    from xgboost import XGBClassifier
+
+    (tmp_path / "helper.py").write_text("X = 1\n")
+    model = XGBClassifier(n_estimators=2).fit([[0, 1], [1, 0]], [0, 1])
+    monkeypatch.setenv("MLCASK_HOME", str(tmp_path / "saver"))
+    mlcask.xgboost.save_model(model, tmp_path / "xgb", code_paths=[str(tmp_path / "helper.py")])
+    other_machine(monkeypatch, tmp_path)
+    return tmp_path / "xgb"
