@@ -102,3 +102,13 @@ def test_the_cli_refuses_a_bomb_with_a_message_not_a_crash(saved, command):
 def test_flavors_must_be_mappings(tmp_path):
     with pytest.raises(ModelFormatError, match="expected a non-empty 'flavors' mapping of flavor names"):
         Model.from_yaml("flavors: {python_function: [1, 2]}\n", "x")
+
+
+def test_a_conda_env_file_with_an_alias_bomb_is_refused(tmp_path, xgb_classifier):
+    from mlcask.exceptions import InvalidArgumentError
+
+    conda = tmp_path / "conda.yaml"
+    conda.write_text(alias_bomb().replace("flavors:\n  python_function: {loader_module: mlflow.sklearn}\n", ""))
+    with pytest.raises(InvalidArgumentError, match="conda_env file .* expands to more than"):
+        mlcask.xgboost.save_model(xgb_classifier, tmp_path / "m", conda_env=str(conda))
+    assert not (tmp_path / "m").exists()

@@ -20,13 +20,15 @@ from typing import Any
 
 import yaml
 
-from mlcask.exceptions import InvalidArgumentError
+from mlcask.exceptions import InvalidArgumentError, ModelFormatError
+from mlcask.utils.bounded_yaml import load_yaml
 from mlcask.version import MLFLOW_FORMAT_VERSION
 
 REQUIREMENTS_FILE_NAME = "requirements.txt"
 CONSTRAINTS_FILE_NAME = "constraints.txt"
 PYTHON_ENV_FILE_NAME = "python_env.yaml"
 CONDA_ENV_FILE_NAME = "conda.yaml"
+MAX_CONDA_FILE_BYTES = 1 << 20
 
 PYTHON_VERSION = "{}.{}.{}".format(*sys.version_info[:3])
 _BUILD_PACKAGES = ("pip", "setuptools", "wheel")
@@ -311,7 +313,10 @@ class Environment:
                 file = Path(conda_env)
                 if not file.is_file():
                     raise InvalidArgumentError(f"conda_env file '{file}' does not exist.")
-                conda_env = yaml.safe_load(file.read_text())
+                try:
+                    conda_env = load_yaml(file.read_bytes(), f"conda_env file '{file}'", MAX_CONDA_FILE_BYTES)
+                except ModelFormatError as exc:
+                    raise InvalidArgumentError(str(exc)) from None
             if not isinstance(conda_env, dict):
                 raise InvalidArgumentError(
                     "conda_env must be a dict or the path to a conda YAML file, "
