@@ -89,22 +89,34 @@ def test_downloading_the_root_leaves_the_links_out(planted, tmp_path):
     assert not any(SECRET.encode() in p.read_bytes() for p in copied.rglob("*") if p.is_file())
 
 
-def test_logging_a_folder_skips_its_links_and_special_files(tracking, tmp_path):
+def test_logging_a_folder_refuses_its_links_out_and_special_files(tracking, tmp_path):
+    """Links leading out and special files are refused, naming them (mlcask 0.1 skipped them silently;
+    MLflow follows the links); a link staying inside the folder is copied as a file."""
     (tmp_path / "outside").mkdir()
     (tmp_path / "outside" / "secret.txt").write_text(SECRET)
     source = tmp_path / "source"
     (source / "sub").mkdir(parents=True)
     (source / "a.txt").write_text("a")
     (source / "sub" / "b.txt").write_text("b")
-    (source / "to_file").symlink_to(tmp_path / "outside" / "secret.txt")
-    (source / "sub" / "to_dir").symlink_to(tmp_path / "outside")
-    os.mkfifo(source / "pipe")
+    (source / "sub" / "inner").symlink_to("b.txt")
+    planted = [(source / "to_file", tmp_path / "outside" / "secret.txt"),
+               (source / "sub" / "to_dir", tmp_path / "outside")]
     with mlcask.start_run() as run:
+        for link, target in planted:
+            link.symlink_to(target)
+            with pytest.raises(InvalidArgumentError, match=f"holds the symbolic link '{link}' -> '{target}', which "
+                                                           "leads outside"):
+                mlcask.log_artifacts(str(source), "logged")
+            link.unlink()
+        os.mkfifo(source / "pipe")
+        with pytest.raises(InvalidArgumentError, match="a named pipe"):
+            mlcask.log_artifacts(str(source), "logged")
+        (source / "pipe").unlink()
         mlcask.log_artifacts(str(source), "logged")
         mlcask.log_artifacts(str(source), "logged")  # the second time merges into the existing folder
     root = Path(run.info.artifact_uri) / "logged"
-    assert {p.relative_to(root).as_posix() for p in root.rglob("*")} == {"a.txt", "sub", "sub/b.txt"}
-    assert not any(p.is_symlink() for p in root.rglob("*"))
+    assert {p.relative_to(root).as_posix() for p in root.rglob("*")} == {"a.txt", "sub", "sub/b.txt", "sub/inner"}
+    assert not any(p.is_symlink() for p in root.rglob("*")) and (root / "sub" / "inner").read_text() == "b"
 
 
 # -- model artifact names and code paths ---------------------------------------------------------------

@@ -176,17 +176,17 @@ def test_a_folder_logged_into_an_existing_one_merges_file_by_file(tmp_path, spy)
 
 
 def test_a_failed_upload_leaves_nothing_behind(tmp_path, monkeypatch):
-    from mlcask.tracking import artifacts
+    from mlcask.utils import paths
 
     repository = LocalArtifactRepository(tmp_path / "root")
     repository.write_bytes("a.txt", b"original")
     (tmp_path / "new.txt").write_text("new")
 
-    def broken_copy(source, target):
-        Path(target).write_text("half")
+    def broken_copy(source_fd, target_fd):
+        os.write(target_fd, b"half")
         raise OSError("disk full")
 
-    monkeypatch.setattr(artifacts.shutil, "copyfile", broken_copy)
+    monkeypatch.setattr(paths, "copy_descriptor", broken_copy)
     (tmp_path / "folder").mkdir()
     (tmp_path / "folder" / "a.txt").write_text("new")
     with pytest.raises(OSError, match="disk full"):

@@ -58,11 +58,15 @@ def copy_code_paths(code_paths: Sequence[str | os.PathLike] | None, folder: Path
     """Copy ``code_paths`` (files or packages) into ``folder/code``; returns "code" or None.
 
     Each entry is copied as ``code/<its base name>``, so an entry must have a base name
-    (not ``/``, ``.`` or ``..``). Inside a package, a symbolic link is copied as the file it
-    points at only if it stays inside the package; links leading out of it, dangling links
-    and links to a folder holding them are refused, so no file from elsewhere is packed.
+    (not ``/``, ``.`` or ``..``); an entry may itself be a symbolic link (the caller named it).
+    Inside a package the rule of :func:`mlcask.utils.paths.folder_entries` applies, the same as
+    for ``log_artifacts``: a symbolic link is copied as the file it points at only if it stays
+    inside the package; links leading out of it, dangling links, loops and special files are
+    refused, so no file from elsewhere is packed. An entry that is, holds or lies inside the
+    mlcask home folder (the signing key) is refused.
     """
-    from mlcask.utils.paths import safe_name
+    from mlcask.models.home import home_path
+    from mlcask.utils.paths import copy_entries, folder_entries, open_folder, refuse_overlap, safe_name
 
     if not code_paths:
         return None
@@ -79,21 +83,18 @@ def copy_code_paths(code_paths: Sequence[str | os.PathLike] | None, folder: Path
                                        "(code/<name>); give the folder by a path ending in its name, such as "
                                        "'../my_package'.")
         safe_name(source.name, f"name of code_paths entry '{entry}'")
+        refuse_overlap(entry, home_path(), "code_paths entry",
+                       "the mlcask home folder '{folder}' (MLCASK_HOME), which holds the key that signs your models",
+                       "Give code from outside it: the signing key must not be packed into a model.")
         if source.is_dir():
-            package = source.resolve()
-            for link in (p for p in source.rglob("*") if p.is_symlink()):
-                try:
-                    target = link.resolve(strict=True)
-                except (OSError, RuntimeError):
-                    target = None
-                if target is None or not target.is_relative_to(package) or (
-                        target.is_dir() and link.parent.resolve().is_relative_to(target)):
-                    raise InvalidArgumentError(
-                        f"code_paths entry '{entry}' holds the symbolic link '{link}' leading to "
-                        f"'{os.readlink(link)}', outside the folder (or dangling, or a loop); copy the file into "
-                        "the folder or remove the link.")
-            shutil.copytree(source, destination / source.name,
-                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            entries = folder_entries(source, f"code_paths entry '{entry}'",
+                                     ignore=lambda name: name == "__pycache__" or name.endswith(".pyc"))
+            (destination / source.name).mkdir()
+            descriptor = open_folder(source.resolve())
+            try:
+                copy_entries(descriptor, entries, destination / source.name, source, keep_mode=True)
+            finally:
+                os.close(descriptor)
         else:
             shutil.copy2(source, destination / source.name)
     return CODE_FOLDER

@@ -4,6 +4,12 @@ Local folders today (absolute paths or ``file:`` URIs); object stores plug in be
 the same four calls. Every relative path a caller gives is checked before use
 (:func:`mlcask.utils.paths.clean_relative_path`, re-exported here), so no artifact call
 reads or writes outside the repository's root.
+
+Links: uploads read a local folder by :func:`mlcask.utils.paths.folder_entries` (a link is
+copied as the file it points at only when it stays inside the folder; others are refused)
+and every byte through ``O_NOFOLLOW`` descriptors; downloads never follow a link inside
+``dst_path`` (folders are opened with ``O_NOFOLLOW``, files renamed over). No artifact root,
+upload source or download destination may touch the mlcask home folder (the signing key).
 """
 
 from __future__ import annotations
@@ -19,7 +25,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlcask.exceptions import InvalidArgumentError
-from mlcask.utils.paths import clean_relative_path, safe_name
+from mlcask.tracking.validation import mlcask_home_files, refuse_mlcask_home
+from mlcask.utils.paths import (
+    TreeEntry,
+    clean_relative_path,
+    copy_entries,
+    copy_file_below,
+    folder_entries,
+    link_target,
+    open_below,
+    open_folder,
+    open_folder_at,
+    open_folders_at,
+    replace_file_at,
+    safe_name,
+)
 
 __all__ = ["FileInfo", "LocalArtifactRepository", "clean_relative_path", "get_artifact_repository", "local_path_of"]
 
@@ -58,26 +78,46 @@ def _upload_name(name: str, source: object) -> str:
     return safe_name(name, f"file name in '{source}'")
 
 
-def _local_tree(source: Path) -> tuple[list[str], list[str]]:
-    """The folders and regular files under ``source`` (relative POSIX paths), sorted.
+_ROOT_ADVICE = ("Keep artifacts in a folder outside it: set MLCASK_ARTIFACT_ROOT or the experiment's "
+                "artifact_location elsewhere (or MLCASK_HOME to another folder).")
+_UPLOAD_ADVICE = "Log files from outside it: the signing key and the digest cache must not leave this machine."
+_DOWNLOAD_ADVICE = "Choose a dst_path outside it."
 
-    Symbolic links (to files or folders) and special files are skipped: logging a folder
-    never follows a link out of it.
-    """
-    folders: list[str] = []
-    files: list[str] = []
-    for folder, dirnames, filenames in os.walk(source):
-        base = Path(folder)
-        relative = base.relative_to(source)
-        dirnames[:] = [d for d in sorted(dirnames) if not (base / d).is_symlink()]
-        for name in dirnames:
-            _upload_name(name, base / name)
-            folders.append((relative / name).as_posix())
-        for name in sorted(filenames):
-            if stat.S_ISREG((base / name).lstat().st_mode):
-                _upload_name(name, base / name)
-                files.append((relative / name).as_posix())
-    return folders, files
+
+@dataclass(frozen=True, slots=True)
+class _Source:
+    """A local folder an upload reads from: a descriptor of it (everything is opened below it), how to show
+    its paths, and the files that must never be uploaded (those of the mlcask home folder, hard links too)."""
+
+    fd: int
+    shown: Path
+    forbidden: frozenset[tuple[int, int]]
+
+    def check(self, info: os.stat_result, shown: str | os.PathLike) -> None:
+        if (info.st_dev, info.st_ino) in self.forbidden:
+            raise InvalidArgumentError(f"Cannot upload '{shown}': it is a hard link to a file of the mlcask home "
+                                       f"folder (the signing key or the digest cache). {_UPLOAD_ADVICE}")
+
+    def copy(self, relative: str, target: Path, shown: Path) -> None:
+        copy_file_below(self.fd, relative, target, shown, check=self.check)
+
+
+@contextmanager
+def _reading(folder: Path, shown: Path) -> Iterator[_Source]:
+    """A :class:`_Source` for the real folder ``folder``; its descriptor is closed afterwards."""
+    descriptor = open_folder(folder)
+    try:
+        yield _Source(descriptor, shown, mlcask_home_files())
+    finally:
+        os.close(descriptor)
+
+
+def _upload_entries(source: Path, given: object) -> list[TreeEntry]:
+    """What logging the folder ``source`` copies (see :func:`folder_entries`), with every name checked."""
+    entries = folder_entries(source, f"log_artifacts: the folder '{given}'")
+    for entry in entries:
+        _upload_name(entry.path.rpartition("/")[2], source / entry.path)
+    return entries
 
 
 class LocalArtifactRepository:
@@ -93,9 +133,12 @@ class LocalArtifactRepository:
     existing folder it is merged file by file, each file atomic. Staging folders left by
     a killed writer are never listed nor downloadable. Final files and folders get the
     usual permissions (0666/0777 less the umask); only the staging folder is private.
+
+    A root that is, holds or lies inside the mlcask home folder (``MLCASK_HOME``) is refused.
     """
 
     def __init__(self, root: str | os.PathLike) -> None:
+        refuse_mlcask_home(root, "Artifact root", _ROOT_ADVICE)
         self.root = local_path_of(os.fspath(root)).absolute()
 
     # -- paths ---------------------------------------------------------------------------
@@ -132,13 +175,7 @@ class LocalArtifactRepository:
 
     def _unsafe_link(self, path: Path) -> bool:
         """Whether ``path`` is a link to leave alone: out of the root, dangling, a loop, or to a folder holding it."""
-        if not path.is_symlink():
-            return False
-        try:
-            resolved = path.resolve(strict=True)
-        except (OSError, RuntimeError):
-            return True
-        return self._outside(path) or (resolved.is_dir() and path.parent.resolve().is_relative_to(resolved))
+        return path.is_symlink() and link_target(path, self.root.resolve())[0] is None
 
     def _make_folder(self, folder: Path, given: object, what: str = "artifact path") -> None:
         """``mkdir -p`` of a folder inside the root, checked before and after (a link may appear meanwhile)."""
@@ -160,8 +197,9 @@ class LocalArtifactRepository:
             shutil.rmtree(staging, ignore_errors=True)
 
     # -- writes --------------------------------------------------------------------------
-    def _put_files(self, folder: Path, files: list[tuple[Path, str]], folders: list[str], given: object) -> None:
-        """Copy each ``(source, relative path)`` to ``folder / relative``, each file atomically."""
+    def _put_files(self, folder: Path, source: _Source, files: list[tuple[str, str]], folders: list[str],
+                   given: object) -> None:
+        """Copy each ``(file below source, relative path)`` to ``folder / relative``, each file atomically."""
         for relative in [*folders, *(r for _, r in files)]:
             self._require_inside(folder / relative, given, "artifact path")
         for _, relative in files:
@@ -172,46 +210,59 @@ class LocalArtifactRepository:
         for relative in folders:
             self._make_folder(folder / relative, given)
         with self._staging(folder) as staging:
-            for number, (source, relative) in enumerate(files):
+            for number, (below, relative) in enumerate(files):
                 final = folder / relative
                 self._make_folder(final.parent, given)
                 staged = staging / str(number)
-                shutil.copyfile(source, staged)
+                source.copy(below, staged, source.shown / relative)
                 os.replace(staged, final)
 
     def log_artifact(self, local_file: str | os.PathLike, artifact_path: str | None = None) -> None:
-        """Copy one local file into the repository, under ``artifact_path`` if given."""
+        """Copy one local file into the repository, under ``artifact_path`` if given.
+
+        ``local_file`` may be a symbolic link (the caller named it): the file it points at is copied, under the
+        link's name, as MLflow does. A file inside the mlcask home folder is refused.
+        """
         source = Path(local_file)
         if not source.is_file():
-            raise InvalidArgumentError(f"log_artifact: '{local_file}' is not a file.")
+            dangling = " (a symbolic link to nothing)" if source.is_symlink() and not source.exists() else ""
+            raise InvalidArgumentError(f"log_artifact: '{local_file}' is not a file{dangling}.")
         folder = self.local_path(artifact_path)
-        self._put_files(folder, [(source, _upload_name(source.name, local_file))], [], artifact_path)
+        name = _upload_name(source.name, local_file)
+        real = source.resolve(strict=True)
+        refuse_mlcask_home(source, "log_artifact: the file", _UPLOAD_ADVICE)
+        with _reading(real.parent, source.parent) as reading:
+            self._put_files(folder, reading, [(real.name, name)], [], artifact_path)
 
     def log_artifacts(self, local_dir: str | os.PathLike, artifact_path: str | None = None) -> None:
         """Copy a local folder's contents into the repository, under ``artifact_path`` if given.
 
-        Symbolic links and special files in the folder are skipped.
+        ``local_dir`` may be a symbolic link (the caller named it). Inside it, a link is copied as the file or
+        folder it points at when that stays inside ``local_dir``; a link leading out of it, a dangling link, a
+        loop or a special file is refused, naming it (see :func:`mlcask.utils.paths.folder_entries`). A folder
+        that is, holds or lies inside the mlcask home folder is refused.
         """
         source = Path(local_dir)
         if not source.is_dir():
             raise InvalidArgumentError(f"log_artifacts: '{local_dir}' is not a folder.")
         target = self.local_path(artifact_path)
-        folders, files = _local_tree(source)
-        if target != self.root and not target.exists() and not target.is_symlink():
-            self._make_folder(target.parent, artifact_path)
-            with self._staging(target.parent) as staging:
-                tree = staging / target.name
-                tree.mkdir()
-                for relative in folders:
-                    (tree / relative).mkdir()
-                for relative in files:
-                    shutil.copyfile(source / relative, tree / relative)
-                try:
-                    os.rename(tree, target)  # the whole folder appears at once
-                    return
-                except OSError:
-                    pass  # another writer made the destination meanwhile: merge into it
-        self._put_files(target, [(source / r, r) for r in files], folders, artifact_path)
+        real = source.resolve(strict=True)
+        refuse_mlcask_home(source, "log_artifacts: the folder", _UPLOAD_ADVICE)
+        entries = _upload_entries(source, local_dir)
+        with _reading(real, source) as reading:
+            if target != self.root and not target.exists() and not target.is_symlink():
+                self._make_folder(target.parent, artifact_path)
+                with self._staging(target.parent) as staging:
+                    tree = staging / target.name
+                    tree.mkdir()
+                    copy_entries(reading.fd, entries, tree, source, check=reading.check)
+                    try:
+                        os.rename(tree, target)  # the whole folder appears at once
+                        return
+                    except OSError:
+                        pass  # another writer made the destination meanwhile: merge into it
+            files = [(e.source, e.path) for e in entries if not e.is_dir]
+            self._put_files(target, reading, files, [e.path for e in entries if e.is_dir], artifact_path)
 
     def write_bytes(self, artifact_file: str, data: bytes) -> None:
         """Write ``data`` as ``artifact_file`` (used by log_text, log_dict, log_figure)."""
@@ -245,28 +296,74 @@ class LocalArtifactRepository:
             infos.append(FileInfo(relative, is_dir, None if is_dir else entry.stat().st_size))
         return infos
 
-    def _not_copied(self, folder: str, names: list[str]) -> set[str]:
-        return {name for name in names if is_staging_name(name) or self._unsafe_link(Path(folder) / name)}
-
     def download_artifacts(self, artifact_path: str = "", dst_path: str | os.PathLike | None = None) -> str:
         """A local path holding ``artifact_path``.
 
         For a local repository with no ``dst_path`` this is the stored file or folder itself
-        (no copy); with ``dst_path`` the artifact is copied there, leaving out staging
-        folders and links that lead out of the root.
+        (no copy); with ``dst_path`` the artifact is copied to ``dst_path/<its name>``, leaving out
+        staging folders, links that lead out of the root and special files.
+
+        ``dst_path`` itself may be a symbolic link (the caller named it); nothing mlcask writes inside it is
+        reached through a link: a folder there that is a link is refused, naming it, and each file is written
+        under a private temporary name and renamed over the old one (replacing a link, never writing through
+        it). A destination that is, holds or lies inside the mlcask home folder is refused.
         """
         source = self.local_path(artifact_path)
         if not source.exists():
             raise InvalidArgumentError(f"No artifact at '{artifact_path}' under '{self.root}'.")
         if dst_path is None:
             return str(source)
-        destination = Path(dst_path) / source.name
-        if source.is_dir():
-            shutil.copytree(source, destination, dirs_exist_ok=True, ignore=self._not_copied)
-        else:
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, destination)
-        return str(destination)
+        return str(self._copy_out(source, Path(dst_path)))
+
+    def _copy_out(self, source: Path, dst: Path) -> Path:
+        """Copy ``source`` (checked, inside the root) to ``dst / source.name``; see :meth:`download_artifacts`."""
+        destination = dst / source.name
+        refuse_mlcask_home(destination, "download_artifacts: the destination", _DOWNLOAD_ADVICE)
+        root = self.root.resolve()
+        real = source.resolve(strict=True)
+        dst.mkdir(parents=True, exist_ok=True)
+        root_fd, dst_fd = open_folder(root), open_folder(dst)
+        try:
+            if not real.is_dir():
+                self._copy_file_out(root_fd, real.relative_to(root).as_posix(), dst_fd, source.name, destination)
+                return destination
+            entries = folder_entries(source, f"Artifact folder '{source}'", boundary=root, problems="skip",
+                                     ignore=is_staging_name)
+            top = open_folder_at(dst_fd, source.name, destination)
+            try:
+                self._copy_entries_out(root_fd, entries, top, destination)
+            finally:
+                os.close(top)
+        finally:
+            os.close(root_fd)
+            os.close(dst_fd)
+        return destination
+
+    def _copy_entries_out(self, root_fd: int, entries: list[TreeEntry], top: int, destination: Path) -> None:
+        """Write ``entries`` below the folder ``top`` (``destination``), folders before what they hold."""
+        parent_path, parent_fd = "", os.dup(top)
+        try:
+            for entry in entries:
+                folder, _, name = entry.path.rpartition("/")
+                if entry.is_dir:
+                    os.close(open_folders_at(top, entry.path, destination))
+                    continue
+                if folder != parent_path:  # entries of one folder come together: one open per folder
+                    following = open_folders_at(top, folder, destination)
+                    os.close(parent_fd)
+                    parent_path, parent_fd = folder, following
+                self._copy_file_out(root_fd, entry.source, parent_fd, name, destination / entry.path)
+        finally:
+            os.close(parent_fd)
+
+    def _copy_file_out(self, root_fd: int, relative: str, folder_fd: int, name: str, shown: Path) -> None:
+        source = open_below(root_fd, relative, self.root / relative)
+        try:
+            info = os.fstat(source)
+            replace_file_at(folder_fd, name, source, shown, mode=stat.S_IMODE(info.st_mode) & 0o777,
+                            times_ns=(info.st_atime_ns, info.st_mtime_ns))
+        finally:
+            os.close(source)
 
 
 def get_artifact_repository(uri: str) -> LocalArtifactRepository:

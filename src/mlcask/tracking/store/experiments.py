@@ -22,6 +22,7 @@ from mlcask.tracking.store.base import (
 )
 from mlcask.tracking.store.schema import experiment_tags, experiments, runs
 from mlcask.tracking.validation import (
+    refuse_mlcask_home,
     validate_artifact_location,
     validate_experiment_id,
     validate_experiment_name,
@@ -31,6 +32,10 @@ from mlcask.tracking.validation import (
 
 DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
+_ROOT_ADVICE = ("Set MLCASK_ARTIFACT_ROOT, or the tracking URI (whose folder holds the artifacts when "
+                "MLCASK_ARTIFACT_ROOT is unset), to a folder outside it, or MLCASK_HOME to another folder.")
+_LOCATION_ADVICE = ("Give an artifact_location outside it, or none to use the store's artifact root "
+                    "(<artifact_root>/<experiment id>).")
 
 
 def _resolve_local(location: str) -> str:
@@ -47,7 +52,13 @@ def experiment_id_int(experiment_id: Any) -> int:
 
 
 class ExperimentsMixin(SqlStoreBase):
+    def _check_artifact_root(self) -> None:
+        """Refuse a default artifact root that is, holds or lies inside the mlcask home folder (the signing key)."""
+        refuse_mlcask_home(self.artifact_root, "The tracking store's artifact root", _ROOT_ADVICE)
+
     def _ensure_default_experiment(self) -> None:
+        """Check the artifact root (when the store opens), and create experiment "0" if missing."""
+        self._check_artifact_root()
         with self._read() as connection:
             exists = connection.execute(sa.select(experiments.c.experiment_id)
                                         .where(experiments.c.experiment_id == 0)).first()
@@ -65,13 +76,17 @@ class ExperimentsMixin(SqlStoreBase):
 
         Args:
             name: Unique name (at most 256 characters).
-            artifact_location: Where its runs keep artifacts; defaults to ``<artifact_root>/<id>``.
+            artifact_location: Where its runs keep artifacts; defaults to ``<artifact_root>/<id>``. A
+                location that is, holds or lies inside the mlcask home folder (``MLCASK_HOME``) is refused.
             tags: A dict, or a list of :class:`~mlcask.entities.ExperimentTag`.
         """
         validate_experiment_name(name)
         if artifact_location:
             validate_artifact_location(artifact_location)
+            refuse_mlcask_home(artifact_location, "Experiment artifact_location", _LOCATION_ADVICE)
             artifact_location = _resolve_local(artifact_location)
+        else:
+            self._check_artifact_root()  # MLCASK_HOME may have moved since the store opened
         tag_pairs = pairs(tags, "Experiment tags")
         for key, value in tag_pairs:
             validate_experiment_tag(key, value)
