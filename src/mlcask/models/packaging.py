@@ -21,19 +21,24 @@ from typing import Any, Iterator
 from mlcask.exceptions import InvalidArgumentError
 from mlcask.models.environment import ENV_FLAVOR_CONFIG, PYTHON_VERSION, Environment
 from mlcask.models.input_example import InputExample
-from mlcask.models.integrity import write_manifest
+from mlcask.models.integrity import ModelIntegrityError, hash_files, write_manifest
 from mlcask.models.model import MLMODEL_FILE_NAME, PYFUNC_FLAVOR, Model
+from mlcask.models.pinned import PinnedFolder
+from mlcask.models.signing import signing_key
 
 _logger = logging.getLogger(__name__)
 CODE_FOLDER = "code"
 
 
 @contextmanager
-def staging_folder(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield an empty private folder that becomes ``path`` if the block succeeds.
+def staging_folder(path: str | os.PathLike, seal: bool = True) -> Iterator[Path]:
+    """Yield an empty private folder that becomes ``path``, sealed, if the block succeeds.
 
     ``path`` must not exist, or be an empty folder. The staging folder is created by
-    ``mkdtemp`` (mode 0700) beside ``path`` so the final rename stays on one filesystem.
+    ``mkdtemp`` (mode 0700) beside ``path`` so the final rename stays on one filesystem,
+    and held open from the start: the manifest (``seal``: hashed and signed) covers the
+    files of that very folder, read through its descriptor, and a staging folder replaced
+    by someone who can rename entries beside ``path`` makes the save fail loudly.
     """
     target = Path(path).absolute()
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
@@ -44,14 +49,45 @@ def staging_folder(path: str | os.PathLike) -> Iterator[Path]:
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.saving-", dir=target.parent))
     try:
-        yield staging
-        staging.chmod(0o755)
-        if target.exists():
-            target.rmdir()
-        os.rename(staging, target)
+        descriptor = _open_private_folder(staging)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    try:
+        yield staging
+        with PinnedFolder.from_descriptor(staging, os.dup(descriptor)) as pinned:
+            _check_still_ours(pinned, staging, "before it was sealed")
+            if seal:
+                write_manifest(pinned, hash_files(pinned, written_privately=True), signing_key())
+            os.fchmod(descriptor, 0o755)
+            if target.exists():
+                target.rmdir()
+            os.rename(staging, target)
+            _check_still_ours(pinned, target, "after it was renamed into place")
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    finally:
+        os.close(descriptor)
+
+
+def _open_private_folder(folder: Path) -> int:
+    descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    st = os.fstat(descriptor)
+    if st.st_uid != os.getuid() or st.st_mode & 0o077:
+        os.close(descriptor)
+        raise ModelIntegrityError(f"The staging folder '{folder}' that mlcask just created is not private to you "
+                                  f"(owner {st.st_uid}, mode {oct(st.st_mode & 0o777)}): someone replaced it. "
+                                  f"Check who can write '{folder.parent}'.")
+    return descriptor
+
+
+def _check_still_ours(pinned: PinnedFolder, path: Path, when: str) -> None:
+    if not pinned.is_at(path, follow_symlinks=False):
+        raise ModelIntegrityError(
+            f"Saving the model failed: '{path}' is not the private folder mlcask wrote the model into {when}; "
+            f"someone who can rename entries in '{path.parent}' replaced it. Nothing was signed for what is there "
+            "now: do not load it. Save into a folder only you can write.")
 
 
 def copy_code_paths(code_paths: Sequence[str | os.PathLike] | None, folder: Path) -> str | None:
@@ -174,8 +210,7 @@ def save_model_folder(
             extra_pip_requirements=extra_pip_requirements,
         )
         environment.write(folder)
-        write_manifest(folder, private_staging=True)  # last: it covers every file above
-    return model
+    return model  # staging_folder sealed and signed every file above
 
 
 def _check_signature(signature: Any) -> None:
