@@ -331,3 +331,23 @@ def test_a_frame_still_predicts_after_the_folder_is_gone(home, tmp_path, xgb_cla
     loaded = mlcask.pyfunc.load_model(folder)
     shutil.rmtree(folder)
     assert (loaded.predict(pd.DataFrame(X[:3])) == xgb_classifier.predict(X[:3])).all()
+
+
+@pytest.mark.parametrize("via", ["artifacts", "data_path"])
+def test_custom_model_folders_never_pack_a_link_leading_out(home, tmp_path, via):
+    secret = tmp_path / "credentials"
+    secret.write_text("aws_secret_access_key = hunter2")
+    folder = tmp_path / "bundle"
+    folder.mkdir()
+    (folder / "vocab.txt").write_text("a b c")
+    os.symlink(secret, folder / "creds")
+    kwargs = ({"python_model": Doubler(), "artifacts": {"bundle": str(folder)}} if via == "artifacts"
+              else {"loader_module": "my_loader", "data_path": str(folder)})
+    with pytest.raises(mlcask.exceptions.InvalidArgumentError, match="symbolic link .*creds.* leads outside"):
+        mlcask.pyfunc.save_model(tmp_path / "m", **kwargs)
+    assert not (tmp_path / "m").exists()
+    (folder / "creds").unlink()
+    os.symlink("vocab.txt", folder / "alias.txt")  # a link that stays inside is copied as its file
+    mlcask.pyfunc.save_model(tmp_path / "m", **kwargs)
+    copied = next((tmp_path / "m").rglob("alias.txt"))
+    assert not copied.is_symlink() and copied.read_text() == "a b c"

@@ -101,8 +101,7 @@ def copy_code_paths(code_paths: Sequence[str | os.PathLike] | None, folder: Path
     refused, so no file from elsewhere is packed. An entry that is, holds or lies inside the
     mlcask home folder (the signing key) is refused.
     """
-    from mlcask.models.home import home_path
-    from mlcask.utils.paths import copy_entries, folder_entries, open_folder, refuse_overlap, safe_name
+    from mlcask.utils.paths import safe_name
 
     if not code_paths:
         return None
@@ -119,21 +118,32 @@ def copy_code_paths(code_paths: Sequence[str | os.PathLike] | None, folder: Path
                                        "(code/<name>); give the folder by a path ending in its name, such as "
                                        "'../my_package'.")
         safe_name(source.name, f"name of code_paths entry '{entry}'")
-        refuse_overlap(entry, home_path(), "code_paths entry",
-                       "the mlcask home folder '{folder}' (MLCASK_HOME), which holds the key that signs your models",
-                       "Give code from outside it: the signing key must not be packed into a model.")
-        if source.is_dir():
-            entries = folder_entries(source, f"code_paths entry '{entry}'",
-                                     ignore=lambda name: name == "__pycache__" or name.endswith(".pyc"))
-            (destination / source.name).mkdir()
-            descriptor = open_folder(source.resolve())
-            try:
-                copy_entries(descriptor, entries, destination / source.name, source, keep_mode=True)
-            finally:
-                os.close(descriptor)
-        else:
-            shutil.copy2(source, destination / source.name)
+        copy_into_model(source, destination / source.name, f"code_paths entry '{entry}'",
+                         ignore=lambda name: name == "__pycache__" or name.endswith(".pyc"))
     return CODE_FOLDER
+
+
+def copy_into_model(source: Path, target: Path, what: str, ignore: Callable[[str], bool] | None = None) -> None:
+    """Copy the file or folder ``source`` (named by the caller: it may be a link) to ``target`` in
+    a model being saved. Inside a folder, links are copied as what they point at only when
+    that stays inside it (:func:`mlcask.utils.paths.folder_entries`); nothing from the mlcask
+    home folder (the signing key) is ever packed."""
+    from mlcask.models.home import home_path
+    from mlcask.utils.paths import copy_entries, folder_entries, open_folder, refuse_overlap
+
+    refuse_overlap(source, home_path(), what,
+                   "the mlcask home folder '{folder}' (MLCASK_HOME), which holds the key that signs your models",
+                   "Give files from outside it: the signing key must not be packed into a model.")
+    if not source.is_dir():
+        shutil.copy2(source, target)
+        return
+    entries = folder_entries(source, what, ignore=ignore)
+    target.mkdir()
+    descriptor = open_folder(source.resolve())
+    try:
+        copy_entries(descriptor, entries, target, source, keep_mode=True)
+    finally:
+        os.close(descriptor)
 
 
 def folder_size(folder: Path) -> int:

@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +83,7 @@ def save_model(
 
 def _save_loader_module_model(path: str | os.PathLike, loader_module: str,
                               data_path: str | os.PathLike | None, **common: Any) -> Model:
-    from mlcask.models.packaging import save_model_folder
+    from mlcask.models.packaging import copy_into_model, save_model_folder
 
     def write_data(folder: Path) -> dict[str, Any]:
         if data_path is None:
@@ -92,10 +91,7 @@ def _save_loader_module_model(path: str | os.PathLike, loader_module: str,
         source = Path(data_path)
         if not source.exists():
             raise InvalidArgumentError(f"data_path '{data_path}' does not exist.")
-        if source.is_dir():
-            shutil.copytree(source, folder / source.name)
-        else:
-            shutil.copy2(source, folder / source.name)
+        copy_into_model(source, folder / source.name, f"data_path '{data_path}'")
         return {"data": source.name}
 
     return save_model_folder(

@@ -13,7 +13,6 @@ import inspect
 import io
 import os
 import pickle
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -130,7 +129,9 @@ def _load_python_model(model_dir: Path, name: str) -> PythonModel:
 
 # -- save and load --------------------------------------------------------------------
 def _copy_artifacts(artifacts: dict[str, str], folder: Path) -> dict[str, dict[str, str]]:
-    """Copy each artifact to ``artifacts/<its base name>``; names and base names must be plain names."""
+    """Copy each artifact to ``artifacts/<its base name>``; names and base names must be plain names.
+    A folder is copied as :func:`~mlcask.models.packaging.copy_into_model` does: no link out of it."""
+    from mlcask.models.packaging import copy_into_model
     from mlcask.utils.paths import safe_name
 
     if not isinstance(artifacts, dict):
@@ -147,10 +148,7 @@ def _copy_artifacts(artifacts: dict[str, str], folder: Path) -> dict[str, dict[s
         target = destination / source.name
         if target.exists():
             raise InvalidArgumentError(f"Artifact '{name}': another artifact is already saved as '{source.name}'.")
-        if source.is_dir():
-            shutil.copytree(source, target)
-        else:
-            shutil.copy2(source, target)
+        copy_into_model(source, target, f"artifact '{name}' ('{uri}')")
         recorded[name] = {"path": f"{ARTIFACTS_FOLDER}/{source.name}", "uri": str(uri)}
     return recorded
 
