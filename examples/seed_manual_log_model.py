@@ -4,18 +4,19 @@ manual ``log_model``, then serving the logged model.
 Train an XGBoost classifier, infer a signature, build a custom conda environment, take
 an input example, and log the model into a run of the embedded SQLite store (in
 OUTPUT_DIR), registering it. Then load it back by every kind of URI, natively and as a
-generic pyfunc model, predict, search the runs, and show a refused bad input. The
-folder the model is logged to is a real MLflow model: ``mlflow.pyfunc.load_model``
-reads it as it is.
+generic pyfunc model, predict, search the runs as the README does, and show a refused bad
+input. The folder the model is logged to is a real MLflow model: ``mlflow.pyfunc.load_model``
+reads it as it is. Last, the model is served and scored over HTTP; with ``--serve`` the
+server stays up (Swagger UI, test page) until Ctrl-C.
 
-Usage: python examples/seed_manual_log_model.py [OUTPUT_DIR]
+Usage: python examples/seed_manual_log_model.py [OUTPUT_DIR] [--serve] [--port PORT]
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
-import sys
 import time
 from pathlib import Path
 
@@ -28,19 +29,47 @@ import mlcask as mlflow
 from mlcask.models import infer_signature
 from mlcask.utils.environment import _mlflow_conda_env
 
+# The README's search_runs example ("Tracking quick start"), run as written there.
+README_FILTER = "metrics.accuracy > 0.9 and params.max_depth = '6'"
 
-def main(output_dir: Path) -> None:
+
+def main(output_dir: Path, keep_serving: bool = False, port: int = 0) -> None:
     if output_dir.exists():
         shutil.rmtree(output_dir)
     output_dir.mkdir(parents=True)
     os.environ["MLCASK_ARTIFACT_ROOT"] = str(output_dir.absolute() / "mlcask-artifacts")
-    mlflow.set_tracking_uri(f"sqlite:///{output_dir.absolute() / 'mlcask.db'}")
+    store = f"sqlite:///{output_dir.absolute() / 'mlcask.db'}"
+    mlflow.set_tracking_uri(store)
     mlflow.set_experiment("seed-demo")
 
     X, y = load_breast_cancer(return_X_y=True, as_frame=True)
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=0)
+    autolog_example(X_train, X_test, y_train, y_test)
+    run, info, y_pred = manual_example(X_train, X_test, y_train, y_test)
 
-    # The seed's first example: one line, and fit logs everything.
+    model_dir = Path(mlflow.MlflowClient().get_logged_model(info.model_id).artifact_location)
+    for file in sorted(model_dir.iterdir()):
+        print(f"  {file.name:28} {file.stat().st_size:>8} bytes")
+    mlflow.MlflowClient().set_registered_model_alias("breast-cancer-classifier", "champion",
+                                                     info.registered_model_version)
+    loaded = load_by_every_uri(info.model_uri, run.info.run_id, X_test, y_pred)
+
+    runs = mlflow.search_runs(filter_string=README_FILTER, order_by=["metrics.accuracy DESC"])
+    assert len(runs) > 0, f"the README's search_runs example found no run ({README_FILTER})"
+    print(f"search_runs({README_FILTER!r}) -> {len(runs)} run(s):")
+    print(runs[["run_id", "status", "metrics.accuracy", "params.max_depth"]].to_string(index=False))
+
+    try:
+        loaded.predict(X_test.drop(columns=["mean radius", "worst area"]))
+    except mlflow.exceptions.MlcaskException as exc:
+        print(f"bad input is refused with a clear error:\n  {str(exc)[:160]}...")
+    show_integrity(info.model_uri, output_dir)
+    print(f"\nstore: {store}; try: .venv/bin/mlcask runs list --tracking-uri {store} --experiment-name seed-demo")
+    serve("models:/breast-cancer-classifier@champion", store, keep_serving=keep_serving, port=port)
+
+
+def autolog_example(X_train, X_test, y_train, y_test) -> None:
+    """The seed's first example: one line, and fit logs everything."""
     mlflow.autolog()
     auto_model = XGBClassifier(eval_metric="logloss")
     start = time.perf_counter()
@@ -49,12 +78,17 @@ def main(output_dir: Path) -> None:
     print(f"autolog: fit + logging in {1000 * (time.perf_counter() - start):.0f} ms -> run {auto_run.info.run_id}: "
           f"{len(auto_run.data.params)} params, metrics {sorted(auto_run.data.metrics)}, artifacts "
           f"{[f.path for f in mlflow.MlflowClient().list_artifacts(auto_run.info.run_id)]}")
-    # The seed's second example logs the model by hand: autolog stays on for params and
-    # metrics only.
-    mlflow.autolog(log_models=False)
 
+
+def manual_example(X_train, X_test, y_train, y_test):
+    """The seed's second example: log the model by hand (autolog stays on for params and metrics only).
+
+    Returns the run, the ModelInfo and the model's predictions on X_test.
+    """
+    mlflow.autolog(log_models=False)
     with mlflow.start_run(run_name="xgboost-manual") as run:
-        model = XGBClassifier(eval_metric="logloss")
+        # max_depth is set (XGBoost's default is None) so that the README's search_runs finds this run.
+        model = XGBClassifier(eval_metric="logloss", max_depth=6)
         model.fit(X_train, y_train, eval_set=[(X_test, y_test)], verbose=False)
         y_pred = model.predict(X_test)
         accuracy = accuracy_score(y_test, y_pred)
@@ -80,16 +114,14 @@ def main(output_dir: Path) -> None:
                                         registered_model_name="breast-cancer-classifier")
         print(f"logged the model in {1000 * (time.perf_counter() - start):.1f} ms as {info.model_uri} "
               f"(registered version {info.registered_model_version})")
+    return run, info, y_pred
 
-    model_dir = Path(mlflow.MlflowClient().get_logged_model(info.model_id).artifact_location)
-    for file in sorted(model_dir.iterdir()):
-        print(f"  {file.name:28} {file.stat().st_size:>8} bytes")
 
-    mlflow.MlflowClient().set_registered_model_alias("breast-cancer-classifier", "champion",
-                                                     info.registered_model_version)
-    native = mlflow.xgboost.load_model(info.model_uri)
-    print(f"xgboost.load_model({info.model_uri}) -> {type(native).__name__}")
-    for uri in (info.model_uri, f"runs:/{run.info.run_id}/classifier", "models:/breast-cancer-classifier/1",
+def load_by_every_uri(model_uri: str, run_id: str, X_test, y_pred):
+    """Load the logged model natively and as pyfunc by each kind of URI; returns the last pyfunc model."""
+    native = mlflow.xgboost.load_model(model_uri)
+    print(f"xgboost.load_model({model_uri}) -> {type(native).__name__}")
+    for uri in (model_uri, f"runs:/{run_id}/classifier", "models:/breast-cancer-classifier/1",
                 "models:/breast-cancer-classifier@champion"):
         start = time.perf_counter()
         loaded = mlflow.pyfunc.load_model(uri)
@@ -97,19 +129,7 @@ def main(output_dir: Path) -> None:
         assert (predictions == y_pred).all(), "pyfunc predictions differ from the model's own"
         print(f"pyfunc.load_model({uri}) + predict on {len(X_test)} rows: "
               f"{1000 * (time.perf_counter() - start):.1f} ms, predictions match")
-
-    runs = mlflow.search_runs(filter_string="metrics.accuracy > 0.9", order_by=["metrics.accuracy DESC"])
-    print(f"search_runs('metrics.accuracy > 0.9') -> {len(runs)} run(s):")
-    print(runs[["run_id", "status", "metrics.accuracy", "params.n_estimators"]].to_string(index=False))
-
-    try:
-        loaded.predict(X_test.drop(columns=["mean radius", "worst area"]))
-    except mlflow.exceptions.MlcaskException as exc:
-        print(f"bad input is refused with a clear error:\n  {str(exc)[:160]}...")
-    show_integrity(info.model_uri, output_dir)
-    serve("models:/breast-cancer-classifier@champion")
-    print(f"\nstore: {output_dir / 'mlcask.db'}; try: mlcask runs list --tracking-uri "
-          f"sqlite:///{output_dir.absolute() / 'mlcask.db'} --experiment-id {run.info.experiment_id}")
+    return loaded
 
 
 def show_integrity(model_uri: str, output_dir: Path) -> None:
@@ -133,44 +153,75 @@ def show_integrity(model_uri: str, output_dir: Path) -> None:
         print(f"a copy with one byte changed is refused:\n  {str(exc)[:150]}...")
 
 
-def serve(model_uri: str) -> None:
-    """Deploy with no scoring script: start the scoring server and send it the model's own example."""
-    import json
-    import socket
-    import threading
-    import urllib.request
+def serve(model_uri: str, store: str, *, keep_serving: bool, port: int = 0) -> None:
+    """Deploy with no scoring script: start the scoring server and send it the model's own example.
 
-    import uvicorn
+    URLs are printed only while the server answers them; without ``keep_serving`` it stops
+    right after the check, and the message says so.
+    """
+    import json
+    import urllib.request
 
     from mlcask.serving import create_app
 
     app = create_app(model_uri)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
+    server, thread, base = start_server(app, port)
     try:
-        base = f"http://127.0.0.1:{port}"
         example = app.state.served.serving_input_example
         request = urllib.request.Request(f"{base}/invocations", data=example.encode(),
                                          headers={"Content-Type": "application/json"})
         start = time.perf_counter()
         with urllib.request.urlopen(request) as response:
             answer = json.loads(response.read())
-        print(f"served {model_uri} at {base}: POST /invocations with the saved example -> {answer} "
-              f"in {1000 * (time.perf_counter() - start):.1f} ms")
         with urllib.request.urlopen(f"{base}/openapi.json") as response:
             paths = sorted(json.loads(response.read())["paths"])
-        print(f"  OpenAPI from the signature: {', '.join(paths[:6])}, ...; Swagger UI at {base}/docs, "
-              f"test page at {base}/")
+        elapsed = 1000 * (time.perf_counter() - start)
+        print(f"serving {model_uri}: POST /invocations with the saved example -> {answer} in {elapsed:.1f} ms; "
+              f"OpenAPI from the signature: {', '.join(paths[:6])}, ...")
+        if keep_serving:
+            print(f"the server is up at {base} (Swagger UI {base}/docs, test page {base}/); Ctrl-C stops it")
+            while thread.is_alive():
+                thread.join(timeout=0.5)
+    except KeyboardInterrupt:
+        pass
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+    print(f"the scoring server has stopped. To serve the model yourself: .venv/bin/mlcask models serve -m "
+          f"{model_uri} --tracking-uri {store} --port 5000 (then its Swagger UI is at /docs and the test page at /), "
+          "or run: scripts/demo --serve")
+
+
+def start_server(app, port: int = 0):
+    """Start uvicorn on 127.0.0.1 in a thread; returns (server, thread, base URL) once it accepts requests."""
+    import socket
+    import threading
+
+    import uvicorn
+
+    if not port:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        if not thread.is_alive():
+            raise SystemExit(f"the scoring server could not start on 127.0.0.1:{port} (is the port in use?)")
+        time.sleep(0.05)
+    return server, thread, f"http://127.0.0.1:{port}"
+
+
+def parse_arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("output_dir", nargs="?", type=Path, default=Path("demo-output"),
+                        help="where the store and artifacts go (replaced on each run; default: demo-output)")
+    parser.add_argument("--serve", action="store_true", help="keep the scoring server up until Ctrl-C")
+    parser.add_argument("--port", type=int, default=0, help="the server's port (default: a free one)")
+    return parser.parse_args()
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path("demo-output"))
+    arguments = parse_arguments()
+    main(arguments.output_dir, keep_serving=arguments.serve, port=arguments.port)

@@ -54,8 +54,10 @@ def test_models_list_and_describe(logged):
 
 def test_errors_are_one_line_and_exit_1(logged):
     uri, _, _, _ = logged
-    code, out = invoke("runs", "describe", "--run-id", "0" * 32, "--tracking-uri", uri)
+    code, out = invoke("models", "describe", "-m", "models:/cancer/7", "--tracking-uri", uri)
     assert code == 1 and "Error:" in out and "Traceback" not in out
+    code, out = invoke("runs", "describe", "--run-id", "0" * 32, "--tracking-uri", uri)
+    assert code == 2 and "Invalid value for '--run-id': no run has id" in out and "Traceback" not in out
 
 
 def test_table_aligns_columns():

@@ -4,25 +4,100 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from collections.abc import Sequence
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from mlcask.cli_signing import allow_pickle_option
 from mlcask.cli_signing import register as register_signing_commands
-from mlcask.exceptions import MlcaskException
+from mlcask.exceptions import RESOURCE_DOES_NOT_EXIST, InvalidArgumentError, MlcaskException
 
+TRACKING_URI_ENV = ("MLCASK_TRACKING_URI", "MLFLOW_TRACKING_URI")
 tracking_uri_option = click.option(
-    "--tracking-uri", envvar=["MLCASK_TRACKING_URI", "MLFLOW_TRACKING_URI"], default=None,
-    help="sqlite:///mlcask.db (default), postgresql://..., or a folder.",
+    "--tracking-uri", envvar=list(TRACKING_URI_ENV), default=None,
+    help="sqlite:///mlcask.db (default), postgresql://..., or a folder. Env: MLCASK_TRACKING_URI.",
 )
+_POINT_ELSEWHERE = ("Commands that only read never create a store: point at an existing one with --tracking-uri "
+                    "<uri> or MLCASK_TRACKING_URI (sqlite:///path/to/mlcask.db, postgresql://..., or the folder "
+                    "holding mlcask.db).")
 
 
 def _client(tracking_uri: str | None) -> Any:
     from mlcask.tracking.client import MlcaskClient
 
     return MlcaskClient(tracking_uri)
+
+
+def _tracking_uri_and_origin(tracking_uri: str | None) -> tuple[str, str]:
+    """The tracking URI a command uses and where it came from, for messages."""
+    from mlcask.tracking.fluent import get_tracking_uri
+
+    if not tracking_uri:
+        return get_tracking_uri(), "the default store (mlcask.db in the working folder)"
+    source = click.get_current_context().get_parameter_source("tracking_uri")
+    if source == ParameterSource.ENVIRONMENT:
+        name = next((name for name in TRACKING_URI_ENV if os.environ.get(name)), TRACKING_URI_ENV[0])
+        return tracking_uri, f"the store ${name} names ('{tracking_uri}')"
+    return tracking_uri, f"the store --tracking-uri names ('{tracking_uri}')"
+
+
+def _reading_client(tracking_uri: str | None) -> Any:
+    """A client of an existing store at this mlcask's schema; a missing or foreign database is an error."""
+    from mlcask.tracking.store.db import DatabaseError, NoDatabaseError, check_existing
+    from mlcask.tracking.stores import database_and_artifact_root
+
+    uri, origin = _tracking_uri_and_origin(tracking_uri)
+    database, _ = database_and_artifact_root(uri)
+    try:
+        check_existing(database)
+    except DatabaseError as exc:
+        advice = f" {_POINT_ELSEWHERE}" if isinstance(exc, NoDatabaseError) else ""
+        raise click.ClickException(f"{exc.message} That is {origin}.{advice}") from None
+    return _client(uri)
+
+
+def _experiment_id(client: Any, experiment_id: str | None, experiment_name: str | None) -> str | None:
+    """The id of the experiment given by --experiment-id or --experiment-name (None if neither), checked."""
+    if experiment_id is not None and experiment_name is not None:
+        raise click.UsageError("--experiment-id and --experiment-name are mutually exclusive: give one of them.")
+    hint = "`mlcask experiments list` shows the experiments of this store"
+    if experiment_name is not None:
+        found = client.get_experiment_by_name(experiment_name)
+        if found is None:
+            raise click.BadParameter(f"no experiment is named {experiment_name!r} in {client.tracking_uri}; {hint}.",
+                                     param_hint="'--experiment-name'")
+        return found.experiment_id
+    if experiment_id is None:
+        return None
+    try:
+        return client.get_experiment(experiment_id).experiment_id
+    except MlcaskException as exc:
+        if exc.error_code == RESOURCE_DOES_NOT_EXIST:
+            raise click.BadParameter(f"no experiment has id {experiment_id!r} in {client.tracking_uri}; {hint}.",
+                                     param_hint="'--experiment-id'") from None
+        raise click.BadParameter(exc.message, param_hint="'--experiment-id'") from None
+
+
+def experiment_options(default_help: str) -> Any:
+    """``--experiment-id`` and ``--experiment-name`` (mutually exclusive), for commands reading one experiment."""
+
+    def decorate(command: Any) -> Any:
+        command = click.option("--experiment-name", default=None,
+                               help=f"The experiment's name (or give --experiment-id). {default_help}")(command)
+        return click.option("--experiment-id", default=None,
+                            help=f"The experiment's id (or give --experiment-name). {default_help}")(command)
+
+    return decorate
+
+
+def _needs_store(model_uri: str) -> bool:
+    """Whether ``model_uri`` is resolved through the tracking store (``runs:/``, ``models:/``)."""
+    import urllib.parse
+
+    return urllib.parse.urlparse(model_uri).scheme.lower() in ("runs", "models")
 
 
 def _time(ms: int | None) -> str:
@@ -68,7 +143,7 @@ def experiments() -> None:
 def experiments_list(tracking_uri: str | None, view: str) -> None:
     """List experiments."""
     view_type = {"active": 1, "deleted": 2, "all": 3}[view]
-    found = _client(tracking_uri).search_experiments(view_type=view_type)
+    found = _reading_client(tracking_uri).search_experiments(view_type=view_type)
     click.echo(table(["ID", "NAME", "STAGE", "CREATED", "ARTIFACT LOCATION"],
                      [[e.experiment_id, e.name, e.lifecycle_stage, _time(e.creation_time), e.artifact_location]
                       for e in found]))
@@ -92,12 +167,18 @@ def runs() -> None:
 
 @runs.command("list")
 @tracking_uri_option
-@click.option("--experiment-id", default="0", show_default=True)
+@experiment_options("Default: 0, the Default experiment.")
 @click.option("--filter", "filter_string", default="", help="MLflow filter, e.g. \"metrics.acc > 0.9\".")
-@click.option("--max-results", default=100, show_default=True)
-def runs_list(tracking_uri: str | None, experiment_id: str, filter_string: str, max_results: int) -> None:
+@click.option("--max-results", type=click.IntRange(min=1), default=100, show_default=True)
+def runs_list(tracking_uri: str | None, experiment_id: str | None, experiment_name: str | None, filter_string: str,
+              max_results: int) -> None:
     """List the runs of an experiment, newest first."""
-    found = _client(tracking_uri).search_runs([experiment_id], filter_string, max_results=max_results)
+    client = _reading_client(tracking_uri)
+    chosen = _experiment_id(client, experiment_id, experiment_name) or _experiment_id(client, "0", None)
+    try:
+        found = client.search_runs([chosen], filter_string, max_results=max_results)
+    except MlcaskException as exc:
+        raise click.BadParameter(exc.message, param_hint="'--filter'") from None
     click.echo(table(["RUN ID", "NAME", "STATUS", "STARTED", "METRICS"],
                      [[r.info.run_id, r.info.run_name, r.info.status, _time(r.info.start_time),
                        ", ".join(f"{k}={v:.4g}" for k, v in sorted(r.data.metrics.items())[:4])]
@@ -109,8 +190,14 @@ def runs_list(tracking_uri: str | None, experiment_id: str, filter_string: str, 
 @click.option("--run-id", required=True)
 def runs_describe(tracking_uri: str | None, run_id: str) -> None:
     """Show a run: info, params, metrics, tags and logged models."""
-    client = _client(tracking_uri)
-    run = client.get_run(run_id)
+    client = _reading_client(tracking_uri)
+    try:
+        run = client.get_run(run_id)
+    except MlcaskException as exc:
+        if exc.error_code != RESOURCE_DOES_NOT_EXIST:
+            raise click.BadParameter(exc.message, param_hint="'--run-id'") from None
+        raise click.BadParameter(f"no run has id {run_id!r} in {client.tracking_uri}; `mlcask runs list` shows the "
+                                 "runs of an experiment.", param_hint="'--run-id'") from None
     info = run.info
     click.echo(table(["FIELD", "VALUE"], [
         ["run_id", info.run_id], ["name", info.run_name], ["experiment_id", info.experiment_id],
@@ -136,10 +223,15 @@ def models() -> None:
 @models.command("list")
 @tracking_uri_option
 @click.option("--registered", is_flag=True, help="List registered models instead of logged ones.")
-@click.option("--experiment-id", default=None, help="Logged models of this experiment (default: all).")
-def models_list(tracking_uri: str | None, registered: bool, experiment_id: str | None) -> None:
+@experiment_options("Default: the logged models of every experiment.")
+def models_list(tracking_uri: str | None, registered: bool, experiment_id: str | None,
+                experiment_name: str | None) -> None:
     """List logged models (or registered models with --registered)."""
-    client = _client(tracking_uri)
+    client = _reading_client(tracking_uri)
+    experiment_id = _experiment_id(client, experiment_id, experiment_name)
+    if registered and experiment_id is not None:
+        raise click.UsageError("--registered lists the registry, which is not per experiment: drop "
+                               "--experiment-id/--experiment-name, or drop --registered for logged models.")
     if registered:
         found = client.search_registered_models(max_results=1000)
         click.echo(table(["NAME", "LATEST", "ALIASES", "UPDATED", "DESCRIPTION"], [
@@ -163,9 +255,14 @@ def models_describe(tracking_uri: str | None, model_uri: str) -> None:
     from mlcask.models.uri import resolve_model_path
     from mlcask.tracking import fluent
 
+    if _needs_store(model_uri):
+        _reading_client(tracking_uri)
     if tracking_uri:
         fluent.set_tracking_uri(tracking_uri)
-    path = resolve_model_path(model_uri)
+    try:
+        path = resolve_model_path(model_uri)
+    except InvalidArgumentError as exc:
+        raise click.BadParameter(exc.message, param_hint="'--model-uri'") from None
     meta = Model.load(path)
     rows = [["uri", model_uri], ["path", str(path)], ["flavors", ", ".join(sorted(meta.flavors))],
             ["model_id", meta.model_id], ["run_id", meta.run_id], ["created", meta.utc_time_created],
@@ -209,7 +306,6 @@ def models_serve(tracking_uri: str | None, model_uri: str, host: str, port: int,
                  access_log: bool) -> None:
     """Serve a model over HTTP: MLflow's /invocations, OIP v2 and /openapi.json."""
     import logging
-    import os
 
     import uvicorn
 
@@ -217,6 +313,8 @@ def models_serve(tracking_uri: str | None, model_uri: str, host: str, port: int,
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
 
+    if _needs_store(model_uri):
+        _reading_client(tracking_uri)
     if tracking_uri:
         from mlcask.tracking import fluent
 
@@ -249,11 +347,14 @@ def db() -> None:
 @db.command("upgrade")
 @click.argument("url")
 def db_upgrade(url: str) -> None:
-    """Bring the database at URL to the schema this mlcask uses (back it up first)."""
-    from mlcask.tracking.store.db import upgrade
+    """Bring the existing database at URL (a tracking URI) to the schema this mlcask uses (back it up first)."""
+    from mlcask.tracking.store.db import HEAD_REVISION, upgrade
+    from mlcask.tracking.stores import database_and_artifact_root
 
-    upgrade(url)
-    click.echo(f"Database {url} is at the current schema.")
+    database, _ = database_and_artifact_root(url)
+    changed = upgrade(database)
+    done = "upgraded to" if changed else "already at"
+    click.echo(f"Database {database} is {done} the current schema (revision {HEAD_REVISION}).")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -16,6 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from mlcask.exceptions import BAD_REQUEST, INVALID_PARAMETER_VALUE, InvalidInputError, MlcaskException
+from mlcask.models.uri import is_models_uri, parse_models_uri
 from mlcask.serving.convert import (
     dumps,
     oip_request_to_data,
@@ -64,15 +65,12 @@ def oip_error_response(error: ServingError) -> Response:
 # -- loading ---------------------------------------------------------------------------------
 
 def _name_and_version(model_uri: str, model_dir: Any) -> tuple[str, str | None]:
+    """The model's name (registered name or logged model id) and, when the URI says it, its version."""
     uri = str(model_uri)
-    if uri.startswith("models:/"):
-        rest = uri[len("models:/"):].strip("/")
-        if "@" in rest:
-            return rest.split("@", 1)[0], None
-        parts = rest.split("/")
-        if len(parts) >= 2 and parts[1].isdigit():
-            return parts[0], parts[1]
-        return parts[0], None
+    if is_models_uri(uri):
+        parsed = parse_models_uri(uri)
+        version = str(parsed.version) if parsed.version is not None else None
+        return parsed.name or parsed.model_id, version
     name = getattr(model_dir, "name", None) or uri.rstrip("/").rsplit("/", 1)[-1]
     return name, None
 

@@ -381,14 +381,15 @@ def runs_to_frame(runs: list[Run]) -> Any:
 def register_model(model_uri: str, name: str, tags: dict[str, Any] | None = None,
                    await_registration_for: int = 300) -> Any:
     """Register the model at ``model_uri`` as a new version of ``name`` (created if needed)."""
-    from mlcask.tracking.uris import parse_models_uri
+    from mlcask.models.uri import is_models_uri, parse_models_uri
 
     client = _client()
     run_id = model_id = None
     source = model_uri
-    if model_uri.startswith("models:/m-"):
+    if is_models_uri(model_uri):
         model_id = parse_models_uri(model_uri).model_id
-        run_id = client.get_logged_model(model_id).source_run_id
+        if model_id is not None:
+            run_id = client.get_logged_model(model_id).source_run_id
     elif model_uri.startswith("runs:/"):
         from mlcask.tracking.uris import split_runs_uri
 

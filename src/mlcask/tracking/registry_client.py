@@ -6,7 +6,8 @@ from functools import cached_property
 from typing import Any
 
 from mlcask.entities import ModelVersion, ModelVersionTag, RegisteredModel, RegisteredModelTag
-from mlcask.exceptions import RESOURCE_ALREADY_EXISTS, InvalidArgumentError, MlcaskException
+from mlcask.exceptions import RESOURCE_ALREADY_EXISTS, RESOURCE_DOES_NOT_EXIST, InvalidArgumentError, MlcaskException
+from mlcask.models.uri import LATEST, ModelsUri, parse_models_uri
 from mlcask.tracking import stores
 
 
@@ -93,16 +94,31 @@ class RegistryClientMixin:
         return self._registry.get_model_version_by_alias(name, alias)
 
     def copy_model_version(self, src_model_uri: str, dst_name: str) -> ModelVersion:
-        """Copy the version at ``models:/<name>/<version>`` (or ``@<alias>``) to ``dst_name``."""
-        from mlcask.tracking.uris import parse_models_uri
+        """Copy the version at ``src_model_uri`` to a new version of ``dst_name`` (created if needed).
 
+        ``src_model_uri`` names a registered version: ``models:/<name>/<version>``, ``/<stage>``,
+        ``/latest`` or ``models:/<name>@<alias>``. The copy's source is ``models:/<name>/<version>``.
+        """
         parsed = parse_models_uri(src_model_uri)
-        if parsed.name is None:
-            raise InvalidArgumentError(f"copy_model_version takes models:/<name>/<version> or models:/<name>@<alias>, "
-                                       f"got {src_model_uri!r}.")
-        source = (self.get_model_version_by_alias(parsed.name, parsed.alias) if parsed.alias
-                  else self.get_model_version(parsed.name, parsed.version))
-        return self._registry.copy_model_version(source, dst_name)
+        if parsed.name is None or parsed.path:
+            raise InvalidArgumentError(
+                f"copy_model_version takes a registered model version (models:/<name>/<version>, "
+                f"models:/<name>/<stage>, models:/<name>/latest or models:/<name>@<alias>), got {src_model_uri!r}"
+                + (": a logged model is registered with register_model, not copied." if parsed.model_id
+                   else f": drop the path inside the model ({parsed.path!r})."))
+        return self._registry.copy_model_version(self._model_version_of(parsed), dst_name)
+
+    def _model_version_of(self, parsed: ModelsUri) -> ModelVersion:
+        """The registered version a name-based ``models:/`` URI points at."""
+        if parsed.version is not None:
+            return self.get_model_version(parsed.name, parsed.version)
+        if parsed.alias is not None or parsed.latest:
+            return self.get_model_version_by_alias(parsed.name, parsed.alias or LATEST)
+        in_stage = self.get_latest_versions(parsed.name, [parsed.stage])
+        if not in_stage:
+            raise MlcaskException(f"Registered model {parsed.name!r} has no version in stage {parsed.stage!r}.",
+                                  error_code=RESOURCE_DOES_NOT_EXIST)
+        return max(in_stage, key=lambda version: int(version.version))
 
     def _register(self, model_uri: str, name: str, tags: dict[str, Any] | None = None,
                   run_id: str | None = None, model_id: str | None = None) -> ModelVersion:

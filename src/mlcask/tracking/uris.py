@@ -2,52 +2,18 @@
 
 - ``runs:/<run_id>/<path>``: a path in the run's artifacts, or the model logged by that
   run under that name.
-- ``models:/<model_id>``: a logged model (ids start with ``m-``).
-- ``models:/<name>/<version>``, ``models:/<name>/latest``, ``models:/<name>@<alias>``:
-  a registered model version.
+- ``models:/...``: a logged model or a registered model version; the grammar is
+  :func:`mlcask.models.uri.parse_models_uri`, the one parser every caller uses.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from pathlib import Path
 
-from mlcask.exceptions import RESOURCE_DOES_NOT_EXIST, InvalidArgumentError, MlcaskException
+from mlcask.exceptions import RESOURCE_DOES_NOT_EXIST, InvalidArgumentError, MlcaskException, ModelNotFoundError
+from mlcask.models.uri import is_models_uri, parse_models_uri
 
-_MODELS_URI = re.compile(r"^models:/(?P<body>[^/@]+(?:@[^/]+|/[^/]+)?)/?$")
-
-
-@dataclass(frozen=True, slots=True)
-class ModelsUri:
-    model_id: str | None = None
-    name: str | None = None
-    version: str | None = None
-    alias: str | None = None
-
-
-def parse_models_uri(uri: str) -> ModelsUri:
-    """Split a ``models:/`` URI into a logged model id, or a name with a version or alias."""
-    match = _MODELS_URI.match(uri)
-    if not match:
-        raise InvalidArgumentError(
-            f"Invalid models URI {uri!r}: expected models:/<model_id>, models:/<name>/<version>, "
-            "models:/<name>/latest or models:/<name>@<alias>."
-        )
-    body = match.group("body")
-    if "@" in body:
-        name, alias = body.split("@", 1)
-        return ModelsUri(name=name, alias=alias)
-    if "/" in body:
-        name, version = body.split("/", 1)
-        if version != "latest" and not version.isdigit():
-            raise InvalidArgumentError(f"Invalid models URI {uri!r}: version must be a number or 'latest', "
-                                       f"got {version!r}.")
-        return ModelsUri(name=name, version=version)
-    if body.startswith("m-"):
-        return ModelsUri(model_id=body)
-    raise InvalidArgumentError(f"Invalid models URI {uri!r}: give a version (models:/{body}/1), an alias "
-                               f"(models:/{body}@champion) or a logged model id (models:/m-...).")
+MAX_SOURCE_HOPS = 3
 
 
 def _client():
@@ -61,6 +27,8 @@ def split_runs_uri(uri: str) -> tuple[str, str]:
     from mlcask.tracking.artifacts import clean_relative_path
     from mlcask.tracking.validation import validate_run_id
 
+    if uri[:len("runs:/")].lower() != "runs:/":
+        raise InvalidArgumentError(f"Invalid runs URI {uri!r}: expected runs:/<run_id>/<path>.")
     rest = uri[len("runs:/"):].lstrip("/")
     run_id, _, path = rest.partition("/")
     if not run_id:
@@ -86,28 +54,30 @@ def resolve_runs_uri(uri: str) -> Path:
 
 
 def resolve_models_uri(uri: str, _depth: int = 0) -> Path:
+    """The local folder of the logged model or registered model version at ``uri``."""
     from mlcask.models.uri import resolve_model_path
     from mlcask.tracking.artifacts import local_path_of
+    from mlcask.tracking.registry.source_policy import check_source
 
     parsed = parse_models_uri(uri)
     client = _client()
     if parsed.model_id:
         return local_path_of(client.get_logged_model(parsed.model_id).artifact_location)
-    if parsed.alias or parsed.version == "latest":
-        # "latest" resolves like an alias: the highest version, in one query.
-        version = client.get_model_version_by_alias(parsed.name, parsed.alias or "latest")
-        source = client.get_model_version_download_uri(parsed.name, version.version)
-    else:
-        source = client.get_model_version_download_uri(parsed.name, parsed.version)
-    if _depth > 3:
+    number = parsed.version if parsed.version is not None else client._model_version_of(parsed).version
+    source = client.get_model_version_download_uri(parsed.name, number)
+    if _depth > MAX_SOURCE_HOPS:
         raise InvalidArgumentError(f"Model URI {uri!r} refers to itself through its registry sources.")
     # Checked again here: a row may predate the checks at registration, or be written by other tools.
-    from mlcask.tracking.registry.source_policy import check_source
-
     check_source(source)
-    if source.startswith("models:/"):
-        return resolve_models_uri(source, _depth + 1)
-    return resolve_model_path(source)
+    folder = (resolve_models_uri(source, _depth + 1) if is_models_uri(source)
+              else resolve_model_path(source))
+    if not parsed.path:
+        return folder
+    inside = folder / parsed.path
+    if not inside.exists():
+        raise ModelNotFoundError(f"No '{parsed.path}' in the files of {uri!r} (version {number} of "
+                                 f"{parsed.name!r}, at '{folder}').")
+    return inside
 
 
 def register() -> None:

@@ -4,8 +4,9 @@ A source tells later loads (``models:/<name>/<version>``) where the version's fi
 so a source that smuggles a path somewhere else is refused when the version is created,
 and checked again when it is resolved. The rules, by the form of the source:
 
-- ``models:/...``: a well-formed models URI (a logged model id, or a registered model
-  name with a version, stage or alias).
+- ``models:/...``: a well-formed models URI (:func:`mlcask.models.uri.parse_models_uri`:
+  a logged model id, or a registered model name with a version, stage, ``latest`` or
+  alias), with no path inside the model.
 - ``runs:/<run_id>/<path>``: a run id of the usual shape, and a plain relative path in the
   run's artifacts (:func:`mlcask.utils.paths.clean_relative_path`: no ``..`` in any
   encoding, not absolute, no backslash or control characters).
@@ -38,7 +39,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from mlcask.exceptions import InvalidArgumentError
-from mlcask.utils.paths import clean_relative_path, decoded_forms, segment_problem, shown
+from mlcask.utils.paths import decoded_forms, segment_problem, shown
 
 _WHAT = "model version source"
 
@@ -73,18 +74,19 @@ def _check_text(source: str) -> None:
 
 def check_source(source: str) -> None:
     """Refuse a source that could lead elsewhere than it says (see the module docstring)."""
-    from mlcask.tracking.registry.sources import parse_models_uri
-    from mlcask.tracking.validation import validate_run_id
+    from mlcask.models.uri import parse_models_uri
+    from mlcask.tracking.uris import split_runs_uri
 
     _check_text(source)
     scheme = _scheme(source)
-    if scheme == "models" and parse_models_uri(source) is None:
-        raise InvalidArgumentError(f"Invalid {_WHAT} {shown(source)}: expected models:/<model_id>, "
-                                   "models:/<name>/<version>, models:/<name>/<stage> or models:/<name>@<alias>.")
+    if scheme == "models":
+        parsed = parse_models_uri(source)
+        if parsed.path:
+            raise InvalidArgumentError(f"Invalid {_WHAT} {shown(source)}: a source names a whole model, not a path "
+                                       f"inside one ({parsed.path!r}); expected models:/<model_id>, "
+                                       "models:/<name>/<version>, models:/<name>/<stage> or models:/<name>@<alias>.")
     if scheme == "runs":
-        run_id, _, path = source[len("runs:"):].lstrip("/").partition("/")
-        validate_run_id(run_id)
-        clean_relative_path(path, f"artifact path of the {_WHAT}")
+        split_runs_uri(source)
 
 
 def local_source_path(source: str) -> Path:

@@ -7,55 +7,24 @@ logged model's artifacts are; a copy (source ``models:/<name>/<version>``, as
 
 from __future__ import annotations
 
-import re
-from typing import Any, NamedTuple
+from typing import Any
 
 import sqlalchemy as sa
 
-from mlcask.exceptions import RESOURCE_DOES_NOT_EXIST, MlcaskException
+from mlcask.exceptions import RESOURCE_DOES_NOT_EXIST, InvalidArgumentError, MlcaskException
+from mlcask.models.uri import ModelsUri, is_models_uri, parse_models_uri
 from mlcask.tracking.registry import reads
-from mlcask.tracking.registry.validation import ALL_STAGES, LATEST_ALIAS
 from mlcask.tracking.store.schema import logged_models
 
 MAX_HOPS = 16
-_STAGES = {stage.lower() for stage in ALL_STAGES}
 
 
-class ModelsUri(NamedTuple):
-    """The parts of a ``models:/`` URI: a logged model id, or a name with a version, stage or alias."""
+def models_source(source: str) -> ModelsUri | None:
+    """The parts of ``source`` if it is a ``models:`` URI, None for any other source.
 
-    model_id: str | None = None
-    name: str | None = None
-    version: int | None = None
-    stage: str | None = None
-    alias: str | None = None
-
-
-_URI = re.compile(r"^models:/+(?P<path>[^?#]+)$")
-
-
-def parse_models_uri(uri: str) -> ModelsUri | None:
-    """The parts of ``uri`` if it is a well-formed ``models:/`` URI, else None."""
-    match = _URI.match(uri or "")
-    if match is None:
-        return None
-    path = match["path"].rstrip("/")
-    if "@" in path and "/" not in path:
-        name, _, alias = path.partition("@")
-        return ModelsUri(name=name, alias=alias) if name and alias else None
-    parts = path.split("/")
-    if len(parts) == 1:
-        return ModelsUri(model_id=parts[0]) if parts[0] else None
-    if len(parts) != 2 or not parts[0]:
-        return None
-    name, rest = parts
-    if rest.isdigit():
-        return ModelsUri(name=name, version=int(rest))
-    if rest.lower() == LATEST_ALIAS:
-        return ModelsUri(name=name, stage=LATEST_ALIAS)
-    if rest.lower() in _STAGES:
-        return ModelsUri(name=name, stage=rest)
-    return None
+    A malformed ``models:`` URI raises (:func:`mlcask.models.uri.parse_models_uri`).
+    """
+    return parse_models_uri(source) if is_models_uri(source) else None
 
 
 def logged_model(conn: Any, model_id: str) -> Any:
@@ -74,7 +43,7 @@ def _target_version(conn: Any, parsed: ModelsUri) -> int | None:
         query = sa.select(rma.c.version).where(rma.c.name == parsed.name, rma.c.alias == parsed.alias)
         return conn.execute(query).scalar()
     where = [mv.c.name == parsed.name, reads.LIVE]
-    if parsed.stage and parsed.stage.lower() != LATEST_ALIAS:
+    if parsed.stage is not None:
         where.append(sa.func.lower(mv.c.current_stage) == parsed.stage.lower())
     return conn.execute(sa.select(sa.func.max(mv.c.version)).where(*where)).scalar()
 
@@ -85,9 +54,12 @@ def resolve(conn: Any, source: str, *, hops: int = 0) -> str:
     Copies are followed through versions deleted since (their source is kept for this).
     Raises RESOURCE_DOES_NOT_EXIST if a ``models:/<name>/...`` source leads nowhere.
     """
-    parsed = parse_models_uri(source)
+    parsed = models_source(source)
     if parsed is None:
         return source
+    if parsed.path:
+        raise InvalidArgumentError(f"Model source {source!r} names a path inside a model ({parsed.path!r}); a "
+                                   "version's source is a whole model.")
     if parsed.model_id is not None:
         row = logged_model(conn, parsed.model_id)
         return row.artifact_location if row is not None else source

@@ -49,7 +49,7 @@ class ModelVersionsMixin(RegistryBase):
 
         A ``models:/<name>/...`` source must point at an existing version.
         """
-        parsed = sources.parse_models_uri(source)
+        parsed = sources.models_source(source)
         if parsed is None and not model_id:
             return run_id
 

@@ -3,12 +3,15 @@
 SQLite (the embedded default) runs in WAL mode with a busy timeout, so many
 processes can log to one file at once; PostgreSQL is the team store. An empty
 database is brought to the current schema with Alembic on first use; a database at an
-older schema is refused with the command that upgrades it, never changed silently.
+older schema is refused with the command that upgrades it, never changed silently. A
+database that is not mlcask's (MLflow's own tracking database, any other) is recognised
+by reading it without changing it, and refused with what it is and what to do.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -18,6 +21,8 @@ from mlcask.exceptions import MlcaskException
 HEAD_REVISION = "0001"
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_S = 60
+_MLCASK_REVISION = re.compile(r"\d{4}")  # mlcask numbers its migrations: 0001, 0002, ...
+_MLFLOW_REVISION = re.compile(r"[0-9a-f]{12,13}")  # MLflow's Alembic ids: 1b5f0d9ad7c1, ...
 
 _engines: dict[str, Any] = {}
 _lock = threading.Lock()
@@ -25,6 +30,10 @@ _lock = threading.Lock()
 
 class DatabaseError(MlcaskException):
     """The tracking database cannot be reached, or is not at the schema this mlcask uses."""
+
+
+class NoDatabaseError(DatabaseError):
+    """There is no database at the URI yet, or it is empty (raised where none may be created)."""
 
 
 def _reset_after_fork() -> None:
@@ -82,45 +91,156 @@ def _current_revision(connection: Any) -> str | None:
     return connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
 
 
-def upgrade(uri: str) -> None:
-    """Bring the database at ``uri`` to the current schema (``mlcask db upgrade``)."""
+def mlcask_revisions() -> list[str]:
+    """The schema revisions this mlcask has migrations for, oldest first."""
+    return sorted(path.name.split("_", 1)[0] for path in (MIGRATIONS / "versions").glob("[0-9]*_*.py"))
+
+
+def _missing_sqlite_file(uri: str) -> Path | None:
+    """The file of a ``sqlite:///`` URI if it does not exist (None for other URIs, memory, or a file)."""
+    path = _sqlite_path(uri) if uri.startswith("sqlite") else None
+    return None if path is None or Path(path).exists() else Path(path)
+
+
+def _inspect(uri: str) -> tuple[str | None, list[str]]:
+    """The schema revision and table names of an existing database, read without changing it.
+
+    SQLite files are opened read-only. Raises DatabaseError if the database cannot be read.
+    """
+    import urllib.parse
+
+    import sqlalchemy as sa
+
+    path = _sqlite_path(uri) if uri.startswith("sqlite") else None
+    engine = None
+    try:
+        if path:
+            engine = sa.create_engine(f"sqlite:///file:{urllib.parse.quote(path)}?mode=ro&uri=true",
+                                      connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
+        else:
+            engine = _create_engine(uri)
+        with engine.connect() as connection:
+            return _current_revision(connection), sa.inspect(connection).get_table_names()
+    except sa.exc.OperationalError as exc:
+        raise DatabaseError(f"Cannot reach the tracking database '{_redacted(uri)}': {exc.orig}") from None
+    except sa.exc.DBAPIError as exc:
+        raise DatabaseError(f"Cannot read the tracking database '{_redacted(uri)}': {exc.orig}"
+                            + (" (is it a SQLite database?)" if "not a database" in str(exc.orig) else "")) from None
+    except sa.exc.ArgumentError:
+        raise DatabaseError(f"'{_redacted(uri)}' is not a database URI: expected sqlite:///<path> or "
+                            "postgresql://<user>@<host>/<database>.") from None
+    finally:
+        if engine is not None:
+            engine.dispose()
+
+
+def _looks_like_mlflow(revision: str | None, tables: list[str]) -> bool:
+    """MLflow's SQL store: its core tables, stamped by MLflow's Alembic history (hex revision ids)."""
+    return (revision is not None and _MLFLOW_REVISION.fullmatch(revision) is not None
+            and {"experiments", "runs", "metrics", "params"} <= set(tables))
+
+
+def _refusal(uri: str, revision: str | None, tables: list[str], *, upgrading: bool = False) -> DatabaseError | None:
+    """Why the (non-empty) database at ``uri`` cannot be used or upgraded by this mlcask, or None."""
+    shown = _redacted(uri)
+    if _looks_like_mlflow(revision, tables):
+        return DatabaseError(
+            f"'{shown}' is an MLflow tracking database (MLflow schema revision {revision}), not an mlcask one, so "
+            "mlcask neither reads nor upgrades it. Importing MLflow stores into mlcask is planned, not available "
+            f"yet: keep using this database with MLflow (mlflow ui --backend-store-uri {shown}), and give mlcask a "
+            "database of its own (MLCASK_TRACKING_URI, mlcask.set_tracking_uri or --tracking-uri).")
+    if revision is None:
+        return DatabaseError(f"'{shown}' holds tables but no mlcask schema version; it is not an mlcask tracking "
+                             "database. Point mlcask at its own database (MLCASK_TRACKING_URI or --tracking-uri).")
+    known = mlcask_revisions()
+    if not _MLCASK_REVISION.fullmatch(revision):
+        return DatabaseError(f"'{shown}' is at schema revision {revision!r}, which is neither an mlcask revision "
+                             f"({', '.join(known)}) nor MLflow's; it is not an mlcask tracking database.")
+    if int(revision) > int(known[-1]):
+        return DatabaseError(f"'{shown}' was written by a newer mlcask (schema revision {revision}; this mlcask "
+                             f"knows up to {known[-1]}). Upgrade mlcask (pip install -U mlcask) to use it; "
+                             "mlcask db upgrade never downgrades a database.")
+    if upgrading:
+        return None if revision in known else DatabaseError(
+            f"'{shown}' is at schema revision {revision}, which this mlcask has no migration from (it knows "
+            f"{', '.join(known)}).")
+    return DatabaseError(f"The tracking database '{shown}' is at schema revision {revision}, this mlcask "
+                         f"needs {HEAD_REVISION}. Back it up, then run: mlcask db upgrade {shown}")
+
+
+def upgrade(uri: str) -> bool:
+    """Bring the existing database at ``uri`` to the current schema (``mlcask db upgrade``).
+
+    Returns False if it was already there (it is then not opened for writing). Refused with a
+    DatabaseError: a SQLite file that does not exist, MLflow's databases, other databases that
+    hold tables, and schemas of a newer mlcask.
+    """
+    missing = _missing_sqlite_file(uri)
+    if missing is not None:
+        raise NoDatabaseError(f"No database at '{uri}': the file '{missing}' does not exist, so there is nothing "
+                              "to upgrade (mlcask creates a new database at the current schema on first use).")
+    revision, tables = _inspect(uri)
+    if revision == HEAD_REVISION:
+        return False
+    refusal = _refusal(uri, revision, tables, upgrading=True) if tables else None
+    if refusal is not None:
+        raise refusal
+    _migrate(uri)
+    return True
+
+
+def _migrate(uri: str) -> None:
+    """Run the Alembic migrations up to the head on ``uri`` (PostgreSQL: under an advisory lock)."""
+    import sqlalchemy as sa
     from alembic import command
     from alembic.config import Config
+    from alembic.util import CommandError
 
     engine = _create_engine(uri)
     try:
         with engine.begin() as connection:
             if uri.startswith("postgresql"):
-                import sqlalchemy as sa
-
                 connection.execute(sa.text("SELECT pg_advisory_xact_lock(4242)"))
             config = Config()
             config.set_main_option("script_location", str(MIGRATIONS))
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
+    except sa.exc.DBAPIError as exc:
+        readonly = "readonly" in str(exc.orig) or "read-only" in str(exc.orig)
+        raise DatabaseError(f"Cannot write the schema to '{_redacted(uri)}': {exc.orig}"
+                            + (" (the file or its folder is read-only for this user)" if readonly else "")) from None
+    except CommandError as exc:  # Alembic: a revision it has no script for
+        raise DatabaseError(f"Cannot migrate '{_redacted(uri)}': {exc}") from None
     finally:
         engine.dispose()
 
 
-def _check_schema(engine: Any, uri: str) -> None:
-    import sqlalchemy as sa
+def check_existing(uri: str) -> None:
+    """Refuse (DatabaseError) a database that does not exist or is not at this mlcask's schema.
 
-    try:
-        with engine.connect() as connection:
-            revision = _current_revision(connection)
-            empty = revision is None and not sa.inspect(connection).get_table_names()
-    except sa.exc.OperationalError as exc:
-        raise DatabaseError(f"Cannot reach the tracking database '{_redacted(uri)}': {exc.orig}") from None
+    For read-only commands: nothing is created, migrated or written.
+    """
+    missing = _missing_sqlite_file(uri)
+    if missing is not None:
+        raise NoDatabaseError(f"No tracking database at '{uri}': the file '{missing}' does not exist.")
+    revision, tables = _inspect(uri)
     if revision == HEAD_REVISION:
         return
-    if empty:
-        upgrade(uri)
-        return
-    if revision is None:
-        raise DatabaseError(f"'{_redacted(uri)}' holds tables but no mlcask schema version; it is not an mlcask "
-                            "tracking database.")
-    raise DatabaseError(f"The tracking database '{_redacted(uri)}' is at schema revision {revision}, this mlcask "
-                        f"needs {HEAD_REVISION}. Back it up, then run: mlcask db upgrade {_redacted(uri)}")
+    if not tables:
+        raise NoDatabaseError(f"The tracking database '{_redacted(uri)}' is empty: nothing has been logged there "
+                              "yet.")
+    raise _refusal(uri, revision, tables)
+
+
+def _check_schema(uri: str) -> None:
+    """Create the schema in a new or empty database; refuse one at another schema, unchanged."""
+    if _missing_sqlite_file(uri) is None:
+        revision, tables = _inspect(uri)
+        if revision == HEAD_REVISION:
+            return
+        if tables:
+            raise _refusal(uri, revision, tables)
+    _migrate(uri)
 
 
 def _redacted(uri: str) -> str:
@@ -143,8 +263,8 @@ def engine_for(uri: str) -> Any:
     with _lock:
         engine = _engines.get(uri)
         if engine is None:
+            _check_schema(uri)
             engine = _create_engine(uri)
-            _check_schema(engine, uri)
             _engines[uri] = engine
     return engine
 
