@@ -42,8 +42,7 @@ from mlcask.utils.paths import clean_relative_path, shown
 MODELS_SCHEME = "models"
 MODEL_ID_PREFIX = "m-"
 LATEST = "latest"
-# The registry's stages, as MLflow spells them (mlcask.tracking.registry.validation.ALL_STAGES: a test
-# keeps the two equal, as this layer cannot import that one).
+# The registry's stages, as MLflow spells them (mlcask.tracking.registry.validation uses this list).
 MODEL_STAGES = ("None", "Staging", "Production", "Archived")
 MAX_VERSION = 2**31 - 1  # the registry's version column is a 32-bit integer
 _STAGES = {stage.lower(): stage for stage in MODEL_STAGES}

@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from mlcask.exceptions import InvalidArgumentError
+from mlcask.models.uri import MODEL_STAGES
 from mlcask.tracking.validation import validate_key
 
 # Column sizes of the registry tables (schema.py); longer values are refused up front
@@ -26,12 +27,9 @@ MAX_SOURCE_LENGTH = 500
 MAX_RUN_ID_LENGTH = 32
 MAX_MODEL_ID_LENGTH = 64
 
-STAGE_NONE = "None"
-STAGE_STAGING = "Staging"
-STAGE_PRODUCTION = "Production"
-STAGE_ARCHIVED = "Archived"
+ALL_STAGES = MODEL_STAGES  # one list: the models:/ grammar and the registry agree by construction
+STAGE_NONE, STAGE_STAGING, STAGE_PRODUCTION, STAGE_ARCHIVED = ALL_STAGES
 STAGE_DELETED_INTERNAL = "Deleted_Internal"
-ALL_STAGES = (STAGE_NONE, STAGE_STAGING, STAGE_PRODUCTION, STAGE_ARCHIVED)
 ACTIVE_STAGES = (STAGE_STAGING, STAGE_PRODUCTION)
 _CANONICAL_STAGES = {stage.lower(): stage for stage in ALL_STAGES}
 
