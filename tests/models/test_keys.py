@@ -240,3 +240,21 @@ def test_key_from_file_rereads_a_changed_file(home, tmp_path):
     first = key_from_file(key).key_id
     write(key, SECRET + "-rotated", 0o600)
     assert key_from_file(key).key_id != first
+
+
+def test_a_home_planted_between_the_check_and_the_key_creation_is_refused(home, tmp_path, monkeypatch,
+                                                                          xgb_classifier):
+    from pathlib import Path
+
+    real_mkdir = Path.mkdir
+
+    def attacker_first(self, *args, **kwargs):
+        if self == home:
+            real_mkdir(self, mode=0o777)
+            self.chmod(0o777)  # the attacker's folder, open to all
+        return real_mkdir(self, *args, **{**kwargs, "exist_ok": True})
+
+    monkeypatch.setattr(Path, "mkdir", attacker_first)
+    with pytest.raises(UnsafeKeyStorageError, match="writable by others"):
+        mlcask.xgboost.save_model(xgb_classifier, tmp_path / "m")
+    assert not (home / "signing.key").exists()

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from mlcask.exceptions import InvalidArgumentError
-from mlcask.models.home import HOME_ENV, check_key_file, mlcask_home
+from mlcask.models.home import HOME_ENV, check_key_file, check_private_folder, mlcask_home
 
 SIGNING_KEY_ENV = "MLCASK_SIGNING_KEY"
 SIGNING_KEY_FILE_ENV = "MLCASK_SIGNING_KEY_FILE"
@@ -209,8 +209,9 @@ def local_key_path() -> Path:
 
 def _create_local_key(file: Path) -> None:
     file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    check_private_folder(file.parent, HOME_ENV)  # again: someone may have made it first
     staging = file.with_name(f".{file.name}.{os.getpid()}-{threading.get_ident()}")
-    descriptor = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    descriptor = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     with os.fdopen(descriptor, "w") as handle:
         handle.write(secrets.token_hex(32) + "\n")
     try:
