@@ -130,3 +130,14 @@ def test_usage_errors_name_the_options(store, args, message):
     assert code == 2 and message in out and "Traceback" not in out, out
     for python_spelling in ("experiment_ids", "max_results", "run_id=", "id=", "filter_string"):
         assert python_spelling not in out
+
+
+@pytest.mark.parametrize("command", [["models", "verify"], ["models", "sign"]])
+def test_verify_and_sign_create_no_store_for_a_registry_uri(tmp_path, monkeypatch, command):
+    monkeypatch.chdir(tmp_path)
+    for name in ("MLCASK_TRACKING_URI", "MLFLOW_TRACKING_URI"):
+        monkeypatch.delenv(name, raising=False)
+    result = CliRunner().invoke(cli, [*command, "-m", "models:/cancer-classifier/1"])
+    assert result.exit_code == 1, result.output
+    assert "No tracking database" in result.output and "never create a store" in result.output
+    assert list(tmp_path.iterdir()) == []

@@ -9,54 +9,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import click
-from click.core import ParameterSource
 
 from mlcask.cli_signing import allow_pickle_option
 from mlcask.cli_signing import register as register_signing_commands
+from mlcask.cli_store import needs_store, open_client, reading_client, tracking_uri_option
 from mlcask.exceptions import RESOURCE_DOES_NOT_EXIST, InvalidArgumentError, MlcaskException
-
-TRACKING_URI_ENV = ("MLCASK_TRACKING_URI", "MLFLOW_TRACKING_URI")
-tracking_uri_option = click.option(
-    "--tracking-uri", envvar=list(TRACKING_URI_ENV), default=None,
-    help="sqlite:///mlcask.db (default), postgresql://..., or a folder. Env: MLCASK_TRACKING_URI.",
-)
-_POINT_ELSEWHERE = ("Commands that only read never create a store: point at an existing one with --tracking-uri "
-                    "<uri> or MLCASK_TRACKING_URI (sqlite:///path/to/mlcask.db, postgresql://..., or the folder "
-                    "holding mlcask.db).")
-
-
-def _client(tracking_uri: str | None) -> Any:
-    from mlcask.tracking.client import MlcaskClient
-
-    return MlcaskClient(tracking_uri)
-
-
-def _tracking_uri_and_origin(tracking_uri: str | None) -> tuple[str, str]:
-    """The tracking URI a command uses and where it came from, for messages."""
-    from mlcask.tracking.fluent import get_tracking_uri
-
-    if not tracking_uri:
-        return get_tracking_uri(), "the default store (mlcask.db in the working folder)"
-    source = click.get_current_context().get_parameter_source("tracking_uri")
-    if source == ParameterSource.ENVIRONMENT:
-        name = next((name for name in TRACKING_URI_ENV if os.environ.get(name)), TRACKING_URI_ENV[0])
-        return tracking_uri, f"the store ${name} names ('{tracking_uri}')"
-    return tracking_uri, f"the store --tracking-uri names ('{tracking_uri}')"
-
-
-def _reading_client(tracking_uri: str | None) -> Any:
-    """A client of an existing store at this mlcask's schema; a missing or foreign database is an error."""
-    from mlcask.tracking.store.db import DatabaseError, NoDatabaseError, check_existing
-    from mlcask.tracking.stores import database_and_artifact_root
-
-    uri, origin = _tracking_uri_and_origin(tracking_uri)
-    database, _ = database_and_artifact_root(uri)
-    try:
-        check_existing(database)
-    except DatabaseError as exc:
-        advice = f" {_POINT_ELSEWHERE}" if isinstance(exc, NoDatabaseError) else ""
-        raise click.ClickException(f"{exc.message} That is {origin}.{advice}") from None
-    return _client(uri)
 
 
 def _experiment_id(client: Any, experiment_id: str | None, experiment_name: str | None) -> str | None:
@@ -93,13 +50,6 @@ def experiment_options(default_help: str) -> Any:
     return decorate
 
 
-def _needs_store(model_uri: str) -> bool:
-    """Whether ``model_uri`` is resolved through the tracking store (``runs:/``, ``models:/``)."""
-    import urllib.parse
-
-    return urllib.parse.urlparse(model_uri).scheme.lower() in ("runs", "models")
-
-
 def _time(ms: int | None) -> str:
     if not ms:
         return "-"
@@ -122,7 +72,7 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except MlcaskException as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(exc.cli_message) from None
 
 
 @click.group(cls=_Group)
@@ -143,7 +93,7 @@ def experiments() -> None:
 def experiments_list(tracking_uri: str | None, view: str) -> None:
     """List experiments."""
     view_type = {"active": 1, "deleted": 2, "all": 3}[view]
-    found = _reading_client(tracking_uri).search_experiments(view_type=view_type)
+    found = reading_client(tracking_uri).search_experiments(view_type=view_type)
     click.echo(table(["ID", "NAME", "STAGE", "CREATED", "ARTIFACT LOCATION"],
                      [[e.experiment_id, e.name, e.lifecycle_stage, _time(e.creation_time), e.artifact_location]
                       for e in found]))
@@ -155,7 +105,7 @@ def experiments_list(tracking_uri: str | None, view: str) -> None:
 @click.option("--artifact-location", "-l", default=None)
 def experiments_create(tracking_uri: str | None, experiment_name: str, artifact_location: str | None) -> None:
     """Create an experiment and print its id."""
-    experiment_id = _client(tracking_uri).create_experiment(experiment_name, artifact_location)
+    experiment_id = open_client(tracking_uri).create_experiment(experiment_name, artifact_location)
     click.echo(f"Created experiment '{experiment_name}' with id {experiment_id}")
 
 
@@ -173,7 +123,7 @@ def runs() -> None:
 def runs_list(tracking_uri: str | None, experiment_id: str | None, experiment_name: str | None, filter_string: str,
               max_results: int) -> None:
     """List the runs of an experiment, newest first."""
-    client = _reading_client(tracking_uri)
+    client = reading_client(tracking_uri)
     chosen = _experiment_id(client, experiment_id, experiment_name) or _experiment_id(client, "0", None)
     try:
         found = client.search_runs([chosen], filter_string, max_results=max_results)
@@ -190,7 +140,7 @@ def runs_list(tracking_uri: str | None, experiment_id: str | None, experiment_na
 @click.option("--run-id", required=True)
 def runs_describe(tracking_uri: str | None, run_id: str) -> None:
     """Show a run: info, params, metrics, tags and logged models."""
-    client = _reading_client(tracking_uri)
+    client = reading_client(tracking_uri)
     try:
         run = client.get_run(run_id)
     except MlcaskException as exc:
@@ -227,7 +177,7 @@ def models() -> None:
 def models_list(tracking_uri: str | None, registered: bool, experiment_id: str | None,
                 experiment_name: str | None) -> None:
     """List logged models (or registered models with --registered)."""
-    client = _reading_client(tracking_uri)
+    client = reading_client(tracking_uri)
     experiment_id = _experiment_id(client, experiment_id, experiment_name)
     if registered and experiment_id is not None:
         raise click.UsageError("--registered lists the registry, which is not per experiment: drop "
@@ -255,8 +205,8 @@ def models_describe(tracking_uri: str | None, model_uri: str) -> None:
     from mlcask.models.uri import resolve_model_path
     from mlcask.tracking import fluent
 
-    if _needs_store(model_uri):
-        _reading_client(tracking_uri)
+    if needs_store(model_uri):
+        reading_client(tracking_uri)
     if tracking_uri:
         fluent.set_tracking_uri(tracking_uri)
     try:
@@ -313,8 +263,8 @@ def models_serve(tracking_uri: str | None, model_uri: str, host: str, port: int,
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
 
-    if _needs_store(model_uri):
-        _reading_client(tracking_uri)
+    if needs_store(model_uri):
+        reading_client(tracking_uri)
     if tracking_uri:
         from mlcask.tracking import fluent
 

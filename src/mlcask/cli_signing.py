@@ -7,6 +7,8 @@ from typing import Any
 
 import click
 
+from mlcask.cli_store import check_store_for
+
 ALLOW_PICKLE_HELP = ("Load formats that can run code (pickle, cloudpickle, custom python models, code_paths) "
                      "even from a model not signed by a trusted key. Only for models you trust.")
 
@@ -26,6 +28,7 @@ def allow_pickle_option(command: Any) -> Any:
 def _resolve(tracking_uri: str | None, model_uri: str) -> Any:
     from mlcask.models.uri import resolve_model_path
 
+    check_store_for(model_uri, tracking_uri)  # verifying or signing never creates a store
     if tracking_uri:
         from mlcask.tracking import fluent
 
