@@ -15,12 +15,16 @@ import mlcask
 
 
 class LiveServer:
-    def __init__(self, app) -> None:
+    """``app`` served on 127.0.0.1 in a thread, with the uvicorn options ``mlcask models serve`` uses."""
+
+    def __init__(self, app, **server_options) -> None:
         import uvicorn
+
+        from mlcask.serving.server import uvicorn_options
 
         self.app = app
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
-                                                   lifespan="on"))
+                                                   lifespan="on", **uvicorn_options(**server_options)))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self) -> LiveServer:
@@ -42,16 +46,17 @@ class LiveServer:
 
 
 @contextlib.contextmanager
-def serve(model_uri, **kwargs):
+def serve(model_uri, server_options=None, **kwargs):
     from mlcask.serving import create_app
 
-    with LiveServer(create_app(str(model_uri), **kwargs)) as live:
+    with LiveServer(create_app(str(model_uri), **kwargs), **(server_options or {})) as live:
         yield live
 
 
 @pytest.fixture(scope="session")
 def serve_model():
-    """``serve_model(model_uri, **create_app_options)``: a context manager yielding a LiveServer."""
+    """``serve_model(model_uri, server_options=None, **create_app_options)``: a context manager yielding a
+    LiveServer (``server_options``: :func:`mlcask.serving.server.uvicorn_options` arguments)."""
     return serve
 
 
@@ -111,3 +116,10 @@ def pyfunc_model_dir(tmp_path_factory):
     path = tmp_path_factory.mktemp("pf") / "echo"
     mlcask.pyfunc.save_model(path, python_model=RowEcho(), signature=sig, input_example=example)
     return path
+
+
+@pytest.fixture(scope="session")
+def pyfunc_server(pyfunc_model_dir):
+    """The RowEcho model (columns x: double, tag: string; params scale, fail, sleep) served as 'echo'."""
+    with serve(pyfunc_model_dir) as live:
+        yield live

@@ -13,7 +13,10 @@ import os
 import time
 import warnings
 
+import numpy as np
 import pytest
+
+import mlcask
 
 schemathesis = pytest.importorskip("schemathesis")
 
@@ -54,11 +57,11 @@ def _operations(url):
     return ops
 
 
-def _fuzz(operation, mode, base_url, session, failures):
+def _fuzz(operation, mode, base_url, session, failures, *, max_examples=MAX_EXAMPLES, ok=lambda status: status < 500):
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis.errors import Unsatisfiable
 
-    @settings(max_examples=MAX_EXAMPLES, deadline=None, database=None, derandomize=True,
+    @settings(max_examples=max_examples, deadline=None, database=None, derandomize=True,
               phases=[Phase.explicit, Phase.generate],
               suppress_health_check=list(HealthCheck))
     @given(case=operation.as_strategy(generation_mode=mode))
@@ -66,7 +69,7 @@ def _fuzz(operation, mode, base_url, session, failures):
         response = case.call(base_url=base_url, session=session, timeout=30)
         if STATS is not None:
             STATS.setdefault((operation.label, str(mode)), []).append(response.status_code)
-        if response.status_code >= 500:
+        if not ok(response.status_code):
             failures.append(f"{operation.label} [{mode}] -> {response.status_code} {response.text[:300]!r}\n"
                             f"  {case.as_curl_command()}")
 
@@ -108,6 +111,76 @@ def test_no_server_errors_for_any_generated_request(live):
     assert time.monotonic() - started < 60
 
 
+# Positive mode: every request the document allows must be scored (2xx), so the OIP request
+# schema must be as strict as the server. Fixed count, derandomized: the same cases every run.
+OIP_EXAMPLES = int(os.environ.get("MLCASK_FUZZ_OIP_EXAMPLES", "60"))
+
+
+class Scaler(mlcask.pyfunc.PythonModel):
+    """Takes two named tensors (float32 [-1, 3] and int64 [-1]); returns the first scaled by the second."""
+
+    def predict(self, context, model_input, params=None):
+        return model_input["features"] * model_input["weight"][:, None].astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def tensor_live(tmp_path_factory, serve_model):
+    from mlcask.models import ModelSignature
+    from mlcask.types import Schema, TensorSpec
+
+    inputs = Schema([TensorSpec(np.dtype("float32"), (-1, 3), "features"), TensorSpec(np.dtype("int64"), (-1,), "weight")])
+    path = tmp_path_factory.mktemp("fuzz-tensors") / "scaler"
+    mlcask.pyfunc.save_model(path, python_model=Scaler(), signature=ModelSignature(inputs=inputs))
+    with serve_model(path) as server:
+        yield server
+
+
+def _positive_oip_run(server):
+    import requests
+    from schemathesis import GenerationMode
+
+    infer = [op for op in _operations(server.url) if op.label == "POST /v2/models/{name}/infer"]
+    assert len(infer) == 1
+    failures: list[str] = []
+    started = time.monotonic()
+    with requests.Session() as session:
+        _fuzz(infer[0], GenerationMode.POSITIVE, server.url, session, failures, max_examples=OIP_EXAMPLES,
+              ok=lambda status: 200 <= status < 300)
+    assert not failures, "requests valid per /openapi.json were refused:\n" + "\n".join(dict.fromkeys(failures))
+    assert time.monotonic() - started < 60
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+def test_every_oip_request_the_document_allows_is_scored(live):
+    _positive_oip_run(live)
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning", "ignore:invalid value:RuntimeWarning")
+def test_every_oip_request_the_document_allows_is_scored_for_named_tensors(tensor_live):
+    _positive_oip_run(tensor_live)
+    doc = tensor_live.client.get("/openapi.json").json()
+    forms = [v["properties"]["inputs"]["prefixItems"] for v in doc["components"]["schemas"]["OipInferRequest"]["anyOf"]]
+    assert [[t["properties"]["shape"]["const"] for t in form] for form in forms] == [[[1, 3], [1]], [[2, 3], [2]],
+                                                                                        [[3, 3], [3]]]
+    assert forms[0][0]["properties"]["datatype"] == {"const": "FP32"}
+    assert forms[0][0]["properties"]["data"]["items"]["maximum"] == float(np.finfo(np.float32).max)
+
+
+def test_the_oip_request_schema_follows_the_signature(live):
+    import requests
+
+    doc = requests.get(live.url + "/openapi.json", timeout=10).json()
+    request = doc["components"]["schemas"]["OipInferRequest"]
+    forms = [variant["properties"]["inputs"] for variant in request["anyOf"]]
+    per_column = [f for f in forms if len(f["prefixItems"]) == len(COLUMNS)]
+    assert [t["properties"]["name"]["const"] for t in per_column[0]["prefixItems"]] == COLUMNS
+    first = per_column[0]["prefixItems"][0]["properties"]
+    assert first["datatype"] == {"const": "FP64"} and first["shape"] == {"const": [1]}
+    assert first["data"]["minItems"] == first["data"]["maxItems"] == 1
+    assert first["data"]["items"]["type"] == "number"
+    two_d = [f for f in forms if len(f["prefixItems"]) == 1]
+    assert two_d[0]["prefixItems"][0]["properties"]["shape"] == {"const": [1, len(COLUMNS)]}
+    assert two_d[0]["prefixItems"][0]["properties"]["name"]["not"] == {"enum": COLUMNS}
 
 
 @pytest.mark.parametrize("body", [

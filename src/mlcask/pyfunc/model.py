@@ -36,6 +36,14 @@ class PyFuncModel:
             from mlcask.models.enforcement import enforce_schema
 
             data = enforce_schema(data, self._input_schema)
+        return self._predict_enforced(data, params)
+
+    def _predict_enforced(self, data: Any, params: dict[str, Any] | None = None) -> Any:
+        """``predict`` for ``data`` already passed through ``enforce_schema`` (params are still checked).
+
+        For callers that enforce the input schema themselves, e.g. the scoring server, which
+        checks each request on its own and may then merge several into one call.
+        """
         if params is not None or self._params_schema is not None:
             from mlcask.models.enforcement import enforce_params
 

@@ -2,19 +2,19 @@
 
 Input is read in chunks of ``chunk_size`` rows (CSV through pandas, JSON Lines line by
 line, Parquet by record batches through pyarrow; a single JSON scoring payload, as sent
-to the server, is parsed whole by :func:`parse_serving_input` and then scored in
-slices), each chunk goes through ``PyFuncModel.predict`` (so the signature is enforced
-exactly as the server enforces it), and the predictions are appended to the output as
-they come. The output is written to a temporary file beside the target and renamed
-over it only when every chunk has been scored: a failed run never leaves a half-written
-file behind. Memory is bounded by the chunk size, except for a single JSON payload,
-which has to be read whole.
+to the server, is parsed whole and then scored in slices), each read and checked by the
+server's own codec (:mod:`mlcask.serving.codec`, :mod:`mlcask.serving.tables`); each
+chunk goes through ``PyFuncModel.predict`` (so the signature is enforced exactly as the
+server enforces it), and the predictions are rendered by that codec too, so a JSON output
+holds what the server would answer. The output is written to a temporary file beside the
+target and renamed over it only when every chunk has been scored: a failed run never
+leaves a half-written file behind. Memory is bounded by the chunk size, except for a
+single JSON payload, which has to be read whole.
 """
 
 from __future__ import annotations
 
 import io
-import json
 import os
 import sys
 import tempfile
@@ -89,21 +89,14 @@ def _require_pyarrow(what: str) -> Any:
 
 
 # -- readers --------------------------------------------------------------------------------
-def _read_csv(path: Path, chunk_size: int) -> tuple[Iterator[Chunk], int | None]:
-    import pandas as pd
+def _read_csv(path: Path, chunk_size: int, schema: Any) -> tuple[Iterator[Chunk], int | None]:
+    from mlcask.serving.tables import csv_chunks
 
     def chunks() -> Iterator[Chunk]:
         start = 0
-        try:
-            reader = pd.read_csv(path, chunksize=chunk_size)
-            with reader:
-                for frame in reader:
-                    yield Chunk(frame, None, start, len(frame))
-                    start += len(frame)
-        except pd.errors.EmptyDataError:
-            raise BatchPredictError(f"Input file '{path}' is empty: a CSV file needs a header row.") from None
-        except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
-            raise BatchPredictError(f"Cannot read '{path}' as CSV near row {start}: {exc}") from None
+        for frame in csv_chunks(path, schema, chunk_size):
+            yield Chunk(frame, None, start, len(frame))
+            start += len(frame)
 
     return chunks(), None
 
@@ -149,10 +142,11 @@ def _payload_chunks(data: Any, params: dict[str, Any] | None, chunk_size: int) -
     return chunks(), total
 
 
-def _read_json(path: Path, chunk_size: int) -> tuple[Iterator[Chunk], int | None]:
+def _read_json(path: Path, chunk_size: int, schema: Any) -> tuple[Iterator[Chunk], int | None]:
     """A scoring payload (one JSON object with dataframe_split, ..., inputs), a JSON array of
     records, or JSON Lines (one record object per line, streamed)."""
-    from mlcask.models.serving_input import PAYLOAD_KEYS, parse_serving_input
+    from mlcask.models.serving_input import PAYLOAD_KEYS
+    from mlcask.serving import codec
 
     with open(path, "rb") as f:
         head = f.read(1 << 16).lstrip()
@@ -164,31 +158,33 @@ def _read_json(path: Path, chunk_size: int) -> tuple[Iterator[Chunk], int | None
     elif head[:1] == b"{":
         first_line = head.split(b"\n", 1)[0]
         try:
-            first = json.loads(first_line)
-        except json.JSONDecodeError:
+            first = codec.loads(first_line)
+        except MlcaskException:
             first = None  # a pretty-printed document: read it whole
-        if first is None or any(k in first for k in PAYLOAD_KEYS):
+        if not isinstance(first, dict) or any(k in first for k in PAYLOAD_KEYS):
             whole = "payload"
     else:
         raise BatchPredictError(f"Input file '{path}' is not JSON: it should hold a scoring payload "
                                 f"(an object with one of {list(PAYLOAD_KEYS)}) or JSON Lines of records.")
     if whole is not None:
         try:
-            document = json.loads(path.read_bytes())
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            document = codec.loads(path.read_bytes())
+        except MlcaskException as exc:
             raise BatchPredictError(f"Cannot read '{path}' as JSON: {exc}") from None
         if whole == "array":
             if not all(isinstance(r, dict) for r in document):
                 raise BatchPredictError(f"'{path}' holds a JSON array; it must be a list of record objects "
                                         "(one per row), or a scoring payload object.")
             document = {"dataframe_records": document}
-        data, params = parse_serving_input(document)
+        data, params = codec.parse_payload(document, schema)
         return _payload_chunks(data, params, chunk_size)
     return _jsonl_chunks(path, chunk_size), None
 
 
 def _jsonl_chunks(path: Path, chunk_size: int) -> Iterator[Chunk]:
     import pandas as pd
+
+    from mlcask.serving.codec import json_type, loads
 
     start = 0
     records: list[dict[str, Any]] = []
@@ -197,12 +193,12 @@ def _jsonl_chunks(path: Path, chunk_size: int) -> Iterator[Chunk]:
             if not line.strip():
                 continue
             try:
-                record = json.loads(line)
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                record = loads(line)
+            except MlcaskException as exc:
                 raise BatchPredictError(f"Cannot read '{path}' as JSON Lines: line {line_no}: {exc}") from None
             if not isinstance(record, dict):
                 raise BatchPredictError(f"'{path}' line {line_no}: each JSON Lines record must be an object "
-                                        f"of column -> value, got a JSON {type(record).__name__}.")
+                                        f"of column -> value, got a JSON {json_type(record)}.")
             records.append(record)
             if len(records) == chunk_size:
                 yield Chunk(pd.DataFrame.from_records(records), None, start, len(records))
@@ -212,35 +208,28 @@ def _jsonl_chunks(path: Path, chunk_size: int) -> Iterator[Chunk]:
         yield Chunk(pd.DataFrame.from_records(records), None, start, len(records))
 
 
-def _read_parquet(path: Path, chunk_size: int) -> tuple[Iterator[Chunk], int | None]:
-    pq = _require_pyarrow("Reading Parquet input")
-    import pyarrow as pa
+def _read_parquet(path: Path, chunk_size: int, schema: Any) -> tuple[Iterator[Chunk], int | None]:
+    _require_pyarrow("Reading Parquet input")
+    from mlcask.serving.tables import parquet_chunks
 
-    try:
-        file = pq.ParquetFile(path)
-    except (pa.ArrowException, OSError) as exc:
-        raise BatchPredictError(f"Cannot read '{path}' as Parquet: {exc}") from None
+    frames, total = parquet_chunks(path, chunk_size)
 
     def chunks() -> Iterator[Chunk]:
         start = 0
-        try:
-            for batch in file.iter_batches(batch_size=chunk_size):
-                frame = batch.to_pandas()
-                yield Chunk(frame, None, start, len(frame))
-                start += len(frame)
-        except pa.ArrowException as exc:
-            raise BatchPredictError(f"Cannot read '{path}' as Parquet near row {start}: {exc}") from None
-        finally:
-            file.close()
+        for frame in frames:
+            yield Chunk(frame, None, start, len(frame))
+            start += len(frame)
 
-    return chunks(), file.metadata.num_rows
+    return chunks(), total
 
 
-def read_chunks(path: str | os.PathLike, content_type: str = "auto",
-                chunk_size: int = DEFAULT_CHUNK_SIZE) -> tuple[Iterator[Chunk], int | None]:
-    """The input's chunks and its row count (``None`` when not known up front)."""
+def read_chunks(path: str | os.PathLike, content_type: str = "auto", chunk_size: int = DEFAULT_CHUNK_SIZE,
+                schema: Any = None) -> tuple[Iterator[Chunk], int | None]:
+    """The input's chunks and its row count (``None`` when not known up front), read as the server
+    reads a body for a model with input ``schema``."""
     fmt = check_input(path, content_type, chunk_size)
-    return {"csv": _read_csv, "json": _read_json, "parquet": _read_parquet}[fmt](Path(path), chunk_size)
+    reader = {"csv": _read_csv, "json": _read_json, "parquet": _read_parquet}[fmt]
+    return reader(Path(path), chunk_size, schema)
 
 
 def check_input(path: str | os.PathLike, content_type: str = "auto", chunk_size: int = DEFAULT_CHUNK_SIZE) -> str:
@@ -261,113 +250,58 @@ def check_input(path: str | os.PathLike, content_type: str = "auto", chunk_size:
 
 
 # -- predictions ------------------------------------------------------------------------------
-def _prediction_frame(pred: Any, names: list[str] | None) -> Any:
-    """Predictions as a DataFrame (for CSV and Parquet output)."""
-    import numpy as np
-    import pandas as pd
-
-    if isinstance(pred, pd.DataFrame):
-        return pred.reset_index(drop=True)
-    if isinstance(pred, pd.Series):
-        pred = pred.to_numpy()
-    if isinstance(pred, dict):
-        return pd.DataFrame({str(k): list(np.asarray(v)) if np.asarray(v).ndim > 1 else np.asarray(v)
-                             for k, v in pred.items()})
-    arr = np.asarray(pred)
-    if arr.ndim == 0:
-        arr = arr.reshape(1)
-    if arr.ndim == 1:
-        return pd.DataFrame({names[0] if names and len(names) == 1 else "prediction": arr})
-    if arr.ndim == 2:
-        cols = names if names and len(names) == arr.shape[1] else [str(i) for i in range(arr.shape[1])]
-        return pd.DataFrame(arr, columns=cols)
-    return pd.DataFrame({"prediction": list(arr)})
-
-
-def _json_items(pred: Any) -> str:
-    """Predictions as the comma-separated items of a JSON array, as the server lists them."""
-    import numpy as np
-    import pandas as pd
-
-    if isinstance(pred, pd.DataFrame):
-        text = pred.to_json(orient="records", double_precision=15)
-    elif isinstance(pred, pd.Series):
-        text = json.dumps(pred.tolist())
-    elif isinstance(pred, np.ndarray):
-        text = json.dumps(pred.tolist() if pred.ndim > 0 else [pred.item()])
-    elif isinstance(pred, dict):
-        return _json_items(pd.DataFrame({k: list(np.asarray(v)) if np.asarray(v).ndim > 1 else v
-                                         for k, v in pred.items()}))
-    elif isinstance(pred, (list, tuple)):
-        text = json.dumps(list(pred), default=_json_default)
-    else:
-        text = json.dumps([pred], default=_json_default)
-    return text.strip()[1:-1].strip()
-
-
-def _json_default(value: Any) -> Any:
-    import numpy as np
-
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-
-def _jsonl_lines(pred: Any) -> str:
-    import numpy as np
-    import pandas as pd
-
-    if isinstance(pred, pd.DataFrame):
-        return pred.to_json(orient="records", lines=True, double_precision=15).rstrip("\n") + "\n"
-    if isinstance(pred, pd.Series):
-        values = pred.tolist()
-    elif isinstance(pred, np.ndarray):
-        values = pred.tolist() if pred.ndim > 0 else [pred.item()]
-    elif isinstance(pred, dict):
-        return _jsonl_lines(_prediction_frame(pred, None))
-    elif isinstance(pred, (list, tuple)):
-        values = list(pred)
-    else:
-        values = [pred]
-    return "".join(json.dumps(v, default=_json_default) + "\n" for v in values)
-
-
 class _Writer:
-    """Appends predictions to an open file in one output format."""
+    """Appends predictions to an open file in one output format, rendered by the server's codec.
+
+    JSON is the server's ``{"predictions": [...]}`` with the chunks' items in one array (a
+    model that returns a dict of columns gets one dict, each key's values in row order);
+    JSON Lines holds one item per line; CSV and Parquet one row per prediction.
+    """
 
     def __init__(self, fmt: str, target: IO[bytes] | Any, names: list[str] | None) -> None:
         self.fmt = fmt
         self.target = target
         self.names = names
         self.first = True
+        self._dicts: list[dict[str, Any]] = []
         self._parquet: Any = None
         self._schema: Any = None
         if fmt == "parquet":
             _require_pyarrow("Writing Parquet output")
 
-    def _text(self, text: str) -> None:
-        self.target.write(text.encode())
-
     def write(self, pred: Any) -> None:
+        from mlcask.serving import codec
+
         if self.fmt == "json":
-            items = _json_items(pred)
-            if items:
-                self._text(('{"predictions": [' if self.first else ", ") + items)
-                self.first = False
+            self._write_json(pred)
             return
         if self.fmt == "jsonl":
-            self._text(_jsonl_lines(pred))
-            self.first = False
-            return
-        frame = _prediction_frame(pred, self.names)
-        if self.fmt == "csv":
+            self.target.write(b"".join(codec.prediction_lines(pred)))
+        elif self.fmt == "csv":
             buffer = io.StringIO()
-            frame.to_csv(buffer, header=self.first, index=False)
-            self._text(buffer.getvalue())
-            self.first = False
+            codec.prediction_frame(pred, self.names).to_csv(buffer, header=self.first, index=False)
+            self.target.write(buffer.getvalue().encode())
+        else:
+            self._write_parquet(codec.prediction_frame(pred, self.names))
+        self.first = False
+
+    def _write_json(self, pred: Any) -> None:
+        from mlcask.serving.codec import prediction_items
+
+        if isinstance(pred, dict) != bool(self._dicts) and not (self.first and not self._dicts):
+            raise BatchPredictError("The model returned a dict of columns for some chunks and not for others; "
+                                    "JSON output needs one kind of prediction throughout.")
+        if isinstance(pred, dict):
+            self._dicts.append(pred)  # merged and written at the end: one dict, as the server answers
             return
+        items = prediction_items(pred)
+        if items is None:  # not an array (a scalar): one item per chunk
+            items = prediction_items([pred])
+        if items:
+            self.target.write((b'{"predictions":[' if self.first else b",") + items)
+            self.first = False
+
+    def _write_parquet(self, frame: Any) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -378,11 +312,15 @@ class _Writer:
         elif table.schema != self._schema:
             table = table.cast(self._schema)
         self._parquet.write_table(table)
-        self.first = False
 
     def close(self) -> None:
+        from mlcask.serving.codec import merge_dicts, predictions_json
+
         if self.fmt == "json":
-            self._text('{"predictions": []}' if self.first else "]}")
+            if self._dicts:
+                self.target.write(predictions_json(merge_dicts(self._dicts)))
+            else:
+                self.target.write(b'{"predictions":[]}' if self.first else b"]}")
         elif self.fmt == "parquet":
             if self._parquet is None:
                 import pyarrow as pa
@@ -461,7 +399,7 @@ def predict_file(model: Any, input_path: str | os.PathLike, output_path: str = "
     from mlcask.exceptions import MlcaskException
 
     out_fmt = output_format(output_path)
-    chunks, total = read_chunks(input_path, content_type, chunk_size)
+    chunks, total = read_chunks(input_path, content_type, chunk_size, model.metadata.get_input_schema())
     started = time.perf_counter()
     tmp_path: str | None = None
     if output_path == "-":

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mlcask.serving.convert import tensor_metadata
+from mlcask.serving.oip import OIP_DATATYPES, infer_request_schema
 
 _REF = "#/components/schemas/"
 
@@ -180,10 +180,12 @@ def _error(description: str) -> dict[str, Any]:
 
 
 _ERRORS = {
-    "400": _error("Bad input: malformed JSON or CSV, wrong shape, missing or mistyped columns, unknown params."),
-    "413": _error("The request body exceeds the server's limit."),
+    "400": _error("Bad input: malformed JSON, CSV or Parquet, wrong shape, missing or mistyped columns, unknown "
+                  "params, or values the model itself raised on (the message names its exception)."),
+    "408": _error("The request body did not arrive within the server's body timeout."),
+    "413": _error("The request body exceeds the server's limit (or a Parquet body would decode past it)."),
     "415": _error("Unsupported Content-Type."),
-    "500": _error("The model raised an error while predicting."),
+    "500": _error("An internal error of the server."),
     "504": _error("The prediction exceeded the server's timeout."),
 }
 
@@ -191,24 +193,24 @@ _ERRORS = {
 def _oip_components(served: Any) -> dict[str, Any]:
     meta_tensor = {"type": "object", "required": ["name", "datatype", "shape"], "properties": {
         "name": {"type": "string"},
-        "datatype": {"type": "string", "enum": ["BOOL", "INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16",
-                                                "UINT32", "UINT64", "FP16", "FP32", "FP64", "BYTES"]},
+        "datatype": {"type": "string", "enum": OIP_DATATYPES},
         "shape": {"type": "array", "items": {"type": "integer"}}}}
-    inputs = tensor_metadata(served.input_schema, "input")
     tensor = {"type": "object", "required": ["name", "shape", "datatype", "data"], "properties": {
-        "name": {"type": "string", **({"enum": [i["name"] for i in inputs]} if inputs else {})},
+        "name": {"type": "string"},
         "shape": {"type": "array", "items": {"type": "integer", "minimum": 0}},
         "datatype": meta_tensor["properties"]["datatype"],
         "parameters": {"type": "object"},
         "data": {"type": "array", "description": "Values, flat in row-major order or nested."}}}
-    return {
-        "OipTensorMetadata": meta_tensor,
-        "OipTensor": tensor,
-        "OipInferRequest": {"type": "object", "required": ["inputs"], "properties": {
+    request = infer_request_schema(served.input_schema, {"$ref": _REF + "Params"}) or {
+        "type": "object", "required": ["inputs"], "properties": {
             "id": {"type": "string"},
             "parameters": {"$ref": _REF + "Params"},
             "inputs": {"type": "array", "items": {"$ref": _REF + "OipTensor"}, "minItems": 1},
-            "outputs": {"type": "array", "items": {"type": "object"}}}},
+            "outputs": {"type": "array", "items": {"type": "object"}}}}
+    return {
+        "OipTensorMetadata": meta_tensor,
+        "OipTensor": tensor,
+        "OipInferRequest": request,
         "OipInferResponse": {"type": "object", "required": ["model_name", "outputs"], "properties": {
             "model_name": {"type": "string"}, "model_version": {"type": "string"}, "id": {"type": "string"},
             "outputs": {"type": "array", "items": {"$ref": _REF + "OipTensor"}}}},
@@ -266,8 +268,9 @@ def openapi_document(served: Any) -> dict[str, Any]:
         "summary": "Predict with the Open Inference Protocol v2.",
         "requestBody": {"required": True, "content": _json({"$ref": _REF + "OipInferRequest"})},
         "responses": {"200": {"description": "Output tensors.", "content": _json({"$ref": _REF + "OipInferResponse"})},
-                      "400": _oip_error("Bad input."), "404": _oip_error("Unknown model."),
-                      "413": _oip_error("Body too large."), "500": _oip_error("Model error."),
+                      "400": _oip_error("Bad input, or values the model raised on."),
+                      "404": _oip_error("Unknown model."), "408": _oip_error("Body timeout."),
+                      "413": _oip_error("Body too large."), "500": _oip_error("Internal error."),
                       "504": _oip_error("Timeout.")},
     }
     name_param = {"name": "name", "in": "path", "required": True, "schema": {"type": "string", "enum": [served.name]}}
@@ -278,7 +281,10 @@ def openapi_document(served: Any) -> dict[str, Any]:
             "operationId": "invocations",
             "requestBody": {"required": True, "content": {
                 "application/json": request_media,
-                "text/csv": {"schema": {"type": "string", "description": csv_note + "."}}}},
+                "text/csv": {"schema": {"type": "string", "description": csv_note + "."}},
+                "application/vnd.apache.parquet": {"schema": {
+                    "type": "string", "format": "binary",
+                    "description": "A Parquet file holding the table (needs pyarrow on the server)."}}}},
             "responses": {"200": {"description": "The predictions.",
                                   "content": _json({"$ref": _REF + "InvocationsResponse"})}, **_ERRORS},
         }},

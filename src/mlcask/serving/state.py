@@ -26,6 +26,8 @@ class ServedModel:
     version: str | None = None
     timeout: float = 60.0
     max_body_bytes: int = 50 * 1024 * 1024
+    max_decoded_bytes: int = 200 * 1024 * 1024  # what a Parquet body may decode to
+    body_timeout: float | None = 60.0  # seconds the whole request body may take to arrive
 
     @property
     def input_schema(self) -> Any:

@@ -1,0 +1,85 @@
+"""Running the scoring app under uvicorn, with a cap on request headers.
+
+uvicorn's h11 parser stops at ``h11_max_incomplete_event_size`` bytes of headers, but its
+faster httptools parser (``uvicorn[standard]``, what ``http="auto"`` picks) buffers
+headers without limit: a client could send gigabytes of them. :class:`HeaderCappedHttpTools`
+counts header bytes as they arrive and answers 431 (and closes the connection) past the
+same cap, so both parsers refuse headers over ``max_header_bytes``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+DEFAULT_MAX_HEADER_BYTES = 64 * 1024
+
+try:
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+except ImportError:  # uvicorn without httptools: h11 enforces the cap itself
+    HttpToolsProtocol = None  # type: ignore[assignment,misc]
+
+
+if HttpToolsProtocol is not None:
+
+    class HeaderCappedHttpTools(HttpToolsProtocol):  # type: ignore[misc,valid-type]
+        """uvicorn's httptools protocol, refusing requests whose headers exceed the config's cap."""
+
+        def __init__(self, config: Any, *args: Any, **kwargs: Any) -> None:
+            super().__init__(config, *args, **kwargs)
+            self._header_cap = config.h11_max_incomplete_event_size or DEFAULT_MAX_HEADER_BYTES
+            self._in_headers = True  # a new connection waits for a request line and headers
+            self._header_bytes = 0
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self._in_headers = True
+            self._header_bytes = 0
+
+        def on_headers_complete(self) -> None:
+            self._in_headers = False
+            super().on_headers_complete()
+
+        def data_received(self, data: bytes) -> None:
+            # Only data read wholly while headers were incomplete counts (a chunk in which a
+            # pipelined request starts may carry the previous body): the cap holds to a chunk.
+            counted = self._in_headers
+            super().data_received(data)
+            if counted and self._in_headers and not self.transport.is_closing():
+                self._header_bytes += len(data)
+                if self._header_bytes > self._header_cap:
+                    self._refuse_headers()
+
+        def _refuse_headers(self) -> None:
+            self.logger.warning("Request headers exceed %d bytes; refused with 431.", self._header_cap)
+            message = (f"The request headers exceed this server's limit of {self._header_cap} bytes.").encode()
+            self.transport.write(b"".join([
+                b"HTTP/1.1 431 Request Header Fields Too Large\r\n",
+                b"content-type: text/plain; charset=utf-8\r\n",
+                b"content-length: " + str(len(message)).encode() + b"\r\n",
+                b"connection: close\r\n\r\n", message]))
+            self.transport.close()
+
+
+def http_protocol() -> Any:
+    """The ``http`` option for uvicorn: the header-capped httptools protocol, or h11 without httptools."""
+    if HttpToolsProtocol is None:
+        return "h11"
+    try:
+        import httptools  # noqa: F401
+    except ImportError:
+        return "h11"
+    return HeaderCappedHttpTools
+
+
+def uvicorn_options(max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES) -> dict[str, Any]:
+    """The uvicorn options every mlcask scoring server runs with (``uvicorn.run(app, **these, ...)``)."""
+    return {"http": http_protocol(), "h11_max_incomplete_event_size": int(max_header_bytes)}
+
+
+def run(app: Any, *, host: str = "127.0.0.1", port: int = 5000, workers: int = 1, access_log: bool = False,
+        factory: bool = False, max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES) -> None:
+    """Serve ``app`` (an ASGI app, or an import string with ``factory``/``workers``) with uvicorn."""
+    import uvicorn
+
+    uvicorn.run(app, host=host, port=port, workers=workers, access_log=access_log, factory=factory,
+                **uvicorn_options(max_header_bytes))
