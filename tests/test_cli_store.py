@@ -141,3 +141,15 @@ def test_verify_and_sign_create_no_store_for_a_registry_uri(tmp_path, monkeypatc
     assert result.exit_code == 1, result.output
     assert "No tracking database" in result.output and "never create a store" in result.output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_models_predict_creates_no_store_for_a_registry_uri(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for name in ("MLCASK_TRACKING_URI", "MLFLOW_TRACKING_URI"):
+        monkeypatch.delenv(name, raising=False)
+    (tmp_path / "in.csv").write_text("x\n1\n")
+    result = CliRunner().invoke(cli, ["models", "predict", "-m", "models:/cancer-classifier@champion",
+                                      "-i", "in.csv", "-o", "out.csv"])
+    assert result.exit_code == 1, result.output
+    assert "No tracking database" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]

@@ -250,16 +250,24 @@ def models_describe(tracking_uri: str | None, model_uri: str) -> None:
 @click.option("--name", "model_name", default=None, help="The model's name in /v2/models/{name}.")
 @click.option("--access-log/--no-access-log", default=False, show_default=True,
               help="Log every request (a log line per request costs throughput).")
+@click.option("--max-body-bytes", type=click.IntRange(min=1), default=None,
+              help="The largest request body taken (413 over). [default: 50 MiB]")
+@click.option("--max-decoded-bytes", type=click.IntRange(min=1), default=None,
+              help="The most a Parquet body may decode to (413 over). [default: 4 x --max-body-bytes]")
+@click.option("--body-timeout", type=click.FloatRange(min=0, min_open=True), default=60.0, show_default=True,
+              help="Seconds a request body may take to arrive (408 after).")
+@click.option("--max-header-bytes", type=click.IntRange(min=1024), default=None,
+              help="The most request-header bytes taken (431 over). [default: 64 KiB]")
 @allow_pickle_option
 def models_serve(tracking_uri: str | None, model_uri: str, host: str, port: int, workers: int, timeout: float,
                  max_batch_size: int, max_wait_ms: float, batching: bool | None, model_name: str | None,
-                 access_log: bool) -> None:
+                 access_log: bool, max_body_bytes: int | None, max_decoded_bytes: int | None, body_timeout: float,
+                 max_header_bytes: int | None) -> None:
     """Serve a model over HTTP: MLflow's /invocations, OIP v2 and /openapi.json."""
     import logging
 
-    import uvicorn
-
     from mlcask.serving.app import SERVE_OPTIONS_ENV
+    from mlcask.serving.server import run
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
 
@@ -271,18 +279,22 @@ def models_serve(tracking_uri: str | None, model_uri: str, host: str, port: int,
         fluent.set_tracking_uri(tracking_uri)
         os.environ["MLCASK_TRACKING_URI"] = tracking_uri
     options = dict(model_uri=model_uri, model_name=model_name, max_batch_size=max_batch_size,
-                   max_wait_ms=max_wait_ms, batching=batching, timeout=timeout)
+                   max_wait_ms=max_wait_ms, batching=batching, timeout=timeout, max_decoded_bytes=max_decoded_bytes,
+                   body_timeout=body_timeout)
+    if max_body_bytes is not None:  # else the app's own default
+        options["max_body_bytes"] = max_body_bytes
+    limits = {"max_header_bytes": max_header_bytes} if max_header_bytes is not None else {}
     if workers > 1:
         os.environ[SERVE_OPTIONS_ENV] = json.dumps(options)
-        uvicorn.run("mlcask.serving.app:app_from_env", factory=True, host=host, port=port, workers=workers,
-                    access_log=access_log)
+        run("mlcask.serving.app:app_from_env", factory=True, host=host, port=port, workers=workers,
+            access_log=access_log, **limits)
         return
     from mlcask.serving import create_app
 
     uri = options.pop("model_uri")
-    uvicorn.run(create_app(uri, **options), host=host, port=port, access_log=access_log)
+    run(create_app(uri, **options), host=host, port=port, access_log=access_log, **limits)
 
-from mlcask.serving.predict_command import predict as _predict_command  # noqa: E402
+from mlcask.cli_predict import predict as _predict_command  # noqa: E402
 
 models.add_command(allow_pickle_option(_predict_command))
 register_signing_commands(models, cli, tracking_uri_option)

@@ -512,3 +512,18 @@ def test_list_of_dicts_for_a_single_unnamed_map_column_keeps_every_key():
     frame = enforce_schema([{"a": "1", "b": "2"}, {"a": "3", "b": "4"}], schema)
     assert frame.shape == (2, 1)
     assert frame.iloc[:, 0].tolist() == [{"a": "1", "b": "2"}, {"a": "3", "b": "4"}]
+
+
+@pytest.mark.parametrize("label", [["a"], {"a": 1}, {1, 2}])
+def test_unhashable_column_labels_are_refused_clearly(label):
+    import pandas as pd
+
+    from mlcask.exceptions import InvalidInputError
+    from mlcask.models.enforcement import enforce_schema
+    from mlcask.types import ColSpec, Schema
+
+    schema = Schema([ColSpec("double", "a"), ColSpec("double", "b")])
+    frame = pd.DataFrame([[1.0, 2.0]])
+    frame.columns = pd.Index([label, "b"], dtype=object)
+    with pytest.raises(InvalidInputError, match=f"label 0 is {type(label).__name__}.*expects columns"):
+        enforce_schema(frame, schema)

@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 import mlcask
+from mlcask.cli_predict import predict
 from mlcask.models import infer_signature
-from mlcask.serving.predict_command import predict
 
 pytestmark = pytest.mark.filterwarnings("ignore:Hint. Inferred schema contains integer")
 
@@ -260,3 +260,21 @@ def test_progress_line(tmp_path, breast_cancer, xgb_model):
     quiet = io.StringIO()
     Progress(None, False, quiet).update(5, final=True)
     assert quiet.getvalue() == ""
+
+
+class _FailsOnNegatives(mlcask.pyfunc.PythonModel):
+    def predict(self, context, model_input, params=None):
+        if (model_input["x"] < 0).any():
+            raise ValueError("negative x")
+        return model_input["x"] * 2
+
+
+def test_a_model_exception_is_a_one_line_error_naming_the_chunk(tmp_path):
+    mlcask.pyfunc.save_model(tmp_path / "m", python_model=_FailsOnNegatives(),
+                             input_example=pd.DataFrame({"x": [1.0]}))
+    (tmp_path / "in.csv").write_text("x\n1\n2\n-3\n4\n")
+    result = CliRunner().invoke(predict, ["-m", str(tmp_path / "m"), "-i", str(tmp_path / "in.csv"),
+                                          "-o", str(tmp_path / "out.csv"), "--chunk-size", "2"])
+    assert result.exit_code == 1
+    assert "The model's predict raised ValueError: negative x (in chunk 2, rows 3-4" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "out.csv").exists()

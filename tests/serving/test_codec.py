@@ -179,3 +179,14 @@ def test_the_schema_is_enforced_once_per_request(pyfunc_model_dir, serve_model, 
                                                                  "params": {"scale": 2.0}}),
                              headers={"content-type": "application/json"})
         assert r.status_code == 200 and r.json() == {"predictions": [2.0]} and len(calls) - before == 1
+
+
+def test_numpy_scalars_inside_python_lists_render_like_arrays():
+    import numpy as np
+    import pandas as pd
+
+    from mlcask.serving.codec import predictions_json
+
+    body = predictions_json([np.float32(0.5), np.datetime64("NaT"), pd.NaT, np.datetime64("2020-01-02"),
+                             float("nan"), np.int64(3), [np.datetime64("NaT")]])
+    assert body == b'{"predictions":[0.5,null,null,"2020-01-02T00:00:00",null,3,[null]]}'

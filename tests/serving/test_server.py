@@ -425,11 +425,11 @@ def _free_port():
 
 
 @contextlib.contextmanager
-def _cli_server(model_dir):
+def _cli_server(model_dir, *extra):
     port = _free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "mlcask.cli", "models", "serve", "-m", str(model_dir),
-                             "--port", str(port), "--max-wait-ms", "1", "--timeout", "10"],
+                             "--port", str(port), "--max-wait-ms", "1", "--timeout", "10", *extra],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         url = f"http://127.0.0.1:{port}"
@@ -456,8 +456,16 @@ def test_models_serve_command(sklearn_model_dir, iris):
         assert r.status_code == 200 and len(r.json()["predictions"]) == 2
 
 
-@pytest.mark.xfail(strict=True, reason="src/mlcask/cli.py must start uvicorn through mlcask.serving.server.run "
-                                       "(uvicorn_options): until then its httptools parser takes any header size")
+def test_models_serve_command_takes_its_limits(sklearn_model_dir, iris):
+    X, _ = iris
+    with _cli_server(sklearn_model_dir, "--max-body-bytes", "300", "--max-header-bytes", "2048") as (url, _):
+        small = {"dataframe_records": X.head(1).to_dict(orient="records")}
+        assert httpx.post(url + "/invocations", json=small).status_code == 200
+        big = {"dataframe_records": X.head(20).to_dict(orient="records")}
+        assert httpx.post(url + "/invocations", json=big).status_code == 413
+        assert httpx.get(url + "/ping", headers={"X-Big": "a" * 4096}).status_code == 431
+
+
 def test_models_serve_command_caps_headers(sklearn_model_dir):
     with _cli_server(sklearn_model_dir) as (url, port):
         sock = socket.create_connection(("127.0.0.1", port))

@@ -170,7 +170,13 @@ def _enforce_named(df: pd.DataFrame, plan: _ColumnPlan) -> pd.DataFrame:
     else:
         index: dict[Any, int] = {}
         for i, label in enumerate(columns):
-            index.setdefault(label, i)
+            try:
+                index.setdefault(label, i)
+            except TypeError:  # a list or dict as a column label: no schema column is named so
+                raise InvalidInputError(
+                    f"Input column labels must be column names (strings), but label {i} is "
+                    f"{type(label).__name__} {_shown([label])[1:-1]}; the model expects columns "
+                    f"{_shown(plan.names)}.") from None
         missing = [name for name in plan.required if name not in index]
         known = set(plan.names)
         if missing:

@@ -423,10 +423,12 @@ def predict_file(model: Any, input_path: str | os.PathLike, output_path: str = "
             n_chunks += 1
             try:
                 pred = model.predict(chunk.data, params=chunk.params)
-            except MlcaskException as exc:
+            except Exception as exc:  # the input's fault or the model's: say where, no traceback
                 where = (f"chunk {n_chunks}, rows {chunk.start + 1}-{chunk.start + chunk.rows}"
                          if chunk.rows else f"chunk {n_chunks}")
-                raise BatchPredictError(f"{exc} (in {where} of '{input_path}')") from None
+                what = str(exc) if isinstance(exc, MlcaskException) else \
+                    f"The model's predict raised {type(exc).__name__}: {exc}"
+                raise BatchPredictError(f"{what} (in {where} of '{input_path}')") from None
             writer.write(pred)
             bar.update(chunk.rows)
             if on_chunk is not None:

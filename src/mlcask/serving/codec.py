@@ -287,7 +287,21 @@ def jsonable(data: Any) -> Any:
 
 def dumps(content: Any) -> bytes:
     """JSON bytes with numpy, pandas, dates and bytes handled (NaN, NaT and NA become null)."""
-    return orjson.dumps(content, default=json_value, option=_OPTIONS)
+    try:
+        return orjson.dumps(content, default=json_value, option=_OPTIONS)
+    except TypeError:  # orjson's own numpy path refuses some scalars (NaT) instead of asking json_value
+        return orjson.dumps(_plain(content), default=json_value, option=orjson.OPT_NON_STR_KEYS)
+
+
+def _plain(content: Any) -> Any:
+    """``content`` with every numpy value turned into what :func:`json_value` makes of it."""
+    if isinstance(content, dict):
+        return {k: _plain(v) for k, v in content.items()}
+    if isinstance(content, (list, tuple)):
+        return [_plain(v) for v in content]
+    if isinstance(content, (np.ndarray, np.generic, pd.DataFrame, pd.Series)):
+        return _plain(json_value(content))
+    return content
 
 
 def predictions_json(predictions: Any) -> bytes:

@@ -3,8 +3,9 @@
 uvicorn's h11 parser stops at ``h11_max_incomplete_event_size`` bytes of headers, but its
 faster httptools parser (``uvicorn[standard]``, what ``http="auto"`` picks) buffers
 headers without limit: a client could send gigabytes of them. :class:`HeaderCappedHttpTools`
-counts header bytes as they arrive and answers 431 (and closes the connection) past the
-same cap, so both parsers refuse headers over ``max_header_bytes``.
+counts the request line and header bytes as the parser reads them and answers 431 (and
+closes the connection) past the same cap, so both parsers refuse headers over
+``max_header_bytes``.
 """
 
 from __future__ import annotations
@@ -22,32 +23,65 @@ except ImportError:  # uvicorn without httptools: h11 enforces the cap itself
 if HttpToolsProtocol is not None:
 
     class HeaderCappedHttpTools(HttpToolsProtocol):  # type: ignore[misc,valid-type]
-        """uvicorn's httptools protocol, refusing requests whose headers exceed the config's cap."""
+        """uvicorn's httptools protocol, refusing requests whose headers exceed the config's cap.
+
+        The parser reports the request line and each header as it reads them: their bytes are
+        counted there, so the cap holds however the request is split into packets. A request
+        over it is never dispatched; it gets 431 once the parser has returned.
+        """
 
         def __init__(self, config: Any, *args: Any, **kwargs: Any) -> None:
             super().__init__(config, *args, **kwargs)
             self._header_cap = config.h11_max_incomplete_event_size or DEFAULT_MAX_HEADER_BYTES
-            self._in_headers = True  # a new connection waits for a request line and headers
             self._header_bytes = 0
+            self._over_cap = False
+            self._in_headers = True  # a new connection waits for a request line and headers
+            self._unparsed_bytes = 0  # bytes received while headers stay incomplete
+
+        def _count(self, size: int) -> bool:
+            self._header_bytes += size
+            self._over_cap = self._over_cap or self._header_bytes > self._header_cap
+            return self._over_cap
 
         def on_message_begin(self) -> None:
             super().on_message_begin()
-            self._in_headers = True
             self._header_bytes = 0
+            self._in_headers = True
+            self._unparsed_bytes = 0
+
+        def on_url(self, url: bytes) -> None:
+            if not self._count(len(url)):
+                super().on_url(url)
+
+        def on_header(self, name: bytes, value: bytes) -> None:
+            if not self._count(len(name) + len(value) + 4):  # ": " and CRLF
+                super().on_header(name, value)
 
         def on_headers_complete(self) -> None:
             self._in_headers = False
-            super().on_headers_complete()
+            if not self._over_cap:
+                super().on_headers_complete()
+
+        def on_body(self, body: bytes) -> None:
+            if not self._over_cap:
+                super().on_body(body)
+
+        def on_message_complete(self) -> None:
+            if not self._over_cap:
+                super().on_message_complete()
 
         def data_received(self, data: bytes) -> None:
-            # Only data read wholly while headers were incomplete counts (a chunk in which a
-            # pipelined request starts may carry the previous body): the cap holds to a chunk.
+            if self._over_cap:
+                return
             counted = self._in_headers
             super().data_received(data)
-            if counted and self._in_headers and not self.transport.is_closing():
-                self._header_bytes += len(data)
-                if self._header_bytes > self._header_cap:
-                    self._refuse_headers()
+            # A header still incomplete is not reported yet: count what arrived while it stays so
+            # (a chunk in which a pipelined request starts may carry the previous body).
+            if counted and self._in_headers:
+                self._unparsed_bytes += len(data)
+                self._over_cap = self._over_cap or self._unparsed_bytes > self._header_cap
+            if self._over_cap and not self.transport.is_closing():
+                self._refuse_headers()
 
         def _refuse_headers(self) -> None:
             self.logger.warning("Request headers exceed %d bytes; refused with 431.", self._header_cap)

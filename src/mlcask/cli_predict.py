@@ -6,6 +6,8 @@ import sys
 
 import click
 
+from mlcask.cli_store import check_store_for, tracking_uri_option
+
 
 @click.command("predict")
 @click.option("--model-uri", "-m", required=True,
@@ -25,8 +27,7 @@ import click
                                                    "stderr is not a terminal).")
 @click.option("--env-manager", type=click.Choice(["local"]), default="local", hidden=True,
               help="Accepted for MLflow compatibility: mlcask scores in the current environment.")
-@click.option("--tracking-uri", envvar=["MLCASK_TRACKING_URI", "MLFLOW_TRACKING_URI"], default=None,
-              help="Where runs:/ and models:/ URIs are resolved.")
+@tracking_uri_option
 def predict(model_uri: str, input_path: str, output_path: str, content_type: str, chunk_size: int,
             no_progress: bool, env_manager: str, tracking_uri: str | None) -> None:
     """Score a file with a model, chunk by chunk, enforcing its signature as the server does.
@@ -41,6 +42,7 @@ def predict(model_uri: str, input_path: str, output_path: str, content_type: str
         # Check the cheap things (formats, the input file) before loading the model.
         output_format(output_path)
         check_input(input_path, content_type, chunk_size)
+        check_store_for(model_uri, tracking_uri)  # scoring never creates a store
         if tracking_uri:
             from mlcask.tracking import fluent
 
@@ -52,7 +54,7 @@ def predict(model_uri: str, input_path: str, output_path: str, content_type: str
         result = predict_file(model, input_path, output_path, content_type=content_type,
                               chunk_size=chunk_size, progress=show_progress)
     except MlcaskException as exc:
-        raise click.ClickException(str(exc)) from None
+        raise click.ClickException(exc.cli_message) from None
     if output_path != "-":
         rate = result.rows / result.seconds if result.seconds > 0 else 0.0
         click.echo(f"Wrote {result.rows:,} predictions to {output_path} "
