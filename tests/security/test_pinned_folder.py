@@ -351,3 +351,21 @@ def test_custom_model_folders_never_pack_a_link_leading_out(home, tmp_path, via)
     mlcask.pyfunc.save_model(tmp_path / "m", **kwargs)
     copied = next((tmp_path / "m").rglob("alias.txt"))
     assert not copied.is_symlink() and copied.read_text() == "a b c"
+
+
+def test_the_served_input_example_is_the_verified_one(home, tmp_path, xgb_classifier, breast_cancer):
+    from mlcask.serving.app import load_served_model
+
+    X, _ = breast_cancer
+    victim = tmp_path / "shared" / "model"
+    mlcask.xgboost.save_model(xgb_classifier, victim, input_example=X[:1])
+    real = (victim / "serving_input_example.json").read_text()
+    model = mlcask.pyfunc.load_model(victim)
+    evil = attacker_folder(victim, tmp_path / "mark")
+    (evil / "serving_input_example.json").write_text('{"inputs": "<script>alert(1)</script>"}')
+    swap(victim, evil)
+    assert model.serving_input_example == real
+    (tmp_path / "shared" / "model").rename(tmp_path / "shared" / ".evil-again")
+    (tmp_path / "shared" / ".moved-away").rename(victim)
+    served = load_served_model(str(victim))
+    assert served.serving_input_example == real

@@ -119,7 +119,24 @@ def _load_verified(trust: LoadTrust, model_config: dict[str, Any] | None) -> PyF
     else:  # a user's loader module follows MLflow's protocol: _load_pyfunc(data_path)
         data = conf.get("data")
         impl = loader._load_pyfunc(str(model_path(model_dir, data, "data")) if data else str(model_dir))
-    return PyFuncModel(meta, impl, loader_module, model_dir)
+    return PyFuncModel(meta, impl, loader_module, model_dir, _serving_input_example(trust, meta))
+
+
+def _serving_input_example(trust: LoadTrust, meta: Model) -> str | None:
+    """The saved serving input example, from the verified bytes (the scoring server shows it)."""
+    name = (meta.saved_input_example_info or {}).get("serving_input_path")
+    if not isinstance(name, str):
+        return None
+    try:
+        relative = model_file_name(trust.folder.path, name, "serving input example")
+    except ModelFormatError:
+        return None
+    if not trust.folder.pinned.is_file(relative):
+        return None
+    try:
+        return trust.folder.read(relative, runs_code=False).decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def get_model_dependencies(model_uri: str | os.PathLike, format: str = "pip") -> str:

@@ -18,7 +18,7 @@ class PyFuncModel:
     """
 
     def __init__(self, model_meta: Model, model_impl: Any, loader_module: str,
-                 model_path: str | Path | None = None) -> None:
+                 model_path: str | Path | None = None, serving_input_example: str | None = None) -> None:
         if not hasattr(model_impl, "predict"):
             raise MlcaskException(f"The {loader_module} loader returned an object without a "
                                   "'predict' method.")
@@ -29,6 +29,7 @@ class PyFuncModel:
         self._input_schema = model_meta.get_input_schema()
         self._params_schema = model_meta.get_params_schema()
         self._predict_impl = model_impl.predict
+        self._serving_input_example = serving_input_example
 
     def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
         """Predict on ``data`` (DataFrame, array, dict, list, ...) with optional ``params``."""
@@ -36,9 +37,9 @@ class PyFuncModel:
             from mlcask.models.enforcement import enforce_schema
 
             data = enforce_schema(data, self._input_schema)
-        return self._predict_enforced(data, params)
+        return self.predict_enforced(data, params)
 
-    def _predict_enforced(self, data: Any, params: dict[str, Any] | None = None) -> Any:
+    def predict_enforced(self, data: Any, params: dict[str, Any] | None = None) -> Any:
         """``predict`` for ``data`` already passed through ``enforce_schema`` (params are still checked).
 
         For callers that enforce the input schema themselves, e.g. the scoring server, which
@@ -62,6 +63,11 @@ class PyFuncModel:
     @property
     def model_path(self) -> Path | None:
         return self._model_path
+
+    @property
+    def serving_input_example(self) -> str | None:
+        """The saved ``serving_input_example.json``, as read and verified when the model loaded."""
+        return self._serving_input_example
 
     @property
     def model_config(self) -> dict[str, Any]:

@@ -75,18 +75,6 @@ def _name_and_version(model_uri: str, model_dir: Any) -> tuple[str, str | None]:
     return name, None
 
 
-def _serving_input_example(model: Any) -> str | None:
-    info = model.metadata.saved_input_example_info or {}
-    path = info.get("serving_input_path")
-    if not path or model.model_path is None:
-        return None
-    file = model.model_path / path
-    try:
-        return file.read_text()
-    except OSError:
-        return None
-
-
 def _batching_enabled(served: ServedModel, batching: bool | None) -> bool:
     schema = served.input_schema
     tensor = schema is not None and schema.is_tensor_spec()
@@ -111,7 +99,7 @@ def load_served_model(model_uri: str, *, model_name: str | None = None, max_batc
     name, version = _name_and_version(model_uri, model.model_path)
     served = ServedModel(
         name=model_name or name, uri=str(model_uri), model=model, metadata=meta,
-        flavors=dict(meta.flavors), serving_input_example=_serving_input_example(model),
+        flavors=dict(meta.flavors), serving_input_example=model.serving_input_example,
         signature=meta.signature, version=version, timeout=float(timeout),
         max_body_bytes=int(max_body_bytes),
         max_decoded_bytes=int(max_decoded_bytes) if max_decoded_bytes is not None else 4 * int(max_body_bytes),

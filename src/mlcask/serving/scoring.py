@@ -175,7 +175,7 @@ def run_model(model: Any, data: Any, params: dict[str, Any] | None) -> Any:
     Refused params stay :class:`MlcaskException`; whatever else the model raises is a :class:`ModelError`.
     """
     try:
-        return model._predict_enforced(data, params)
+        return model.predict_enforced(data, params)
     except (MlcaskException, MemoryError, RecursionError):
         raise
     except Exception as exc:
