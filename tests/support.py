@@ -1,7 +1,19 @@
 """Helpers shared by test modules: pointing the fluent API at a store and resetting it
-(for fixtures of any scope), and reading back what an autologged run logged."""
+(for fixtures of any scope), reading back what an autologged run logged, and a small
+custom model whose pickle loads only where it is trusted."""
 
 from __future__ import annotations
+
+import numpy as np
+
+import mlcask
+
+
+class Doubler(mlcask.pyfunc.PythonModel):
+    """A custom model (a pickled ``python_model``): predicts twice its input."""
+
+    def predict(self, context, model_input, params=None):
+        return np.asarray(model_input) * 2
 
 
 def point_fluent_at(uri: str) -> None:

@@ -9,7 +9,6 @@ import hmac
 import json
 import os
 
-import numpy as np
 import pytest
 
 import mlcask
@@ -18,13 +17,9 @@ from mlcask.models import verify_model
 from mlcask.models.home import UnsafeKeyStorageError
 from mlcask.models.integrity import MANIFEST_FILE_NAME, _signed_payload
 from mlcask.models.signing import key_from_file, parse_key, signing_key, trusted_keys
+from tests.support import Doubler
 
 SECRET = "a-team-secret-of-more-than-16-bytes"
-
-
-class Doubler(mlcask.pyfunc.PythonModel):
-    def predict(self, context, model_input, params=None):
-        return np.asarray(model_input) * 2
 
 
 @pytest.fixture

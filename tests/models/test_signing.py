@@ -15,13 +15,9 @@ from mlcask.exceptions import InvalidArgumentError, ModelFormatError, UnsafeMode
 from mlcask.models import set_signature, verify_model
 from mlcask.models.integrity import MANIFEST_FILE_NAME, ModelIntegrityError
 from mlcask.models.signing import local_key_path, signing_key
+from tests.support import Doubler
 
 SECRET = "a-team-secret-of-more-than-16-bytes"
-
-
-class Doubler(mlcask.pyfunc.PythonModel):
-    def predict(self, context, model_input, params=None):
-        return np.asarray(model_input) * 2
 
 
 @pytest.fixture

@@ -24,11 +24,7 @@ from mlcask.exceptions import ModelFormatError, UnsafeModelError
 from mlcask.models import integrity, metadata, packaging, trust
 from mlcask.models.integrity import MANIFEST_FILE_NAME, ModelIntegrityError, verify_model
 from mlcask.models.pinned import FolderChangedError, PinnedFolder
-
-
-class Doubler(mlcask.pyfunc.PythonModel):
-    def predict(self, context, model_input, params=None):
-        return np.asarray(model_input) * 2
+from tests.support import Doubler
 
 
 class _Mark:
