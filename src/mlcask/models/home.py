@@ -14,8 +14,11 @@ import stat as stat_module
 from pathlib import Path
 
 from mlcask.exceptions import InvalidArgumentError
+from mlcask.utils.paths import refuse_overlap
 
 HOME_ENV = "MLCASK_HOME"
+HOME_DESCRIPTION = ("the mlcask home folder '{folder}' (MLCASK_HOME), which holds the key that signs your models "
+                    "and the cache of verified files")
 
 
 class UnsafeKeyStorageError(InvalidArgumentError):
@@ -27,8 +30,39 @@ def home_path() -> Path:
     return Path(os.environ.get(HOME_ENV) or Path.home() / ".mlcask").expanduser()
 
 
+def refuse_mlcask_home(location: str | os.PathLike, what: str, advice: str) -> None:
+    """Refuse a local ``location`` that is the mlcask home folder, is inside it or contains it.
+
+    No run may write there, read from there or upload it, and no model may pack it. Checked in
+    every spelling, links resolved (see :func:`mlcask.utils.paths.refuse_overlap`). ``what``
+    names the value in the error (``"Experiment artifact_location"``), ``advice`` says what to do.
+    """
+    refuse_overlap(location, home_path(), what, HOME_DESCRIPTION, advice)
+
+
+def mlcask_home_files() -> frozenset[tuple[int, int]]:
+    """(device, inode) of the files in the mlcask home folder: a hard link to one of them is that file."""
+    try:
+        with os.scandir(home_path()) as scan:
+            found = [entry.stat(follow_symlinks=False) for entry in scan]
+    except OSError:
+        return frozenset()
+    return frozenset((info.st_dev, info.st_ino) for info in found if stat_module.S_ISREG(info.st_mode))
+
+
 def _owned_safely(st: os.stat_result) -> bool:
     return st.st_uid in (os.getuid(), 0)
+
+
+def _refuse_shared(path: Path, st: os.stat_result, label: str, harm: str, own_fix: str, mode_fix: str) -> None:
+    """Refuse ``path`` when another user (root excepted) owns it or others may write it."""
+    if not _owned_safely(st):
+        raise UnsafeKeyStorageError(f"{label} '{path}' belongs to user id {st.st_uid}, not to you "
+                                    f"(uid {os.getuid()}): {harm}. {own_fix}")
+    if st.st_mode & 0o022:
+        who = "others" if st.st_mode & 0o002 else "its group"
+        raise UnsafeKeyStorageError(f"{label} '{path}' is writable by {who} (mode {oct(st.st_mode & 0o777)}): "
+                                    f"{harm}. Fix: chmod {mode_fix} '{path}'.")
 
 
 def check_private_folder(folder: Path, what: str) -> None:
@@ -43,14 +77,8 @@ def check_private_folder(folder: Path, what: str) -> None:
             f"folder. Point {HOME_ENV} at the folder itself, or replace the link with a folder (mkdir -m 700).")
     if not stat_module.S_ISDIR(st.st_mode):
         raise UnsafeKeyStorageError(f"{what} '{folder}' is not a folder.")
-    if not _owned_safely(st):
-        raise UnsafeKeyStorageError(
-            f"{what} '{folder}' belongs to user id {st.st_uid}, not to you (uid {os.getuid()}): its owner could "
-            f"plant keys you would trust. Use a folder of your own ({HOME_ENV}=...).")
-    if st.st_mode & 0o022:
-        raise UnsafeKeyStorageError(
-            f"{what} '{folder}' is writable by {'others' if st.st_mode & 0o002 else 'its group'} "
-            f"(mode {oct(st.st_mode & 0o777)}): they could plant keys you would trust. Fix: chmod 700 '{folder}'.")
+    _refuse_shared(folder, st, what, "they could plant keys you would trust",
+                   f"Use a folder of your own ({HOME_ENV}=...).", "700")
 
 
 def mlcask_home() -> Path:
@@ -68,14 +96,8 @@ def check_key_file(file: Path, st: os.stat_result, what: str, secret: bool) -> N
             f"The {what} '{file}' is a symbolic link (to '{os.readlink(file)}'); name the key file itself.")
     if not stat_module.S_ISREG(st.st_mode):
         raise UnsafeKeyStorageError(f"The {what} '{file}' is not a regular file.")
-    if not _owned_safely(st):
-        raise UnsafeKeyStorageError(
-            f"The {what} '{file}' belongs to user id {st.st_uid}, not to you (uid {os.getuid()}); use a key "
-            "file you own.")
-    if st.st_mode & 0o022:
-        raise UnsafeKeyStorageError(
-            f"The {what} '{file}' is writable by others (mode {oct(st.st_mode & 0o777)}): they could replace the "
-            f"key. Fix: chmod {'600' if secret else '644'} '{file}'.")
+    _refuse_shared(file, st, f"The {what}", "they could replace the key", "Use a key file you own.",
+                   "600" if secret else "644")
     if secret and st.st_mode & 0o044:
         raise UnsafeKeyStorageError(
             f"The {what} '{file}' holds a secret key and is readable by others (mode {oct(st.st_mode & 0o777)}): "

@@ -128,12 +128,10 @@ def copy_into_model(source: Path, target: Path, what: str, ignore: Callable[[str
     a model being saved. Inside a folder, links are copied as what they point at only when
     that stays inside it (:func:`mlcask.utils.paths.folder_entries`); nothing from the mlcask
     home folder (the signing key) is ever packed."""
-    from mlcask.models.home import home_path
-    from mlcask.utils.paths import copy_entries, folder_entries, open_folder, refuse_overlap
+    from mlcask.models.home import refuse_mlcask_home
+    from mlcask.utils.paths import copy_entries, folder_entries, open_folder
 
-    refuse_overlap(source, home_path(), what,
-                   "the mlcask home folder '{folder}' (MLCASK_HOME), which holds the key that signs your models",
-                   "Give files from outside it: the signing key must not be packed into a model.")
+    refuse_mlcask_home(source, what, "Give files from outside it: the signing key must not be packed into a model.")
     if not source.is_dir():
         shutil.copy2(source, target)
         return

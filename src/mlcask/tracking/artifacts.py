@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlcask.exceptions import InvalidArgumentError
-from mlcask.tracking.validation import mlcask_home_files, refuse_mlcask_home
+from mlcask.models.home import mlcask_home_files, refuse_mlcask_home
 from mlcask.utils.paths import (
     TreeEntry,
     clean_relative_path,

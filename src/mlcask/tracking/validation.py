@@ -20,7 +20,6 @@ import numbers
 import os
 import posixpath
 import re
-import stat
 import sys
 from collections.abc import Iterable
 from typing import Any
@@ -54,8 +53,6 @@ MAX_RUN_NAME_LENGTH = 250
 MAX_USER_ID_LENGTH = 256
 MAX_ARTIFACT_LOCATION_LENGTH = 1000
 MAX_LOGGED_MODEL_NAME_LENGTH = 500
-HOME_DESCRIPTION = ("the mlcask home folder '{folder}' (MLCASK_HOME), which holds the key that signs your models "
-                    "and the cache of verified files")
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _WINDOWS = sys.platform == "win32"
@@ -221,32 +218,6 @@ def validate_artifact_location(location: str) -> None:
     if location.startswith("runs:"):
         raise InvalidArgumentError(f"An experiment's artifact location cannot be a runs:/ URI, got {location!r}.")
     validate_length("Artifact location", location, MAX_ARTIFACT_LOCATION_LENGTH)
-
-
-def refuse_mlcask_home(location: str | os.PathLike, what: str, advice: str) -> None:
-    """Refuse a local ``location`` that is the mlcask home folder (``MLCASK_HOME``), is inside it or contains it.
-
-    The home folder holds the key that signs models and the cache of verified files: no run may write there,
-    read from there, or upload it. Checked in every spelling, links resolved (see
-    :func:`mlcask.utils.paths.refuse_overlap`). ``what`` names the value in the error (``"Experiment
-    artifact_location"``), ``advice`` says what to do instead.
-    """
-    from mlcask.models.home import home_path
-    from mlcask.utils.paths import refuse_overlap
-
-    refuse_overlap(location, home_path(), what, HOME_DESCRIPTION, advice)
-
-
-def mlcask_home_files() -> frozenset[tuple[int, int]]:
-    """(device, inode) of the files in the mlcask home folder: a hard link to one of them is that file."""
-    from mlcask.models.home import home_path
-
-    try:
-        with os.scandir(home_path()) as scan:
-            found = [entry.stat(follow_symlinks=False) for entry in scan]
-    except OSError:
-        return frozenset()
-    return frozenset((info.st_dev, info.st_ino) for info in found if stat.S_ISREG(info.st_mode))
 
 
 def validate_run_id(run_id: Any) -> None:

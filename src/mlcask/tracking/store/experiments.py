@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from mlcask.entities import Experiment, LifecycleStage, ViewType
 from mlcask.exceptions import RESOURCE_ALREADY_EXISTS, InvalidArgumentError, MlcaskException
+from mlcask.models.home import refuse_mlcask_home
 from mlcask.tracking.store.base import (
     PagedList,
     SqlStoreBase,
@@ -22,7 +23,6 @@ from mlcask.tracking.store.base import (
 )
 from mlcask.tracking.store.schema import experiment_tags, experiments, runs
 from mlcask.tracking.validation import (
-    refuse_mlcask_home,
     validate_artifact_location,
     validate_experiment_id,
     validate_experiment_name,
