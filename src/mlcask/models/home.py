@@ -50,13 +50,14 @@ def mlcask_home_files() -> frozenset[tuple[int, int]]:
     return frozenset((info.st_dev, info.st_ino) for info in found if stat_module.S_ISREG(info.st_mode))
 
 
-def _owned_safely(st: os.stat_result) -> bool:
-    return st.st_uid in (os.getuid(), 0)
+def owned_safely(uid: int) -> bool:
+    """Whether a file owned by ``uid`` is yours (or root's, who could change anything anyway)."""
+    return uid in (os.getuid(), 0)
 
 
 def _refuse_shared(path: Path, st: os.stat_result, label: str, harm: str, own_fix: str, mode_fix: str) -> None:
     """Refuse ``path`` when another user (root excepted) owns it or others may write it."""
-    if not _owned_safely(st):
+    if not owned_safely(st.st_uid):
         raise UnsafeKeyStorageError(f"{label} '{path}' belongs to user id {st.st_uid}, not to you "
                                     f"(uid {os.getuid()}): {harm}. {own_fix}")
     if st.st_mode & 0o022:

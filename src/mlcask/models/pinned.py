@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlcask.exceptions import ModelFormatError, ModelNotFoundError
+from mlcask.models.home import owned_safely
 
 SMALL_FILE_BYTES = 1 << 20
 _OPEN_FILE = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
@@ -230,10 +231,10 @@ class PinnedFolder:
         root = os.fstat(self.descriptor)
         found = [(".", root.st_mode, root.st_uid)] + [(e.name, e.mode, e.owner) for e in self.entries.values()]
         for name, mode, owner in found:
-            if owner not in (os.getuid(), 0) or mode & 0o022:
+            if not owned_safely(owner) or mode & 0o022:
                 raise ModelFormatError(
                     f"Refusing to {what} '{self.path}': '{name}' in it "
-                    + (f"belongs to user id {owner}" if owner not in (os.getuid(), 0)
+                    + (f"belongs to user id {owner}" if not owned_safely(owner)
                        else f"is writable by others (mode {oct(mode & 0o777)})")
                     + ", so someone else could change it before or after it is read. Copy the model into a folder "
                     f"of your own (cp -r), or fix the permissions (chmod -R go-w '{self.path}'), review it, and "
