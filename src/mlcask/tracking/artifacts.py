@@ -26,6 +26,7 @@ from pathlib import Path
 
 from mlcask.exceptions import InvalidArgumentError
 from mlcask.models.home import mlcask_home_files, refuse_mlcask_home
+from mlcask.tracking.protocols import ArtifactRepository, FileInfo
 from mlcask.utils.paths import (
     TreeEntry,
     clean_relative_path,
@@ -41,16 +42,8 @@ from mlcask.utils.paths import (
     safe_name,
 )
 
-__all__ = ["FileInfo", "LocalArtifactRepository", "clean_relative_path", "get_artifact_repository", "local_path_of"]
-
-
-@dataclass(frozen=True, slots=True)
-class FileInfo:
-    """An entry of ``list_artifacts``: a path relative to the root, and its size for files."""
-
-    path: str
-    is_dir: bool
-    file_size: int | None
+__all__ = ["FileInfo", "LocalArtifactRepository", "check_artifact_uri", "clean_relative_path", "get_artifact_repository",
+           "local_path_of"]
 
 
 def local_path_of(uri: str) -> Path:
@@ -366,10 +359,37 @@ class LocalArtifactRepository:
             os.close(source)
 
 
-def get_artifact_repository(uri: str) -> LocalArtifactRepository:
-    """The repository for an artifact location URI."""
-    scheme = urllib.parse.urlparse(uri).scheme
-    if scheme in ("", "file") or len(scheme) == 1:
-        return LocalArtifactRepository(uri)
-    raise InvalidArgumentError(f"Artifact location '{uri}': scheme '{scheme}:' is not supported yet "
-                               "(supported: local paths and file: URIs).")
+REMOTE_SCHEMES = ("s3", "mlflow-artifacts", "http", "https")
+
+
+def check_artifact_uri(uri: str, what: str = "Artifact location") -> str:
+    """Refuse, now, an artifact URI whose scheme no repository serves; returns ``uri``."""
+    scheme = urllib.parse.urlparse(str(uri)).scheme.lower()
+    if scheme in ("", "file") or len(scheme) == 1 or scheme in REMOTE_SCHEMES:
+        return str(uri)
+    raise InvalidArgumentError(f"{what} '{uri}': scheme '{scheme}:' is not supported (supported: local paths, "
+                               "file:, s3://, mlflow-artifacts:/ and http(s):// URIs).")
+
+
+def get_artifact_repository(uri: str, tracking_uri: str | None = None) -> ArtifactRepository:
+    """The repository for an artifact location URI.
+
+    Parameters
+    ----------
+    uri
+        A local path, ``file:``, ``s3://bucket/prefix``, ``mlflow-artifacts:/path`` (the
+        artifact proxy of a tracking server) or ``http(s)://host/api/2.0/mlflow-artifacts/artifacts/path``.
+    tracking_uri
+        The tracking server that ``mlflow-artifacts:/path`` URIs without a host refer to
+        (the current tracking URI for None).
+    """
+    scheme = urllib.parse.urlparse(check_artifact_uri(uri)).scheme.lower()
+    if scheme == "s3":
+        from mlcask.tracking.s3 import S3ArtifactRepository
+
+        return S3ArtifactRepository(uri)
+    if scheme in ("mlflow-artifacts", "http", "https"):
+        from mlcask.tracking.rest.artifacts import HttpArtifactRepository
+
+        return HttpArtifactRepository(uri, tracking_uri)
+    return LocalArtifactRepository(uri)
