@@ -22,11 +22,11 @@ _SUBMODULES = {
 
 _FLUENT = [
     "active_run", "create_experiment", "delete_experiment", "delete_run", "delete_tag", "end_run",
-    "get_artifact_uri", "get_experiment", "get_experiment_by_name", "get_run", "get_tracking_uri",
+    "get_artifact_uri", "get_experiment", "get_experiment_by_name", "get_registry_uri", "get_run", "get_tracking_uri",
     "last_active_run", "log_artifact", "log_artifacts", "log_dict", "log_figure", "log_input", "log_metric",
     "log_metrics", "log_param", "log_params", "log_table", "log_text", "register_model", "search_experiments",
     "search_runs", "set_experiment", "set_experiment_tag", "set_experiment_tags", "set_tag", "set_tags",
-    "set_tracking_uri", "start_run",
+    "set_registry_uri", "set_tracking_uri", "start_run",
 ]
 
 _EXPORTS = {

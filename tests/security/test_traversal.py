@@ -112,7 +112,7 @@ class World:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     import mlcask
-    from mlcask.tracking import fluent
+    from mlcask.tracking import context
     from tests.support import point_fluent_at, reset_fluent
 
     base = tmp_path_factory.mktemp("traversal")
@@ -130,7 +130,7 @@ def world(tmp_path_factory):
         point_fluent_at(f"sqlite:///{store}/t.db")
         try:
             run = mlcask.start_run()
-            client = fluent._client()
+            client = context.current_client()
             client.create_registered_model("victim")
             root = Path(run.info.artifact_uri)
             root.mkdir(parents=True, exist_ok=True)

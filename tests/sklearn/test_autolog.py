@@ -29,7 +29,7 @@ from sklearn.utils.parallel import Parallel
 
 import mlcask
 import mlcask.sklearn
-from mlcask.tracking import fluent
+from mlcask.tracking import context, fluent
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -356,7 +356,7 @@ def test_patched_methods_keep_names_signatures_and_docstrings(tracking):
 def test_logging_failure_is_one_warning_and_training_is_unchanged(tracking, data, monkeypatch):
     X, y, _, _ = data
     mlcask.sklearn.autolog(log_models=False)
-    store = fluent._client().store
+    store = context.current_client().store
 
     def broken(*args, **kwargs):
         raise ConnectionError("store is down")

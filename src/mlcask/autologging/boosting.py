@@ -173,10 +173,11 @@ def logged_train(integration: str, original: Callable[..., Any], args: tuple[Any
 def train_logging_context() -> tuple[Any, str, Any]:
     """``(client, run_id, artifact repository)`` of the active run."""
     from mlcask.tracking import fluent
-    from mlcask.tracking.artifacts import get_artifact_repository
+    from mlcask.tracking.context import current_client
 
     run = fluent.active_run()
-    return fluent._client(), run.info.run_id, get_artifact_repository(run.info.artifact_uri)
+    client = current_client()
+    return client, run.info.run_id, client.artifact_repository(run.info.run_id)
 
 
 # -- metrics -----------------------------------------------------------------------------------

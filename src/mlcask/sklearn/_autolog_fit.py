@@ -183,11 +183,11 @@ def _make_dataset(X: Any, y: Any = None) -> Any:
 
 def log_eval_dataset(run_id: str, X: Any) -> None:
     from mlcask.data import dataset_input
-    from mlcask.tracking import fluent
+    from mlcask.tracking.context import current_client
 
     dataset = _make_dataset(X)
     if dataset is not None:
-        fluent._client().log_inputs(run_id, datasets=[dataset_input(dataset, "eval")])
+        current_client().log_inputs(run_id, datasets=[dataset_input(dataset, "eval")])
 
 
 def _signature(estimator: Any, example: Any) -> Any:
@@ -231,7 +231,7 @@ def _estimator_html(estimator: Any) -> str:
 def _fit_and_log(config: dict[str, Any], original: Any, estimator: Any, args: tuple, kwargs: dict) -> Any:
     from mlcask.autologging.session import autolog_run
     from mlcask.sklearn import _autolog_search as search_log
-    from mlcask.tracking import fluent
+    from mlcask.tracking.context import current_client
 
     problems: list[str] = []
     outcome: dict[str, Any] = {}
@@ -250,7 +250,7 @@ def _fit_and_log(config: dict[str, Any], original: Any, estimator: Any, args: tu
         try:
             with autolog_run(INTEGRATION) as run:
                 run_id = run.info.run_id
-                client = fluent._client()
+                client = current_client()
                 params = _guard(problems, "params", lambda: estimator.get_params(deep=not search), {})
                 _guard(problems, "params and tags",
                        lambda: _log_batches(client, run_id, params, tags=_estimator_tags(estimator)))

@@ -330,9 +330,9 @@ def _skip(config: dict[str, Any] | None) -> bool:
 
 
 def _log(run_id: str, key: str, value: Any, model_id: str | None, info: dict[str, str]) -> None:
-    from mlcask.tracking import fluent
+    from mlcask.tracking.context import current_client
 
-    client = fluent._client()
+    client = current_client()
     client.log_metric(run_id, key, value, timestamp=int(time.time() * 1000), model_id=model_id)
     client.log_dict(run_id, info, "metric_info.json")
 

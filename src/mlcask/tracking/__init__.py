@@ -5,8 +5,10 @@ from mlcask._lazy import lazy_attributes
 _EXPORTS = {
     "MlcaskClient": "mlcask.tracking.client",
     "MlflowClient": "mlcask.tracking.client",
-    "set_tracking_uri": "mlcask.tracking.fluent",
-    "get_tracking_uri": "mlcask.tracking.fluent",
+    "set_tracking_uri": "mlcask.tracking.context",
+    "get_tracking_uri": "mlcask.tracking.context",
+    "set_registry_uri": "mlcask.tracking.context",
+    "get_registry_uri": "mlcask.tracking.context",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlcask.exceptions import InvalidArgumentError
+from mlcask.exceptions import RESOURCE_DOES_NOT_EXIST, InvalidArgumentError, MlcaskException
 from mlcask.models.home import mlcask_home_files, refuse_mlcask_home
 from mlcask.tracking.protocols import ArtifactRepository, FileInfo
 from mlcask.utils.paths import (
@@ -132,7 +132,8 @@ class LocalArtifactRepository:
 
     def __init__(self, root: str | os.PathLike) -> None:
         refuse_mlcask_home(root, "Artifact root", _ROOT_ADVICE)
-        self.root = local_path_of(os.fspath(root)).absolute()
+        self.artifact_uri = os.fspath(root)
+        self.root = local_path_of(self.artifact_uri).absolute()
 
     # -- paths ---------------------------------------------------------------------------
     def local_path(self, artifact_path: str | os.PathLike | None, what: str = "artifact path") -> Path:
@@ -270,7 +271,46 @@ class LocalArtifactRepository:
             staged.write_bytes(data)
             os.replace(staged, target)
 
+    def delete_artifacts(self, artifact_path: str | None = None) -> None:
+        """Delete the file or folder ``artifact_path`` (every artifact for None); a missing path is no error.
+
+        A folder is first renamed to a private staging name in its parent, so readers see it whole or
+        not at all, then removed (links inside are removed, never followed).
+        """
+        target = self.local_path(artifact_path)
+        if not os.path.lexists(target):
+            return
+        if target == self.root:
+            for entry in list(self.root.iterdir()):
+                if not is_staging_name(entry.name):
+                    self.delete_artifacts(entry.name)
+            return
+        if target.is_symlink() or not target.is_dir():
+            target.unlink()
+            return
+        doomed = Path(tempfile.mkdtemp(prefix=UPLOAD_STAGING_PREFIX, dir=target.parent))
+        os.replace(target, doomed / target.name)
+        shutil.rmtree(doomed)
+
     # -- reads ---------------------------------------------------------------------------
+    def read_bytes(self, artifact_file: str) -> bytes:
+        """The contents of the file ``artifact_file``, read without following a link out of the root.
+
+        A missing file raises :class:`~mlcask.exceptions.MlcaskException` with RESOURCE_DOES_NOT_EXIST.
+        """
+        relative = clean_relative_path(artifact_file, "artifact file")
+        target = self.local_path(relative, "artifact file")
+        if not relative or not target.is_file():
+            raise MlcaskException(f"No artifact file '{artifact_file}' under '{self.root}'.",
+                                  error_code=RESOURCE_DOES_NOT_EXIST)
+        root_fd = open_folder(self.root)
+        try:
+            fd = open_below(root_fd, relative, target)
+        finally:
+            os.close(root_fd)
+        with os.fdopen(fd, "rb") as handle:
+            return handle.read()
+
     def list_artifacts(self, path: str | None = None) -> list[FileInfo]:
         """The entries directly under ``path`` (the root if None), sorted by path.
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -25,9 +24,11 @@ from mlcask.entities import (
     RunTag,
     ViewType,
 )
-from mlcask.exceptions import InvalidArgumentError
+from mlcask.exceptions import RESOURCE_DOES_NOT_EXIST, InvalidArgumentError, MlcaskException
 from mlcask.tracking import stores
 from mlcask.tracking.artifacts import FileInfo, clean_relative_path, get_artifact_repository
+from mlcask.tracking.paging import now_ms
+from mlcask.tracking.protocols import ArtifactRepository, TrackingStore
 from mlcask.tracking.registry_client import RegistryClientMixin
 from mlcask.utils.paths import safe_name
 
@@ -38,10 +39,6 @@ def _artifact_file(artifact_file: Any) -> str:
     if not relative:
         raise InvalidArgumentError(f"artifact_file must name a file, got {artifact_file!r}.")
     return relative
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def _user() -> str:
@@ -57,14 +54,17 @@ class MlcaskClient(RegistryClientMixin):
     """Client of a tracking store (and the registry on the same database)."""
 
     def __init__(self, tracking_uri: str | None = None, registry_uri: str | None = None) -> None:
-        from mlcask.tracking.fluent import get_tracking_uri
-
-        self.tracking_uri = tracking_uri or get_tracking_uri()
-        self.registry_uri = registry_uri or self.tracking_uri
+        self.tracking_uri = str(tracking_uri) if tracking_uri else stores.current_tracking_uri()
+        if registry_uri:
+            self.registry_uri = str(registry_uri)
+        else:
+            self.registry_uri = stores.current_registry_uri() if not tracking_uri else self.tracking_uri
+        stores.check_store_uri(self.tracking_uri)
         self._store = stores.tracking_store(self.tracking_uri)
 
     @property
-    def store(self) -> Any:
+    def store(self) -> TrackingStore:
+        """The tracking store behind this client (SQL or REST)."""
         return self._store
 
     # -- experiments ------------------------------------------------------------------
@@ -103,14 +103,14 @@ class MlcaskClient(RegistryClientMixin):
                    run_name: str | None = None) -> Run:
         """Create a RUNNING run in ``experiment_id``."""
         run_tags = [RunTag(k, str(v)) for k, v in (tags or {}).items()]
-        return self._store.create_run(str(experiment_id), _user(), start_time or _now_ms(), run_tags, run_name)
+        return self._store.create_run(str(experiment_id), _user(), start_time or now_ms(), run_tags, run_name)
 
     def get_run(self, run_id: str) -> Run:
         return self._store.get_run(run_id)
 
     def update_run(self, run_id: str, status: str | None = None, name: str | None = None) -> None:
         run = self._store.get_run(run_id)
-        end_time = _now_ms() if status and RunStatus.is_terminated(status) else run.info.end_time
+        end_time = now_ms() if status and RunStatus.is_terminated(status) else run.info.end_time
         self._store.update_run_info(run_id, status or run.info.status, end_time, name)
 
     def set_terminated(self, run_id: str, status: str | None = None, end_time: int | None = None) -> None:
@@ -118,7 +118,7 @@ class MlcaskClient(RegistryClientMixin):
         status = status or RunStatus.FINISHED
         if status not in RunStatus.ALL:
             raise InvalidArgumentError(f"status must be one of {list(RunStatus.ALL)}, got {status!r}.")
-        self._store.update_run_info(run_id, status, end_time or _now_ms(), None)
+        self._store.update_run_info(run_id, status, end_time or now_ms(), None)
 
     def delete_run(self, run_id: str) -> None:
         self._store.delete_run(run_id)
@@ -135,7 +135,7 @@ class MlcaskClient(RegistryClientMixin):
     # -- logging ----------------------------------------------------------------------
     def log_metric(self, run_id: str, key: str, value: float, timestamp: int | None = None,
                    step: int | None = None, model_id: str | None = None) -> None:
-        self._store.log_metric(run_id, Metric(key, value, timestamp or _now_ms(), step or 0, model_id))
+        self._store.log_metric(run_id, Metric(key, value, timestamp or now_ms(), step or 0, model_id))
 
     def log_param(self, run_id: str, key: str, value: Any) -> Any:
         self._store.log_param(run_id, Param(key, str(value)))
@@ -159,8 +159,11 @@ class MlcaskClient(RegistryClientMixin):
         self._store.log_inputs(run_id, datasets=datasets, models=models)
 
     # -- artifacts ----------------------------------------------------------------------
-    def _run_artifacts(self, run_id: str) -> Any:
-        return get_artifact_repository(self._store.get_run(run_id).info.artifact_uri)
+    def artifact_repository(self, run_id: str) -> ArtifactRepository:
+        """The artifact repository of a run (local, S3 or a tracking server's proxy)."""
+        return get_artifact_repository(self._store.get_run(run_id).info.artifact_uri, self.tracking_uri)
+
+    _run_artifacts = artifact_repository
 
     def log_artifact(self, run_id: str, local_path: str | os.PathLike, artifact_path: str | None = None) -> None:
         """Upload a local file (or a folder, as ``<artifact_path>/<folder name>``) to the run's artifacts."""
@@ -214,9 +217,12 @@ class MlcaskClient(RegistryClientMixin):
                                        f"got {artifact_file!r}.")
         frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
         repository = self._run_artifacts(run_id)
-        existing = repository.local_path(artifact_file, "artifact file")
-        if existing.is_file():
-            previous = json.loads(existing.read_text())
+        try:
+            previous = json.loads(repository.read_bytes(artifact_file))
+        except MlcaskException as exc:
+            if exc.error_code != RESOURCE_DOES_NOT_EXIST:
+                raise
+        else:
             frame = pd.concat([pd.DataFrame(previous["data"], columns=previous["columns"]), frame], ignore_index=True)
         payload = {"columns": [str(c) for c in frame.columns], "data": json.loads(frame.to_json(orient="values"))}
         repository.write_bytes(artifact_file, json.dumps(payload).encode())

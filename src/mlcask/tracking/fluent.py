@@ -15,41 +15,22 @@ from typing import Any
 
 from mlcask.entities import Experiment, Metric, Param, Run, RunStatus, RunTag, ViewType
 from mlcask.exceptions import RESOURCE_DOES_NOT_EXIST, InvalidArgumentError, MlcaskException
-from mlcask.tracking import stores
+from mlcask.tracking import context
+from mlcask.tracking.context import (  # noqa: F401 (mlcask.set_tracking_uri and friends)
+    get_registry_uri,
+    get_tracking_uri,
+    set_registry_uri,
+    set_tracking_uri,
+)
+from mlcask.tracking.uris import split_runs_uri
 
-_tracking_uri: str | None = None
-_active_experiment_id: str | None = None
 _thread = threading.local()
-_last_active_run_id: str | None = None
-_clients: dict[str, Any] = {}
-
-
-# -- tracking URI and client ------------------------------------------------------------
-def set_tracking_uri(uri: str) -> None:
-    """Where runs are stored: ``sqlite:///mlcask.db`` (default), ``postgresql://...``, or a folder."""
-    global _tracking_uri
-    stores.database_and_artifact_root(str(uri))  # refuse unsupported URIs now, not at first log
-    _tracking_uri = str(uri)
-
-
-def get_tracking_uri() -> str:
-    return _tracking_uri or stores.env_tracking_uri() or stores.default_tracking_uri()
-
-
-def _client() -> Any:
-    uri = get_tracking_uri()
-    client = _clients.get(uri)
-    if client is None:
-        from mlcask.tracking.client import MlcaskClient
-
-        client = _clients[uri] = MlcaskClient(uri)
-    return client
+_client = context.current_client
 
 
 # -- experiments ---------------------------------------------------------------------------
 def set_experiment(experiment_name: str | None = None, experiment_id: str | None = None) -> Experiment:
     """Make an experiment active (by name, created on first use, or by id) and return it."""
-    global _active_experiment_id
     if (experiment_name is None) == (experiment_id is None):
         raise InvalidArgumentError("set_experiment takes exactly one of experiment_name and experiment_id.")
     client = _client()
@@ -66,13 +47,13 @@ def set_experiment(experiment_name: str | None = None, experiment_id: str | None
     if experiment.lifecycle_stage == "deleted":
         raise MlcaskException(f"Cannot set a deleted experiment {experiment.name!r} as the active experiment; "
                               "restore it first (MlcaskClient().restore_experiment).")
-    _active_experiment_id = experiment.experiment_id
+    context.set_active_experiment_id(experiment.experiment_id)
     return experiment
 
 
 def _experiment_id_for_new_run() -> str:
-    if _active_experiment_id is not None:
-        return _active_experiment_id
+    if context.active_experiment_id() is not None:
+        return context.active_experiment_id()
     if os.environ.get("MLFLOW_EXPERIMENT_ID"):
         return os.environ["MLFLOW_EXPERIMENT_ID"]
     if os.environ.get("MLFLOW_EXPERIMENT_NAME"):
@@ -178,7 +159,6 @@ def start_run(run_id: str | None = None, experiment_id: str | None = None, run_n
     Use it as a context manager (``with mlcask.start_run():``) to end the run
     automatically. With an active run, pass ``nested=True`` to start a child run.
     """
-    global _last_active_run_id
     stack = _stack()
     if stack and not nested:
         raise MlcaskException(
@@ -205,7 +185,7 @@ def start_run(run_id: str | None = None, experiment_id: str | None = None, run_n
                                 tags=all_tags, run_name=run_name)
     active = ActiveRun(run)
     stack.append(active)
-    _last_active_run_id = active.info.run_id
+    context.set_last_active_run_id(active.info.run_id)
     return active
 
 
@@ -229,7 +209,8 @@ def last_active_run() -> Run | None:
     run = active_run()
     if run is not None:
         return _client().get_run(run.info.run_id)
-    return _client().get_run(_last_active_run_id) if _last_active_run_id else None
+    last = context.last_active_run_id()
+    return _client().get_run(last) if last else None
 
 
 def _run_id() -> str:
@@ -391,8 +372,6 @@ def register_model(model_uri: str, name: str, tags: dict[str, Any] | None = None
         if model_id is not None:
             run_id = client.get_logged_model(model_id).source_run_id
     elif model_uri.startswith("runs:/"):
-        from mlcask.tracking.uris import split_runs_uri
-
         run_id, path = split_runs_uri(model_uri)
         run = client.get_run(run_id)
         for model in client.search_logged_models([run.info.experiment_id], f"source_run_id = '{run_id}'", 1000):

@@ -1,17 +1,24 @@
 """``log_model`` for every flavor: save the model as a logged model of the active run.
 
 A flavor's ``log_model`` hands over a ``save(path, mlflow_model) -> ModelInfo`` callable; this module
-creates the logged model record (``models:/<model_id>``), saves the folder into its
-artifact location, marks it READY (or FAILED), and registers it when asked.
+creates the logged model record (``models:/<model_id>``), saves the folder in a private
+local staging folder, uploads it through the logged model's artifact repository (local,
+S3 or a tracking server's proxy: a reader sees the whole folder or none of it), marks the
+model READY (or FAILED), and registers it when asked.
 """
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from mlcask.entities import LoggedModelStatus
 from mlcask.models.model import Model, ModelInfo
+from mlcask.tracking.artifacts import LocalArtifactRepository, clean_relative_path, get_artifact_repository
+from mlcask.tracking.protocols import ArtifactRepository
 
 
 def log_model(
@@ -27,7 +34,7 @@ def log_model(
 ) -> ModelInfo:
     """Log a model into the active run (a run is started if none is active)."""
     from mlcask.tracking import fluent
-    from mlcask.tracking.artifacts import clean_relative_path, local_path_of
+    from mlcask.tracking.context import current_client
 
     if name is not None and artifact_path is not None and name != artifact_path:
         from mlcask.exceptions import InvalidArgumentError
@@ -35,7 +42,7 @@ def log_model(
         raise InvalidArgumentError(f"Give name or artifact_path (the same thing), not two different values: "
                                    f"name={name!r}, artifact_path={artifact_path!r}.")
     model_name = clean_relative_path(name or artifact_path or "model", "model name") or "model"
-    client = fluent._client()
+    client = current_client()
     run = fluent.active_run()
     started_here = run is None
     if started_here:
@@ -50,7 +57,8 @@ def log_model(
         )
         mlflow_model = Model(artifact_path=model_name, run_id=run_id, model_id=logged.model_id)
         try:
-            info = save(str(local_path_of(logged.artifact_location)), mlflow_model)
+            info = _save_into(get_artifact_repository(logged.artifact_location, client.tracking_uri), save,
+                              mlflow_model)
         except BaseException:
             client.finalize_logged_model(logged.model_id, LoggedModelStatus.FAILED)
             raise
@@ -63,3 +71,22 @@ def log_model(
     finally:
         if started_here:
             fluent.end_run()
+
+
+def _save_into(repository: ArtifactRepository, save: Callable[[str, Model], ModelInfo], mlflow_model: Model) -> ModelInfo:
+    """Save the model folder into ``repository``'s root.
+
+    A local repository is written in place: saving already stages the folder next to its
+    destination and renames it whole (so a killed writer leaves nothing in shared temp
+    folders). Any other repository gets the folder staged in a private local folder and
+    uploaded through it.
+    """
+    if isinstance(repository, LocalArtifactRepository):
+        return save(str(repository.local_path("")), mlflow_model)
+    staging = Path(tempfile.mkdtemp(prefix="mlcask-log-model-"))
+    try:
+        info = save(str(staging / "model"), mlflow_model)
+        repository.log_artifacts(staging / "model")
+        return info
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

@@ -160,10 +160,12 @@ class ArtifactRepository(Protocol):
     def write_bytes(self, artifact_file: str, data: bytes) -> None:
         """Write ``data`` as the file ``artifact_file``."""
     def read_bytes(self, artifact_file: str) -> bytes:
-        """The contents of the file ``artifact_file``."""
+        """The contents of the file ``artifact_file``; a missing file raises
+        :class:`~mlcask.exceptions.MlcaskException` with ``error_code`` RESOURCE_DOES_NOT_EXIST."""
     def list_artifacts(self, path: str | None = None) -> list[FileInfo]:
         """The direct children of the folder ``path`` (the root for None)."""
     def download_artifacts(self, artifact_path: str = "", dst_path: str | os.PathLike[str] | None = None) -> str:
-        """Copy a file or folder to ``dst_path`` (a new temporary folder for None); returns the local path."""
+        """A local path holding a file or folder: a copy in ``dst_path``; for None, a local repository's
+        own file and a new temporary folder for remote ones."""
     def delete_artifacts(self, artifact_path: str | None = None) -> None:
         """Delete a file or folder (everything for None)."""

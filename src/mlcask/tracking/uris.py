@@ -12,14 +12,9 @@ from pathlib import Path
 
 from mlcask.exceptions import RESOURCE_DOES_NOT_EXIST, InvalidArgumentError, MlcaskException, ModelNotFoundError
 from mlcask.models.uri import is_models_uri, parse_models_uri
+from mlcask.tracking.context import current_client as _client
 
 MAX_SOURCE_HOPS = 3
-
-
-def _client():
-    from mlcask.tracking.client import MlcaskClient
-
-    return MlcaskClient()
 
 
 def split_runs_uri(uri: str) -> tuple[str, str]:
