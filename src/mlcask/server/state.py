@@ -1,0 +1,59 @@
+"""The state one server process shares across requests: its config and its stores.
+
+Stores are opened once per process (on first use, so a worker opens its own database
+connections after uvicorn forks it) and shared by every request.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+from mlcask.server.config import ServerConfig
+
+if TYPE_CHECKING:
+    from mlcask.tracking.protocols import RegistryStore, TrackingStore
+
+__all__ = ["ServerState"]
+
+
+class ServerState:
+    """The config, the tracking store and the registry store of one server process."""
+
+    def __init__(self, config: ServerConfig, tracking: TrackingStore | None = None,
+                 registry: RegistryStore | None = None) -> None:
+        self.config = config
+        self._tracking = tracking
+        self._registry = registry
+        self._lock = threading.Lock()
+
+    @property
+    def tracking(self) -> TrackingStore:
+        """The tracking store of ``--backend-store-uri`` (artifact root: the config's)."""
+        if self._tracking is None:
+            with self._lock:
+                if self._tracking is None:
+                    self._tracking = open_tracking_store(self.config)
+        return self._tracking
+
+    @property
+    def registry(self) -> RegistryStore:
+        """The registry store of ``--registry-store-uri`` (the backend store's database by default)."""
+        if self._registry is None:
+            with self._lock:
+                if self._registry is None:
+                    from mlcask.tracking.stores import registry_store
+
+                    self._registry = registry_store(self.config.registry_uri)
+        return self._registry
+
+
+def open_tracking_store(config: ServerConfig) -> TrackingStore:
+    """The tracking store of ``config``, whose new experiments get ``<artifact root>/<id>``."""
+    import os
+
+    from mlcask.tracking.stores import tracking_store
+
+    # tracking_store() takes the default artifact root from MLCASK_ARTIFACT_ROOT; this process is the server's own.
+    os.environ["MLCASK_ARTIFACT_ROOT"] = config.artifact_root
+    return tracking_store(config.backend_store_uri)
