@@ -191,7 +191,7 @@ def parse_models_uri(uri: str) -> ModelsUri:
 Resolver = Callable[[str], Path]
 _resolvers: dict[str, Resolver] = {}
 # Schemes whose resolvers live in a higher layer, imported (by name) on first use.
-_PLUGINS = {"runs": "mlcask.tracking.uris", "models": "mlcask.tracking.uris"}
+_PLUGINS = {scheme: "mlcask.tracking.uris" for scheme in ("runs", "models", "s3", "mlflow-artifacts", "http", "https")}
 
 
 def register_scheme(scheme: str, resolver: Resolver) -> None:

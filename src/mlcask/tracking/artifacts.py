@@ -42,7 +42,7 @@ from mlcask.utils.paths import (
     safe_name,
 )
 
-__all__ = ["FileInfo", "LocalArtifactRepository", "check_artifact_uri", "clean_relative_path", "get_artifact_repository",
+__all__ = ["FileInfo", "LocalArtifactRepository", "check_artifact_uri", "is_local_uri", "clean_relative_path", "get_artifact_repository",
            "local_path_of"]
 
 
@@ -402,10 +402,16 @@ class LocalArtifactRepository:
 REMOTE_SCHEMES = ("s3", "mlflow-artifacts", "http", "https")
 
 
+def is_local_uri(uri: str) -> bool:
+    """Whether ``uri`` is a local path or ``file:`` URI (one letter before ':' is a Windows drive)."""
+    scheme = urllib.parse.urlparse(str(uri)).scheme.lower()
+    return scheme in ("", "file") or len(scheme) == 1
+
+
 def check_artifact_uri(uri: str, what: str = "Artifact location") -> str:
     """Refuse, now, an artifact URI whose scheme no repository serves; returns ``uri``."""
     scheme = urllib.parse.urlparse(str(uri)).scheme.lower()
-    if scheme in ("", "file") or len(scheme) == 1 or scheme in REMOTE_SCHEMES:
+    if is_local_uri(uri) or scheme in REMOTE_SCHEMES:
         return str(uri)
     raise InvalidArgumentError(f"{what} '{uri}': scheme '{scheme}:' is not supported (supported: local paths, "
                                "file:, s3://, mlflow-artifacts:/ and http(s):// URIs).")
