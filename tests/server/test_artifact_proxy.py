@@ -1,0 +1,348 @@
+"""The artifact proxy (``/api/2.0/mlflow-artifacts/...``) over a local folder and over S3 (moto).
+
+Fast cases run the routes in a minimal Starlette app through Starlette's TestClient; the
+traversal corpus and the real MLflow client go over HTTP to a uvicorn process serving them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client as http_client
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+import urllib.parse
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.routing import Mount
+from starlette.testclient import TestClient
+
+from mlcask.server.artifacts_proxy import routes
+from tests.s3_server import free_port, start_s3_server
+from tests.security.traversal_payloads import PAYLOADS, aimed_at
+
+API = "/api/2.0/mlflow-artifacts"
+AJAX = "/ajax-api/2.0/mlflow-artifacts"
+SRC = Path(__file__).resolve().parents[2] / "src"
+MiB = 1024 * 1024
+
+
+def proxy_app(destination: str, **options) -> Starlette:
+    """The proxy's routes mounted as the server mounts them."""
+    return Starlette(routes=[Mount(API, routes=routes(destination, **options)),
+                             Mount(AJAX, routes=routes(destination, **options))])
+
+
+@contextmanager
+def serve_proxy(destination: str, env: dict[str, str] | None = None, port: int | None = None, **options):
+    """A uvicorn process on 127.0.0.1 serving the proxy over ``destination`` (``options`` go to ``routes``);
+    yields (base URL, process)."""
+    port = port or free_port()
+    code = textwrap.dedent(f"""
+        import uvicorn
+        from tests.server.test_artifact_proxy import proxy_app
+        uvicorn.run(proxy_app({destination!r}, **{options!r}), host="127.0.0.1", port={port}, log_level="warning")
+    """)
+    environment = {**os.environ, **(env or {}), "PYTHONPATH": os.pathsep.join([str(SRC), str(SRC.parent)])}
+    process = subprocess.Popen([sys.executable, "-c", code], env=environment, cwd=SRC.parent)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert process.poll() is None, "the proxy server exited at start"
+            try:
+                httpx.get(f"{base}{API}/artifacts", timeout=1)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "the proxy server did not start"
+                time.sleep(0.1)
+        yield base, process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def s3_server():
+    server = start_s3_server()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["local", "s3"])
+def destination(request, tmp_path, monkeypatch):
+    """(kind, destination URI, a function listing what the destination holds as relative paths)."""
+    if request.param == "local":
+        root = tmp_path / "dest"
+
+        def held() -> list[str]:
+            return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()) \
+                if root.exists() else []
+        return "local", str(root), held
+    server = request.getfixturevalue("s3_server")
+    server.apply_env(monkeypatch)
+    bucket = server.new_bucket()
+    return "s3", f"s3://{bucket}/proxied", lambda: [k.removeprefix("proxied/") for k in server.keys(bucket)]
+
+
+@pytest.fixture
+def client(destination):
+    with TestClient(proxy_app(destination[1])) as test_client:
+        yield test_client
+
+
+def visible(held: list[str]) -> list[str]:
+    """What a reader could see: staging files (``.mlcask-upload-*``) left out."""
+    return [p for p in held if not any(part.startswith(".mlcask-upload-") for part in p.split("/"))]
+
+
+# -- single requests -------------------------------------------------------------------------------
+def test_put_get_list_delete(client, destination):
+    _, _, held = destination
+    assert client.put(f"{API}/artifacts/1/run/artifacts/a.txt", content=b"hello").status_code == 200
+    assert client.put(f"{API}/artifacts/1/run/artifacts/sub/b.bin", content=b"\x00" * 1000).status_code == 200
+    got = client.get(f"{API}/artifacts/1/run/artifacts/a.txt")
+    assert got.status_code == 200 and got.content == b"hello"
+    assert got.headers["content-length"] == "5" and got.headers["x-content-type-options"] == "nosniff"
+    assert client.get(f"{AJAX}/artifacts/1/run/artifacts/sub/b.bin").content == b"\x00" * 1000
+    listed = client.get(f"{API}/artifacts", params={"path": "1/run/artifacts"}).json()
+    assert listed == {"files": [{"path": "a.txt", "is_dir": False, "file_size": 5},
+                                {"path": "sub", "is_dir": True}]}
+    assert client.get(f"{API}/artifacts").json() == {"files": [{"path": "1", "is_dir": True}]}
+    assert client.get(f"{API}/artifacts", params={"path": "1/run/artifacts/a.txt"}).json() == {"files": []}
+    assert client.get(f"{API}/artifacts", params={"path": "nothing/here"}).json() == {"files": []}
+    assert client.put(f"{API}/artifacts/1/run/artifacts/a.txt", content=b"again").status_code == 200
+    assert client.get(f"{API}/artifacts/1/run/artifacts/a.txt").content == b"again"
+    assert client.delete(f"{API}/artifacts/1/run/artifacts/sub").status_code == 200
+    assert visible(held()) == ["1/run/artifacts/a.txt"]
+    assert client.delete(f"{API}/artifacts/1/run/artifacts/a.txt").status_code == 200
+    assert visible(held()) == []
+
+
+def test_errors_are_mlflow_bodies(client, destination):
+    missing = client.get(f"{API}/artifacts/no/such/file.txt")
+    assert missing.status_code == 404 and missing.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+    client.put(f"{API}/artifacts/folder/x.txt", content=b"x")
+    folder = client.get(f"{API}/artifacts/folder")
+    assert folder.status_code == 400 and "is a folder" in folder.json()["message"]
+    assert client.put(f"{API}/artifacts/", content=b"x").json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    if destination[0] == "local":  # S3 keys may be both a file and a folder's prefix
+        assert client.put(f"{API}/artifacts/folder", content=b"x").status_code == 400  # a folder is in the way
+        assert client.put(f"{API}/artifacts/folder/x.txt/y", content=b"x").status_code == 400  # a file is
+    assert client.delete(f"{API}/artifacts/").status_code == 400  # never everything at once
+    assert client.post(f"{API}/artifacts/a.txt").status_code == 405
+    for body in (b"not json", b"[1]", b'{"path": 3}', b'{"num_parts": 2}', b'{"path": "f", "num_parts": "x"}',
+                 b'{"path": "f", "num_parts": 0}', b'{"path": "f", "num_parts": 10001}'):
+        answer = client.post(f"{API}/mpu/create/folder", content=body)
+        assert answer.status_code == 400 and answer.json()["error_code"] == "INVALID_PARAMETER_VALUE", body
+    for body in (b'{"path": "f", "upload_id": "00"}', b'{"path": "f", "upload_id": "00", "parts": []}',
+                 b'{"path": "f", "upload_id": "00", "parts": [{"part_number": 2, "etag": "a"}, '
+                 b'{"part_number": 1, "etag": "b"}]}', b'{"path": "f", "upload_id": "00", "parts": ["x"]}'):
+        assert client.post(f"{API}/mpu/complete/folder", content=body).status_code == 400, body
+    assert client.post(f"{API}/mpu/abort/folder", content=b'{"path": "f"}').status_code == 400
+
+
+def test_active_content_is_served_as_an_inert_download(client):
+    client.put(f"{API}/artifacts/page.html", content=b"<script>alert(1)</script>")
+    answer = client.get(f"{API}/artifacts/page.html")
+    assert answer.headers["content-type"].startswith("text/plain")
+    assert answer.headers["content-disposition"] == "attachment; filename*=UTF-8''page.html"
+
+
+def test_body_limit(destination):
+    kind, uri, held = destination
+    with TestClient(proxy_app(uri, max_upload_bytes=1000)) as client:
+        assert client.put(f"{API}/artifacts/ok.bin", content=b"x" * 1000).status_code == 200
+        too_big = client.put(f"{API}/artifacts/big.bin", content=b"x" * 1001)
+        assert too_big.status_code == 413 and too_big.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+        streamed = client.put(f"{API}/artifacts/big.bin", content=iter([b"x" * 600, b"x" * 600]))  # no length
+        assert streamed.status_code == 413
+    assert held() == ["ok.bin"]  # nothing of the refused bodies, not even a staging file
+
+
+# -- multipart uploads ------------------------------------------------------------------------------
+def _put_part(client: TestClient, url: str, data: bytes) -> httpx.Response:
+    """PUT a part to its credential URL: this server's (through the test client) or S3's (over HTTP)."""
+    if url.startswith("http://testserver/"):
+        return client.put(url, content=data)
+    return httpx.put(url, content=data)
+
+
+def _multipart(client: TestClient, folder: str, name: str, parts: list[bytes]) -> tuple[str, list[dict]]:
+    created = client.post(f"{API}/mpu/create/{folder}", json={"path": f"/home/me/{name}", "num_parts": len(parts)})
+    assert created.status_code == 200, created.text
+    body = created.json()
+    done = []
+    for credential, data in zip(body["credentials"], parts):
+        answer = _put_part(client, credential["url"], data)
+        assert answer.status_code == 200, answer.text
+        done.append({"part_number": credential["part_number"], "etag": answer.headers["ETag"]})
+    return body["upload_id"], done
+
+
+def test_multipart_upload(client, destination):
+    _, _, held = destination
+    parts = [os.urandom(5 * MiB), os.urandom(5 * MiB), os.urandom(1000)]
+    upload_id, done = _multipart(client, "1/run/artifacts/model", "weights.bin", parts)
+    assert visible(held()) == []  # nothing visible before complete
+    assert client.get(f"{API}/artifacts/1/run/artifacts/model/weights.bin").status_code == 404
+    completed = client.post(f"{API}/mpu/complete/1/run/artifacts/model",
+                            json={"path": "weights.bin", "upload_id": upload_id, "parts": done})
+    assert completed.status_code == 200, completed.text
+    got = client.get(f"{API}/artifacts/1/run/artifacts/model/weights.bin")
+    assert hashlib.sha256(got.content).digest() == hashlib.sha256(b"".join(parts)).digest()
+    assert held() == ["1/run/artifacts/model/weights.bin"]  # the staging folder is gone too
+
+
+def test_multipart_abort_and_bad_completions(client, destination, request):
+    kind, _, held = destination
+    upload_id, done = _multipart(client, "m", "w.bin", [os.urandom(5 * MiB), b"tail"])
+    wrong_etag = [done[0], {"part_number": 2, "etag": '"' + "0" * 32 + '"'}]
+    answer = client.post(f"{API}/mpu/complete/m", json={"path": "w.bin", "upload_id": upload_id, "parts": wrong_etag})
+    assert answer.status_code == 400 and answer.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    if kind == "local":  # the local destination knows which file an upload is for, and its part URLs
+        other = client.post(f"{API}/mpu/complete/m", json={"path": "x.bin", "upload_id": upload_id, "parts": done})
+        assert other.status_code == 400 and "was created for 'm/w.bin'" in other.json()["message"]
+        created = client.post(f"{API}/mpu/create/m", json={"path": "w.bin", "num_parts": 1}).json()
+        url = created["credentials"][0]["url"]
+        assert client.put(url.replace("token=", "token=x"), content=b"x").status_code == 403
+        assert client.put(url.replace("/1?", "/2?"), content=b"x").status_code == 400
+        assert client.put(url.replace(created["upload_id"], "f" * 32), content=b"x").status_code == 404
+        assert client.put(url.replace(created["upload_id"], "../../x"), content=b"x").status_code in (400, 404)
+    assert client.post(f"{API}/mpu/abort/m", json={"path": "w.bin", "upload_id": upload_id}).status_code == 200
+    assert client.get(f"{API}/artifacts/m/w.bin").status_code == 404
+    if kind == "local":  # (S3 answers NoSuchUpload, 404; moto answers 500 for an aborted upload)
+        after = client.post(f"{API}/mpu/complete/m", json={"path": "w.bin", "upload_id": upload_id, "parts": done})
+        assert after.status_code == 404 and after.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+    assert visible(held()) == []
+    if kind == "s3":
+        assert request.getfixturevalue("s3_server").multipart_uploads(destination[1].split("/")[2]) == []
+
+
+# -- the traversal corpus over HTTP -----------------------------------------------------------------
+SECRET = b"TOP-SECRET-SENTINEL"
+CORPUS = PAYLOADS + aimed_at(1, "outside/secret.txt") + aimed_at(1, "outside/secret_dir/x")
+
+
+def _snapshot(base: Path, skip: Path) -> dict[str, tuple]:
+    found = {}
+    for path in sorted(base.rglob("*")):
+        if path == skip or skip in path.parents:
+            continue
+        info = path.lstat()
+        found[path.relative_to(base).as_posix()] = (info.st_mode, info.st_size, info.st_mtime_ns,
+                                                    path.read_bytes() if path.is_file() else None)
+    return found
+
+
+_MPU_BODY = json.dumps({"path": "x.txt", "num_parts": 1, "upload_id": "0" * 32,
+                        "parts": [{"part_number": 1, "etag": "0" * 32}]}).encode()
+
+
+def _requests(payload: str) -> list[tuple[str, str, bytes | None]]:
+    """Every way the proxy takes a path, with ``payload`` in it: quoted fully, and quoted as a path (dots,
+    slashes, ';' and '%' as typed). Sent verbatim: no client-side normalisation of '..'."""
+    out: list[tuple[str, str, bytes | None]] = []
+    for quoted in {urllib.parse.quote(payload, safe=""), urllib.parse.quote(payload, safe="/;%")}:
+        out += [("GET", f"{API}/artifacts/{quoted}", None), ("PUT", f"{API}/artifacts/{quoted}", SECRET),
+                ("DELETE", f"{API}/artifacts/{quoted}", None), ("PUT", f"{API}/artifacts/{quoted}/x.txt", SECRET)]
+        out += [("POST", f"{API}/mpu/{step}/{quoted}", _MPU_BODY) for step in ("create", "complete", "abort")]
+    out.append(("GET", f"{API}/artifacts?{urllib.parse.urlencode({'path': payload})}", None))
+    return out
+
+
+def test_traversal_corpus_is_refused_over_http(tmp_path):
+    destination = tmp_path / "dest"
+    (tmp_path / "outside" / "secret_dir").mkdir(parents=True)
+    (tmp_path / "outside" / "secret.txt").write_bytes(SECRET)
+    (tmp_path / "outside" / "secret_dir" / "x").write_bytes(SECRET)
+    destination.mkdir()
+    before = _snapshot(tmp_path, destination)
+    refused = 0
+    with serve_proxy(str(destination)) as (base, _), httpx.Client(base_url=base, timeout=30) as http:
+        connection = http_client.HTTPConnection("127.0.0.1", int(base.rsplit(":", 1)[1]), timeout=30)
+        for payload in CORPUS:
+            for method, url, body in _requests(payload):
+                connection.request(method, url, body=body)
+                answer = connection.getresponse()
+                content = answer.read()
+                if answer.status == 404 and "\n" in payload and "?" not in url:
+                    continue  # Starlette's Mount ('.*') matches no path holding a newline: no route is reached
+                assert answer.status == 400, (payload, method, url, answer.status, content)
+                assert json.loads(content)["error_code"] == "INVALID_PARAMETER_VALUE"
+                assert SECRET not in content
+                refused += 1
+        connection.close()
+        # the client's local file name in a multipart body is reduced to its last segment, as MLflow does
+        for payload in ("../../outside/secret.txt", "..\\..\\outside\\secret.txt", "/etc/passwd"):
+            answer = http.post(f"{API}/mpu/create/run", json={"path": payload, "num_parts": 1})
+            assert answer.status_code == 200, answer.text
+    assert refused > 1000
+    assert _snapshot(tmp_path, destination) == before
+    assert not any(p.is_file() and p.read_bytes() == SECRET for p in destination.rglob("*"))
+
+
+# -- the real MLflow client ---------------------------------------------------------------------------
+MLFLOW_CLIENT = """
+import filecmp, hashlib, json, os, sys
+from mlflow.store.artifact.mlflow_artifacts_repo import MlflowArtifactsRepository
+src, dst, uri = sys.argv[1:4]
+repo = MlflowArtifactsRepository("mlflow-artifacts:/7/run1/artifacts", tracking_uri=uri)
+repo.log_artifact(os.path.join(src, "small.txt"))
+repo.log_artifact(os.path.join(src, "big.bin"), "model")
+repo.log_artifacts(os.path.join(src, "tree"), "tree")
+listed = sorted((f.path, f.is_dir, f.file_size) for f in repo.list_artifacts())
+nested = sorted((f.path, f.is_dir, f.file_size) for f in repo.list_artifacts("tree"))
+out = repo.download_artifacts("", dst)
+same = [filecmp.cmp(os.path.join(src, a), os.path.join(out, b), shallow=False)
+        for a, b in (("small.txt", "small.txt"), ("big.bin", "model/big.bin"), ("tree/sub/c.txt", "tree/sub/c.txt"))]
+repo.delete_artifacts("tree")
+print(json.dumps({"listed": listed, "nested": nested, "same": same,
+                  "after": sorted(f.path for f in repo.list_artifacts())}))
+"""
+
+
+@pytest.mark.interop
+@pytest.mark.parametrize("kind", ["local", "s3"])
+def test_real_mlflow_client(kind, tmp_path, request):
+    from bench.mlflow_env import ensure_mlflow_python
+
+    env = {}
+    if kind == "local":
+        uri = str(tmp_path / "dest")
+    else:
+        server = request.getfixturevalue("s3_server")
+        env = server.env
+        uri = f"s3://{server.new_bucket()}/artifacts"
+    src = tmp_path / "src"
+    (src / "tree" / "sub").mkdir(parents=True)
+    (src / "small.txt").write_text("small")
+    (src / "big.bin").write_bytes(os.urandom(11 * MiB))
+    (src / "tree" / "a.json").write_text("{}")
+    (src / "tree" / "sub" / "c.txt").write_text("c")
+    client_env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "MLCASK_", "MLFLOW_"))}
+    client_env.update({"MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD": "true", "MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE": str(5 * MiB),
+                       "MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE": str(MiB)})
+    (tmp_path / "out").mkdir()
+    # a body over 6 MiB is refused: the 11 MiB file can only go up in 5 MiB parts
+    with serve_proxy(uri, env, max_upload_bytes=6 * MiB) as (base, _):
+        proc = subprocess.run([str(ensure_mlflow_python()), "-c", MLFLOW_CLIENT, str(src), str(tmp_path / "out"), base],
+                              env=client_env, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-4000:]
+        result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["listed"] == [["model", True, None], ["small.txt", False, 5], ["tree", True, None]]
+    assert result["nested"] == [["tree/a.json", False, 2], ["tree/sub", True, None]]
+    assert result["same"] == [True, True, True]
+    assert result["after"] == ["model", "small.txt"]
+    if kind == "s3":  # the big file went up in parts, straight to S3, and was joined there
+        head = request.getfixturevalue("s3_server").client().head_object(
+            Bucket=uri.split("/")[2], Key="artifacts/7/run1/artifacts/model/big.bin")
+        assert head["ETag"].strip('"').endswith("-3")
