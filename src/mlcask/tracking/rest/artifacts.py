@@ -218,7 +218,7 @@ class HttpArtifactRepository:
         infos = []
         for message in files:
             fields = file_info_from_message(message)
-            name = safe_name(fields["path"].rstrip("/").rpartition("/")[2], "file name listed by the server")
+            name = safe_name(fields["path"].rstrip("/"), f"name listed by the server in '{relative or '/'}'")
             infos.append(FileInfo(_join(relative, name), fields["is_dir"], fields["file_size"]))
         if len(infos) == 1 and not infos[0].is_dir and relative and infos[0].path == _join(
                 relative, relative.rpartition("/")[2]):
