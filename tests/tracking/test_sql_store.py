@@ -198,7 +198,7 @@ def test_search_experiments(store):
     assert isinstance(first, PagedList) and [e.name for e in first] == ["Default", "a"] and first.token
     second = store.search_experiments(max_results=2, order_by=["name ASC"], page_token=first.token)
     assert [e.name for e in second] == ["b"] and second.token is None
-    with raises(INVALID_PARAMETER_VALUE, "max_results must be at most 50000"):
+    with raises(INVALID_PARAMETER_VALUE, "max_results: it must be at most 50000"):
         store.search_experiments(max_results=50001)
     with raises(INVALID_PARAMETER_VALUE, "Invalid page token 'garbage'"):
         store.search_experiments(page_token="garbage")
@@ -544,7 +544,7 @@ def test_search_runs(store):
     assert store.search_runs([]) == []
     with raises(INVALID_PARAMETER_VALUE, "experiment_ids must be a list, got str. Did you mean experiment_ids=['1']?"):
         store.search_runs("1")
-    with raises(INVALID_PARAMETER_VALUE, "max_results must be a positive integer, got 0"):
+    with raises(INVALID_PARAMETER_VALUE, "max_results: it must be a positive integer, got 0"):
         store.search_runs([experiment_id], max_results=0)
     with pytest.raises(InvalidArgumentError):
         store.search_runs([experiment_id], "metrics.acc >>> 1")

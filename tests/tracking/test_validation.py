@@ -208,13 +208,15 @@ def test_artifact_location():
 
 
 def test_max_results():
-    v.validate_max_results(1)
-    v.validate_max_results(50000)
+    from mlcask.tracking.paging import check_max_results
+
+    assert check_max_results(1, v.MAX_RESULTS_THRESHOLD) == 1
+    assert check_max_results(50000, v.MAX_RESULTS_THRESHOLD) == 50000
     for bad in (0, -1, 1.5, "10", True, None):
-        with pytest.raises(InvalidArgumentError, match="max_results must be a positive integer"):
-            v.validate_max_results(bad)
-    with pytest.raises(InvalidArgumentError, match="max_results must be at most 50000, got 50001"):
-        v.validate_max_results(50001)
+        with pytest.raises(InvalidArgumentError, match="max_results: it must be a positive integer"):
+            check_max_results(bad, v.MAX_RESULTS_THRESHOLD)
+    with pytest.raises(InvalidArgumentError, match="max_results: it must be at most 50000, got 50001"):
+        check_max_results(50001, v.MAX_RESULTS_THRESHOLD)
 
 
 def test_batch_limits():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mlcask.tracking.registry.paging import PagedList
+from mlcask.tracking.paging import PagedList
 from mlcask.tracking.registry.store import SqlRegistryStore
 
 __all__ = ["PagedList", "SqlRegistryStore"]

@@ -253,14 +253,6 @@ def validate_logged_model_name(name: Any) -> None:
     validate_length("Model name", name, MAX_LOGGED_MODEL_NAME_LENGTH)
 
 
-def validate_max_results(max_results: Any, limit: int = MAX_RESULTS_THRESHOLD) -> None:
-    """Check a search's ``max_results``: a positive integer, at most ``limit``."""
-    if isinstance(max_results, bool) or not isinstance(max_results, int) or max_results <= 0:
-        raise InvalidArgumentError(f"max_results must be a positive integer, got {max_results!r}.")
-    if max_results > limit:
-        raise InvalidArgumentError(f"max_results must be at most {limit}, got {max_results}.")
-
-
 def validate_batch_limits(n_metrics: int, n_params: int, n_tags: int) -> None:
     """Check a ``log_batch`` call's sizes (at most 1,000 metrics, 100 params, 100 tags, 1,000 in all)."""
     for what, count, limit in (("metrics", n_metrics, MAX_METRICS_PER_BATCH),

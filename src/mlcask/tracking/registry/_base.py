@@ -1,4 +1,5 @@
-"""What every part of the registry store shares: the engine, refusals, upserts."""
+"""What every part of the registry store shares beyond the SQL foundation
+(:class:`mlcask.tracking.store.base.SqlFoundation`): the fast read engine and the refusals."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import sqlalchemy as sa
 
 from mlcask.exceptions import RESOURCE_DOES_NOT_EXIST, MlcaskException
 from mlcask.tracking.registry import reads
-from mlcask.tracking.store.db import engine_for
+from mlcask.tracking.store.base import SqlFoundation
 
 T = TypeVar("T")
 
@@ -25,7 +26,7 @@ def read_engine(store_uri: str, engine: Any) -> Any:
 
     On PostgreSQL: a pool of autocommit connections with no ping on checkout and no
     rollback on return, so a one-statement read is one round trip (about 5x faster than
-    the shared engine's four). Stale connections are retried in ``RegistryBase._read``.
+    the shared engine's four). Stale connections are retried in ``RegistryBase._query``.
     Elsewhere: ``engine`` itself.
     """
     if engine.dialect.name != "postgresql":
@@ -53,43 +54,27 @@ def model_not_found(name: str) -> MlcaskException:
                            "lists the models).", error_code=RESOURCE_DOES_NOT_EXIST)
 
 
-class RegistryBase:
-    """The engine of one registry database and the helpers the store's parts share."""
-
-    def __init__(self, store_uri: str) -> None:
-        self.store_uri = store_uri
-        self._bind()
-
-    def _bind(self) -> None:
-        self._pid = os.getpid()
-        self._writer = engine_for(self.store_uri)
-        self._dialect = self._writer.dialect.name
-        self._read_engine = read_engine(self.store_uri, self._writer)
-
-    @property
-    def _engine(self) -> Any:
-        """The engine for writes (this process's own: pooled connections never cross a fork)."""
-        if self._pid != os.getpid():
-            self._bind()
-        return self._writer
+class RegistryBase(SqlFoundation):
+    """The registry's part of the foundation: one-round-trip reads and the refusals its parts share."""
 
     @property
     def _reader(self) -> Any:
-        """The engine for reads (see :func:`read_engine`)."""
-        if self._pid != os.getpid():
-            self._bind()
-        return self._read_engine
+        """The engine for reads (see :func:`read_engine`; its cache is dropped in a forked child)."""
+        return read_engine(self.store_uri, self._engine)
 
-    def _read(self, read: Callable[[Any], T]) -> T:
+    def _query(self, read: Callable[[Any], T]) -> T:
         """``read(connection)`` on a read connection; retried once if the connection had gone stale."""
         try:
+            try:
+                with self._reader.connect() as conn:
+                    return read(conn)
+            except sa.exc.DBAPIError as exc:
+                if not exc.connection_invalidated:
+                    raise
             with self._reader.connect() as conn:
                 return read(conn)
         except sa.exc.DBAPIError as exc:
-            if not exc.connection_invalidated:
-                raise
-        with self._reader.connect() as conn:
-            return read(conn)
+            raise self._database_error(exc) from exc
 
     def _version_not_found(self, conn: Any, name: str, version: int) -> MlcaskException:
         """RESOURCE_DOES_NOT_EXIST for a model version, saying which versions exist."""
@@ -111,19 +96,3 @@ class RegistryBase:
                                                    reads.LIVE)
         if conn.execute(query).first() is None:
             raise self._version_not_found(conn, name, version)
-
-    def _upsert(self, conn: Any, table: sa.Table, values: dict[str, Any], keys: tuple[str, ...]) -> None:
-        """Insert ``values`` into ``table``, or update the row with the same ``keys``."""
-        if self._dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        elif self._dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert
-        else:  # pragma: no cover - other databases: update, then insert if nothing matched
-            where = [table.c[key] == values[key] for key in keys]
-            changes = {k: v for k, v in values.items() if k not in keys}
-            if conn.execute(sa.update(table).where(*where).values(**changes)).rowcount == 0:
-                conn.execute(sa.insert(table).values(**values))
-            return
-        statement = insert(table).values(**values)
-        changes = {k: statement.excluded[k] for k in values if k not in keys}
-        conn.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=changes))

@@ -30,7 +30,7 @@ class AliasesMixin(RegistryBase):
         validate_alias(alias)
         validate_alias_settable(alias)
         number = validate_version(version)
-        with self._engine.begin() as conn:
+        with self._write() as conn:
             self._require_version(conn, name, number)
             self._upsert(conn, rma, {"name": name, "alias": alias, "version": number}, ("name", "alias"))
 
@@ -38,7 +38,7 @@ class AliasesMixin(RegistryBase):
         """Remove ``alias`` from ``name`` (no error if it is not set)."""
         validate_model_name(name)
         validate_alias(alias)
-        with self._engine.begin() as conn:
+        with self._write() as conn:
             self._require_model(conn, name)
             conn.execute(sa.delete(rma).where(rma.c.name == name, rma.c.alias == alias))
 
@@ -58,7 +58,7 @@ class AliasesMixin(RegistryBase):
                 return found
             raise self._alias_not_found(conn, name, alias)
 
-        return self._read(read)
+        return self._query(read)
 
     def _alias_not_found(self, conn: Any, name: str, alias: str) -> MlcaskException:
         if not reads.model_exists(conn, name):

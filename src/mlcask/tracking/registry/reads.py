@@ -7,7 +7,6 @@ results, a registered model's latest versions) are read with one query per table
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -33,10 +32,6 @@ _VERSION_COLUMNS = (mv.c.name, mv.c.version, mv.c.creation_time, mv.c.last_updat
                     mv.c.user_id, mv.c.current_stage, mv.c.source, mv.c.run_id, mv.c.model_id, mv.c.status)
 LIVE = mv.c.current_stage != STAGE_DELETED_INTERNAL
 
-
-def now_ms() -> int:
-    """The current time in milliseconds since the epoch."""
-    return time.time_ns() // 1_000_000
 
 
 def _joined_version(*where: Any) -> sa.Select:

@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from mlcask.entities.registry import ModelVersion, RegisteredModel
+from mlcask.tracking.paging import PagedList, check_max_results, decode_page_token, encode_page_token
 from mlcask.tracking.registry import reads
 from mlcask.tracking.registry._base import RegistryBase
-from mlcask.tracking.registry.paging import PagedList, check_max_results, decode_page_token, encode_page_token
 
 MAX_RESULTS_REGISTERED_MODELS = 1000
 MAX_RESULTS_MODEL_VERSIONS = 200_000
@@ -39,7 +39,7 @@ class SearchMixin(RegistryBase):
             token = encode_page_token(offset + max_results) if len(names) > max_results else None
             return PagedList(reads.read_models(conn, names[:max_results]), token)
 
-        return self._read(read)
+        return self._query(read)
 
     def search_model_versions(self, filter_string: str | None = None, max_results: int = 10000,
                               order_by: list[str] | None = None, page_token: str | None = None
@@ -60,4 +60,4 @@ class SearchMixin(RegistryBase):
             token = encode_page_token(offset + max_results) if len(keys) > max_results else None
             return PagedList(reads.read_versions(conn, keys[:max_results]), token)
 
-        return self._read(read)
+        return self._query(read)

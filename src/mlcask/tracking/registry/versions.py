@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from mlcask.entities.registry import ModelVersion
 from mlcask.exceptions import RESOURCE_ALREADY_EXISTS, MlcaskException
+from mlcask.tracking.paging import now_ms
 from mlcask.tracking.registry import reads, source_policy, sources
 from mlcask.tracking.registry._base import RegistryBase, model_not_found
 from mlcask.tracking.registry.models import TagsArg, tag_dict
@@ -39,6 +40,10 @@ _SOURCE = sa.select(mv.c.source).where(mv.c.name == sa.bindparam("name"), mv.c.v
                                        reads.LIVE)
 
 
+class _VersionClash(MlcaskException):
+    """Another writer took the version number being inserted."""
+
+
 class ModelVersionsMixin(RegistryBase):
     """The model-version calls of :class:`SqlRegistryStore`."""
 
@@ -62,7 +67,7 @@ class ModelVersionsMixin(RegistryBase):
                 return row.source_run_id if row is not None else None
             return run_id
 
-        return self._read(read)
+        return self._query(read)
 
     def create_model_version(self, name: str, source: str, run_id: str | None = None, tags: TagsArg = None,
                              run_link: str | None = None, description: str | None = None,
@@ -85,12 +90,12 @@ class ModelVersionsMixin(RegistryBase):
         check_length("The model_id", model_id, MAX_MODEL_ID_LENGTH)
         source_policy.check_source(source)
         if run_id and source_policy.is_local(source):
-            self._read(lambda conn: source_policy.check_source_in_run(conn, source, run_id))
+            self._query(lambda conn: source_policy.check_source_in_run(conn, source, run_id))
         run_id = self._checked_run_id(source, run_id, model_id)
         for attempt in range(self.CREATE_MODEL_VERSION_RETRIES):
             try:
                 return self._insert_version(name, source, run_id, model_id, description, checked)
-            except sa.exc.IntegrityError:
+            except _VersionClash:
                 # Only reachable if a writer bypassed the row lock; take the next number.
                 _logger.info("Version number clash registering %r; retrying (%d)", name, attempt + 1)
                 time.sleep(random.uniform(0.001, 0.02) * (attempt + 1))
@@ -99,8 +104,8 @@ class ModelVersionsMixin(RegistryBase):
 
     def _insert_version(self, name: str, source: str, run_id: str | None, model_id: str | None,
                         description: str | None, tags: dict[str, Any]) -> ModelVersion:
-        now = reads.now_ms()
-        with self._engine.begin() as conn:
+        now = now_ms()
+        with self._write(already_exists=_VersionClash) as conn:
             # Writing the model row first takes its lock (PostgreSQL: the row; SQLite: the
             # database) before the highest number is read, so concurrent registrations queue.
             locked = conn.execute(sa.update(rm).where(rm.c.name == name).values(last_updated_time=now))
@@ -129,16 +134,16 @@ class ModelVersionsMixin(RegistryBase):
                 raise self._version_not_found(conn, name, number)
             return found
 
-        return self._read(read)
+        return self._query(read)
 
     def update_model_version(self, name: str, version: str | int, description: str | None = None) -> ModelVersion:
         """Set the description of a version (None clears it); returns the updated version."""
         validate_model_name(name)
         number = validate_version(version)
         check_length("The description", description, MAX_DESCRIPTION_LENGTH)
-        with self._engine.begin() as conn:
+        with self._write() as conn:
             updated = conn.execute(sa.update(mv).where(mv.c.name == name, mv.c.version == number, reads.LIVE)
-                                   .values(description=description, last_updated_time=reads.now_ms()))
+                                   .values(description=description, last_updated_time=now_ms()))
             if updated.rowcount == 0:
                 raise self._version_not_found(conn, name, number)
             return reads.read_version(conn, name, number)
@@ -156,8 +161,8 @@ class ModelVersionsMixin(RegistryBase):
         if archive_existing_versions and target not in ACTIVE_STAGES:
             raise invalid(f"archive_existing_versions=True needs an active stage ({', '.join(ACTIVE_STAGES)}), "
                           f"got {stage!r}.")
-        now = reads.now_ms()
-        with self._engine.begin() as conn:
+        now = now_ms()
+        with self._write() as conn:
             moved = conn.execute(sa.update(mv).where(mv.c.name == name, mv.c.version == number, reads.LIVE)
                                  .values(current_stage=target, last_updated_time=now))
             if moved.rowcount == 0:
@@ -176,8 +181,8 @@ class ModelVersionsMixin(RegistryBase):
         """
         validate_model_name(name)
         number = validate_version(version)
-        now = reads.now_ms()
-        with self._engine.begin() as conn:
+        now = now_ms()
+        with self._write() as conn:
             # The row stays, hidden (so the number is not reused, and copies of it still
             # resolve); what described it goes.
             deleted = conn.execute(sa.update(mv).where(mv.c.name == name, mv.c.version == number, reads.LIVE).values(
@@ -200,7 +205,7 @@ class ModelVersionsMixin(RegistryBase):
                 raise self._version_not_found(conn, name, number)
             return sources.resolve(conn, row.source)
 
-        return self._read(read)
+        return self._query(read)
 
     def set_model_version_tag(self, name: str, version: str | int, tag: Any) -> None:
         """Set tag ``tag.key`` of a version to ``tag.value`` (a ``ModelVersionTag``)."""
@@ -208,7 +213,7 @@ class ModelVersionsMixin(RegistryBase):
         number = validate_version(version)
         key = validate_tag_key(tag.key)
         value = validate_tag_value(key, tag.value, allow_none=False)
-        with self._engine.begin() as conn:
+        with self._write() as conn:
             self._require_version(conn, name, number)
             self._upsert(conn, mvt, {"name": name, "version": number, "key": key, "value": value},
                          ("name", "version", "key"))
@@ -218,7 +223,7 @@ class ModelVersionsMixin(RegistryBase):
         validate_model_name(name)
         number = validate_version(version)
         validate_tag_key(key)
-        with self._engine.begin() as conn:
+        with self._write() as conn:
             self._require_version(conn, name, number)
             conn.execute(sa.delete(mvt).where(mvt.c.name == name, mvt.c.version == number, mvt.c.key == key))
 

@@ -11,23 +11,15 @@ import sqlalchemy as sa
 from mlcask.entities import Experiment, LifecycleStage, ViewType
 from mlcask.exceptions import RESOURCE_ALREADY_EXISTS, InvalidArgumentError, MlcaskException
 from mlcask.models.home import refuse_mlcask_home
-from mlcask.tracking.store.base import (
-    PagedList,
-    SqlStoreBase,
-    chunks,
-    make_page_token,
-    not_found,
-    now_ms,
-    pairs,
-    parse_page_token,
-)
+from mlcask.tracking.paging import PagedList, check_max_results, decode_page_token, encode_page_token, now_ms
+from mlcask.tracking.store.base import SqlStoreBase, chunks, not_found, pairs
 from mlcask.tracking.store.schema import experiment_tags, experiments, runs
 from mlcask.tracking.validation import (
+    MAX_RESULTS_THRESHOLD,
     validate_artifact_location,
     validate_experiment_id,
     validate_experiment_name,
     validate_experiment_tag,
-    validate_max_results,
 )
 
 DEFAULT_EXPERIMENT_ID = "0"
@@ -52,6 +44,23 @@ def experiment_id_int(experiment_id: Any) -> int:
 
 
 class ExperimentsMixin(SqlStoreBase):
+
+    def _search_page(self, experiment_ids: Any, max_results: int, page_token: str | None,
+                     select: Any, load: Any) -> PagedList[Any]:
+        """One page of a search over experiments: ``select(ids, limit, offset)`` builds the id
+        query, ``load(connection, ids)`` turns the ids into entities."""
+        if not isinstance(experiment_ids, (list, tuple)):
+            raise InvalidArgumentError(f"experiment_ids must be a list, got {type(experiment_ids).__name__}. Did you "
+                                       f"mean experiment_ids=[{experiment_ids!r}]?")
+        check_max_results(max_results, MAX_RESULTS_THRESHOLD)
+        offset = decode_page_token(page_token)
+        ids = [str(experiment_id_int(e)) for e in experiment_ids]
+        if not ids:
+            return PagedList([], None)
+        with self._read() as connection:
+            found_ids = list(connection.execute(select(ids, max_results + 1, offset)).scalars())
+            found = load(connection, found_ids[:max_results])
+        return PagedList(found, encode_page_token(offset + max_results) if len(found_ids) > max_results else None)
     def _check_artifact_root(self) -> None:
         """Refuse a default artifact root that is, holds or lies inside the mlcask home folder (the signing key)."""
         refuse_mlcask_home(self.artifact_root, "The tracking store's artifact root", _ROOT_ADVICE)
@@ -170,13 +179,13 @@ class ExperimentsMixin(SqlStoreBase):
         """
         from mlcask.tracking.search.sql import experiments_select
 
-        validate_max_results(max_results)
-        offset = parse_page_token(page_token)
+        check_max_results(max_results, MAX_RESULTS_THRESHOLD)
+        offset = decode_page_token(page_token)
         statement = experiments_select(view_type, filter_string, order_by, max_results + 1, offset)
         with self._read() as connection:
             ids = list(connection.execute(statement).scalars())
             found = self._load_experiments(connection, ids[:max_results])
-        return PagedList(found, make_page_token(offset + max_results) if len(ids) > max_results else None)
+        return PagedList(found, encode_page_token(offset + max_results) if len(ids) > max_results else None)
 
     def delete_experiment(self, experiment_id: str) -> None:
         """Mark an active experiment deleted, with all its runs (restore_experiment undoes it)."""

@@ -9,7 +9,8 @@ import sqlalchemy as sa
 
 from mlcask.entities import LifecycleStage, LoggedModel, LoggedModelStatus
 from mlcask.exceptions import InvalidArgumentError
-from mlcask.tracking.store.base import PagedList, chunks, not_found, now_ms, pairs
+from mlcask.tracking.paging import PagedList, now_ms
+from mlcask.tracking.store.base import chunks, not_found, pairs
 from mlcask.tracking.store.names import random_name
 from mlcask.tracking.store.run_logging import RunLoggingMixin
 from mlcask.tracking.store.schema import inputs, logged_model_params, logged_model_tags, logged_models, runs

@@ -21,15 +21,8 @@ from mlcask.entities import (
     ViewType,
 )
 from mlcask.exceptions import InvalidArgumentError
-from mlcask.tracking.store.base import (
-    PagedList,
-    chunks,
-    make_page_token,
-    not_found,
-    now_ms,
-    pairs,
-    parse_page_token,
-)
+from mlcask.tracking.paging import PagedList, check_max_results, decode_page_token, encode_page_token, now_ms
+from mlcask.tracking.store.base import chunks, not_found, pairs
 from mlcask.tracking.store.experiments import ExperimentsMixin, experiment_id_int
 from mlcask.tracking.store.names import random_name
 from mlcask.tracking.store.schema import datasets as datasets_table
@@ -38,7 +31,6 @@ from mlcask.tracking.store.schema import metrics as metrics_table
 from mlcask.tracking.store.schema import params as params_table
 from mlcask.tracking.store.schema import tags as tags_table
 from mlcask.tracking.validation import (
-    validate_max_results,
     validate_run_name,
     validate_tag,
     validate_timestamp,
@@ -237,12 +229,12 @@ class RunsMixin(ExperimentsMixin):
                            page_token: str | None = None) -> PagedList[Metric]:
         """Every value logged for ``metric_key`` in the run, ordered by (step, timestamp), then
         by logging order. NaN comes back as NaN. Empty if the metric was never logged."""
-        offset = parse_page_token(page_token)
+        offset = decode_page_token(page_token)
         statement = (sa.select(metrics_table)
                      .where(metrics_table.c.run_uuid == run_id, metrics_table.c.key == metric_key)
                      .order_by(metrics_table.c.step, metrics_table.c.timestamp, metrics_table.c.id).offset(offset))
         if max_results is not None:
-            validate_max_results(max_results, 2**31 - 1)
+            check_max_results(max_results, 2**31 - 1)
             statement = statement.limit(max_results + 1)
         with self._read() as connection:
             if connection.execute(_RUN_STATE, {"run_id": run_id}).first() is None:
@@ -250,7 +242,7 @@ class RunsMixin(ExperimentsMixin):
             rows = connection.execute(statement).all()
         token = None
         if max_results is not None and len(rows) > max_results:
-            rows, token = rows[:max_results], make_page_token(offset + max_results)
+            rows, token = rows[:max_results], encode_page_token(offset + max_results)
         return PagedList([Metric(key=r.key, value=nan_or(r.value, r.is_nan), timestamp=r.timestamp, step=r.step,
                                  model_id=r.model_id, dataset_name=r.dataset_name, dataset_digest=r.dataset_digest,
                                  run_id=run_id) for r in rows], token)

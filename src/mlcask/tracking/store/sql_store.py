@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from mlcask.tracking.store.base import PagedList
+from mlcask.tracking.paging import PagedList
 from mlcask.tracking.store.experiments import DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME
 from mlcask.tracking.store.logged_models import LoggedModelsMixin
 
