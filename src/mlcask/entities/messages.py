@@ -277,8 +277,10 @@ def run_status_from_message(value: Any, field: str = "status") -> str:
 
 def run_info_to_message(info: RunInfo) -> dict[str, Any]:
     message: dict[str, Any] = {"run_id": info.run_id, "run_uuid": info.run_id, "experiment_id": info.experiment_id,
-                               "user_id": info.user_id, "status": info.status, "start_time": info.start_time,
+                               "status": info.status, "start_time": info.start_time,
                                "lifecycle_stage": info.lifecycle_stage}
+    if info.user_id is not None:
+        message["user_id"] = info.user_id
     if info.run_name is not None:
         message["run_name"] = info.run_name
     if info.end_time:

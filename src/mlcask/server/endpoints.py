@@ -69,12 +69,16 @@ if TYPE_CHECKING:
     from mlcask.tracking.protocols import RegistryStore, TrackingStore
 
 __all__ = ["API_PREFIX", "AJAX_PREFIX", "Context", "Endpoint", "F", "Field", "TAG_FIELDS", "openapi_document",
-           "parse_request", "starlette_routes", "validate_args"]
+           "ROUTE_KEY", "parse_request", "starlette_routes", "validate_args"]
 
 _logger = logging.getLogger("mlcask.server")
 
 API_PREFIX = "/api/2.0/mlflow"
 AJAX_PREFIX = "/ajax-api/2.0/mlflow"
+#: Every verb is routed to the dispatcher, which answers MLflow's error body for those a path does not take.
+ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+#: Where the dispatcher leaves the matched route template in the ASGI scope (for metrics and logs).
+ROUTE_KEY = "mlcask.route"
 #: The most a JSON request body may hold (MLflow's client sends far less; log-batch is ~1 MB at most).
 MAX_BODY_BYTES = 16 * 1024 * 1024
 _TYPES = ("string", "int64", "int32", "double", "bool", "enum", "object", "json")
@@ -312,11 +316,12 @@ async def parse_request(endpoint: Endpoint, request: Request) -> dict[str, Any]:
 
 # -- routing ---------------------------------------------------------------------------------------------------------
 
-def _dispatcher(endpoints: dict[str, Endpoint], state: ServerState) -> Callable[[Request], Any]:
+def _dispatcher(path: str, endpoints: dict[str, Endpoint], state: ServerState) -> Callable[[Request], Any]:
     """One Starlette endpoint serving every verb declared on a path."""
     allowed = ", ".join(sorted(endpoints))
 
     async def serve(request: Request) -> Response:
+        request.scope[ROUTE_KEY] = path
         endpoint = endpoints.get(request.method)
         if endpoint is None:
             return error_response("ENDPOINT_NOT_FOUND", f"{request.method} is not allowed on {request.url.path} "
@@ -344,7 +349,7 @@ def starlette_routes(endpoints: Iterable[Endpoint], state: ServerState) -> list[
             if endpoint.method in verbs:
                 raise ValueError(f"{endpoint.method} {path} is declared twice")
             verbs[endpoint.method] = endpoint
-    return [Route(path, _dispatcher(verbs, state), methods=None) for path, verbs in by_path.items()]
+    return [Route(path, _dispatcher(path, verbs, state), methods=ALL_METHODS) for path, verbs in by_path.items()]
 
 
 # -- OpenAPI ---------------------------------------------------------------------------------------------------------

@@ -1,0 +1,112 @@
+"""``mlcask server``: the tracking server, a drop-in for ``mlflow server``.
+
+One command starts it: ``mlcask server`` (SQLite in ``./mlcask.db``, artifacts in
+``./mlcask-artifacts`` served through the artifact proxy, on http://127.0.0.1:5000).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import TYPE_CHECKING
+
+import click
+
+from mlcask.exceptions import MlcaskException
+
+if TYPE_CHECKING:
+    from mlcask.server.config import ServerConfig
+
+__all__ = ["server"]
+
+
+def _split(values: tuple[str, ...]) -> tuple[str, ...]:
+    """Options given several times or as comma-separated lists."""
+    return tuple(item.strip() for value in values for item in value.split(",") if item.strip())
+
+
+@click.command("server")
+@click.option("--backend-store-uri", default="sqlite:///mlcask.db", show_default=True, metavar="URI",
+              help="Experiments, runs and logged models: sqlite:///path.db or postgresql://...")
+@click.option("--registry-store-uri", default=None, metavar="URI",
+              help="The model registry. [default: --backend-store-uri]")
+@click.option("--default-artifact-root", default=None, metavar="URI",
+              help="Where new experiments keep artifacts. [default: mlflow-artifacts:/ with --serve-artifacts, "
+                   "else --artifacts-destination]")
+@click.option("--artifacts-destination", default="./mlcask-artifacts", show_default=True, metavar="URI",
+              help="Where the artifact proxy stores files: a folder or s3://bucket/prefix.")
+@click.option("--serve-artifacts/--no-serve-artifacts", default=True, show_default=True,
+              help="Serve the artifact proxy (/api/2.0/mlflow-artifacts).")
+@click.option("--artifacts-only", is_flag=True, help="Serve the artifact proxy alone (no tracking API).")
+@click.option("--host", "-h", default="127.0.0.1", show_default=True,
+              help="The address to listen on. Another than loopback needs --app-name basic-auth (or "
+                   "--allow-unauthenticated).")
+@click.option("--port", "-p", type=click.IntRange(0, 65535), default=5000, show_default=True)
+@click.option("--workers", "-w", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Worker processes.")
+@click.option("--allowed-hosts", multiple=True, metavar="HOSTS",
+              help="Host header names accepted besides the loopback names (comma-separated; *.domain; *).")
+@click.option("--cors-allowed-origins", multiple=True, metavar="ORIGINS",
+              help="Origins allowed to call the API from a browser (comma-separated). [default: none]")
+@click.option("--app-name", type=click.Choice(["basic-auth"]), default=None,
+              help="basic-auth: MLflow's basic authentication (set MLCASK_AUTH_ADMIN_PASSWORD).")
+@click.option("--expose-prometheus", default=None, metavar="DIR",
+              help="Serve request metrics at /metrics (DIR holds the workers' samples).")
+@click.option("--allow-unauthenticated", is_flag=True,
+              help="Allow a non-loopback --host without authentication.")
+@click.option("--access-log/--no-access-log", default=False, show_default=True)
+def server(backend_store_uri: str, registry_store_uri: str | None, default_artifact_root: str | None,
+           artifacts_destination: str, serve_artifacts: bool, artifacts_only: bool, host: str, port: int,
+           workers: int, allowed_hosts: tuple[str, ...], cors_allowed_origins: tuple[str, ...],
+           app_name: str | None, expose_prometheus: str | None, allow_unauthenticated: bool,
+           access_log: bool) -> None:
+    """Run the tracking server: MLflow's REST API, so MLflow's client logs to it unchanged."""
+    from mlcask.server.config import CONFIG_ENV, ServerConfig
+
+    config = ServerConfig(
+        backend_store_uri=backend_store_uri, registry_store_uri=registry_store_uri,
+        default_artifact_root=default_artifact_root, artifacts_destination=artifacts_destination,
+        serve_artifacts=serve_artifacts, artifacts_only=artifacts_only, host=host, port=port, workers=workers,
+        allowed_hosts=_split(allowed_hosts), cors_allowed_origins=_split(cors_allowed_origins), app_name=app_name,
+        expose_prometheus=expose_prometheus, allow_unauthenticated=allow_unauthenticated)
+    try:
+        config.check()
+        _prepare(config)
+    except MlcaskException as exc:
+        raise click.ClickException(exc.cli_message) from None
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
+    from mlcask.serving.server import run
+
+    click.echo(f"mlcask server: tracking {'off' if artifacts_only else backend_store_uri}, artifacts "
+               f"{config.artifacts_destination_uri if serve_artifacts else 'not served'}, auth "
+               f"{app_name or 'off'}, listening on http://{host}:{port}", err=True)
+    if workers > 1:
+        os.environ[CONFIG_ENV] = config.to_env()
+        run("mlcask.server.app:app_from_env", factory=True, host=host, port=port, workers=workers,
+            access_log=access_log)
+        return
+    from mlcask.server.app import create_app
+
+    run(create_app(config), host=host, port=port, access_log=access_log)
+
+
+def _prepare(config: ServerConfig) -> None:
+    """Everything that can fail, done once before workers start: stores opened (and migrated), auth settings,
+    the Prometheus folder."""
+    from mlcask.server.state import ServerState
+
+    if config.expose_prometheus:
+        folder = os.path.abspath(config.expose_prometheus)
+        os.makedirs(folder, exist_ok=True)
+        for name in os.listdir(folder):  # samples of a previous run would be added to this one's
+            if name.endswith(".db"):
+                os.remove(os.path.join(folder, name))
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+    if config.auth_enabled:
+        from mlcask.server.auth import AuthSettings
+
+        AuthSettings.from_env()
+    if not config.artifacts_only:
+        state = ServerState(config)
+        state.tracking  # noqa: B018 - opens (and migrates) the database before workers share it
+        state.registry  # noqa: B018

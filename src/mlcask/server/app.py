@@ -1,0 +1,126 @@
+"""The tracking server's ASGI app.
+
+:func:`create_app` builds it from a :class:`~mlcask.server.config.ServerConfig`;
+:func:`app_from_env` is the zero-argument factory uvicorn imports in each worker
+(``uvicorn --factory mlcask.server.app:app_from_env``), reading the config that
+``mlcask server`` left in ``MLCASK_SERVER_CONFIG``.
+
+What it serves: ``/health`` and ``/version`` (as MLflow's), MLflow's tracking, logged-model
+and registry REST API under ``/api/2.0/mlflow`` and ``/ajax-api/2.0/mlflow``, the artifact
+proxy under ``/api/2.0/mlflow-artifacts`` (with ``--serve-artifacts``; alone with
+``--artifacts-only``), the OpenAPI document at ``/api/2.0/mlflow/openapi.json``, and
+``/metrics`` with ``--expose-prometheus``. Around it: the Host-header allow-list,
+cross-origin checks, CORS for configured origins, security headers, and the basic-auth
+app with ``--app-name basic-auth``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+
+from mlcask.server import logged_models_api, tracking_api
+from mlcask.server.config import ServerConfig
+from mlcask.server.endpoints import ALL_METHODS, API_PREFIX, Endpoint, openapi_document, starlette_routes
+from mlcask.server.errors import error_response, json_response
+from mlcask.server.middleware import SecurityMiddleware
+from mlcask.server.state import ServerState
+from mlcask.tracking.protocols import RegistryStore, TrackingStore
+from mlcask.version import MLFLOW_FORMAT_VERSION, __version__
+
+__all__ = ["app_from_env", "create_app", "endpoints_of"]
+
+_logger = logging.getLogger("mlcask.server")
+
+OPENAPI_PATH = f"{API_PREFIX}/openapi.json"
+ARTIFACTS_PREFIXES = ("/api/2.0/mlflow-artifacts", "/ajax-api/2.0/mlflow-artifacts")
+
+
+def _has_module(name: str) -> bool:
+    return importlib.util.find_spec(name) is not None
+
+
+def endpoints_of(config: ServerConfig) -> list[Endpoint]:
+    """The REST endpoints ``config`` serves (none with ``--artifacts-only``)."""
+    if config.artifacts_only:
+        return []
+    endpoints = tracking_api.routes() + logged_models_api.routes()
+    if _has_module("mlcask.server.registry_api"):
+        from mlcask.server import registry_api
+
+        endpoints += registry_api.routes()
+    return endpoints
+
+
+def _artifact_routes(config: ServerConfig) -> list[BaseRoute]:
+    if not config.serve_artifacts or not _has_module("mlcask.server.artifacts_proxy"):
+        return []
+    from mlcask.server import artifacts_proxy
+
+    routes = artifacts_proxy.routes(config.artifacts_destination_uri)
+    return [Mount(prefix, routes=routes) for prefix in ARTIFACTS_PREFIXES]
+
+
+def _plain_routes(endpoints: list[Endpoint]) -> list[BaseRoute]:
+    document = openapi_document(endpoints, title="mlcask tracking server (MLflow REST API)", version=__version__)
+
+    async def health(request: Request) -> Response:
+        return PlainTextResponse("OK")
+
+    async def version(request: Request) -> Response:
+        return PlainTextResponse(MLFLOW_FORMAT_VERSION, headers={"x-mlcask-version": __version__})
+
+    async def openapi(request: Request) -> Response:
+        return json_response(document)
+
+    return [Route("/health", health, methods=["GET", "HEAD"]), Route("/version", version, methods=["GET", "HEAD"]),
+            Route(OPENAPI_PATH, openapi, methods=["GET"])]
+
+
+async def _not_found(request: Request) -> Response:
+    return error_response("ENDPOINT_NOT_FOUND", f"No endpoint {request.method} {request.url.path} on this server.")
+
+
+def create_app(config: ServerConfig, *, tracking_store: TrackingStore | None = None,
+               registry_store: RegistryStore | None = None) -> Starlette:
+    """The server's ASGI app for ``config`` (stores opened from its URIs unless given)."""
+    config.check()
+    state = ServerState(config, tracking_store, registry_store)
+    endpoints = endpoints_of(config)
+    routes: list[BaseRoute] = [*_plain_routes(endpoints), *starlette_routes(endpoints, state),
+                               *_artifact_routes(config)]
+    metrics = None
+    if config.expose_prometheus:
+        from mlcask.server.metrics import RequestMetrics
+
+        metrics = RequestMetrics(config.expose_prometheus)
+        routes.append(Route("/metrics", metrics.endpoint, methods=["GET"]))
+    routes.append(Route("/{path:path}", _not_found, methods=ALL_METHODS))
+    app = Starlette(routes=routes)
+    app.state.server = state
+    app.state.endpoints = endpoints
+    if metrics is not None:
+        app.add_middleware(metrics.middleware)
+    if config.auth_enabled:
+        _install_auth(app, state)
+    app.add_middleware(SecurityMiddleware, config=config)
+    return app
+
+
+def _install_auth(app: Starlette, state: ServerState) -> None:
+    from mlcask.server.auth import AuthSettings, install
+
+    tracking = None if state.config.artifacts_only else state.tracking
+    registry = None if state.config.artifacts_only else state.registry
+    install(app, AuthSettings.from_env(), tracking, registry)
+
+
+def app_from_env() -> Any:
+    """The app of the config in ``MLCASK_SERVER_CONFIG`` (uvicorn's ``--factory`` for each worker)."""
+    return create_app(ServerConfig.from_env())
