@@ -21,6 +21,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from mlcask.entities import Metric
+from mlcask.exceptions import MlcaskException
 from mlcask.server.auth import AuthConfigurationError, AuthSettings, install
 from mlcask.server.auth.credentials import parse_authorization
 
@@ -51,9 +52,15 @@ def stand_in_routes(tracking, registry, artifacts: Path) -> list[Route]:
 
     def api(suffix: str, method: str, handler) -> list[Route]:
         async def endpoint(request: Request) -> Response:
-            params = await _params(request)
-            seen.append({"path": request.url.path, "params": params})
-            return JSONResponse(handler(params))
+            try:
+                params = await _params(request)
+                seen.append({"path": request.url.path, "params": params})
+                return JSONResponse(handler(params))
+            except (KeyError, TypeError, ValueError) as error:  # the stand-in's own validation
+                return JSONResponse({"error_code": "INVALID_PARAMETER_VALUE", "message": repr(error)}, 400)
+            except MlcaskException as error:
+                return JSONResponse({"error_code": error.error_code, "message": error.message},
+                                    404 if error.error_code == "RESOURCE_DOES_NOT_EXIST" else 400)
         return [Route(prefix + suffix, endpoint, methods=[method]) for prefix in ("/api/2.0/mlflow/",
                                                                                   "/ajax-api/2.0/mlflow/")]
 
