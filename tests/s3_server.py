@@ -93,15 +93,20 @@ class S3Server:
                 self.process.wait()
 
 
-def start_s3_server(min_part_bytes: int | None = None, timeout: float = 30.0) -> S3Server:
+def start_s3_server(min_part_bytes: int | None = None, require_auth: bool = False,
+                    timeout: float = 30.0) -> S3Server:
     """Start moto's S3 server on a free port of 127.0.0.1 and wait until it answers.
 
     ``min_part_bytes`` lowers the smallest multipart part S3 accepts (5 MiB, as AWS, for None).
+    ``require_auth`` makes moto check credentials, and it knows none: every request is refused with
+    ``InvalidAccessKeyId`` (for tests of bad credentials).
     """
     port = free_port()
     env = dict(os.environ)
     if min_part_bytes is not None:
         env["S3_UPLOAD_PART_MIN_SIZE"] = str(min_part_bytes)
+    if require_auth:
+        env["INITIAL_NO_AUTH_ACTION_COUNT"] = "0"
     process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     endpoint = f"http://127.0.0.1:{port}"
