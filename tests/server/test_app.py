@@ -1,0 +1,68 @@
+"""The server process: /health, /version, OpenAPI, unknown paths and verbs, config passing to workers."""
+
+from __future__ import annotations
+
+import pytest
+from openapi_spec_validator import validate
+
+from mlcask.server.config import ServerConfig
+
+
+def test_health_and_version(shared_server):
+    health = shared_server.client.get("/health")
+    assert health.status_code == 200 and health.text == "OK"
+    version = shared_server.client.get("/version")
+    assert version.status_code == 200 and version.text == "3.17.2"
+    assert version.headers["x-mlcask-version"]
+
+
+def test_openapi_document_is_valid_and_lists_every_endpoint(shared_server):
+    document = shared_server.api("GET", "/openapi.json").json()
+    validate(document)
+    paths = document["paths"]
+    assert set(paths["/api/2.0/mlflow/experiments/search"]) == {"get", "post"}
+    assert set(paths["/api/2.0/mlflow/logged-models/{model_id}"]) == {"get", "patch", "delete"}
+    assert "/api/2.0/mlflow/registered-models/create" in paths
+    create = paths["/api/2.0/mlflow/experiments/create"]["post"]["requestBody"]["content"]["application/json"]
+    assert create["schema"]["required"] == ["name"]
+
+
+def test_unknown_path_and_verb_are_mlflow_errors(shared_server):
+    response = shared_server.api("GET", "/no-such-endpoint")
+    assert response.status_code == 404
+    assert response.json()["error_code"] == "ENDPOINT_NOT_FOUND"
+    response = shared_server.api("PUT", "/runs/create")
+    assert response.status_code == 405
+    assert response.json() == {"error_code": "ENDPOINT_NOT_FOUND",
+                               "message": "PUT is not allowed on /api/2.0/mlflow/runs/create (allowed: POST)."}
+    assert response.headers["allow"] == "POST"
+
+
+def test_ajax_twins_answer_like_the_api(shared_server):
+    created = shared_server.client.post("/ajax-api/2.0/mlflow/experiments/create", json={"name": "ajax-twin"})
+    assert created.status_code == 200
+    experiment_id = created.json()["experiment_id"]
+    got = shared_server.api("GET", "/experiments/get", params={"experiment_id": experiment_id}).json()
+    via_ajax = shared_server.client.get("/ajax-api/2.0/mlflow/experiments/get",
+                                        params={"experiment_id": experiment_id}).json()
+    assert got == via_ajax and got["experiment"]["name"] == "ajax-twin"
+
+
+def test_config_round_trips_through_the_environment():
+    config = ServerConfig(backend_store_uri="sqlite:////x.db", allowed_hosts=("a", "b"), workers=3,
+                          app_name="basic-auth", expose_prometheus="/tmp/p")
+    assert ServerConfig.from_env({"MLCASK_SERVER_CONFIG": config.to_env()}) == config
+
+
+def test_config_without_environment_says_how_to_start():
+    with pytest.raises(Exception, match="mlcask server"):
+        ServerConfig.from_env({})
+
+
+@pytest.mark.parametrize("options, root", [
+    ({}, "mlflow-artifacts:"),
+    ({"serve_artifacts": False, "artifacts_destination": "/data/a"}, "/data/a"),
+    ({"default_artifact_root": "s3://bucket/prefix/"}, "s3://bucket/prefix"),
+])
+def test_default_artifact_root(options, root):
+    assert ServerConfig(**options).artifact_root == root
