@@ -152,8 +152,8 @@ def run_workflow(server, tmp_path: Path, body: str, **fields) -> dict:
     return json.loads(output.strip().splitlines()[-1])
 
 
-def test_tracking_workflow(mlcask_server, tmp_path):
-    got = run_workflow(mlcask_server, tmp_path, TRACKING, experiment="client-tracking")
+def test_tracking_workflow(shared_server, tmp_path):
+    got = run_workflow(shared_server, tmp_path, TRACKING, experiment="client-tracking")
     assert got["experiment_tags"] == {"team": "fraud"}
     assert got["experiment_name"] == "client-tracking-renamed" and got["experiment_phase"] == "2"
     assert got["status"] == "FINISHED" and got["run_name"] == "train"
@@ -166,8 +166,8 @@ def test_tracking_workflow(mlcask_server, tmp_path):
     assert got["pages"] == [1, True, 1]
 
 
-def test_artifacts_workflow(mlcask_server, tmp_path):
-    got = run_workflow(mlcask_server, tmp_path, ARTIFACTS, experiment="client-artifacts")
+def test_artifacts_workflow(shared_server, tmp_path):
+    got = run_workflow(shared_server, tmp_path, ARTIFACTS, experiment="client-artifacts")
     assert got["artifact_uri"].startswith("mlflow-artifacts:/")
     assert got["top"] == [["config", True], ["data.csv", False], ["inputs", True], ["notes.txt", False],
                           ["tree", True]]
@@ -177,8 +177,8 @@ def test_artifacts_workflow(mlcask_server, tmp_path):
     assert got["files"] == ["config/params.json", "data.csv", "inputs/data.csv", "notes.txt", "tree/deep/leaf.txt"]
 
 
-def test_log_model_register_alias_and_load(mlcask_server, tmp_path):
-    got = run_workflow(mlcask_server, tmp_path, MODELS, experiment="client-models", name="client-classifier")
+def test_log_model_register_alias_and_load(shared_server, tmp_path):
+    got = run_workflow(shared_server, tmp_path, MODELS, experiment="client-models", name="client-classifier")
     assert got["registered_version"] == "1" and got["second_version"] == "2"
     assert got["alias_version"] == "1" and got["alias_model_id"] == got["model_id"]
     assert got["alias_source"] == f"models:/{got['model_id']}"

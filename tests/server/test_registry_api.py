@@ -19,8 +19,8 @@ _names = itertools.count()
 
 
 @pytest.fixture(scope="module")
-def http(mlcask_server):
-    with httpx.Client(base_url=mlcask_server.url, timeout=30) as client:
+def http(shared_server):
+    with httpx.Client(base_url=shared_server.url, timeout=30) as client:
         yield client
 
 

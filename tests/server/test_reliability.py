@@ -118,6 +118,12 @@ def check_everything_arrived(url: str, results: list[dict]) -> None:
             assert body.status_code == 200 and body.text == f"client {index}\n" * 1000
 
 
-def test_eight_concurrent_mlflow_clients_lose_nothing(mlcask_server, tmp_path):
-    results = run_clients(mlcask_server.url, tmp_path, "reliability-sqlite")
-    check_everything_arrived(mlcask_server.url, results)
+def test_eight_concurrent_mlflow_clients_lose_nothing(shared_server, tmp_path):
+    results = run_clients(shared_server.url, tmp_path, "reliability-sqlite")
+    check_everything_arrived(shared_server.url, results)
+
+
+def test_eight_concurrent_mlflow_clients_on_postgresql_with_four_workers(start_server, postgres_uri, tmp_path):
+    server = start_server(backend_store_uri=postgres_uri, args=["--workers", "4"])
+    results = run_clients(server.url, tmp_path, "reliability-postgresql")
+    check_everything_arrived(server.url, results)
