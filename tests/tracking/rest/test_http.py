@@ -258,3 +258,27 @@ def test_artifact_uri_forms():
         resolve_artifact_uri("http://h/files/1/r", None)
     with pytest.raises(InvalidArgumentError):
         resolve_artifact_uri("mlflow-artifacts:/1/../../etc", "http://host:5")
+
+
+def test_a_forked_child_makes_its_own_pool(recorder):
+    import os
+
+    parent = server_client(recorder.url)
+    recorder.answer(body=EXPERIMENT)
+    recorder.answer(body=EXPERIMENT)
+    RestTrackingStore(recorder.url).get_experiment("7")
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: a new client, which works
+        try:
+            child = server_client(recorder.url)
+            ok = child is not parent and RestTrackingStore(recorder.url).get_experiment("7").name == "e"
+            os.write(write, b"1" if ok else b"0")
+        finally:
+            os._exit(0)
+    os.close(write)
+    answer = os.read(read, 1)
+    os.waitpid(pid, 0)
+    os.close(read)
+    assert answer == b"1"
+    assert server_client(recorder.url) is parent

@@ -225,11 +225,12 @@ class ServerClient:
         headers.update(extra or {})
         return headers
 
-    def _wait(self, attempt: int, response: httpx.Response | None) -> None:
+    @staticmethod
+    def _wait(policy: Settings, attempt: int, response: httpx.Response | None) -> None:
         asked = _retry_after(response) if response is not None else None
-        backoff = self.settings.backoff_factor * (2 ** attempt)
-        if self.settings.backoff_jitter:
-            backoff += random.random() * self.settings.backoff_jitter
+        backoff = policy.backoff_factor * (2 ** attempt)
+        if policy.backoff_jitter:
+            backoff += random.random() * policy.backoff_jitter
         time.sleep(min(MAX_WAIT_S, asked if asked is not None else backoff))
 
     def send(self, method: str, path: str, *, params: Any = None, json_body: Any = None,
@@ -243,6 +244,7 @@ class ServerClient:
         method = method.upper()
         idempotent = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
         url = self.url(path)
+        policy = Settings.from_env()  # retries and backoff as the environment says now
         attempt = 0
         while True:
             body = content() if callable(content) else content
@@ -252,8 +254,8 @@ class ServerClient:
                 response = self._http.send(request, stream=stream)
             except httpx.TransportError as exc:
                 never_sent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout))
-                if attempt < self.settings.max_retries and (never_sent or idempotent):
-                    self._wait(attempt, None)
+                if attempt < policy.max_retries and (never_sent or idempotent):
+                    self._wait(policy, attempt, None)
                     attempt += 1
                     continue
                 raise self._transport_error(exc, method, url) from exc
@@ -262,9 +264,9 @@ class ServerClient:
                     body.close()
             if response.is_success:
                 return response
-            if response.status_code in RETRY_STATUSES and attempt < self.settings.max_retries:
+            if response.status_code in RETRY_STATUSES and attempt < policy.max_retries:
                 response.close()
-                self._wait(attempt, response)
+                self._wait(policy, attempt, response)
                 attempt += 1
                 continue
             if stream:
@@ -328,19 +330,20 @@ def _json_object(response: httpx.Response, method: str, url: str) -> dict[str, A
     return answer
 
 
-_clients: dict[tuple[str, tuple[str, str] | None, Settings], ServerClient] = {}
+_clients: dict[tuple[Any, ...], ServerClient] = {}
 _lock = threading.Lock()
 
 
 def server_client(uri: str) -> ServerClient:
     """The shared :class:`ServerClient` of the server ``uri`` names (a tracking URI or a base URL).
 
-    One per base URL, user info and TLS/timeout/retry settings (a changed environment variable
-    gives a new client); a forked child makes its own (connections are not shared across a fork).
+    One per base URL, user info and connection settings (TLS, client certificate, timeout: a changed
+    variable gives a new client; retries are read for each request); a forked child makes its own
+    (connections are not shared across a fork).
     """
     base, userinfo = split_server_uri(uri)
     settings = Settings.from_env()
-    key = (base, userinfo, settings)
+    key = (base, userinfo, settings.verify, settings.client_cert, settings.timeout)
     found = _clients.get(key)
     if found is None:
         with _lock:
