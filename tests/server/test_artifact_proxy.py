@@ -346,3 +346,67 @@ def test_real_mlflow_client(kind, tmp_path, request):
         head = request.getfixturevalue("s3_server").client().head_object(
             Bucket=uri.split("/")[2], Key="artifacts/7/run1/artifacts/model/big.bin")
         assert head["ETag"].strip('"').endswith("-3")
+
+
+# -- end to end: the real MLflow client through `mlcask server --artifacts-destination s3://...` -------------
+END_TO_END = """
+import hashlib, json, os, sys, tempfile
+os.environ.update({env!r})
+import mlflow
+import mlflow.pyfunc
+
+class Echo(mlflow.pyfunc.PythonModel):
+    def predict(self, context, model_input, params=None):
+        return model_input
+
+src = {src!r}
+mlflow.set_experiment("artifacts-on-s3")
+with mlflow.start_run() as run:
+    mlflow.log_artifact(os.path.join(src, "small.txt"))
+    mlflow.log_artifact(os.path.join(src, "big.bin"), "weights")
+    mlflow.log_text("hello", "notes/hello.txt")
+    mlflow.log_dict({{"k": 1}}, "config.json")
+    info = mlflow.pyfunc.log_model(name="echo", python_model=Echo())
+client = mlflow.MlflowClient()
+dst = tempfile.mkdtemp()
+out = mlflow.artifacts.download_artifacts(run_id=run.info.run_id, dst_path=dst)
+digest = hashlib.sha256(open(os.path.join(out, "weights", "big.bin"), "rb").read()).hexdigest()
+loaded = mlflow.pyfunc.load_model(info.model_uri)
+print(json.dumps({{"artifact_uri": run.info.artifact_uri,
+                  "listed": sorted(f.path for f in client.list_artifacts(run.info.run_id)),
+                  "text": open(os.path.join(out, "notes", "hello.txt")).read(), "digest": digest,
+                  "prediction": [int(x) for x in loaded.predict([1, 2, 3])],
+                  "experiment_id": run.info.experiment_id, "run_id": run.info.run_id}}))
+"""
+
+
+@pytest.mark.interop
+@pytest.mark.slow
+def test_mlflow_client_through_mlcask_server_to_s3(start_server, s3_server, tmp_path):
+    import json
+
+    from bench.mlflow_env import run_in_mlflow
+
+    bucket = s3_server.new_bucket()
+    server = start_server(artifacts_destination=f"s3://{bucket}/mlartifacts", env=s3_server.env)
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "small.txt").write_text("small")
+    big = os.urandom(11 * MiB)
+    (src / "big.bin").write_bytes(big)
+    env = {"MLFLOW_TRACKING_URI": server.url, "MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD": "true",
+           "MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE": str(5 * MiB), "MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE": str(MiB)}
+    output = run_in_mlflow(END_TO_END.format(env=env, src=str(src)), cwd=tmp_path, timeout=600)
+    result = json.loads(output.strip().splitlines()[-1])
+    assert result["artifact_uri"].startswith("mlflow-artifacts:")
+    assert result["listed"] == ["config.json", "notes", "small.txt", "weights"]
+    assert result["text"] == "hello" and result["digest"] == hashlib.sha256(big).hexdigest()
+    assert result["prediction"] == [1, 2, 3]
+    keys = s3_server.keys(bucket)
+    run_prefix = f"mlartifacts/{result['experiment_id']}/{result['run_id']}/artifacts/"
+    assert {k.removeprefix(run_prefix) for k in keys if k.startswith(run_prefix)} == {
+        "config.json", "notes/hello.txt", "small.txt", "weights/big.bin"}
+    assert any(k.endswith("/MLmodel") for k in keys)  # the logged model's folder went to S3 too
+    head = s3_server.client().head_object(Bucket=bucket, Key=run_prefix + "weights/big.bin")
+    assert head["ETag"].strip('"').endswith("-3")  # through presigned parts, straight to S3
+    assert s3_server.multipart_uploads(bucket) == []
