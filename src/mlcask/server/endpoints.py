@@ -349,7 +349,9 @@ def starlette_routes(endpoints: Iterable[Endpoint], state: ServerState) -> list[
             if endpoint.method in verbs:
                 raise ValueError(f"{endpoint.method} {path} is declared twice")
             verbs[endpoint.method] = endpoint
-    return [Route(path, _dispatcher(path, verbs, state), methods=ALL_METHODS) for path, verbs in by_path.items()]
+    # Literal paths first: /logged-models/search must win over /logged-models/{model_id}.
+    ordered = sorted(by_path.items(), key=lambda item: len(_PATH_PARAM.findall(item[0])))
+    return [Route(path, _dispatcher(path, verbs, state), methods=ALL_METHODS) for path, verbs in ordered]
 
 
 # -- OpenAPI ---------------------------------------------------------------------------------------------------------
