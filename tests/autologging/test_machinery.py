@@ -8,8 +8,9 @@ import warnings
 
 import pytest
 
-from mlcask.autologging.config import autologging_integration, get_config, is_enabled, set_config
+from mlcask.autologging.config import get_config, is_enabled, set_config
 from mlcask.autologging.imports import when_imported
+from mlcask.autologging.integration import autologging_integration
 from mlcask.autologging.patching import inside_patched_call, revert_patches, safe_patch
 
 

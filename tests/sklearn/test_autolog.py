@@ -453,7 +453,7 @@ def test_unsupported_versions_can_be_left_alone(tracking, monkeypatch):
 def test_every_estimator_of_all_estimators_is_covered(tracking):
     from sklearn.utils import all_estimators
 
-    from mlcask.sklearn._autolog import EXCLUDED_MODULES, is_targeted
+    from mlcask.sklearn._autolog_targets import EXCLUDED_MODULES, is_targeted
 
     mlcask.sklearn.autolog()
     for _, cls in all_estimators():

@@ -14,7 +14,8 @@ import importlib
 import importlib.util
 from typing import Any
 
-from mlcask.autologging.config import autologging_integration, get_config, is_enabled
+from mlcask.autologging.config import get_config, is_enabled
+from mlcask.autologging.integration import autologging_integration
 
 __all__ = ["autolog", "autologging_integration", "get_config", "is_enabled"]
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlcask.autologging import boosting
-from mlcask.autologging.config import autologging_integration
+from mlcask.autologging.integration import autologging_integration
 from mlcask.autologging.patching import safe_patch
 
 INTEGRATION = "lightgbm"

@@ -15,6 +15,8 @@ import pickle
 from typing import Any, NamedTuple
 
 from mlcask.exceptions import MlcaskException, ModelFormatError
+from mlcask.pyfunc import custom_model
+from mlcask.pyfunc.custom_model import PythonModel, PythonModelContext
 
 
 class TypeHints:
@@ -62,14 +64,10 @@ def validate_model_input(args: tuple, kwargs: dict, model_input_index: int, type
 
 
 def _mlcask_module_for(name: str) -> Any:
-    from mlcask.pyfunc import python_model
-
-    return python_model if name == "mlflow.pyfunc.model" else importlib.import_module(name)
+    return custom_model if name == "mlflow.pyfunc.model" else importlib.import_module(name)
 
 
 def stand_ins() -> dict[tuple[str, str], Any]:
-    from mlcask.pyfunc.python_model import PythonModel, PythonModelContext
-
     return {
         ("mlflow.pyfunc.model", "PythonModel"): PythonModel,
         ("mlflow.pyfunc", "PythonModel"): PythonModel,

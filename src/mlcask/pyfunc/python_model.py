@@ -19,43 +19,13 @@ from typing import Any
 from mlcask.exceptions import InvalidArgumentError, ModelFormatError
 from mlcask.models.model import PYFUNC_FLAVOR, Model
 from mlcask.models.trust import current_trust, model_file_name
+from mlcask.pyfunc.custom_model import PythonModel, PythonModelContext
 from mlcask.pyfunc.loading import model_path
 from mlcask.pyfunc.mlflow_compat import MlflowCompatibleUnpickler
 
 PYTHON_MODEL_FILE_NAME = "python_model.pkl"
 ARTIFACTS_FOLDER = "artifacts"
 MLFLOW_LOADER_MODULE = "mlflow.pyfunc.model"
-
-
-class PythonModelContext:
-    """What ``load_context`` and ``predict`` receive: artifact paths and the model config."""
-
-    def __init__(self, artifacts: dict[str, str], model_config: dict[str, Any] | None) -> None:
-        self._artifacts = artifacts
-        self._model_config = model_config
-
-    @property
-    def artifacts(self) -> dict[str, str]:
-        """Artifact name -> absolute local path of the copy saved inside the model folder."""
-        return self._artifacts
-
-    @property
-    def model_config(self) -> dict[str, Any] | None:
-        return self._model_config
-
-
-class PythonModel:
-    """Base class of custom models: override ``predict`` (and optionally ``load_context``).
-
-    ``predict`` takes ``(self, context, model_input, params=None)`` or, in the newer
-    form, ``(self, model_input, params=None)``.
-    """
-
-    def load_context(self, context: PythonModelContext) -> None:
-        """Called once at load time, with the model's artifacts; load heavy state here."""
-
-    def predict(self, context: PythonModelContext, model_input: Any, params: dict[str, Any] | None = None) -> Any:
-        raise NotImplementedError("A PythonModel subclass must implement predict().")
 
 
 def _takes_context(python_model: PythonModel) -> bool:

@@ -20,20 +20,19 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from mlcask.autologging.config import autologging_integration, get_config
+from mlcask.autologging.config import get_config
 from mlcask.autologging.imports import when_imported
+from mlcask.autologging.integration import autologging_integration
 from mlcask.autologging.patching import nested_scope, safe_patch, warn_once
+from mlcask.sklearn import _autolog_targets as targets
 from mlcask.sklearn._autolog_fit import log_eval_dataset, patched_fit
+from mlcask.sklearn._autolog_targets import EXCLUDED_MODULES
 
 INTEGRATION = "sklearn"
 _logger = logging.getLogger("mlcask.sklearn.autolog")
 
 FIT_METHODS = ("fit", "fit_transform", "fit_predict")
 PREDICT_METHODS = ("predict", "predict_proba", "predict_log_proba", "transform", "decision_function")
-# Data preparation is not a model: these log nothing on their own (as in MLflow).
-EXCLUDED_MODULES = ("sklearn.preprocessing", "sklearn.impute", "sklearn.feature_extraction",
-                    "sklearn.feature_selection")
-EXCLUDED_CLASSES = ("sklearn.compose._column_transformer.ColumnTransformer",)
 # Functions that fit many copies of an estimator: nothing inside them is autologged.
 UNLOGGED_FUNCTIONS = ("cross_validate", "cross_val_predict", "cross_val_score", "learning_curve",
                       "permutation_test_score", "validation_curve")
@@ -44,23 +43,6 @@ MIN_SUPPORTED_VERSION = (1, 3)
 _lock = threading.RLock()
 _generation = 0
 _patched: set[tuple[int, str]] = set()  # (id(owner), attribute) patched in this generation
-_targets: set[type] = set()  # estimator classes (and their subclasses) that autolog
-_targeted: dict[type, bool] = {}
-
-
-# -- which classes log ---------------------------------------------------------------------------
-def _excluded(cls: type) -> bool:
-    module = cls.__module__ or ""
-    return module.startswith(EXCLUDED_MODULES) or f"{module}.{cls.__name__}" in EXCLUDED_CLASSES
-
-
-def is_targeted(cls: type) -> bool:
-    """Whether a ``fit`` of an instance of ``cls`` logs: a scikit-learn estimator class (one
-    ``all_estimators()`` lists, Pipeline, a parameter search) or a subclass of one."""
-    targeted = _targeted.get(cls)
-    if targeted is None:
-        targeted = _targeted[cls] = not _excluded(cls) and any(klass in _targets for klass in cls.__mro__)
-    return targeted
 
 
 def _patch_method(cls: type, name: str, wrapper: Callable[..., Any]) -> None:
@@ -92,11 +74,9 @@ def _add_targets(classes: list[type], post_training: bool) -> None:
     from mlcask.sklearn import _autolog_metrics as pm
 
     with _lock:
-        new = [cls for cls in classes if cls not in _targets]
+        new = targets.add(classes)
         if not new:
             return
-        _targets.update(new)
-        _targeted.clear()
         for cls in new:
             for name in FIT_METHODS:
                 _patch_method(cls, name, patched_fit)
@@ -114,7 +94,7 @@ def _estimators_in(module: Any) -> list[type]:
     for name, value in list(vars(module).items()):
         if (not name.startswith("_") and isinstance(value, type) and issubclass(value, BaseEstimator)
                 and value is not BaseEstimator and not getattr(value, "__abstractmethods__", None)
-                and not _excluded(value)):
+                and not targets.excluded(value)):
             found.append(value)
     return found
 
@@ -171,8 +151,7 @@ def _install(post_training: bool) -> None:
         _generation += 1
         generation = _generation
         _patched.clear()
-        _targets.clear()
-        _targeted.clear()
+        targets.clear()
 
     def hook(action: Callable[[Any], None]) -> Callable[[Any], None]:
         return lambda module: _on_import(generation, lambda: action(module))

@@ -20,6 +20,7 @@ from typing import Any
 
 from mlcask.autologging.config import get_config
 from mlcask.autologging.patching import warn_once
+from mlcask.sklearn._autolog_targets import is_targeted
 
 INTEGRATION = "sklearn"
 INPUT_EXAMPLE_ROWS = 5
@@ -38,8 +39,6 @@ _fit_arguments: dict[type, list[str]] = {}
 
 def patched_fit(original: Any, self: Any, *args: Any, **kwargs: Any) -> Any:
     """The patch of ``fit``/``fit_transform``/``fit_predict`` (outermost calls only reach it)."""
-    from mlcask.sklearn._autolog import is_targeted
-
     config = get_config(INTEGRATION)
     if config is None or not is_targeted(type(self)) or _user_run_active(config):
         return original(self, *args, **kwargs)
@@ -336,11 +335,11 @@ def _log_after_training(config: dict[str, Any], client: Any, run: Any, estimator
         if hasattr(estimator, "cv_results_"):
             child_tags = _truncated({"mlflow.autologging": INTEGRATION, **(config.get("extra_tags") or {}),
                                      **_estimator_tags(estimator.estimator)}, MAX_TAG_VAL_LENGTH)
-            from mlcask.tracking.fluent import _default_tags
+            from mlcask.tracking.fluent import default_run_tags
 
             _guard(problems, "child runs", lambda: search_log.log_child_runs(
                 client, run, estimator, config.get("max_tuning_runs", 5), dataset,
-                {**_default_tags(), **child_tags}, best_estimator_params, best_model_id, _log_batches,
+                {**default_run_tags(), **child_tags}, best_estimator_params, best_model_id, _log_batches,
                 lambda message: warn_once(INTEGRATION, message)))
             _guard(problems, "cv_results.csv", lambda: search_log.log_cv_results(client, run_id, estimator))
     return model_id

@@ -22,7 +22,7 @@ from mlcask.tracking.context import (  # noqa: F401 (mlcask.set_tracking_uri and
     set_registry_uri,
     set_tracking_uri,
 )
-from mlcask.tracking.uris import split_runs_uri
+from mlcask.tracking.runs_uri import split_runs_uri
 
 _thread = threading.local()
 _client = context.current_client
@@ -140,7 +140,8 @@ def _stack() -> list[ActiveRun]:
     return stack
 
 
-def _default_tags() -> dict[str, str]:
+def default_run_tags() -> dict[str, str]:
+    """The tags every new run gets: the user, the source file and the source type (MLflow's)."""
     import getpass
 
     try:
@@ -175,7 +176,7 @@ def start_run(run_id: str | None = None, experiment_id: str | None = None, run_n
             client.set_tag(run_id, key, value)
         run = client.get_run(run_id)
     else:
-        all_tags = {**_default_tags(), **{k: str(v) for k, v in (tags or {}).items()}}
+        all_tags = {**default_run_tags(), **{k: str(v) for k, v in (tags or {}).items()}}
         parent = parent_run_id or (stack[-1].info.run_id if stack and nested else None)
         if parent:
             all_tags["mlflow.parentRunId"] = parent

@@ -17,6 +17,7 @@ from mlcask.exceptions import RESOURCE_DOES_NOT_EXIST, InvalidArgumentError, Mlc
 from mlcask.models.uri import is_models_uri, parse_models_uri
 from mlcask.tracking.artifacts import clean_relative_path, get_artifact_repository, is_local_uri, local_path_of
 from mlcask.tracking.context import current_client as _client
+from mlcask.tracking.runs_uri import split_runs_uri
 
 MAX_SOURCE_HOPS = 3
 REMOTE_MODEL_SCHEMES = ("s3", "mlflow-artifacts", "http", "https")
@@ -35,20 +36,6 @@ def local_model_folder(artifact_uri: str, tracking_uri: str | None = None) -> Pa
 def _remote_entry_exists(repository: object, path: str) -> bool:
     parent = path.rpartition("/")[0] or None
     return any(info.path.rstrip("/") == path for info in repository.list_artifacts(parent))
-
-
-def split_runs_uri(uri: str) -> tuple[str, str]:
-    """The run id and the checked relative artifact path of ``runs:/<run_id>/<path>``."""
-    from mlcask.tracking.validation import validate_run_id
-
-    if uri[:len("runs:/")].lower() != "runs:/":
-        raise InvalidArgumentError(f"Invalid runs URI {uri!r}: expected runs:/<run_id>/<path>.")
-    rest = uri[len("runs:/"):].lstrip("/")
-    run_id, _, path = rest.partition("/")
-    if not run_id:
-        raise InvalidArgumentError(f"Invalid runs URI {uri!r}: expected runs:/<run_id>/<path>.")
-    validate_run_id(run_id)
-    return run_id, clean_relative_path(path, "artifact path of the runs:/ URI")
 
 
 def resolve_runs_uri(uri: str) -> Path:

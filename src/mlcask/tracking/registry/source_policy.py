@@ -22,11 +22,10 @@ and checked again when it is resolved. The rules, by the form of the source:
 
 Decision for local sources without a ``run_id`` (or with a run id this database does not
 know: the registry can live apart from the runs): they are accepted, as MLflow's own
-in-process stores accept ``register_model("/path/to/model", ...)``. mlcask has no tracking
-server: the registry is used in the caller's process with the caller's file permissions,
-so such a source only points a later load at files its user could read anyway. MLflow's
-server additionally refuses local sources without a run id because there the *server*
-would read them on a remote caller's behalf.
+in-process stores accept ``register_model("/path/to/model", ...)``: used in the caller's
+process with the caller's file permissions, such a source only points a later load at
+files its user could read anyway. ``mlcask server`` (as MLflow's server) refuses local
+sources from remote callers, since there the *server* would read them on their behalf.
 """
 
 from __future__ import annotations
@@ -39,6 +38,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from mlcask.exceptions import InvalidArgumentError
+from mlcask.tracking.runs_uri import split_runs_uri
 from mlcask.utils.paths import decoded_forms, segment_problem, shown
 
 _WHAT = "model version source"
@@ -75,7 +75,6 @@ def _check_text(source: str) -> None:
 def check_source(source: str) -> None:
     """Refuse a source that could lead elsewhere than it says (see the module docstring)."""
     from mlcask.models.uri import parse_models_uri
-    from mlcask.tracking.uris import split_runs_uri
 
     _check_text(source)
     scheme = _scheme(source)
