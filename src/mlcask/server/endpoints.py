@@ -109,9 +109,10 @@ class Field:
         if self.type == "enum" and not self.choices:
             raise ValueError(f"Field {self.name!r}: an enum needs choices")
 
-    def expected(self) -> str:
+    def expected(self, item: bool = False) -> str:
+        """What a value must be (``item``: one item of a repeated field)."""
         kind = f"one of {', '.join(self.choices)}" if self.type == "enum" else _EXPECTED[self.type]
-        return f"a list, each {kind}" if self.repeated else kind
+        return f"a list, each {kind}" if self.repeated and not item else kind
 
 
 F = Field
@@ -175,9 +176,9 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 120 else text[:100] + f"... ({len(text)} characters)"
 
 
-def _invalid(where: str, spec: Field, value: Any) -> InvalidArgumentError:
-    return InvalidArgumentError(f"Invalid value {_shown(value)} for parameter '{where}': expected {spec.expected()}"
-                                f", got {type(value).__name__}.")
+def _invalid(where: str, spec: Field, value: Any, item: bool = True) -> InvalidArgumentError:
+    return InvalidArgumentError(f"Invalid value {_shown(value)} for parameter '{where}': expected "
+                                f"{spec.expected(item)}, got {type(value).__name__}.")
 
 
 def _scalar(spec: Field, value: Any, where: str) -> Any:
@@ -236,7 +237,7 @@ def validate_args(fields: Sequence[Field], values: Mapping[str, Any], where: str
             continue
         if spec.repeated:
             if not isinstance(value, list):
-                raise _invalid(name, spec, value)
+                raise _invalid(name, spec, value, item=False)
             if spec.max_items is not None and len(value) > spec.max_items:
                 raise InvalidArgumentError(f"Invalid value for parameter '{name}': at most {spec.max_items} "
                                            f"items are allowed, got {len(value)}.")
