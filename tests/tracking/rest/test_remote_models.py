@@ -15,7 +15,8 @@ import pytest
 import mlcask
 from mlcask.exceptions import RESOURCE_DOES_NOT_EXIST, MlcaskException
 from mlcask.models import infer_signature
-from mlcask.tracking import MlflowClient
+from mlcask.models.integrity import ModelIntegrityError
+from mlcask.tracking import MlflowClient, downloads
 
 
 def unique(prefix: str) -> str:
@@ -118,15 +119,33 @@ def test_log_model_register_and_load_from_the_server(remote, iris_model):
     assert np.array_equal(np.asarray(by_alias.predict(X.head(5))).ravel(), expected)
     by_id = mlcask.sklearn.load_model(info.model_uri)
     assert np.array_equal(by_id.predict(X.head(5)), expected)
-    cached = [p for p in cache_folder().rglob("MLmodel")]
-    assert cached, "the remote model was not downloaded into the private cache"
-    for folder in {p.parent.parent for p in cached}:
-        assert (folder.stat().st_mode & 0o777) == 0o700
+    by_run = mlcask.pyfunc.load_model(f"runs:/{logged.source_run_id}/model")
+    assert np.array_equal(np.asarray(by_run.predict(X.head(5))).ravel(), expected)
     assert by_alias.metadata.signature is not None
+    entry = downloads.model_cache_folder(logged.artifact_location, remote.url)
+    versions = [p for p in entry.iterdir() if not p.name.startswith(".")]
+    assert len(versions) == 1 and (versions[0] / "MLmodel").is_file()
+    assert (entry.stat().st_mode & 0o777) == 0o700 and (cache_folder().stat().st_mode & 0o777) == 0o700
+
+    # The cached copy is verified like a local folder on every load: a changed file there is refused.
+    (versions[0] / "requirements.txt").write_text("tampered==1\n")
+    with pytest.raises(ModelIntegrityError):
+        mlcask.pyfunc.load_model(f"models:/{name}@champion")
+
+
+def test_register_model_from_a_remote_run(remote, iris_model):
+    model, X = iris_model
+    name = unique("registered")
+    mlcask.set_experiment(unique("register"))
+    with mlcask.start_run() as run:
+        mlcask.sklearn.log_model(model, name="model")
+    version = mlcask.register_model(f"runs:/{run.info.run_id}/model", name)
+    assert version.version == "1" and version.run_id == run.info.run_id
+    loaded = mlcask.sklearn.load_model(f"models:/{name}/1")
+    assert np.array_equal(loaded.predict(X.head(3)), model.predict(X.head(3)))
 
 
 def test_tampered_download_is_refused(remote, iris_model, tmp_path):
-    from mlcask.models.integrity import ModelIntegrityError
     from mlcask.tracking.artifacts import get_artifact_repository
     from mlcask.tracking.downloads import download_model
 

@@ -23,11 +23,11 @@ from mlcask.entities import Experiment, ExperimentTag, LoggedModel, Metric, Para
 from mlcask.entities.messages import (
     RUN_STATUSES,
     dataset_input_to_message,
-    double_to_json,
     experiment_from_message,
     logged_model_from_message,
     logged_model_status_to_message,
     metric_from_message,
+    metric_to_message,
     run_from_message,
     run_info_from_message,
 )
@@ -78,11 +78,9 @@ def _status(status: Any) -> str:
 
 
 def _metric(metric: Metric) -> dict[str, Any]:
-    message: dict[str, Any] = {"key": metric.key, "value": double_to_json(metric.value),
-                               "timestamp": int(metric.timestamp), "step": int(metric.step or 0)}
-    for field in ("model_id", "dataset_name", "dataset_digest"):
-        if getattr(metric, field, None):
-            message[field] = getattr(metric, field)
+    """A Metric message for log-metric and log-batch (which carry the run id once, not per metric)."""
+    message = metric_to_message(metric)
+    message.pop("run_id", None)
     return message
 
 
