@@ -1,0 +1,92 @@
+"""The ``mlcask server`` command: options, defaults, and the modes they select."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from click.testing import CliRunner
+
+from mlcask.cli import cli
+
+
+def test_help_lists_mlflows_flags():
+    result = CliRunner().invoke(cli, ["server", "--help"])
+    assert result.exit_code == 0
+    for flag in ("--backend-store-uri", "--registry-store-uri", "--default-artifact-root", "--artifacts-destination",
+                 "--serve-artifacts / --no-serve-artifacts", "--artifacts-only", "--host", "--port", "--workers",
+                 "--allowed-hosts", "--cors-allowed-origins", "--app-name", "--expose-prometheus",
+                 "--allow-unauthenticated"):
+        assert flag in result.output, flag
+    assert "sqlite:///mlcask.db" in result.output and "./mlcask-artifacts" in result.output
+
+
+def test_contradictory_options_are_refused_before_starting():
+    result = CliRunner().invoke(cli, ["server", "--artifacts-only", "--no-serve-artifacts"])
+    assert result.exit_code != 0 and "--artifacts-only" in result.output
+    result = CliRunner().invoke(cli, ["server", "--app-name", "other"])
+    assert result.exit_code != 0 and "basic-auth" in result.output
+
+
+def test_defaults_store_in_the_working_folder(start_server, tmp_path):
+    folder = tmp_path / "work"
+    folder.mkdir()
+    server = start_server(backend_store_uri="sqlite:///mlcask.db", artifacts_destination="./mlcask-artifacts",
+                          cwd=folder)
+    experiment_id = server.api("POST", "/experiments/create", json={"name": "here"}).json()["experiment_id"]
+    run = server.api("POST", "/runs/create", json={"experiment_id": experiment_id}).json()["run"]
+    relative = run["info"]["artifact_uri"].removeprefix("mlflow-artifacts:/")
+    assert server.client.put(f"/api/2.0/mlflow-artifacts/artifacts/{relative}/f.txt", content=b"x").status_code == 200
+    assert (folder / "mlcask.db").is_file()
+    assert (folder / "mlcask-artifacts" / relative / "f.txt").read_bytes() == b"x"
+
+
+def test_no_serve_artifacts_keeps_artifacts_in_the_destination(start_server, tmp_path):
+    destination = tmp_path / "direct"
+    server = start_server(artifacts_destination=str(destination), args=["--no-serve-artifacts"])
+    experiment_id = server.api("POST", "/experiments/create", json={"name": "direct"}).json()["experiment_id"]
+    experiment = server.api("GET", "/experiments/get", params={"experiment_id": experiment_id}).json()["experiment"]
+    assert experiment["artifact_location"] == f"{destination}/{experiment_id}"
+    assert server.client.get("/api/2.0/mlflow-artifacts/artifacts").status_code == 404
+    refused = server.api("POST", "/experiments/create", json={"name": "p", "artifact_location": "mlflow-artifacts:/x"})
+    assert refused.status_code == 400
+
+
+def test_default_artifact_root(start_server, tmp_path):
+    root = tmp_path / "root"
+    server = start_server(args=["--default-artifact-root", str(root)])
+    experiment_id = server.api("POST", "/experiments/create", json={"name": "rooted"}).json()["experiment_id"]
+    experiment = server.api("GET", "/experiments/get", params={"experiment_id": experiment_id}).json()["experiment"]
+    assert experiment["artifact_location"] == f"{root}/{experiment_id}"
+    ok = server.api("POST", "/experiments/create", json={"name": "under", "artifact_location": str(root / "team")})
+    assert ok.status_code == 200
+
+
+def test_artifacts_only(start_server):
+    server = start_server(args=["--artifacts-only"])
+    assert server.api("POST", "/experiments/create", json={"name": "x"}).status_code == 404
+    assert server.client.put("/api/2.0/mlflow-artifacts/artifacts/a/b.txt", content=b"hi").status_code == 200
+    assert server.client.get("/api/2.0/mlflow-artifacts/artifacts/a/b.txt").content == b"hi"
+    assert server.client.get("/health").text == "OK"
+
+
+def test_separate_registry_store(start_server, tmp_path):
+    registry = tmp_path / "registry.db"
+    server = start_server(args=["--registry-store-uri", f"sqlite:///{registry}"])
+    created = server.api("POST", "/registered-models/create", json={"name": "separate"})
+    assert created.status_code == 200, created.text
+    with sqlite3.connect(registry) as connection:
+        assert connection.execute("SELECT name FROM registered_models").fetchall() == [("separate",)]
+    with sqlite3.connect(server.folder / "mlcask.db") as connection:
+        assert connection.execute("SELECT count(*) FROM registered_models").fetchone() == (0,)
+
+
+def test_prometheus_metrics(start_server, tmp_path):
+    server = start_server(args=["--expose-prometheus", str(tmp_path / "prom")])
+    for _ in range(3):
+        server.api("GET", "/experiments/search")
+    server.api("GET", "/experiments/get", params={"experiment_id": "12345"})
+    text = server.client.get("/metrics").text
+    assert ('mlcask_http_requests_total{method="GET",route="/api/2.0/mlflow/experiments/search",status="200"} 3.0'
+            in text)
+    assert 'route="/api/2.0/mlflow/experiments/get",status="404"' in text
+    assert "mlcask_http_request_duration_seconds_bucket" in text
