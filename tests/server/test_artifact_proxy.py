@@ -113,6 +113,10 @@ def test_put_get_list_delete(client, destination):
     assert got.status_code == 200 and got.content == b"hello"
     assert got.headers["content-length"] == "5" and got.headers["x-content-type-options"] == "nosniff"
     assert client.get(f"{AJAX}/artifacts/1/run/artifacts/sub/b.bin").content == b"\x00" * 1000
+    head = client.head(f"{API}/artifacts/1/run/artifacts/sub/b.bin")
+    assert head.status_code == 200 and head.headers["content-length"] == "1000" and head.content == b""
+    assert client.head(f"{API}/artifacts/1/run/artifacts/none.bin").status_code == 404
+    assert len(visible(held())) == 2  # a HEAD reads nothing and removes nothing
     listed = client.get(f"{API}/artifacts", params={"path": "1/run/artifacts"}).json()
     assert listed == {"files": [{"path": "a.txt", "is_dir": False, "file_size": 5},
                                 {"path": "sub", "is_dir": True}]}

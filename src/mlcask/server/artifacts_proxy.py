@@ -47,10 +47,11 @@ import shutil
 import tempfile
 import time
 import urllib.parse
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import ClientDisconnect, Request
@@ -66,7 +67,7 @@ from mlcask.exceptions import (
 )
 from mlcask.server.errors import error_response
 from mlcask.tracking.artifacts import UPLOAD_STAGING_PREFIX, LocalArtifactRepository, get_artifact_repository
-from mlcask.tracking.s3 import MAX_PARTS, PERMISSION_DENIED, S3ArtifactRepository
+from mlcask.tracking.s3 import MAX_PARTS, PERMISSION_DENIED, ByteStream, S3ArtifactRepository
 from mlcask.utils.paths import clean_relative_path, copy_descriptor, open_below, open_folder, open_folders_at, safe_name
 
 __all__ = ["DEFAULT_MAX_UPLOAD_BYTES", "routes"]
@@ -77,6 +78,7 @@ MPU_MAX_AGE_SECONDS = 7 * 24 * 3600
 STAGING_MAX_AGE_SECONDS = 24 * 3600
 _HEX32 = re.compile(r"[0-9a-f]{32}")  # upload ids, and MD5 ETags of parts
 _CHUNK = 1 << 20
+MAX_JSON_BYTES = 16 * 1024 * 1024  # a complete call lists up to 10,000 parts
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 # Types a browser would run or render: served as plain text (MLflow does the same).
 _INERT = ("text/html", "application/xhtml+xml", "image/svg+xml", "text/javascript", "application/javascript",
@@ -133,6 +135,10 @@ def _endpoint(handler: Callable[..., Any]) -> Callable[[Request], Any]:
             return error_response(INVALID_PARAMETER_VALUE, str(exc), 413)
         except ClientDisconnect:
             return error_response(BAD_REQUEST, "The client disconnected before sending the whole body.")
+        except FileNotFoundError:  # removed by another request meanwhile
+            return error_response(RESOURCE_DOES_NOT_EXIST, "The artifact or upload was removed meanwhile.")
+        except NotADirectoryError:
+            return error_response(INVALID_PARAMETER_VALUE, "A file is in the way of the artifact path.")
         except OSError as exc:
             return error_response("INTERNAL_ERROR", f"The artifact store failed: {exc.strerror or exc}.")
 
@@ -140,11 +146,13 @@ def _endpoint(handler: Callable[..., Any]) -> Callable[[Request], Any]:
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if len(raw) > 16 * 1024 * 1024:
-        raise InvalidArgumentError("The JSON body is larger than 16 MiB.")
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_JSON_BYTES:
+            raise _TooLarge(f"The JSON body is over the limit of {MAX_JSON_BYTES} bytes.")
     try:
-        body = json.loads(raw or b"{}")
+        body = json.loads(bytes(raw) or b"{}")
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidArgumentError(f"The request body is not valid JSON: {exc}.") from None
     if not isinstance(body, dict):
@@ -197,18 +205,26 @@ def _mpu_target(request: Request, body: dict[str, Any]) -> str:
 
 
 async def _receive(request: Request, handle: Any, limit: int, digest: Any = None) -> int:
-    """Stream the request body into ``handle`` (a binary file), at most ``limit`` bytes; the byte count."""
+    """Stream the request body into ``handle`` (a binary file), at most ``limit`` bytes; the byte count.
+
+    Chunks are gathered up to 1 MiB and written from a worker thread, so a slow disk never holds the event loop.
+    """
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise _TooLarge(f"The body is {declared} bytes; this server takes at most {limit} bytes per request.")
-    total = 0
+    total, pending = 0, bytearray()
     async for chunk in request.stream():
         total += len(chunk)
         if total > limit:
             raise _TooLarge(f"The body is over the limit of {limit} bytes per request.")
         if digest is not None:
             digest.update(chunk)
-        handle.write(chunk)
+        pending += chunk
+        if len(pending) >= _CHUNK:
+            await run_in_threadpool(handle.write, bytes(pending))
+            pending.clear()
+    if pending:
+        await run_in_threadpool(handle.write, bytes(pending))
     return total
 
 
@@ -248,7 +264,7 @@ class _LocalDestination:
             raise InvalidArgumentError(f"Cannot upload to artifact path '{relative}': it is a folder.")
         return target
 
-    def open(self, relative: str) -> tuple[int, Iterator[bytes]]:
+    def open(self, relative: str) -> ByteStream:
         target = self.repository.local_path(relative)
         if not target.exists():
             raise MlcaskException(f"No artifact at '{relative}'.", error_code=RESOURCE_DOES_NOT_EXIST)
@@ -262,7 +278,8 @@ class _LocalDestination:
             descriptor = open_below(root_fd, real, relative)
         finally:
             os.close(root_fd)
-        return os.fstat(descriptor).st_size, _read_chunks(descriptor)
+        return ByteStream(os.fstat(descriptor).st_size, lambda: os.read(descriptor, _CHUNK),
+                          lambda: os.close(descriptor))
 
     def _place(self, staged: str, relative: str) -> None:
         """Rename the staging file ``staged`` (at the root) to ``relative``, making its folders without links."""
@@ -393,14 +410,6 @@ class _LocalDestination:
                     continue
 
 
-def _read_chunks(descriptor: int) -> Iterator[bytes]:
-    try:
-        while chunk := os.read(descriptor, _CHUNK):
-            yield chunk
-    finally:
-        os.close(descriptor)
-
-
 # -- S3 ------------------------------------------------------------------------------------------
 class _S3Destination:
     """The same operations on ``s3://bucket/prefix``; multipart parts go straight to S3."""
@@ -408,7 +417,7 @@ class _S3Destination:
     def __init__(self, repository: S3ArtifactRepository, limit: int) -> None:
         self.repository, self.limit = repository, limit
 
-    def open(self, relative: str) -> tuple[int, Iterator[bytes]]:
+    def open(self, relative: str) -> ByteStream:
         try:
             return self.repository.open_artifact(relative)
         except MlcaskException as exc:
@@ -460,15 +469,21 @@ def _parts(body: dict[str, Any]) -> list[tuple[int, str]]:
 
 
 def _handlers(destination: _LocalDestination | _S3Destination) -> list[BaseRoute]:
-    async def artifact(request: Request) -> Response:
-        relative = _artifact_file(request.path_params["path"]) if request.method != "DELETE" else \
-            _url_path(request.path_params["path"])
-        if request.method == "GET":
-            size, chunks = await run_in_threadpool(destination.open, relative)
-            return StreamingResponse(chunks, headers=_download_headers(relative.rpartition("/")[2], size))
-        if request.method == "PUT":
-            await destination.write(request, relative)
-            return JSONResponse({})
+    async def download(request: Request) -> Response:  # GET, and HEAD (Starlette sends no body for it)
+        relative = _artifact_file(request.path_params["path"])
+        stream = await run_in_threadpool(destination.open, relative)
+        headers = _download_headers(relative.rpartition("/")[2], stream.size)
+        if request.method == "HEAD":
+            stream.close()
+            return Response(status_code=200, headers=headers)
+        return StreamingResponse(iter(stream), headers=headers, background=BackgroundTask(stream.close))
+
+    async def upload(request: Request) -> Response:
+        await destination.write(request, _artifact_file(request.path_params["path"]))
+        return JSONResponse({})
+
+    async def delete(request: Request) -> Response:
+        relative = _url_path(request.path_params["path"])
         if not relative:
             raise InvalidArgumentError("Refusing to delete every artifact: name a file or folder to delete.")
         await run_in_threadpool(destination.repository.delete_artifacts, relative)
@@ -516,7 +531,9 @@ def _handlers(destination: _LocalDestination | _S3Destination) -> list[BaseRoute
 
     routes: list[BaseRoute] = [
         Route("/artifacts", _endpoint(listing), methods=["GET"]),
-        Route("/artifacts/{path:mlcask_artifact_path}", _endpoint(artifact), methods=["GET", "PUT", "DELETE"]),
+        Route("/artifacts/{path:mlcask_artifact_path}", _endpoint(download), methods=["GET"]),
+        Route("/artifacts/{path:mlcask_artifact_path}", _endpoint(upload), methods=["PUT"]),
+        Route("/artifacts/{path:mlcask_artifact_path}", _endpoint(delete), methods=["DELETE"]),
         Route("/mpu/part/{upload_id}/{part_number}", _endpoint(part), methods=["PUT"]),
     ]
     for name, handler in (("create", create), ("complete", complete), ("abort", abort)):

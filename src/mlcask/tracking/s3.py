@@ -26,6 +26,7 @@ outside ``dst_path`` (keys that are not clean relative paths are skipped).
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import mimetypes
 import os
@@ -35,7 +36,7 @@ import stat
 import tempfile
 import threading
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -55,7 +56,7 @@ from mlcask.utils.paths import (
     safe_name,
 )
 
-__all__ = ["PERMISSION_DENIED", "S3ArtifactRepository", "S3Location", "parse_s3_uri", "s3_client"]
+__all__ = ["PERMISSION_DENIED", "ByteStream", "S3ArtifactRepository", "S3Location", "parse_s3_uri", "s3_client"]
 
 PERMISSION_DENIED = "PERMISSION_DENIED"
 DEFAULT_PART_BYTES = 16 * 1024 * 1024
@@ -261,10 +262,32 @@ def _s3_errors(where: str, action: str) -> Iterator[None]:
 
 
 # -- the repository ----------------------------------------------------------------------------
+class ByteStream:
+    """The bytes of one file, read chunk by chunk: ``size`` (bytes, or None if unknown), iterable once;
+    ``close()`` (idempotent) releases it whether or not it was read, and reading to the end closes it."""
+
+    def __init__(self, size: int | None, read: Callable[[], bytes], close: Callable[[], None]) -> None:
+        self.size, self._read, self._close, self._closed = size, read, close, False
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            while chunk := self._read():
+                yield chunk
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._close()
+
+
 class S3ArtifactRepository:
     """The artifacts under ``s3://bucket/prefix`` (see the module docstring for configuration and atomicity)."""
 
     def __init__(self, uri: str) -> None:
+        if importlib.util.find_spec("boto3") is None:  # fail when the location is given, not at the first upload
+            raise MlcaskException(f"The artifact location '{uri}' needs boto3: pip install 'mlcask[s3]'.")
         self.location = parse_s3_uri(uri)
         self.artifact_uri = self.location.uri()
         self.bucket, self.prefix = self.location.bucket, self.location.prefix
@@ -421,22 +444,19 @@ class S3ArtifactRepository:
             finally:
                 body.close()
 
-    def open_artifact(self, artifact_file: str, chunk_bytes: int = 1 << 20) -> tuple[int, Iterator[bytes]]:
-        """The size of ``artifact_file`` and an iterator over its bytes (for streaming it to an HTTP client)."""
+    def open_artifact(self, artifact_file: str, chunk_bytes: int = 1 << 20) -> ByteStream:
+        """A stream of the bytes of ``artifact_file`` (for sending it to an HTTP client), with its size."""
         relative = self._file(artifact_file)
         where = self.location.uri(relative)
         with _s3_errors(where, "read"):
             answer = self.client.get_object(Bucket=self.bucket, Key=self.location.key(relative))
+        body = answer["Body"]
 
-        def chunks() -> Iterator[bytes]:
-            body = answer["Body"]
-            try:
-                with _s3_errors(where, "read"):
-                    yield from body.iter_chunks(chunk_bytes)
-            finally:
-                body.close()
+        def read() -> bytes:
+            with _s3_errors(where, "read"):
+                return body.read(chunk_bytes)
 
-        return int(answer["ContentLength"]), chunks()
+        return ByteStream(int(answer["ContentLength"]), read, body.close)
 
     def is_file(self, artifact_file: str) -> bool:
         """Whether an object ``artifact_file`` exists."""
