@@ -414,3 +414,28 @@ def test_mlflow_client_through_mlcask_server_to_s3(start_server, s3_server, tmp_
     head = s3_server.client().head_object(Bucket=bucket, Key=run_prefix + "weights/big.bin")
     assert head["ETag"].strip('"').endswith("-3")  # through presigned parts, straight to S3
     assert s3_server.multipart_uploads(bucket) == []
+
+
+# -- `--default-artifact-root s3://...`: clients write to S3 themselves ----------------------------------
+@pytest.mark.slow
+def test_mlcask_client_with_a_server_whose_default_root_is_s3(start_server, s3_server, tmp_path, monkeypatch,
+                                                              tracking_state):
+    import mlcask
+
+    bucket = s3_server.new_bucket()
+    server = start_server(args=["--default-artifact-root", f"s3://{bucket}/roots", "--no-serve-artifacts"],
+                          env=s3_server.env)
+    s3_server.apply_env(monkeypatch)
+    tracking_state(server.url, tmp_path / "unused")
+    mlcask.set_experiment("direct-to-s3")
+    (tmp_path / "a.txt").write_text("a")
+    with mlcask.start_run() as run:
+        mlcask.log_artifact(str(tmp_path / "a.txt"), "docs")
+        mlcask.log_text("t", "t.txt")
+    assert run.info.artifact_uri.startswith(f"s3://{bucket}/roots/")
+    prefix = run.info.artifact_uri.removeprefix(f"s3://{bucket}/") + "/"
+    assert s3_server.keys(bucket, prefix) == [prefix + "docs/a.txt", prefix + "t.txt"]
+    client = mlcask.MlflowClient()
+    assert [f.path for f in client.list_artifacts(run.info.run_id)] == ["docs", "t.txt"]
+    assert Path(client.download_artifacts(run.info.run_id, "docs/a.txt", str(tmp_path / "dl"))).read_text() == "a"
+    assert server.client.get(f"{API}/artifacts", params={"path": "x"}).status_code == 404  # no proxy here

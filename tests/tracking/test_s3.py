@@ -132,6 +132,20 @@ def test_one_client_per_settings(bucket, monkeypatch, s3_server):
     assert s3_client().meta.endpoint_url.startswith(s3_server.endpoint_url)
 
 
+def test_credentials_from_a_profile(bucket, monkeypatch, tmp_path):
+    credentials = tmp_path / "credentials"
+    credentials.write_text("[team]\naws_access_key_id = testing\naws_secret_access_key = testing\n")
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_PROFILE", "team")
+    repository = S3ArtifactRepository(f"s3://{bucket}/p")
+    repository.write_bytes("a.txt", b"a")
+    assert s3_client().get_object(Bucket=bucket, Key="p/a.txt")["Body"].read() == b"a"
+    assert s3_client().meta.region_name == "us-east-1"  # AWS_DEFAULT_REGION
+
+
 def test_clear_errors(repo, bucket, monkeypatch, tmp_path):
     with pytest.raises(MlcaskException, match=f"s3://{bucket}/exp/run/artifacts/missing.txt") as missing:
         repo.read_bytes("missing.txt")
