@@ -517,3 +517,38 @@ def test_large_bodies_are_refused_before_any_handler(tmp_path, stores):
         answer = client.post("/api/2.0/mlflow/runs/log-batch", content=b"{" + b" " * 2000 + b"}",
                              headers=basic(ADMIN, ADMIN_PASSWORD))
         assert answer.status_code == 413 and client.seen == []
+
+
+# -- coverage of the server's routes ----------------------------------------------------------------
+def test_every_endpoint_of_the_server_has_its_own_rule():
+    import re
+
+    from mlcask.server.app import endpoints_of
+    from mlcask.server.auth.rules import ADMIN_ONLY, find_rule
+    from mlcask.server.config import ServerConfig
+
+    none = frozenset()
+    missing = [(e.method, path) for e in endpoints_of(ServerConfig()) for path in (e.full_path, e.ajax_path)
+               if path and find_rule(re.sub(r"\{[a-z_]+\}", "x", path), e.method, none, none, none) is ADMIN_ONLY]
+    assert missing == []
+
+
+def test_multipart_part_urls_carry_their_own_capability():
+    from mlcask.server.auth.rules import ADMIN_ONLY, find_rule
+
+    none = frozenset()
+    assert find_rule("/api/2.0/mlflow-artifacts/mpu/part/abc/1", "PUT", none, none, none).public
+    assert find_rule("/ajax-api/2.0/mlflow-artifacts/mpu/part/abc/1", "PUT", none, none, none).public
+    assert find_rule("/api/2.0/mlflow-artifacts/mpu/part/abc/1", "GET", none, none, none) is ADMIN_ONLY
+    assert find_rule("/api/2.0/mlflow-artifacts/mpu/part/abc/1/x", "PUT", none, none, none) is ADMIN_ONLY
+
+
+def test_prepare_creates_the_admin_before_workers_start(tmp_path):
+    from mlcask.server.auth import prepare
+    from mlcask.server.auth.store import AuthStore
+
+    settings = settings_for(tmp_path)
+    prepare(settings)
+    prepare(settings)
+    users = AuthStore(settings.database_uri).list_users()
+    assert [(u.username, u.is_admin) for u in users] == [(ADMIN, True)]

@@ -30,7 +30,16 @@ from mlcask.server.auth.service import AuthService, Identity
 from mlcask.server.auth.settings import AuthConfigurationError, AuthSettings
 from mlcask.tracking.protocols import RegistryStore, TrackingStore
 
-__all__ = ["IDENTITY_KEY", "AuthConfigurationError", "AuthService", "AuthSettings", "Identity", "install"]
+__all__ = ["IDENTITY_KEY", "AuthConfigurationError", "AuthService", "AuthSettings", "Identity", "install", "prepare"]
+
+
+def prepare(settings: AuthSettings) -> None:
+    """Create the auth tables and the admin once, before workers start (``install`` does it too, idempotently).
+
+    Raises:
+        MlcaskException: The auth database cannot be opened, or is from a newer mlcask.
+    """
+    AuthService(settings, None, None).bootstrap_admin()
 
 
 def install(app: Starlette, settings: AuthSettings, tracking_store: TrackingStore | None,

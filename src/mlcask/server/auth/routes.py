@@ -172,9 +172,11 @@ def revoke_permission(service: AuthService, identity: Identity, request: AuthReq
 
 
 def check_permission(service: AuthService, identity: Identity, request: AuthRequest) -> dict[str, Any]:
+    """Admins, the user themselves, and whoever manages the resource (and so may grant on it) may ask."""
     username = _username(request)
-    _require_self_or_admin(identity, username)
     resource_type, resource_id = _resource(request)
+    if identity.username != username:
+        _require_manage(service, identity, resource_type, resource_id)
     permission = service.user_permission(service.store.require_user(username), resource_type, resource_id)
     return {"allowed": permission.can_use, "permission": permission.name}
 

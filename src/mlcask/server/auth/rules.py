@@ -260,23 +260,16 @@ def _artifact_experiment(path: str) -> str | None:
 def artifact(action: str, from_query: bool = False) -> Check:
     """``action`` on the experiment heading the artifact path (of the URL; of the query for the listing).
 
-    A ``path`` in the JSON body (the multipart calls' messages carry one) is authorized
-    too, so a handler reading either cannot reach another experiment's folder.
+    The multipart calls write ``<URL folder>/<base name of the body's 'path'>`` (the
+    body names the client's local file), so their URL folder decides alone.
     """
     def check(service: AuthService, identity: Identity, request: AuthRequest) -> None:
-        if from_query:
-            paths = [request.param("path") or ""]
+        path = (request.param("path") or "") if from_query else request.path_params["artifact_path"]
+        experiment_id = _artifact_experiment(path)
+        if experiment_id is None:  # the root, or a folder that is no experiment's: admins only
+            _admin_only(service, identity, request)
         else:
-            paths = [request.path_params["artifact_path"]]
-            body_path = request.param("path")
-            if body_path is not None:
-                paths.append(body_path)
-        for path in paths:
-            experiment_id = _artifact_experiment(path)
-            if experiment_id is None:  # the root, or a folder that is no experiment's: admins only
-                _admin_only(service, identity, request)
-            else:
-                _require(service, identity, EXPERIMENT, experiment_id, action)
+            _require(service, identity, EXPERIMENT, experiment_id, action)
     return check
 
 
@@ -363,13 +356,18 @@ SIGNED_IN = Rule(_signed_in, reads_body=False)
 PUBLIC = Rule(_signed_in, reads_body=False, public=True)
 SELF_AUTHORIZING = Rule(_signed_in, reads_body=False, self_authorizing=True)
 
-_ARTIFACT = re.compile(r"(?P<kind>artifacts|mpu/create|mpu/complete|mpu/abort)(?:/(?P<artifact_path>.+))?")
+_ARTIFACT = re.compile(r"(?P<kind>artifacts|mpu/create|mpu/complete|mpu/abort)(?:/(?P<artifact_path>[\s\S]*))?")
+#: A multipart part's URL carries its own capability (a per-upload token the handler checks, as an S3
+#: presigned URL does): MLflow's client sends no credentials to part URLs.
+_MPU_PART = re.compile(r"mpu/part/[^/]+/[^/]+")
 _ARTIFACT_ACTIONS = {("artifacts", "GET"): "read", ("artifacts", "PUT"): "update",
                      ("artifacts", "DELETE"): "delete", ("mpu/create", "POST"): "update",
                      ("mpu/complete", "POST"): "update", ("mpu/abort", "POST"): "update"}
 
 
 def _artifact_rule(suffix: str, method: str) -> Rule:
+    if method == "PUT" and _MPU_PART.fullmatch(suffix):
+        return PUBLIC
     match = _ARTIFACT.fullmatch(suffix)
     if match is None:
         return ADMIN_ONLY
@@ -379,7 +377,7 @@ def _artifact_rule(suffix: str, method: str) -> Rule:
         return ADMIN_ONLY
     if path is None:  # the listing: GET .../artifacts?path=<experiment_id>/...
         return Rule(artifact("read", from_query=True)) if kind == "artifacts" and method == "GET" else ADMIN_ONLY
-    return Rule(artifact(action), reads_body=kind != "artifacts", path_params={"artifact_path": path})
+    return Rule(artifact(action), reads_body=False, path_params={"artifact_path": path})
 
 
 def _logged_model_rule(suffix: str, method: str) -> Rule | None:

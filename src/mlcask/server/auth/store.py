@@ -14,7 +14,6 @@ database written by a newer mlcask is refused instead of being used half-underst
 from __future__ import annotations
 
 import os
-import threading
 import time
 import weakref
 from dataclasses import dataclass
@@ -133,11 +132,14 @@ class AuthStore:
     def __init__(self, uri: str) -> None:
         try:
             self.engine = _engine(uri)
-            self._init_schema()
+            try:
+                self._init_schema()
+            except sa.exc.SQLAlchemyError:  # workers starting at once: another one created the tables first
+                time.sleep(0.2)
+                self._init_schema()
         except sa.exc.SQLAlchemyError as error:
             raise MlcaskException(f"The auth database {_redacted(uri)} cannot be opened: {error}") from None
         _stores.add(self)
-        self._lock = threading.Lock()
 
     def _init_schema(self) -> None:
         with self.engine.begin() as connection:
@@ -256,19 +258,27 @@ class AuthStore:
         """Grant ``permission``; ``mode`` is ``create`` (refuse an existing grant), ``update`` (refuse a missing one) or ``upsert``."""
         key = ((_grants.c.resource_type == resource_type) & (_grants.c.resource_id == resource_id)
                & (_grants.c.user_id == user_id))
-        with self._lock, self.engine.begin() as connection:
+        exists_error = MlcaskException(f"A {resource_type} permission for resource {resource_id!r} and user id "
+                                       f"{user_id} already exists.", RESOURCE_ALREADY_EXISTS)
+        with self.engine.begin() as connection:
             exists = connection.execute(sa.select(_grants.c.permission).where(key)).first() is not None
             if exists and mode == "create":
-                raise MlcaskException(f"A {resource_type} permission for resource {resource_id!r} and user id "
-                                      f"{user_id} already exists.", RESOURCE_ALREADY_EXISTS)
+                raise exists_error
             if not exists and mode == "update":
                 raise MlcaskException(f"No {resource_type} permission for resource {resource_id!r} and user id "
                                       f"{user_id}.", RESOURCE_DOES_NOT_EXIST)
             if exists:
                 connection.execute(_grants.update().where(key).values(permission=permission))
-            else:
+                return
+        try:
+            with self.engine.begin() as connection:
                 connection.execute(_grants.insert().values(resource_type=resource_type, resource_id=resource_id,
                                                            user_id=user_id, permission=permission))
+        except sa.exc.IntegrityError:  # granted meanwhile by another process (or the user was just deleted)
+            if mode == "create":
+                raise exists_error from None
+            with self.engine.begin() as connection:
+                connection.execute(_grants.update().where(key).values(permission=permission))
 
     def delete_grant(self, resource_type: str, resource_id: str, user_id: int) -> bool:
         key = ((_grants.c.resource_type == resource_type) & (_grants.c.resource_id == resource_id)
