@@ -99,7 +99,9 @@ def mlcask_server_command(folder: Path, port: int) -> list[str]:
             "--workers", "1"]
 
 
-SERVER_KINDS = ["mlflow", "mlcask"]
+# Each test using ``server`` runs against both; both start a subprocess (slow), MLflow's from its venv (interop).
+SERVER_KINDS = [pytest.param("mlflow", marks=[pytest.mark.interop, pytest.mark.slow]),
+                pytest.param("mlcask", marks=pytest.mark.slow)]
 
 
 @pytest.fixture(scope="session")
