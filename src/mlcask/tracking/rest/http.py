@@ -162,8 +162,21 @@ def _retry_after(response: httpx.Response) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+_CREDENTIALS_HINT = ("The server wants credentials: set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, "
+                     "or MLFLOW_TRACKING_TOKEN.")
+
+
+def _hint(status: int, message: str) -> str:
+    if status == 401 and "MLFLOW_TRACKING_USERNAME" not in message:
+        return f" {_CREDENTIALS_HINT}"
+    if status == 403 and "permission" not in message.lower():
+        return " The credentials given lack the permission for this call."
+    return ""
+
+
 def error_from_response(response: httpx.Response, method: str, url: str) -> MlcaskException:
-    """The exception for a failed answer: the server's MLflow error, or one naming the URL and status."""
+    """The exception for a failed answer: the server's MLflow error (with what to set for a 401), or one
+    naming the URL and status."""
     body: Any = None
     try:
         body = response.json()
@@ -172,6 +185,7 @@ def error_from_response(response: httpx.Response, method: str, url: str) -> Mlca
     if isinstance(body, dict) and isinstance(body.get("error_code"), str):
         message = body.get("message")
         message = message if isinstance(message, str) and message else f"{body['error_code']} ({method} {url})"
+        message += _hint(response.status_code, message)
         if body["error_code"] == INVALID_PARAMETER_VALUE:
             return InvalidArgumentError(message, error_code=INVALID_PARAMETER_VALUE)
         return MlcaskException(message, error_code=body["error_code"])
@@ -181,14 +195,8 @@ def error_from_response(response: httpx.Response, method: str, url: str) -> Mlca
         text = ""
     shown = f": {text[:_SHOWN_BODY]}{'...' if len(text) > _SHOWN_BODY else ''}" if text else ""
     code = _STATUS_CODES.get(response.status_code, "INTERNAL_ERROR" if response.status_code >= 500 else "BAD_REQUEST")
-    hint = ""
-    if response.status_code == 401:
-        hint = (" The server wants credentials: set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, or "
-                "MLFLOW_TRACKING_TOKEN.")
-    elif response.status_code == 403:
-        hint = " The credentials given lack the permission for this call."
-    return MlcaskException(f"{method} {url} failed with HTTP {response.status_code} "
-                           f"{response.reason_phrase}{shown}.{hint}", error_code=code)
+    message = f"{method} {url} failed with HTTP {response.status_code} {response.reason_phrase}{shown}."
+    return MlcaskException(message + _hint(response.status_code, message), error_code=code)
 
 
 class ServerClient:
