@@ -168,7 +168,8 @@ def test_killed_while_joining_parts(tmp_path, start_server, request):
     body = httpx.Request("POST", f"{server.url}{ART}/mpu/complete/{folder}",
                          json={"path": "joined.bin", "upload_id": created["upload_id"], "parts": done})
     connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
-    connection.request("POST", body.url.raw_path.decode(), body=body.read(), headers={"Content-Type": "application/json"})
+    connection.request("POST", body.url.raw_path.decode(), body=body.read(),
+                       headers={"Content-Type": "application/json"})
     time.sleep(0.02)  # somewhere in the join (or just after): the file must be whole or absent
     kill(server)
     connection.close()

@@ -333,7 +333,8 @@ def test_real_mlflow_client(kind, tmp_path, request):
     (src / "tree" / "a.json").write_text("{}")
     (src / "tree" / "sub" / "c.txt").write_text("c")
     client_env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "MLCASK_", "MLFLOW_"))}
-    client_env.update({"MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD": "true", "MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE": str(5 * MiB),
+    client_env.update({"MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD": "true",
+                       "MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE": str(5 * MiB),
                        "MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE": str(MiB)})
     (tmp_path / "out").mkdir()
     # a body over 6 MiB is refused: the 11 MiB file can only go up in 5 MiB parts

@@ -67,7 +67,7 @@ from mlcask.exceptions import (
 )
 from mlcask.server.errors import error_response
 from mlcask.tracking.artifacts import UPLOAD_STAGING_PREFIX, LocalArtifactRepository, get_artifact_repository
-from mlcask.tracking.s3 import MAX_PARTS, PERMISSION_DENIED, ByteStream, S3ArtifactRepository
+from mlcask.tracking.s3 import MAX_PARTS, NEW_FILE_MODE, PERMISSION_DENIED, ByteStream, S3ArtifactRepository
 from mlcask.utils.paths import clean_relative_path, copy_descriptor, open_below, open_folder, open_folders_at, safe_name
 
 __all__ = ["DEFAULT_MAX_UPLOAD_BYTES", "routes"]
@@ -108,15 +108,6 @@ class _Refused(MlcaskException):
     """A part URL's token does not match its upload (403)."""
 
     error_code = PERMISSION_DENIED
-
-
-def _umask_mode() -> int:
-    current = os.umask(0o022)
-    os.umask(current)
-    return 0o666 & ~current
-
-
-_FILE_MODE = _umask_mode()  # read once, at import: os.umask is process-wide
 
 
 # -- requests and answers -----------------------------------------------------------------------
@@ -305,7 +296,7 @@ class _LocalDestination:
         try:
             with open(os.open(staged, _CREATE, 0o600), "wb") as handle:
                 await _receive(request, handle, self.limit)
-                os.fchmod(handle.fileno(), _FILE_MODE)
+                os.fchmod(handle.fileno(), NEW_FILE_MODE)
             await run_in_threadpool(self._place, staged.name, relative)
         finally:
             staged.unlink(missing_ok=True)
@@ -381,7 +372,7 @@ class _LocalDestination:
                 for part in files:
                     with open(part, "rb") as source:
                         copy_descriptor(source.fileno(), written)
-                os.fchmod(written, _FILE_MODE)
+                os.fchmod(written, NEW_FILE_MODE)
             finally:
                 os.close(written)
             self._place(staged.name, relative)
@@ -468,7 +459,9 @@ def _parts(body: dict[str, Any]) -> list[tuple[int, str]]:
     return parts
 
 
-def _handlers(destination: _LocalDestination | _S3Destination) -> list[BaseRoute]:
+def _artifact_routes(destination: _LocalDestination | _S3Destination) -> list[BaseRoute]:
+    """GET (and HEAD), PUT and DELETE of ``/artifacts/<path>``, and the listing ``/artifacts?path=``."""
+
     async def download(request: Request) -> Response:  # GET, and HEAD (Starlette sends no body for it)
         relative = _artifact_file(request.path_params["path"])
         stream = await run_in_threadpool(destination.open, relative)
@@ -493,6 +486,15 @@ def _handlers(destination: _LocalDestination | _S3Destination) -> list[BaseRoute
         relative = _url_path(request.query_params.get("path"))
         infos = await run_in_threadpool(destination.repository.list_artifacts, relative or None)
         return JSONResponse(_file_infos(infos))
+
+    return [Route("/artifacts", _endpoint(listing), methods=["GET"]),
+            Route("/artifacts/{path:mlcask_artifact_path}", _endpoint(download), methods=["GET"]),
+            Route("/artifacts/{path:mlcask_artifact_path}", _endpoint(upload), methods=["PUT"]),
+            Route("/artifacts/{path:mlcask_artifact_path}", _endpoint(delete), methods=["DELETE"])]
+
+
+def _multipart_routes(destination: _LocalDestination | _S3Destination) -> list[BaseRoute]:
+    """``/mpu/create|complete|abort[/<folder>]``, and the part URLs of a local destination."""
 
     async def create(request: Request) -> Response:
         body = await _json_body(request)
@@ -529,13 +531,7 @@ def _handlers(destination: _LocalDestination | _S3Destination) -> list[BaseRoute
                                           request.query_params.get("token", ""))
         return Response(status_code=200, headers={"ETag": f'"{etag}"'})
 
-    routes: list[BaseRoute] = [
-        Route("/artifacts", _endpoint(listing), methods=["GET"]),
-        Route("/artifacts/{path:mlcask_artifact_path}", _endpoint(download), methods=["GET"]),
-        Route("/artifacts/{path:mlcask_artifact_path}", _endpoint(upload), methods=["PUT"]),
-        Route("/artifacts/{path:mlcask_artifact_path}", _endpoint(delete), methods=["DELETE"]),
-        Route("/mpu/part/{upload_id}/{part_number}", _endpoint(part), methods=["PUT"]),
-    ]
+    routes: list[BaseRoute] = [Route("/mpu/part/{upload_id}/{part_number}", _endpoint(part), methods=["PUT"])]
     for name, handler in (("create", create), ("complete", complete), ("abort", abort)):
         routes += [Route(f"/mpu/{name}", _endpoint(handler), methods=["POST"]),
                    Route(f"/mpu/{name}/{{path:mlcask_artifact_path}}", _endpoint(handler), methods=["POST"])]
@@ -556,10 +552,10 @@ def routes(destination: str, *, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     if max_upload_bytes < 1:
         raise InvalidArgumentError(f"max_upload_bytes must be positive, got {max_upload_bytes}.")
     repository = get_artifact_repository(destination)
-    if isinstance(repository, S3ArtifactRepository):
-        return _handlers(_S3Destination(repository, max_upload_bytes))
-    if isinstance(repository, LocalArtifactRepository):
-        return _handlers(_LocalDestination(repository, max_upload_bytes))
+    if isinstance(repository, (S3ArtifactRepository, LocalArtifactRepository)):
+        chosen = (_S3Destination if isinstance(repository, S3ArtifactRepository) else _LocalDestination)(
+            repository, max_upload_bytes)
+        return _artifact_routes(chosen) + _multipart_routes(chosen)
     raise InvalidArgumentError(f"The artifacts destination must be a local path, a file: URI or s3://bucket/prefix, "
                                f"got '{destination}'.")
 

@@ -56,7 +56,8 @@ from mlcask.utils.paths import (
     safe_name,
 )
 
-__all__ = ["PERMISSION_DENIED", "ByteStream", "S3ArtifactRepository", "S3Location", "parse_s3_uri", "s3_client"]
+__all__ = ["NEW_FILE_MODE", "PERMISSION_DENIED", "ByteStream", "S3ArtifactRepository", "S3Location", "parse_s3_uri",
+           "s3_client"]
 
 PERMISSION_DENIED = "PERMISSION_DENIED"
 DEFAULT_PART_BYTES = 16 * 1024 * 1024
@@ -81,7 +82,8 @@ def _umask() -> int:
     return 0o022
 
 
-_FILE_MODE = 0o666 & ~_umask()
+#: The mode of a new file (0666 less the umask, read without changing it): downloads, and files the proxy writes.
+NEW_FILE_MODE = 0o666 & ~_umask()
 
 
 # -- configuration -----------------------------------------------------------------------------
@@ -491,7 +493,8 @@ class S3ArtifactRepository:
         refuse_mlcask_home(destination, "download_artifacts: the destination", _DOWNLOAD_ADVICE)
         is_file = bool(relative) and self.is_file(relative)
         if not is_file and relative and not self._folder_exists(relative):
-            raise MlcaskException(f"No artifact at '{self.location.uri(relative)}'.", error_code=RESOURCE_DOES_NOT_EXIST)
+            raise MlcaskException(f"No artifact at '{self.location.uri(relative)}'.",
+                                  error_code=RESOURCE_DOES_NOT_EXIST)
         dst.mkdir(parents=True, exist_ok=True)
         dst_fd = open_folder(dst)
         try:
@@ -529,7 +532,7 @@ class S3ArtifactRepository:
         try:
             with os.fdopen(descriptor, "wb") as handle, _s3_errors(f"s3://{self.bucket}/{key}", "download"):
                 self.client.download_fileobj(self.bucket, key, handle, Config=_transfer_config())
-                os.fchmod(handle.fileno(), _FILE_MODE)
+                os.fchmod(handle.fileno(), NEW_FILE_MODE)
             if stat.S_ISDIR(_lstat_mode(name, folder_fd)):
                 raise InvalidArgumentError(f"Cannot write the file '{shown}': a folder is in the way.")
             os.replace(partial, name, src_dir_fd=folder_fd, dst_dir_fd=folder_fd)
