@@ -404,3 +404,45 @@ def test_logged_model_refusals(shared_server, experiment_id):
             "'order_by[0]'", "expected an object")
     refused(api("POST", "/logged-models/search", json={"max_results": 0}), 400, "INVALID_PARAMETER_VALUE",
             "'max_results'")
+
+
+def test_history_bulk_for_the_ui(shared_server, experiment_id):
+    api, client = shared_server.api, shared_server.client
+    run_ids = []
+    for offset in (0, 10):
+        run_id = ok(api("POST", "/runs/create", json={"experiment_id": experiment_id}))["run"]["info"]["run_id"]
+        ok(api("POST", "/runs/log-batch", json={"run_id": run_id, "metrics": [
+            {"key": "acc", "value": s, "timestamp": offset + 3 - s, "step": s} for s in range(3)]}))
+        run_ids.append(run_id)
+    got = ok(client.get("/ajax-api/2.0/mlflow/metrics/get-history-bulk",
+                        params={"run_id": run_ids, "metric_key": "acc", "max_results": 2}))["metrics"]
+    for run_id in run_ids:
+        assert [m["step"] for m in got if m["run_id"] == run_id] == [1, 0]  # the first two values, by timestamp
+    refused(client.get("/ajax-api/2.0/mlflow/metrics/get-history-bulk", params={"metric_key": "acc"}), 400,
+            "INVALID_PARAMETER_VALUE", "at least one run_id")
+
+
+def test_model_version_artifact_download(shared_server, run_id):
+    api, client = shared_server.api, shared_server.client
+    info = ok(api("GET", "/runs/get", params={"run_id": run_id}))["run"]["info"]
+    relative = info["artifact_uri"].removeprefix("mlflow-artifacts:/")
+    assert client.put(f"/api/2.0/mlflow-artifacts/artifacts/{relative}/model/MLmodel", content=b"a: 1\n"
+                      ).status_code == 200
+    name = _name("mv-artifact")
+    ok(api("POST", "/registered-models/create", json={"name": name}))
+    ok(api("POST", "/model-versions/create", json={"name": name, "source": f"{info['artifact_uri']}/model",
+                                                   "run_id": run_id}))
+    file = client.get("/model-versions/get-artifact", params={"name": name, "version": "1", "path": "MLmodel"})
+    assert file.status_code == 200, file.text
+    assert file.content == b"a: 1\n"
+    refused(client.get("/model-versions/get-artifact", params={"name": name, "version": "9", "path": "MLmodel"}),
+            404, "RESOURCE_DOES_NOT_EXIST")
+    refused(client.get("/model-versions/get-artifact", params={"name": name, "version": "1", "path": "../../x"}),
+            400, "INVALID_PARAMETER_VALUE")
+
+
+def test_nul_characters_are_refused(shared_server, run_id):
+    refused(shared_server.api("POST", "/experiments/create", json={"name": "a\x00b"}), 400,
+            "INVALID_PARAMETER_VALUE", "'name'", "NUL")
+    refused(shared_server.api("POST", "/runs/log-batch", json={"run_id": run_id, "params": [
+        {"key": "k", "value": "\x00"}]}), 400, "INVALID_PARAMETER_VALUE", "'params[0].value'")

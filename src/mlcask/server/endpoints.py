@@ -29,7 +29,8 @@ summary for the OpenAPI page::
   ``true``/``false``); POST, PATCH and DELETE read a JSON object body. Values are converted
   as MLflow's proto-JSON parser does (an int64 may be a number or a decimal string, a
   double may be ``"NaN"``; an enum is its name or number and arrives as its name), unknown
-  fields are ignored, and a value of the wrong type or a missing required field is a 400
+  fields are ignored, strings may not hold NUL characters (no database stores them), and a
+  value of the wrong type or a missing required field is a 400
   ``INVALID_PARAMETER_VALUE`` naming the field, the type expected and the value given.
   Path parameters are strings, always required, added to ``args`` under their names.
 - **The handler** is a plain function ``handler(ctx, args) -> dict | Response | None``,
@@ -187,6 +188,8 @@ def _scalar(spec: Field, value: Any, where: str) -> Any:
     if kind == "string":
         if not isinstance(value, str):
             raise _invalid(where, spec, value)
+        if "\x00" in value:  # no database stores it (PostgreSQL refuses it), and no name needs it
+            raise InvalidArgumentError(f"Invalid value for parameter '{where}': it contains a NUL character.")
         return value
     if kind in ("int64", "int32"):
         try:

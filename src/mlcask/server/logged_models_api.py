@@ -2,7 +2,8 @@
 
 ``/api/2.0/mlflow/logged-models`` (create, get, finalize, delete, search, params, tags,
 artifact listing) as MLflow 3.17 serves it; ``/ajax-api/2.0/mlflow/logged-models/{id}/
-artifacts/files`` and ``/get-artifact`` send one artifact file.
+artifacts/files``, ``/get-artifact`` and ``/model-versions/get-artifact`` send one artifact
+file (as text or bytes a browser does not run, in a CSP sandbox).
 """
 
 from __future__ import annotations
@@ -134,7 +135,13 @@ def get_run_artifact(ctx: Context, args: dict[str, Any]) -> Response:
     return send_artifact(ctx, run.info.artifact_uri, args.get("path"), "path")
 
 
-_KV = F("key", "string", required=True), F("value", "string")
+def get_model_version_artifact(ctx: Context, args: dict[str, Any]) -> Response:
+    if not args.get("name") or not args.get("version"):
+        raise MlcaskException('Request must include the "name" and "version" query parameters.', BAD_REQUEST)
+    root = ctx.registry.get_model_version_download_uri(args["name"], args["version"])
+    return send_artifact(ctx, root, args.get("path"), "path")
+
+
 _MODEL = "/logged-models/{model_id}"
 _FILE_RESPONSE = {"type": "string", "format": "binary"}
 ENDPOINTS: tuple[Endpoint, ...] = (
@@ -173,9 +180,13 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", "/get-artifact", get_run_artifact, (
         F("path", "string"), F("run_id", "string"), F("run_uuid", "string")),
         "Download one artifact file of a run.", "Artifacts", prefix="", ajax=False, response=_FILE_RESPONSE),
+    Endpoint("GET", "/model-versions/get-artifact", get_model_version_artifact, (
+        F("path", "string"), F("name", "string"), F("version", "string")),
+        "Download one artifact file of a model version.", "Artifacts", prefix="", ajax=False,
+        response=_FILE_RESPONSE),
 )
 
 
 def routes() -> list[Endpoint]:
-    """The logged-model endpoints and the UI's artifact downloads."""
+    """The logged-model endpoints and the web UI's artifact downloads."""
     return list(ENDPOINTS)

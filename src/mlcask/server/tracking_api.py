@@ -21,7 +21,7 @@ from mlcask.entities.messages import (
 )
 from mlcask.exceptions import RESOURCE_DOES_NOT_EXIST, InvalidArgumentError, MlcaskException
 from mlcask.server.artifact_roots import check_artifact_location, repository_for
-from mlcask.server.endpoints import TAG_FIELDS, Context, Endpoint, F
+from mlcask.server.endpoints import AJAX_PREFIX, TAG_FIELDS, Context, Endpoint, F
 from mlcask.server.sampling import sample_history
 from mlcask.tracking.validation import (
     MAX_ENTITIES_PER_BATCH,
@@ -253,6 +253,20 @@ def get_metric_history_bulk_interval(ctx: Context, args: dict[str, Any]) -> dict
     return {"metrics": metrics}
 
 
+def get_metric_history_bulk(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
+    """The web UI's older bulk history: each run's values (at most max_results), by timestamp then step."""
+    run_ids = args.get("run_id") or []
+    if not run_ids:
+        raise InvalidArgumentError("GetMetricHistoryBulk request must specify at least one run_id.")
+    max_results = min(args.get("max_results", MAX_RESULTS_GET_METRIC_HISTORY), MAX_RESULTS_GET_METRIC_HISTORY)
+    metrics: list[dict[str, Any]] = []
+    for run_id in sorted(run_ids):
+        history = ctx.tracking.get_metric_history(run_id, args["metric_key"], max_results=max_results)
+        for m in sorted(history, key=lambda m: (m.timestamp, m.step, m.value)):
+            metrics.append(metric_to_message(Metric(m.key, m.value, m.timestamp, m.step, run_id=run_id)))
+    return {"metrics": metrics}
+
+
 # -- artifacts -------------------------------------------------------------------------------------------------------
 
 def list_artifacts(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
@@ -348,6 +362,10 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         F("metric_key", "string", required=True), F("start_step", "int32"), F("end_step", "int32"),
         F("max_results", "int32", minimum=1, maximum=MAX_RESULTS_PER_RUN)),
         "A metric's history in several runs, sampled evenly to at most max_results values per run."),
+    Endpoint("GET", "/metrics/get-history-bulk", get_metric_history_bulk, (
+        F("run_id", "string", repeated=True, max_items=MAX_RUNS_GET_METRIC_HISTORY_BULK),
+        F("metric_key", "string", required=True), F("max_results", "int32", minimum=1)),
+        "The web UI's bulk metric history of several runs.", prefix=AJAX_PREFIX, ajax=False),
     # artifacts
     Endpoint("GET", "/artifacts/list", list_artifacts, (*_run_id_fields(), F("path", "string"), _PAGE),
              "List a run's artifacts in a folder."),
