@@ -466,7 +466,6 @@ def test_no_way_around_a_missing_permission(locked, method, path, kwargs):
     ("POST", "/api/2.0/mlflow/runs/log-batch", {"json": {"run_id": "{own}", "runId": "{run}"}}),
     ("POST", "/api/2.0/mlflow/runs/log-batch", {"json": {"run_id": "{own}", "run_uuid": "{run}"}}),
     ("GET", "/api/2.0/mlflow/runs/get", {"params": [("run_id", "{own}"), ("run_id", "{run}")]}),
-    ("POST", "/api/2.0/mlflow/runs/log-batch", {"content": '{"run_id": "{own}", "run_id": "{run}"}'}),
     ("POST", "/api/2.0/mlflow/runs/log-batch", {"json": {"run_id": ["{own}"]}}),
     ("POST", "/api/2.0/mlflow/runs/log-batch", {"json": {"run_id": {"$ne": "x"}}}),
     ("POST", "/api/2.0/mlflow/runs/log-batch", {"content": "{not json"}),
@@ -503,6 +502,15 @@ def test_allowed_requests_reach_the_handler_with_their_body(locked):
     assert locked.get(path, headers=locked.alice).status_code == 403
     assert locked.get(path, headers=basic(ADMIN, ADMIN_PASSWORD)).status_code == 200
     assert locked.get("/api/2.0/mlflow/secret-admin-thing", headers=basic(ADMIN, ADMIN_PASSWORD)).status_code == 200
+
+
+def test_a_repeated_json_key_is_read_as_the_handlers_read_it(locked):
+    # The last value counts, for the middleware as for the handlers' parser.
+    denied = f'{{"run_id": "{locked.own_run}", "run_id": "{locked.run_id}", "metrics": []}}'
+    assert locked.post("/api/2.0/mlflow/runs/log-batch", content=denied, headers=locked.bob).status_code == 403
+    allowed = f'{{"run_id": "{locked.run_id}", "run_id": "{locked.own_run}", "metrics": []}}'
+    assert locked.post("/api/2.0/mlflow/runs/log-batch", content=allowed, headers=locked.bob).status_code == 200
+    assert locked.seen[-1]["params"]["run_id"] == locked.own_run
 
 
 def test_a_run_of_another_experiment_is_judged_by_its_own_experiment(locked):

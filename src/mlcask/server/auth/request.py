@@ -4,18 +4,20 @@ A resource id can reach a handler from the query string, the JSON body, the URL 
 and in MLflow's proto-JSON under its ``lowerCamelCase`` name too (``run_id`` and
 ``runId``; ``run_uuid`` for ``run_id``). The rules never guess which one the handler
 takes: every place is collected, and a request that names two different values for the
-same field, repeats a JSON key, or gives a field a value that is not a string or an
-integer is refused with a 400 before any handler runs. So the id that was authorized is
-the only id the handler can see.
+same field, or gives a field a value that is not a string or an integer, is refused
+with a 400 before any handler runs. The body is parsed with the handlers' own JSON
+parser (orjson), so a key repeated in the body means the same to both: the last one.
+So the id that was authorized is the only id the handler can see.
 """
 
 from __future__ import annotations
 
-import json
 import urllib.parse
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from mlcask.exceptions import InvalidArgumentError
 
@@ -33,24 +35,17 @@ def _camel(name: str) -> str:
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise BadRequest(f"Invalid JSON body: the key {key[:80]!r} appears more than once.")
-        result[key] = value
-    return result
-
-
 def parse_json_object(body: bytes) -> dict[str, Any] | None:
-    """The JSON object in ``body`` (None for an empty body), or a BadRequest."""
+    """The JSON object in ``body`` (None for an empty body), or a BadRequest.
+
+    Parsed with orjson, the parser of the server's handlers: a key given twice means what
+    it means to them (the last one), so the value authorized is the value they use.
+    """
     if not body.strip():
         return None
     try:
-        value = json.loads(body, object_pairs_hook=_no_duplicates)
-    except BadRequest:
-        raise
-    except (ValueError, RecursionError) as error:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError as error:
         raise BadRequest(f"Invalid JSON body: {str(error)[:200]}.") from None
     if not isinstance(value, dict):
         raise BadRequest(f"Invalid JSON body: expected an object, got {type(value).__name__}.")
@@ -140,6 +135,7 @@ class AuthRequest:
     def nested_ids(self, list_name: str, field_name: str) -> list[str]:
         """``field_name`` of each object in the body's list ``list_name`` (``metrics[].model_id``)."""
         ids: list[str] = []
+        keys = self._names([field_name])
         for spelled in self._names([list_name]):
             items = (self.body or {}).get(spelled)
             if items is None:
@@ -148,6 +144,5 @@ class AuthRequest:
                 raise BadRequest(f"Invalid value for parameter '{list_name}': expected a list.")
             for item in items:
                 if isinstance(item, dict):
-                    ids.extend(_scalar(field_name, item[key]) for key in self._names([field_name])
-                               if item.get(key) not in (None, ""))
+                    ids.extend(_scalar(field_name, item[key]) for key in keys if item.get(key) not in (None, ""))
         return ids

@@ -57,6 +57,11 @@ _grants = sa.Table(
     sa.Column("permission", sa.String(32), nullable=False),
 )
 _stores: weakref.WeakSet[AuthStore] = weakref.WeakSet()
+# Statements run on every request, built once (SQLAlchemy then reuses their compiled form).
+_USER_BY_NAME = sa.select(_users).where(_users.c.username == sa.bindparam("username"))
+_GRANT = sa.select(_grants.c.permission).where(
+    (_grants.c.resource_type == sa.bindparam("resource_type")) & (_grants.c.resource_id == sa.bindparam("resource_id"))
+    & (_grants.c.user_id == sa.bindparam("user_id")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +172,7 @@ class AuthStore:
 
     def get_user(self, username: str) -> User | None:
         with self.engine.connect() as connection:
-            row = connection.execute(sa.select(_users).where(_users.c.username == username)).first()
+            row = connection.execute(_USER_BY_NAME, {"username": username}).first()
         return None if row is None else User(row.id, row.username, row.password_hash, bool(row.is_admin))
 
     def require_user(self, username: str) -> User:
@@ -247,11 +252,9 @@ class AuthStore:
 
     # -- grants
     def get_grant(self, resource_type: str, resource_id: str, user_id: int) -> str | None:
-        query = sa.select(_grants.c.permission).where(
-            (_grants.c.resource_type == resource_type) & (_grants.c.resource_id == resource_id)
-            & (_grants.c.user_id == user_id))
         with self.engine.connect() as connection:
-            return connection.execute(query).scalar()
+            return connection.execute(_GRANT, {"resource_type": resource_type, "resource_id": resource_id,
+                                               "user_id": user_id}).scalar()
 
     def set_grant(self, resource_type: str, resource_id: str, user_id: int, permission: str,
                   *, mode: str = "upsert") -> None:
