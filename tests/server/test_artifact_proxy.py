@@ -359,6 +359,22 @@ import hashlib, json, os, sys, tempfile
 os.environ.update({env!r})
 import mlflow
 import mlflow.pyfunc
+from mlflow.store.artifact import http_artifact_repo
+
+multipart, part_hosts = [], set()
+try_multipart, upload_part = (http_artifact_repo.HttpArtifactRepository._try_multipart_upload,
+                              http_artifact_repo.HttpArtifactRepository._upload_part)
+
+def recording_multipart(self, local_file, artifact_path=None):
+    try_multipart(self, local_file, artifact_path)
+    multipart.append(os.path.basename(local_file))  # only once the multipart upload went through
+
+def recording_part(credential, local_file, size, start_byte):
+    part_hosts.add(credential.url.split("/")[2])
+    return upload_part(credential, local_file, size, start_byte)
+
+http_artifact_repo.HttpArtifactRepository._try_multipart_upload = recording_multipart
+http_artifact_repo.HttpArtifactRepository._upload_part = staticmethod(recording_part)
 
 class Echo(mlflow.pyfunc.PythonModel):
     def predict(self, context, model_input, params=None):
@@ -381,40 +397,62 @@ print(json.dumps({{"artifact_uri": run.info.artifact_uri,
                   "listed": sorted(f.path for f in client.list_artifacts(run.info.run_id)),
                   "text": open(os.path.join(out, "notes", "hello.txt")).read(), "digest": digest,
                   "prediction": [int(x) for x in loaded.predict([1, 2, 3])],
+                  "multipart": multipart, "part_hosts": sorted(part_hosts),
                   "experiment_id": run.info.experiment_id, "run_id": run.info.run_id}}))
 """
 
 
+ADMIN_PASSWORD = "Correct-Horse-9-battery"
+
+
 @pytest.mark.interop
 @pytest.mark.slow
-def test_mlflow_client_through_mlcask_server_to_s3(start_server, s3_server, tmp_path):
+@pytest.mark.parametrize("kind", ["s3", "local-with-auth"])
+def test_mlflow_client_through_mlcask_server(kind, start_server, tmp_path, request):
+    """``mlcask server --artifacts-destination s3://...`` (parts presigned by S3), and a local destination
+    behind basic-auth (parts sent to the server's own part URLs, which need no credentials)."""
     import json
 
     from bench.mlflow_env import run_in_mlflow
 
-    bucket = s3_server.new_bucket()
-    server = start_server(artifacts_destination=f"s3://{bucket}/mlartifacts", env=s3_server.env)
+    env = {"MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD": "true", "MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE": str(5 * MiB),
+           "MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE": str(MiB)}
+    if kind == "s3":
+        s3 = request.getfixturevalue("s3_server")
+        bucket = s3.new_bucket()
+        server = start_server(artifacts_destination=f"s3://{bucket}/mlartifacts", env=s3.env)
+    else:
+        server = start_server(args=["--app-name", "basic-auth"], env={"MLCASK_AUTH_ADMIN_PASSWORD": ADMIN_PASSWORD})
+        env.update({"MLFLOW_TRACKING_USERNAME": "admin", "MLFLOW_TRACKING_PASSWORD": ADMIN_PASSWORD})
+    env["MLFLOW_TRACKING_URI"] = server.url
     src = tmp_path / "src"
     src.mkdir()
     (src / "small.txt").write_text("small")
     big = os.urandom(11 * MiB)
     (src / "big.bin").write_bytes(big)
-    env = {"MLFLOW_TRACKING_URI": server.url, "MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD": "true",
-           "MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE": str(5 * MiB), "MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE": str(MiB)}
     output = run_in_mlflow(END_TO_END.format(env=env, src=str(src)), cwd=tmp_path, timeout=600)
     result = json.loads(output.strip().splitlines()[-1])
     assert result["artifact_uri"].startswith("mlflow-artifacts:")
     assert result["listed"] == ["config.json", "notes", "small.txt", "weights"]
     assert result["text"] == "hello" and result["digest"] == hashlib.sha256(big).hexdigest()
     assert result["prediction"] == [1, 2, 3]
-    keys = s3_server.keys(bucket)
-    run_prefix = f"mlartifacts/{result['experiment_id']}/{result['run_id']}/artifacts/"
-    assert {k.removeprefix(run_prefix) for k in keys if k.startswith(run_prefix)} == {
-        "config.json", "notes/hello.txt", "small.txt", "weights/big.bin"}
-    assert any(k.endswith("/MLmodel") for k in keys)  # the logged model's folder went to S3 too
-    head = s3_server.client().head_object(Bucket=bucket, Key=run_prefix + "weights/big.bin")
-    assert head["ETag"].strip('"').endswith("-3")  # through presigned parts, straight to S3
-    assert s3_server.multipart_uploads(bucket) == []
+    assert result["multipart"] == ["big.bin"]  # the big file went up in parts, to S3 or to the server itself
+    assert result["part_hosts"] == [(s3.endpoint_url if kind == "s3" else server.url).split("/")[2]]
+    run_prefix = f"{result['experiment_id']}/{result['run_id']}/artifacts/"
+    if kind == "s3":
+        keys = s3.keys(bucket)
+        assert {k.removeprefix("mlartifacts/" + run_prefix) for k in keys if k.startswith("mlartifacts/" + run_prefix)
+                } == {"config.json", "notes/hello.txt", "small.txt", "weights/big.bin"}
+        assert any(k.endswith("/MLmodel") for k in keys)  # the logged model's folder went to S3 too
+        head = s3.client().head_object(Bucket=bucket, Key="mlartifacts/" + run_prefix + "weights/big.bin")
+        assert head["ETag"].strip('"').endswith("-3")  # through presigned parts, straight to S3
+        assert s3.multipart_uploads(bucket) == []
+    else:
+        root = server.folder / "artifacts"
+        stored = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+        assert [p.removeprefix(run_prefix) for p in stored if p.startswith(run_prefix)] == [
+            "config.json", "notes/hello.txt", "small.txt", "weights/big.bin"]
+        assert not any(".mlcask-upload-" in p for p in stored)  # no staging file or upload folder left
 
 
 # -- `--default-artifact-root s3://...`: clients write to S3 themselves ----------------------------------
