@@ -47,7 +47,8 @@ def recorder():
             self.send_response(status)
             for key, value in headers.items():
                 self.send_header(key, value)
-            self.send_header("Content-Length", str(len(payload)))
+            if "Content-Length" not in headers:
+                self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)
 
@@ -282,3 +283,21 @@ def test_a_forked_child_makes_its_own_pool(recorder):
     os.close(read)
     assert answer == b"1"
     assert server_client(recorder.url) is parent
+
+
+def test_redirects_are_not_followed(recorder, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", "secret-token")
+    recorder.answer(308, headers={"Location": "https://elsewhere.example/api/2.0/mlflow/runs/get"}, raw=b"")
+    with pytest.raises(MlcaskException) as caught:
+        RestTrackingStore(recorder.url).get_run("r")
+    assert "redirected (HTTP 308) to https://elsewhere.example" in str(caught.value)
+    assert len(recorder.requests) == 1
+
+
+def test_a_download_cut_short_is_an_error_and_leaves_no_file(recorder, tmp_path):
+    repository = HttpArtifactRepository(f"{recorder.url}/api/2.0/mlflow-artifacts/artifacts/1/r")
+    recorder.answer(body={"files": [{"path": "big.bin", "is_dir": False, "file_size": 1000}]})
+    recorder.answer(200, headers={"Content-Length": "1000"}, raw=b"only a part")
+    with pytest.raises(MlcaskException, match="broke off"):
+        repository.download_artifacts("", tmp_path / "out")
+    assert [p.name for p in (tmp_path / "out" / "r").iterdir()] == []

@@ -238,8 +238,7 @@ class HttpArtifactRepository:
     def iter_bytes(self, artifact_file: str) -> Iterator[bytes]:
         """The contents of ``artifact_file`` in chunks, streamed."""
         relative = self._relative(artifact_file, "artifact file")
-        with self._client.stream("GET", self._endpoint(relative)) as response:
-            yield from response.iter_bytes(_CHUNK)
+        return self._client.iter_bytes("GET", self._endpoint(relative), _CHUNK)
 
     def download_artifacts(self, artifact_path: str = "", dst_path: str | os.PathLike[str] | None = None) -> str:
         """Copy the file or folder ``artifact_path`` to ``dst_path/<its name>`` (a new temporary folder for

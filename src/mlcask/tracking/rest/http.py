@@ -38,7 +38,6 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -174,6 +173,13 @@ def _hint(status: int, message: str) -> str:
     return ""
 
 
+def _redirect_error(response: httpx.Response, method: str, url: str) -> MlcaskException:
+    target = redact(response.headers.get("Location", "")) or "elsewhere"
+    return MlcaskException(f"{method} {url} was redirected (HTTP {response.status_code}) to {target}; mlcask does not "
+                           "follow redirects (they could carry your credentials to another host). Use the URL the "
+                           "server redirects to as the tracking URI.", error_code="BAD_REQUEST")
+
+
 def error_from_response(response: httpx.Response, method: str, url: str) -> MlcaskException:
     """The exception for a failed answer: the server's MLflow error (with what to set for a 401), or one
     naming the URL and status."""
@@ -279,6 +285,8 @@ class ServerClient:
                 continue
             if stream:
                 response.read()
+            if response.is_redirect:
+                raise _redirect_error(response, method, url)
             raise error_from_response(response, method, url)
 
     def _transport_error(self, exc: httpx.TransportError, method: str, url: str) -> MlcaskException:
@@ -290,12 +298,16 @@ class ServerClient:
                                f"tracking server at {self.base_url} running and reachable?",
                                error_code="TEMPORARILY_UNAVAILABLE")
 
-    @contextmanager
-    def stream(self, method: str, path: str, **kwargs: Any) -> Iterator[httpx.Response]:
-        """A successful streamed response (its body read by ``iter_bytes``), closed afterwards."""
+    def iter_bytes(self, method: str, path: str, chunk_size: int = 1 << 20, **kwargs: Any) -> Iterator[bytes]:
+        """The body of a successful response, streamed in chunks; a connection lost midway is an error
+        naming the URL (the caller discards what it got)."""
         response = self.send(method, path, stream=True, **kwargs)
         try:
-            yield response
+            yield from response.iter_bytes(chunk_size)
+        except httpx.TransportError as exc:
+            raise MlcaskException(f"{method} {self.url(path)} broke off while its body was read: "
+                                  f"{exc.__class__.__name__}: {exc or 'no detail'}.",
+                                  error_code="TEMPORARILY_UNAVAILABLE") from exc
         finally:
             response.close()
 
