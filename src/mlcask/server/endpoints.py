@@ -182,6 +182,21 @@ def _invalid(where: str, spec: Field, value: Any, item: bool = True) -> InvalidA
                                 f"{spec.expected(item)}, got {type(value).__name__}.")
 
 
+_INT64_RANGE = range(-(2 ** 63), 2 ** 63)
+
+
+def _fast(spec: Field, value: Any) -> bool:
+    """Whether ``value`` is already what ``spec`` takes as is (the common case, checked cheaply)."""
+    kind, cls = spec.type, type(value)
+    if kind == "string":
+        return cls is str and "\x00" not in value
+    if kind == "double":
+        return cls is float
+    if kind == "int64":
+        return cls is int and value in _INT64_RANGE and spec.minimum is None and spec.maximum is None
+    return kind == "bool" and cls is bool
+
+
 def _scalar(spec: Field, value: Any, where: str) -> Any:
     """One value of ``spec``'s type, converted as MLflow's proto-JSON parser converts it."""
     kind = spec.type
@@ -230,7 +245,7 @@ def validate_args(fields: Sequence[Field], values: Mapping[str, Any], where: str
     args: dict[str, Any] = {}
     for spec in fields:
         value = values.get(spec.name)
-        name = f"{where}{spec.name}"
+        name = where + spec.name
         if value is None:
             if spec.required:
                 raise InvalidArgumentError(f"Missing value for required parameter '{name}': expected "
@@ -244,9 +259,10 @@ def validate_args(fields: Sequence[Field], values: Mapping[str, Any], where: str
             if spec.max_items is not None and len(value) > spec.max_items:
                 raise InvalidArgumentError(f"Invalid value for parameter '{name}': at most {spec.max_items} "
                                            f"items are allowed, got {len(value)}.")
-            args[spec.name] = [_scalar(spec, item, f"{name}[{i}]") for i, item in enumerate(value)]
+            args[spec.name] = [item if _fast(spec, item) else _scalar(spec, item, f"{name}[{i}]")
+                               for i, item in enumerate(value)]
         else:
-            args[spec.name] = _scalar(spec, value, name)
+            args[spec.name] = value if _fast(spec, value) else _scalar(spec, value, name)
     return args
 
 
