@@ -4,6 +4,7 @@ batches beyond MLflow's per-request limits, artifacts through the proxy, logged 
 
 from __future__ import annotations
 
+import json
 import math
 import uuid
 
@@ -215,4 +216,16 @@ def test_logged_models(remote):
     store.delete_logged_model(other.model_id)
     with pytest.raises(MlcaskException) as caught:
         store.get_logged_model(other.model_id)
+    assert caught.value.error_code == RESOURCE_DOES_NOT_EXIST
+
+
+def test_log_table_appends_through_the_proxy(remote):
+    client = MlflowClient()
+    run = client.create_run(client.create_experiment(unique("table")))
+    client.log_table(run.info.run_id, {"a": [1, 2]}, "tables/t.json")
+    client.log_table(run.info.run_id, {"a": [3]}, "tables/t.json")
+    repository = client.artifact_repository(run.info.run_id)
+    assert json.loads(repository.read_bytes("tables/t.json"))["data"] == [[1], [2], [3]]
+    with pytest.raises(MlcaskException) as caught:
+        repository.read_bytes("tables/missing.json")
     assert caught.value.error_code == RESOURCE_DOES_NOT_EXIST
