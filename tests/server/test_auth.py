@@ -430,6 +430,7 @@ def locked(tmp_path, stores):
     ("POST", "/api/2.0/mlflow-artifacts/mpu/abort/{exp}/{run}/artifacts/big.bin", {"json": {}}),
     ("GET", "/api/2.0/mlflow-artifacts/presigned/{exp}/{run}/artifacts/x.txt", {}),
     ("PUT", "/ajax-api/2.0/mlflow-artifacts/artifacts/{exp}/x.txt", {"content": b"x"}),
+    ("PUT", "/api/2.0/mlflow-artifacts/artifacts/0{own_exp}/x.txt", {"content": b"x"}),
     ("GET", "/api/2.0/mlflow/artifacts/list", {"params": {"run_id": "{run}"}}),
     ("GET", "/api/2.0/mlflow/metrics/get-history", {"params": {"run_id": "{run}", "metric_key": "m"}}),
     ("GET", "/api/2.0/mlflow/metrics/get-history-bulk-interval", {"params": {"run_ids": ["{own}", "{run}"]}}),
@@ -449,7 +450,8 @@ def locked(tmp_path, stores):
 def test_no_way_around_a_missing_permission(locked, method, path, kwargs):
     def fill(value):
         if isinstance(value, str):
-            return value.format(run=locked.run_id, exp=locked.experiment_id, own=locked.own_run)
+            return value.format(run=locked.run_id, exp=locked.experiment_id, own=locked.own_run,
+                                own_exp=locked.own_experiment)
         if isinstance(value, list):
             return [fill(v) for v in value]
         if isinstance(value, dict):
@@ -511,6 +513,15 @@ def test_a_repeated_json_key_is_read_as_the_handlers_read_it(locked):
     allowed = f'{{"run_id": "{locked.run_id}", "run_id": "{locked.own_run}", "metrics": []}}'
     assert locked.post("/api/2.0/mlflow/runs/log-batch", content=allowed, headers=locked.bob).status_code == 200
     assert locked.seen[-1]["params"]["run_id"] == locked.own_run
+
+
+def test_only_admins_choose_an_artifact_location(locked):
+    inside = {"name": "planted", "artifact_location": f"mlflow-artifacts:/{locked.experiment_id}/{locked.run_id}"}
+    answer = locked.post("/api/2.0/mlflow/experiments/create", json=inside, headers=locked.bob)
+    assert (answer.status_code, answer.json()["error_code"]) == (403, "PERMISSION_DENIED")
+    assert "artifact_location" in answer.json()["message"] and locked.seen == []
+    assert locked.post("/api/2.0/mlflow/experiments/create", json=inside,
+                       headers=basic(ADMIN, ADMIN_PASSWORD)).status_code == 200
 
 
 def test_a_run_of_another_experiment_is_judged_by_its_own_experiment(locked):

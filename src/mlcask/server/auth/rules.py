@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlcask.exceptions import MlcaskException
 from mlcask.server.auth.request import AuthRequest, BadRequest
 from mlcask.server.auth.service import AuthService, Identity
 from mlcask.utils.paths import clean_relative_path
@@ -142,6 +143,17 @@ def _metric_model(request: AuthRequest) -> list[str]:
 
 # -- creations, renames and deletions keep the grants in step ------------------------------------
 def create_experiment(service: AuthService, identity: Identity, request: AuthRequest) -> Decision:
+    """Open to all; the creator gets MANAGE. Only admins choose an ``artifact_location``.
+
+    A location is a place in the artifact store's namespace: one inside another
+    experiment's folder (``mlflow-artifacts:/<its id>/<run>/artifacts/model``) would let
+    this experiment's runs add files to that experiment's artifacts.
+    """
+    if request.param("artifact_location") and not identity.is_admin:
+        raise MlcaskException("Only admins may choose an experiment's artifact_location on a server with "
+                              "authentication; leave it out to get the server's location for the experiment.",
+                              "PERMISSION_DENIED")
+
     def grant(answer: dict[str, Any]) -> None:
         experiment_id = answer.get("experiment_id")
         if isinstance(experiment_id, (str, int)) and not isinstance(experiment_id, bool):
@@ -252,8 +264,8 @@ def _artifact_experiment(path: str) -> str | None:
     except ValueError as error:
         raise BadRequest(str(error)) from None
     head = cleaned.split("/", 1)[0]
-    if not head.isascii() or not head.isdigit():
-        return None
+    if not head.isascii() or not head.isdigit() or (len(head) > 1 and head.startswith("0")):
+        return None  # not an experiment's folder: "01" is no experiment's, whatever a grant on "1" says
     return head
 
 
