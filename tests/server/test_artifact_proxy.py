@@ -172,6 +172,13 @@ def test_body_limit(destination):
     assert held() == ["ok.bin"]  # nothing of the refused bodies, not even a staging file
 
 
+@pytest.mark.slow
+def test_a_server_refuses_to_start_on_a_missing_bucket(start_server, s3_server):
+    server = start_server(artifacts_destination="s3://no-such-bucket-for-mlcask/x", env=s3_server.env, wait=False)
+    assert server.wait_exit(60) != 0
+    assert "the bucket 'no-such-bucket-for-mlcask' does not exist" in server.log()
+
+
 # -- multipart uploads ------------------------------------------------------------------------------
 def _put_part(client: TestClient, url: str, data: bytes) -> httpx.Response:
     """PUT a part to its credential URL: this server's (through the test client) or S3's (over HTTP)."""

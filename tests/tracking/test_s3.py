@@ -159,6 +159,9 @@ def test_clear_errors(repo, bucket, monkeypatch, tmp_path):
         with pytest.raises(MlcaskException, match="the bucket 'no-such-bucket-here' does not exist") as error:
             call()
         assert error.value.error_code == RESOURCE_DOES_NOT_EXIST
+    repo.check_bucket()
+    with pytest.raises(MlcaskException, match="the bucket 'no-such-bucket-here' does not exist"):
+        nowhere.check_bucket()
     monkeypatch.setenv("AWS_PROFILE", "no-such-profile-anywhere")
     with pytest.raises(InvalidArgumentError, match="no-such-profile-anywhere"):
         repo.read_bytes("a")
@@ -173,6 +176,8 @@ def test_bad_credentials_are_named(monkeypatch, tmp_path):
         with pytest.raises(MlcaskException, match="AWS_ACCESS_KEY_ID") as refused:
             repository.write_bytes("a.txt", b"a")
         assert refused.value.error_code == PERMISSION_DENIED and "s3://some-bucket/p/a.txt" in refused.value.message
+        with pytest.raises(MlcaskException, match="refused the credentials"):
+            repository.check_bucket()
     finally:
         server.stop()
 

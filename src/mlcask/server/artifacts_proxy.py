@@ -548,10 +548,15 @@ def routes(destination: str, *, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
         Where artifacts live: a local path, a ``file:`` URI or ``s3://bucket/prefix``.
     max_upload_bytes
         The largest request body accepted: one PUT, or one part of a multipart upload (413 beyond).
+
+    An S3 destination is checked first: a missing bucket, refused credentials or an unreachable endpoint
+    raise an MlcaskException saying which.
     """
     if max_upload_bytes < 1:
         raise InvalidArgumentError(f"max_upload_bytes must be positive, got {max_upload_bytes}.")
     repository = get_artifact_repository(destination)
+    if isinstance(repository, S3ArtifactRepository):
+        repository.check_bucket()  # a missing bucket or refused credentials stop the server now, not at an upload
     if isinstance(repository, (S3ArtifactRepository, LocalArtifactRepository)):
         chosen = (_S3Destination if isinstance(repository, S3ArtifactRepository) else _LocalDestination)(
             repository, max_upload_bytes)

@@ -64,7 +64,7 @@ DEFAULT_PART_BYTES = 16 * 1024 * 1024
 MIN_PART_BYTES = 5 * 1024 * 1024
 MAX_PARTS = 10_000
 _THREADS = 8
-_BUCKET = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,254}")
+_BUCKET = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{2,254}")
 _CLIENTS: dict[tuple, Any] = {}
 _CLIENTS_LOCK = threading.Lock()
 _UPLOAD_ADVICE = "Log files from outside it: the signing key and the digest cache must not leave this machine."
@@ -206,7 +206,7 @@ def parse_s3_uri(uri: str) -> S3Location:
                                    "allowed.")
     if not _BUCKET.fullmatch(parsed.netloc):
         raise InvalidArgumentError(f"Invalid S3 URI '{uri}': expected a bucket name (letters, digits, '.', '-', "
-                                   f"'_', 2 to 255 characters) after s3://, got {parsed.netloc!r}.")
+                                   f"'_', 3 to 255 characters) after s3://, got {parsed.netloc!r}.")
     return S3Location(parsed.netloc, clean_relative_path(parsed.path.lstrip("/"), f"key prefix of '{uri}'"))
 
 
@@ -297,6 +297,18 @@ class S3ArtifactRepository:
     @property
     def client(self) -> Any:
         return s3_client()
+
+    def check_bucket(self) -> None:
+        """Raise a clear MlcaskException now if the bucket is missing, the credentials are refused or the
+        endpoint cannot be reached (a server checks its destination when it starts)."""
+        where = self.location.uri()
+        try:
+            with _s3_errors(where, "reach"):
+                self.client.head_bucket(Bucket=self.bucket)
+        except MlcaskException as exc:  # a HEAD answers a bare 404 or 403: say what it means for a bucket
+            if exc.error_code == RESOURCE_DOES_NOT_EXIST:
+                raise _error("NoSuchBucket", where, "reach", "") from None
+            raise
 
     def _relative(self, artifact_path: str | os.PathLike | None, what: str = "artifact path") -> str:
         return clean_relative_path(artifact_path, what)
