@@ -52,10 +52,13 @@ def test_dispatch_and_protocol(bucket):
     assert repository.artifact_uri == f"s3://{bucket}/p"
 
 
-@pytest.mark.parametrize("uri", ["s3://", "s3:///x", "s3://b/../x", "s3://b/x?versionId=1", "s3://b/x#y",
-                                 "s3://user:pw@bucket/x", "s3://b/%2e%2e/x", "http://b/x"])
-def test_bad_uris_are_refused(uri):
-    with pytest.raises(InvalidArgumentError):
+@pytest.mark.parametrize(("uri", "why"), [
+    ("s3://", "expected a bucket name"), ("s3:///x", "expected a bucket name"), ("s3://b/x", "expected a bucket"),
+    ("s3://user:pw@bucket/x", "expected a bucket name"), ("s3://bucket/../x", "'..' segments"),
+    ("s3://bucket/%2e%2e/x", "'..' segments"), ("s3://bucket/x?versionId=1", "a query"),
+    ("s3://bucket/x#y", "fragment"), ("http://bucket/x", "Not an S3 URI")])
+def test_bad_uris_are_refused(uri, why):
+    with pytest.raises(InvalidArgumentError, match=why):
         parse_s3_uri(uri)
 
 
