@@ -229,3 +229,22 @@ def test_log_table_appends_through_the_proxy(remote):
     with pytest.raises(MlcaskException) as caught:
         repository.read_bytes("tables/missing.json")
     assert caught.value.error_code == RESOURCE_DOES_NOT_EXIST
+
+
+def test_inputs_and_outputs(remote):
+    from mlcask.entities import Dataset, DatasetInput, InputTag
+
+    client = MlflowClient()
+    experiment_id = client.create_experiment(unique("inputs"))
+    run = client.create_run(experiment_id)
+    run_id = run.info.run_id
+    model = client.store.create_logged_model(experiment_id, "m", run_id)
+    dataset = Dataset("iris", "abc123", "local", '{"uri": "/data/iris.csv"}', schema='{"mlflow_colspec": []}')
+    client.store.log_inputs(run_id, datasets=[DatasetInput(dataset, [InputTag("mlflow.data.context", "training")])],
+                            models=[model.model_id])
+    client.store.log_outputs(run_id, [model.model_id])
+    inputs = client.get_run(run_id).inputs
+    assert [(d.dataset.name, d.dataset.digest, d.dataset.source) for d in inputs.dataset_inputs] == [
+        ("iris", "abc123", '{"uri": "/data/iris.csv"}')]
+    assert [(t.key, t.value) for t in inputs.dataset_inputs[0].tags] == [("mlflow.data.context", "training")]
+    assert inputs.model_inputs == [model.model_id]
