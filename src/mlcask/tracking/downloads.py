@@ -87,13 +87,17 @@ def _checked_root() -> Path:
 
 
 def _canonical(artifact_uri: str, tracking_uri: str | None) -> str:
-    """What names a cache entry: the URI, and for a host-less ``mlflow-artifacts:`` one the server it is on."""
-    from mlcask.tracking.rest.http import redact
-
+    """What names a cache entry: the URI without credentials, and for a host-less ``mlflow-artifacts:`` one the
+    server it is on."""
     uri = str(artifact_uri).rstrip("/")
-    if uri.lower().startswith("mlflow-artifacts:") and not uri[len("mlflow-artifacts:"):].startswith("//"):
+    lowered = uri.lower()
+    if not lowered.startswith(("mlflow-artifacts:", "http:", "https:")):
+        return uri
+    from mlcask.tracking.rest.http import redact  # httpx is needed only for servers (the client extra)
+
+    if lowered.startswith("mlflow-artifacts:") and not uri[len("mlflow-artifacts:"):].startswith("//"):
         return f"{redact(tracking_uri or '')}|{uri}"
-    return redact(uri) if uri.lower().startswith(("http:", "https:")) else uri
+    return redact(uri)
 
 
 def model_cache_folder(artifact_uri: str, tracking_uri: str | None = None) -> Path:
