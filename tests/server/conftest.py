@@ -17,6 +17,7 @@ that only read or create their own experiments.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -144,10 +145,10 @@ def shared_server(tmp_path_factory) -> Iterator[ServerProcess]:
     server.stop()
 
 
-@pytest.fixture
-def postgres_uri() -> Iterator[str]:
-    """A new, empty PostgreSQL database of the test server (``MLCASK_TEST_POSTGRES_URI``, as in
-    tests/tracking/conftest.py), dropped after the test; skipped locally without one."""
+@contextlib.contextmanager
+def postgres_database() -> Iterator[str]:
+    """A new, empty PostgreSQL database on the test server (``MLCASK_TEST_POSTGRES_URI``, as in
+    tests/tracking/conftest.py), dropped afterwards; skips locally without a server (fails in CI)."""
     uri = os.environ.get("MLCASK_TEST_POSTGRES_URI")
     if not uri:
         if os.environ.get("CI"):
@@ -167,3 +168,10 @@ def postgres_uri() -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def postgres_uri() -> Iterator[str]:
+    """A new, empty PostgreSQL database for one test (see :func:`postgres_database`)."""
+    with postgres_database() as uri:
+        yield uri

@@ -10,10 +10,13 @@ for a longer hunt.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 
 import pytest
+
+from tests.server.conftest import launch, postgres_database
 
 schemathesis = pytest.importorskip("schemathesis")
 
@@ -23,15 +26,25 @@ MAX_EXAMPLES = int(os.environ.get("MLCASK_FUZZ_EXAMPLES", "8"))
 OPENAPI = "/api/2.0/mlflow/openapi.json"
 
 
-@pytest.fixture(scope="module")
-def live(shared_server):
-    api = shared_server.api
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def live(request, tmp_path_factory):
+    """A server with a few real experiments, runs and models, on SQLite and on PostgreSQL (whose
+    column types and encodings refuse more than SQLite's)."""
+    with contextlib.ExitStack() as stack:
+        backend = stack.enter_context(postgres_database()) if request.param == "postgresql" else None
+        server = launch(tmp_path_factory.mktemp(f"fuzz-{request.param}"), backend_store_uri=backend)
+        stack.callback(server.stop)
+        _seed(server)
+        yield server
+
+
+def _seed(server) -> None:
+    api = server.api
     experiment_id = api("POST", "/experiments/create", json={"name": "fuzz"}).json()["experiment_id"]
     run = api("POST", "/runs/create", json={"experiment_id": experiment_id}).json()["run"]
     api("POST", "/runs/log-metric", json={"run_id": run["info"]["run_id"], "key": "m", "value": 1, "timestamp": 1})
     api("POST", "/logged-models", json={"experiment_id": experiment_id, "name": "fuzz-model"})
     api("POST", "/registered-models/create", json={"name": "fuzz-model"})
-    return shared_server
 
 
 def _operations(url: str) -> list:
