@@ -571,3 +571,44 @@ def test_prepare_creates_the_admin_before_workers_start(tmp_path):
     prepare(settings)
     users = AuthStore(settings.database_uri).list_users()
     assert [(u.username, u.is_admin) for u in users] == [(ADMIN, True)]
+
+
+# -- the auth database, on SQLite and PostgreSQL ---------------------------------------------------
+@pytest.fixture(params=["sqlite", "postgresql"])
+def auth_store(request, tmp_path):
+    from mlcask.server.auth.store import AuthStore
+
+    if request.param == "sqlite":
+        return AuthStore(f"sqlite:///{tmp_path / 'basic_auth.db'}")
+    return AuthStore(request.getfixturevalue("postgres_uri"))
+
+
+def test_the_auth_store_keeps_users_grants_and_tokens(auth_store):
+    admin = auth_store.create_user("admin", "h0", is_admin=True)
+    user = auth_store.create_user("ユーザー", "h1")
+    with pytest.raises(MlcaskException, match="already exists") as duplicate:
+        auth_store.create_user("ユーザー", "h2")
+    assert duplicate.value.error_code == "RESOURCE_ALREADY_EXISTS"
+    auth_store.set_grant("experiment", "1", user.id, "READ", mode="create")
+    with pytest.raises(MlcaskException, match="already exists"):
+        auth_store.set_grant("experiment", "1", user.id, "EDIT", mode="create")
+    auth_store.set_grant("experiment", "1", user.id, "EDIT", mode="update")
+    with pytest.raises(MlcaskException) as missing:
+        auth_store.set_grant("experiment", "2", user.id, "EDIT", mode="update")
+    assert missing.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+    auth_store.set_grant("registered_model", "old", user.id, "MANAGE")
+    auth_store.set_grant("registered_model", "new", admin.id, "READ")  # stale, dropped by the rename
+    auth_store.rename_resource("registered_model", "old", "new")
+    assert auth_store.get_grant("registered_model", "new", user.id) == "MANAGE"
+    assert auth_store.get_grant("registered_model", "new", admin.id) is None
+    assert auth_store.get_grant("experiment", "1", user.id) == "EDIT"
+    auth_store.create_token(user.id, "0123456789abcdef", "ci", "th", None)
+    assert auth_store.token_with_user("0123456789abcdef")[1].username == "ユーザー"
+    with pytest.raises(MlcaskException, match="only admin"):
+        auth_store.update_user("admin", is_admin=False)
+    with pytest.raises(MlcaskException, match="only admin"):
+        auth_store.delete_user("admin")
+    auth_store.delete_user("ユーザー")
+    assert auth_store.token_with_user("0123456789abcdef") is None
+    assert auth_store.list_grants(user.id) == []
+    assert [u.username for u in auth_store.list_users()] == ["admin"]

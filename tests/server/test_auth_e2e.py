@@ -249,3 +249,18 @@ def test_the_mlflow_client_manages_users_and_logs_under_auth(start_server, tmp_p
     assert out["bob_admin_deletes"] == 200
     assert out["deleted_user"] == 401
     assert out["multipart_uploads"] == 1  # big.bin went up in parts, through part URLs without credentials
+
+
+@pytest.mark.slow
+def test_a_password_change_takes_effect_at_once_in_every_worker(start_server):
+    server = start_server(args=[*AUTH_ARGS, "--workers", "2"], env=auth_env())
+    old, new = ("carol", "carol-old-pw"), ("carol", "carol-new-pw")
+    _create_user(server, *old)
+    for _ in range(20):  # both workers verify and cache the credential
+        assert server.api("GET", "/users/current", auth=old).status_code == 200
+    answer = server.api("PATCH", "/users/update-password", auth=ADMIN, json={"username": "carol", "password": new[1]})
+    assert answer.status_code == 200
+    assert {server.api("GET", "/users/current", auth=old).status_code for _ in range(20)} == {401}
+    assert {server.api("GET", "/users/current", auth=new).status_code for _ in range(20)} == {200}
+    users = server.api("GET", "/users/list", auth=ADMIN).json()["users"]
+    assert sorted((u["username"], u["is_admin"]) for u in users) == [("admin", True), ("carol", False)]
