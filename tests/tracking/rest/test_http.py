@@ -301,3 +301,14 @@ def test_a_download_cut_short_is_an_error_and_leaves_no_file(recorder, tmp_path)
     with pytest.raises(MlcaskException, match="broke off"):
         repository.download_artifacts("", tmp_path / "out")
     assert [p.name for p in (tmp_path / "out" / "r").iterdir()] == []
+
+
+def test_a_model_folder_is_uploaded_with_its_mlmodel_last(recorder, tmp_path):
+    folder = tmp_path / "model"
+    (folder / "sub").mkdir(parents=True)
+    for name in ("MLmodel", "conda.yaml", "mlcask-manifest.json", "model.skops", "sub/MLmodel", "sub/x"):
+        (folder / name).write_text(name)
+    HttpArtifactRepository(f"{recorder.url}/api/2.0/mlflow-artifacts/artifacts/1/m").log_artifacts(folder)
+    uploaded = [r[1].removeprefix("/api/2.0/mlflow-artifacts/artifacts/1/m/") for r in recorder.requests]
+    assert uploaded == ["conda.yaml", "model.skops", "sub/x", "mlcask-manifest.json", "MLmodel", "sub/MLmodel"]
+    assert all(r[0] == "PUT" for r in recorder.requests)

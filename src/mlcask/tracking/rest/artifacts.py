@@ -12,7 +12,7 @@ Every call goes through the server's pooled client (:func:`mlcask.tracking.rest.
 with its credentials and retries. Paths are checked with :func:`mlcask.utils.paths.clean_relative_path`
 before a request is made, and names the server lists with :func:`mlcask.utils.paths.safe_name` before
 anything is written locally. Each uploaded file is one PUT that the server makes visible atomically;
-a folder is uploaded file by file. Downloads write each file under a private temporary name and rename
+a folder is uploaded file by file, a model folder's ``MLmodel`` last (readers wait for it). Downloads write each file under a private temporary name and rename
 it into place, never through a link inside the destination; nothing is written into or uploaded from
 the mlcask home folder.
 """
@@ -32,10 +32,12 @@ from typing import Any, BinaryIO
 from mlcask.entities.messages import file_info_from_message
 from mlcask.exceptions import InvalidArgumentError
 from mlcask.models.home import mlcask_home_files, refuse_mlcask_home
+from mlcask.models.integrity import MANIFEST_FILE_NAME
 from mlcask.tracking.protocols import FileInfo
 from mlcask.tracking.rest.http import ServerClient, redact, server_client
 from mlcask.utils.paths import (
     PARTIAL_PREFIX,
+    TreeEntry,
     clean_relative_path,
     folder_entries,
     open_below,
@@ -90,6 +92,13 @@ def resolve_artifact_uri(uri: str, tracking_uri: str | None = None) -> tuple[str
         raise InvalidArgumentError(f"HttpArtifactRepository serves mlflow-artifacts: and http(s):// URIs, got "
                                    f"'{redact(uri)}'.")
     return server, clean_relative_path(urllib.parse.unquote(tail).lstrip("/"), "artifact URI path")
+
+
+def _upload_order(entry: TreeEntry) -> tuple[int, str]:
+    """Files in name order, except that a model folder's integrity manifest and then its ``MLmodel`` go last:
+    a reader that waits for ``MLmodel`` (as loaders do) finds every other file already there."""
+    name = entry.path.rpartition("/")[2]
+    return {MANIFEST_FILE_NAME: 1, "MLmodel": 2}.get(name, 0), entry.path
 
 
 def _join(*parts: str) -> str:
@@ -182,7 +191,7 @@ class HttpArtifactRepository:
         forbidden = mlcask_home_files()
         root = open_folder(source.resolve(strict=True))
         try:
-            for entry in entries:
+            for entry in sorted(entries, key=_upload_order):
                 if not entry.is_dir:
                     self._upload_below(root, entry.source, _join(folder, entry.path), source / entry.path, forbidden)
         finally:
