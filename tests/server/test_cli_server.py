@@ -90,3 +90,8 @@ def test_prometheus_metrics(start_server, tmp_path):
             in text)
     assert 'route="/api/2.0/mlflow/experiments/get",status="404"' in text
     assert "mlcask_http_request_duration_seconds_bucket" in text
+
+
+def test_a_tracking_server_is_not_a_backend():
+    result = CliRunner().invoke(cli, ["server", "--backend-store-uri", "http://127.0.0.1:5000"])
+    assert result.exit_code != 0 and "not into another tracking server" in result.output

@@ -117,6 +117,11 @@ class ServerConfig:
             raise InvalidArgumentError(f"--app-name {self.app_name!r}: the only app is 'basic-auth'.")
         if self.workers < 1:
             raise InvalidArgumentError(f"--workers must be at least 1, got {self.workers}.")
+        for option, uri in (("--backend-store-uri", self.backend_store_uri),
+                            ("--registry-store-uri", self.registry_store_uri)):
+            if uri and urllib.parse.urlparse(uri).scheme.lower() in ("http", "https"):
+                raise InvalidArgumentError(f"{option} {uri}: a server stores into a database (sqlite:///path.db "
+                                           "or postgresql://...), not into another tracking server.")
         if self.artifacts_only and not self.serve_artifacts:
             raise InvalidArgumentError("--artifacts-only serves the artifact proxy: it cannot be combined with "
                                        "--no-serve-artifacts.")

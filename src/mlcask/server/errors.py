@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 import orjson
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from mlcask.exceptions import MlcaskException
@@ -58,5 +59,7 @@ def exception_response(exc: BaseException) -> Response:
     """The response for an exception raised by a handler: its code and message, or a bare 500 (logged)."""
     if isinstance(exc, MlcaskException):
         return error_response(exc.error_code, exc.message)
+    if isinstance(exc, ClientDisconnect):  # nobody is left to answer; not a server fault
+        return error_response("BAD_REQUEST", "The client disconnected before sending the whole request.")
     _logger.error("Unexpected error while serving a request", exc_info=exc)
     return error_response("INTERNAL_ERROR", f"Internal error: {type(exc).__name__}. The server's log has details.")
