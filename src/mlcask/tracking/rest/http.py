@@ -34,6 +34,7 @@ import email.utils
 import json
 import os
 import random
+import ssl
 import threading
 import time
 import urllib.parse
@@ -112,6 +113,34 @@ class Settings:
             verify=False if insecure else (ca_bundle or True),
             client_cert=os.environ.get("MLFLOW_TRACKING_CLIENT_CERT_PATH") or None,
         )
+
+
+def _tls(settings: Settings) -> ssl.SSLContext | bool:
+    """httpx's ``verify``: True (its CA bundle) unless a CA file or folder, no checking, or a client
+    certificate (a PEM file with the certificate and its key) is configured."""
+    if settings.verify is True and not settings.client_cert:
+        return True
+    if settings.verify is False:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    elif isinstance(settings.verify, str):
+        where = settings.verify
+        if not os.path.exists(where):
+            raise InvalidArgumentError(f"MLFLOW_TRACKING_SERVER_CERT_PATH='{where}': no such file or folder.")
+        context = (ssl.create_default_context(capath=where) if os.path.isdir(where)
+                   else ssl.create_default_context(cafile=where))
+    else:
+        import certifi
+
+        context = ssl.create_default_context(cafile=certifi.where())
+    if settings.client_cert:
+        try:
+            context.load_cert_chain(settings.client_cert)
+        except (OSError, ssl.SSLError) as exc:
+            raise InvalidArgumentError(f"MLFLOW_TRACKING_CLIENT_CERT_PATH='{settings.client_cert}': cannot load a "
+                                       f"certificate and key from it ({exc}).") from None
+    return context
 
 
 def split_server_uri(uri: str) -> tuple[str, tuple[str, str] | None]:
@@ -216,8 +245,7 @@ class ServerClient:
         self.base_url = base_url.rstrip("/")
         self.settings = settings or Settings.from_env()
         self._userinfo = userinfo
-        self._http = httpx.Client(verify=self.settings.verify, cert=self.settings.client_cert,
-                                  timeout=self.settings.timeout, follow_redirects=False,
+        self._http = httpx.Client(verify=_tls(self.settings), timeout=self.settings.timeout, follow_redirects=False,
                                   limits=httpx.Limits(max_connections=32, max_keepalive_connections=16))
 
     def __repr__(self) -> str:
