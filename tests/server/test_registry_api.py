@@ -443,3 +443,27 @@ def test_malformed_requests_are_4xx_never_5xx(http, method, path):
     wrong_verb = "GET" if method != "GET" else "POST"
     response = http.request(wrong_verb, API + path)
     assert 400 <= response.status_code < 500 and response.json()["error_code"]
+
+
+def test_traversal_corpus_in_version_sources_is_refused(http):
+    from tests.security.traversal_payloads import PAYLOADS
+
+    name = model_with_versions(http, 0)
+    run = _run(http)
+    run_id, root = run["run_id"], run["artifact_uri"].rstrip("/")
+    for payload in PAYLOADS:
+        for source in (payload, f"runs:/{run_id}/{payload}"):
+            refused(http, "POST", "/model-versions/create", {"name": name, "source": source, "run_id": run_id},
+                    400, "INVALID_PARAMETER_VALUE")
+        response = call(http, "POST", "/model-versions/create",
+                        {"name": name, "source": f"{root}/{payload}", "run_id": run_id})
+        if response.status_code == 200:  # accepted only where it stays inside the run's artifacts
+            version = response.json()["model_version"]["version"]
+            uri = ok(http, "GET", "/model-versions/get-download-uri", {"name": name, "version": version})
+            assert uri["artifact_uri"].startswith(root + "/") and ".." not in uri["artifact_uri"], payload
+        else:
+            assert response.status_code == 400, (payload, response.text)
+    for source in ("http://[::1/api/2.0/mlflow-artifacts/artifacts/x", "mlflow-artifacts://[bad/x", "s3://[b/x",
+                   "models://[x/m/1", "runs://[x/y"):
+        refused(http, "POST", "/model-versions/create", {"name": name, "source": source, "run_id": run_id}, 400,
+                "INVALID_PARAMETER_VALUE")

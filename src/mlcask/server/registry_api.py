@@ -136,7 +136,11 @@ def _unquoted(part: str) -> str:
 
 
 def _uri_parts(uri: str) -> tuple[str, str, tuple[str, ...]]:
-    parsed = urllib.parse.urlsplit(uri)
+    try:
+        parsed = urllib.parse.urlsplit(uri)
+    except ValueError as exc:  # e.g. an unclosed '[' in the host
+        raise InvalidArgumentError(f"Invalid model version source {uri[:200]!r}: it is not a valid URI ({exc}).") \
+            from None
     return (parsed.scheme.lower(), parsed.netloc.lower(),
             tuple(_unquoted(part) for part in parsed.path.split("/") if part))
 
@@ -219,10 +223,10 @@ def check_version_source(ctx: Context, source: str, run_id: str | None, model_id
     from mlcask.tracking.registry.source_policy import is_local
     from mlcask.tracking.uris import split_runs_uri
 
+    scheme, host, _ = _uri_parts(source)  # first: it refuses what urllib cannot parse
     if is_local(source):
         _check_local_source(ctx, source, run_id, model_id)
         return
-    scheme, host, _ = _uri_parts(source)
     if scheme == "runs":
         if host or model_id:
             raise _invalid_source(source, "model_id" if model_id else "run_id")
