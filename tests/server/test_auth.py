@@ -612,3 +612,16 @@ def test_the_auth_store_keeps_users_grants_and_tokens(auth_store):
     assert auth_store.token_with_user("0123456789abcdef") is None
     assert auth_store.list_grants(user.id) == []
     assert [u.username for u in auth_store.list_users()] == ["admin"]
+
+
+def test_password_guessing_is_throttled_per_client_and_user(tmp_path, stores):
+    with make_client(tmp_path, stores, max_failed_sign_ins=3, failed_sign_in_window_seconds=60) as client:
+        user = add_user(client, "erin", "erin-password")
+        for _ in range(3):
+            assert client.get("/api/2.0/mlflow/users/current", headers=basic("erin", "guess")).status_code == 401
+        throttled = client.get("/api/2.0/mlflow/users/current", headers=user)
+        assert throttled.status_code == 429 and int(throttled.headers["retry-after"]) > 0
+        assert throttled.json()["error_code"] == "REQUEST_LIMIT_EXCEEDED"
+        # other users from the same address, and this user from elsewhere, are not affected
+        assert client.get("/api/2.0/mlflow/users/current", headers=basic(ADMIN, ADMIN_PASSWORD)).status_code == 200
+        assert client.service.authenticate(user["Authorization"], "10.0.0.2").username == "erin"

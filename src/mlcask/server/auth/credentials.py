@@ -32,8 +32,8 @@ from dataclasses import dataclass
 
 from mlcask.exceptions import InvalidArgumentError
 
-__all__ = ["BasicCredentials", "CredentialCache", "Hasher", "TokenParts", "check_password", "check_username",
-           "new_token", "parse_authorization", "split_token"]
+__all__ = ["BasicCredentials", "CredentialCache", "FailureThrottle", "Hasher", "TokenParts", "check_password",
+           "check_username", "new_token", "parse_authorization", "split_token"]
 
 MAX_USERNAME_CHARS = 255
 MAX_PASSWORD_CHARS = 1024
@@ -149,6 +149,52 @@ class CredentialCache:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+
+
+class FailureThrottle:
+    """Refuses a (client, username) pair for a while after ``limit`` failed sign-ins within ``window`` seconds.
+
+    Password guessing from one address is slowed to ``limit`` guesses per window, without
+    letting anyone lock a user out from everywhere (the pair includes the client's address).
+    Bounded: the oldest pairs are forgotten first.
+    """
+
+    def __init__(self, limit: int = 20, window: float = 300.0, max_entries: int = 100_000) -> None:
+        self.limit, self.window, self.max_entries = limit, window, max_entries
+        self._failures: OrderedDict[tuple[str, str], list[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _recent(self, key: tuple[str, str], now: float) -> list[float]:
+        times = [t for t in self._failures.get(key, ()) if t > now - self.window]
+        if times:
+            self._failures[key] = times
+        else:
+            self._failures.pop(key, None)
+        return times
+
+    def retry_after(self, client: str, username: str) -> float:
+        """Seconds until the pair may try again (0 when it may now)."""
+        if self.limit <= 0:
+            return 0.0
+        now = time.monotonic()
+        with self._lock:
+            times = self._recent((client, username), now)
+        return max(0.0, times[0] + self.window - now) if len(times) >= self.limit else 0.0
+
+    def failed(self, client: str, username: str) -> None:
+        if self.limit <= 0:
+            return
+        now = time.monotonic()
+        with self._lock:
+            times = self._recent((client, username), now)
+            self._failures[(client, username)] = [*times[-self.limit:], now]
+            self._failures.move_to_end((client, username))
+            while len(self._failures) > self.max_entries:
+                self._failures.popitem(last=False)
+
+    def succeeded(self, client: str, username: str) -> None:
+        with self._lock:
+            self._failures.pop((client, username), None)
 
 
 @dataclass(frozen=True, slots=True)

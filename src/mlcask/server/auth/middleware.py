@@ -30,7 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mlcask.exceptions import MlcaskException
 from mlcask.server.auth.request import AuthRequest, BadRequest, parse_json_object
 from mlcask.server.auth.rules import Decision, Forbidden, Rule, find_rule
-from mlcask.server.auth.service import AuthService, Identity
+from mlcask.server.auth.service import AuthService, Identity, Throttled
 
 __all__ = ["IDENTITY_KEY", "AuthMiddleware", "error_body", "status_of"]
 
@@ -39,7 +39,7 @@ IDENTITY_KEY = "mlcask.auth.identity"
 PUBLIC_PATHS = frozenset({"/health", "/version"})
 _STATUS = {"INVALID_PARAMETER_VALUE": 400, "BAD_REQUEST": 400, "RESOURCE_ALREADY_EXISTS": 400,
            "RESOURCE_DOES_NOT_EXIST": 404, "PERMISSION_DENIED": 403, "UNAUTHENTICATED": 401,
-           "REQUEST_LIMIT_EXCEEDED": 413}
+           "REQUEST_LIMIT_EXCEEDED": 429}
 UNAUTHENTICATED_MESSAGE = ("You are not authenticated. Send a username and password with HTTP Basic "
                            "(MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD) or a token "
                            "(MLFLOW_TRACKING_TOKEN).")
@@ -135,8 +135,14 @@ class AuthMiddleware:
         await self.app(scope, receive, send)
 
     def _decide(self, header: str | None, rule: Rule, scope: Scope, body: bytes) -> tuple[Identity, Decision | None]:
+        client = scope.get("client")
         try:
-            identity = self.service.authenticate(header)
+            identity = self.service.authenticate(header, client[0] if client else "")
+        except Throttled as throttled:
+            seconds = max(1, int(throttled.retry_after + 0.999))
+            raise _Refusal(429, error_body("REQUEST_LIMIT_EXCEEDED", "Too many failed sign-ins from this address as "
+                                           f"this user; try again in {seconds} seconds."),
+                           [(b"retry-after", str(seconds).encode())]) from None
         except Exception:
             _logger.exception("Checking credentials failed")
             raise _Refusal(503, error_body("TEMPORARILY_UNAVAILABLE", "Credentials cannot be checked now."))
@@ -154,6 +160,8 @@ class AuthMiddleware:
             request = AuthRequest.build(scope["method"], scope.get("query_string", b""), parsed, rule.path_params)
             return identity, rule.check(self.service, identity, request)
         except Forbidden:
+            _logger.info("Refused %s %s to '%s': no permission.", scope["method"], str(scope.get("path"))[:200],
+                         identity.username)
             raise _Refusal(403, error_body("PERMISSION_DENIED", "Permission denied.")) from None
         except MlcaskException as error:
             raise _Refusal(status_of(error.error_code), error_body(error.error_code, error.message)) from None

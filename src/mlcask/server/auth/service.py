@@ -22,6 +22,7 @@ from mlcask.exceptions import MlcaskException
 from mlcask.server.auth.credentials import (
     BasicCredentials,
     CredentialCache,
+    FailureThrottle,
     Hasher,
     TokenParts,
     parse_authorization,
@@ -31,7 +32,7 @@ from mlcask.server.auth.settings import AuthSettings
 from mlcask.server.auth.store import AuthStore, User
 from mlcask.tracking.protocols import RegistryStore, TrackingStore
 
-__all__ = ["AuthService", "Identity"]
+__all__ = ["AuthService", "Identity", "Throttled"]
 
 _logger = logging.getLogger(__name__)
 _MAPPING_CACHE_SIZE = 100_000
@@ -51,6 +52,14 @@ class Identity:
     @property
     def is_admin(self) -> bool:
         return self.user.is_admin
+
+
+class Throttled(Exception):
+    """Too many failed sign-ins for this client and user: try again in ``retry_after`` seconds (a 429)."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(retry_after)
+        self.retry_after = retry_after
 
 
 class _Mapping:
@@ -87,6 +96,7 @@ class AuthService:
         self.hasher = Hasher(settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism,
                              settings.max_concurrent_hashes)
         self.cache = CredentialCache(settings.credential_cache_seconds, settings.credential_cache_size)
+        self.throttle = FailureThrottle(settings.max_failed_sign_ins, settings.failed_sign_in_window_seconds)
         self.default_permission = get_permission(settings.default_permission)
         self._run_experiments = _Mapping()
         self._model_experiments = _Mapping()
@@ -110,15 +120,28 @@ class AuthService:
                             "the stored password is kept (change it with users/update-password).", name)
 
     # -- authentication
-    def authenticate(self, header: str | None) -> Identity | None:
-        """The caller named by an ``Authorization`` header, or None (missing, malformed or wrong)."""
+    def authenticate(self, header: str | None, client: str = "") -> Identity | None:
+        """The caller named by an ``Authorization`` header, or None (missing, malformed or wrong).
+
+        Raises:
+            Throttled: ``client`` failed to sign in as this user too often lately.
+        """
         credentials = parse_authorization(header)
+        if credentials is None:
+            return None
+        name = credentials.username if isinstance(credentials, BasicCredentials) else f"token:{credentials.public_id}"
+        wait = self.throttle.retry_after(client, name)
+        if wait > 0:
+            raise Throttled(wait)
         if isinstance(credentials, BasicCredentials):
             user = self.check_password(credentials.username, credentials.password)
-            return None if user is None else Identity(user, "basic")
-        if isinstance(credentials, TokenParts):
-            return self._check_token(credentials)
-        return None
+            identity = None if user is None else Identity(user, "basic")
+        else:
+            identity = self._check_token(credentials)
+        if identity is None:
+            self.throttle.failed(client, name)
+            _logger.info("Refused the credentials of '%s' from %s.", name[:80], client or "an unknown client")
+        return identity
 
     def check_password(self, username: str, password: str) -> User | None:
         """The user if ``password`` is theirs; the same work is done for an unknown user."""

@@ -69,6 +69,9 @@ class AuthSettings:
             new hashes (argon2-cffi's defaults, RFC 9106's low-memory profile).
         max_concurrent_hashes: How many password hashes run at once (each takes
             ``argon2_memory_kib`` of memory: this bounds what a flood of logins costs).
+        max_failed_sign_ins, failed_sign_in_window_seconds: After this many failed sign-ins
+            of one client address as one user within the window, that pair gets 429s until
+            the window has passed (0 turns this off).
         authenticated_paths: Paths any signed-in user may read (the UI shell, API docs).
     """
 
@@ -84,6 +87,8 @@ class AuthSettings:
     argon2_memory_kib: int = 65_536
     argon2_parallelism: int = 4
     max_concurrent_hashes: int = 4
+    max_failed_sign_ins: int = 20
+    failed_sign_in_window_seconds: float = 300.0
     authenticated_paths: tuple[str, ...] = ("/", "/openapi.json", "/docs", "/api/2.0/mlflow/openapi.json",
                                             "/api/3.0/mlflow/server-info", "/ajax-api/3.0/mlflow/server-info")
 
