@@ -248,3 +248,27 @@ def test_inputs_and_outputs(remote):
         ("iris", "abc123", '{"uri": "/data/iris.csv"}')]
     assert [(t.key, t.value) for t in inputs.dataset_inputs[0].tags] == [("mlflow.data.context", "training")]
     assert inputs.model_inputs == [model.model_id]
+
+
+def test_threads_share_the_pooled_client(remote):
+    from concurrent.futures import ThreadPoolExecutor
+
+    client = MlflowClient()
+    experiment_id = client.create_experiment(unique("threads"))
+    runs = [client.create_run(experiment_id).info.run_id for _ in range(8)]
+
+    def log(run_id: str) -> None:
+        for step in range(25):
+            client.log_metric(run_id, "m", float(step), step=step)
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(log, runs))
+    assert all([m.step for m in client.get_metric_history(run_id, "m")] == list(range(25)) for run_id in runs)
+
+
+def test_limits_are_the_servers(remote):
+    client = MlflowClient()
+    experiment_id = client.create_experiment(unique("limits"))
+    with pytest.raises(InvalidArgumentError):
+        client.search_runs([experiment_id], max_results=50_001)
+    assert client.search_runs([experiment_id], max_results=50_000) == []
