@@ -42,8 +42,8 @@ from mlcask.utils.paths import (
     safe_name,
 )
 
-__all__ = ["FileInfo", "LocalArtifactRepository", "check_artifact_uri", "is_local_uri", "clean_relative_path", "get_artifact_repository",
-           "local_path_of"]
+__all__ = ["FileInfo", "LocalArtifactRepository", "check_artifact_uri", "clean_relative_path", "get_artifact_repository",
+           "is_local_uri", "local_path_of"]
 
 
 def local_path_of(uri: str) -> Path:
@@ -411,6 +411,10 @@ def is_local_uri(uri: str) -> bool:
 def check_artifact_uri(uri: str, what: str = "Artifact location") -> str:
     """Refuse, now, an artifact URI whose scheme no repository serves; returns ``uri``."""
     scheme = urllib.parse.urlparse(str(uri)).scheme.lower()
+    if scheme == "s3":
+        from mlcask.tracking.s3 import parse_s3_uri
+
+        parse_s3_uri(str(uri))  # a malformed bucket or prefix fails now, not at the first upload
     if is_local_uri(uri) or scheme in REMOTE_SCHEMES:
         return str(uri)
     raise InvalidArgumentError(f"{what} '{uri}': scheme '{scheme}:' is not supported (supported: local paths, "
