@@ -345,6 +345,10 @@ def test_sources_must_lie_in_the_run_or_logged_model_they_name(http):
         ({"source": f"{root}/model", "run_id": "0" * 32}, "run_id"),  # a run that does not exist
         ({"source": "models:/m-0123456789abcdef"}, "model_id"),  # a logged model's URI without its id
         ({"source": "models://other-registry/m/1"}, "registry"),
+        ({"source": "http://169.254.169.254/latest/meta-data"}, "host"),  # hosts other than the server's storage
+        ({"source": "https://example.com/model"}, "host"),
+        ({"source": "ftp://files.example.com/model"}, "host"),
+        ({"source": "mlflow-artifacts://evil.example.com/x", "run_id": run_id}, "run_id"),
     ]:
         refused(http, "POST", create, {"name": name, **body}, 400, "INVALID_PARAMETER_VALUE", named)
 

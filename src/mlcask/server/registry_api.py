@@ -19,9 +19,11 @@ server could read on a caller's behalf (a local path, a ``file:`` URI, an
 ``mlflow-artifacts:`` URI or the artifact proxy's URL) must lie inside the artifacts of
 the run named by ``run_id``, or of the logged model named by ``model_id``; a
 ``runs:/`` source must be the run given as ``run_id``; a ``models:/<model_id>`` source
-must be the logged model given as ``model_id``; and a ``models:/<name>/<version>``
+must be the logged model given as ``model_id``; a ``models:/<name>/<version>``
 source (a copy) is normalised to the version it points at, inheriting its run and
-logged model.
+logged model; and a source whose scheme connects to the host it names (``http(s)``,
+``ftp``, ``mlflow-artifacts://host``, ...) must name the host of the server's own
+artifact storage (GHSA-mr9f-g8qf-4w4j).
 """
 
 from __future__ import annotations
@@ -176,6 +178,39 @@ def _is_proxy_source(source: str) -> bool:
     return scheme in ("http", "https") and any(parts[i:i + len(route)] == route for i in range(len(parts)))
 
 
+#: Schemes whose artifact repositories connect to the host the URI names (MLflow's list, GHSA-mr9f-g8qf-4w4j).
+HOST_ADDRESSED_SCHEMES = frozenset({"ftp", "sftp", "hdfs", "viewfs", "http", "https", "mlflow-artifacts", "r2", "b2",
+                                    "abfss"})
+_SCHEME_FAMILIES = {"viewfs": "hdfs", "https": "http", "mlflow-artifacts": "http"}
+
+
+def _host_target(uri: str) -> tuple[str, str, int | None] | None:
+    """``(scheme family, host, port)`` a URI makes a reader connect to, None if it names no host."""
+    parsed = urllib.parse.urlsplit(uri)
+    scheme = parsed.scheme.lower()
+    if scheme not in HOST_ADDRESSED_SCHEMES or (scheme == "mlflow-artifacts" and not parsed.netloc):
+        return None
+    try:
+        port = parsed.port
+    except ValueError:
+        port = -1  # matches no root
+    return _SCHEME_FAMILIES.get(scheme, scheme), (parsed.hostname or "").lower(), port
+
+
+def check_source_host(ctx: Context, source: str) -> None:
+    """Refuse a source that names a host other than the server's own artifact storage, as MLflow 3.17 does."""
+    target = _host_target(source)
+    if target is None:
+        return
+    trusted = {_host_target(root) for root in ctx.config.artifact_roots} - {None}
+    if target not in trusted:
+        raise InvalidArgumentError(
+            f"Invalid model version source {source[:200]!r}: the '{urllib.parse.urlsplit(source).scheme}' scheme "
+            "addresses a host other than this tracking server's artifact storage, and readers of the registry "
+            "would connect to it. Register the model from the run's artifacts (runs:/<run_id>/<path>) or from its "
+            "logged model (models:/<model_id>).")
+
+
 def _run_root(ctx: Context, run_id: str, source: str) -> str:
     try:
         return ctx.tracking.get_run(run_id).info.artifact_uri
@@ -309,6 +344,7 @@ def _link_logged_model(ctx: Context, model_id: str, name: str, version: str) -> 
 def create_model_version(ctx: Context, args: Args) -> dict[str, Any]:
     source, run_id, model_id = _followed_copy(ctx, args["source"], args)
     check_version_source(ctx, source, run_id, model_id)
+    check_source_host(ctx, source)
     version = ctx.registry.create_model_version(
         args["name"], source, run_id=run_id, tags=_tags(args, ModelVersionTag),
         run_link=args.get("run_link") or None, description=args.get("description"), model_id=model_id)
