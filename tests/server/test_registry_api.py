@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from pathlib import Path
 
 import httpx
 import pytest
@@ -471,3 +472,22 @@ def test_traversal_corpus_in_version_sources_is_refused(http):
                    "models://[x/m/1", "runs://[x/y"):
         refused(http, "POST", "/model-versions/create", {"name": name, "source": source, "run_id": run_id}, 400,
                 "INVALID_PARAMETER_VALUE")
+
+
+def test_local_sources_on_a_server_with_local_artifacts(start_server, tmp_path):
+    server = start_server(args=["--no-serve-artifacts"])
+    with httpx.Client(base_url=server.url, timeout=30) as local:
+        name = model_with_versions(local, 0)
+        run = _run(local)
+        run_id, root = run["run_id"], run["artifact_uri"].rstrip("/")
+        folder = Path(root.removeprefix("file://"))
+        assert folder.is_absolute(), root
+        (folder / "model").mkdir(parents=True)
+        (folder / "escape").symlink_to(tmp_path)
+        made = ok(local, "POST", "/model-versions/create", {"name": name, "source": f"{root}/model", "run_id": run_id})
+        assert made["model_version"]["source"] == f"{root}/model"
+        for source in (f"{root}/escape/x", str(tmp_path), f"{root}/model\x00", f"{root}/../x", "/etc/passwd"):
+            refused(local, "POST", "/model-versions/create", {"name": name, "source": source, "run_id": run_id}, 400,
+                    "INVALID_PARAMETER_VALUE")
+        refused(local, "POST", "/model-versions/create", {"name": name, "source": f"{root}/model"}, 400,
+                "INVALID_PARAMETER_VALUE", "run_id")

@@ -165,7 +165,7 @@ def _local_within(source: str, root: str | None) -> bool:
         return False
     try:
         return local_source_path(source).resolve().is_relative_to(Path(local_path_of(root)).absolute().resolve())
-    except (OSError, RuntimeError):  # a link loop, an unreadable folder
+    except (OSError, RuntimeError, ValueError):  # a link loop, an unreadable folder, a NUL in the path
         return False
 
 
