@@ -625,3 +625,11 @@ def test_password_guessing_is_throttled_per_client_and_user(tmp_path, stores):
         # other users from the same address, and this user from elsewhere, are not affected
         assert client.get("/api/2.0/mlflow/users/current", headers=basic(ADMIN, ADMIN_PASSWORD)).status_code == 200
         assert client.service.authenticate(user["Authorization"], "10.0.0.2").username == "erin"
+
+
+def test_guessing_across_usernames_is_throttled_per_client(tmp_path, stores):
+    with make_client(tmp_path, stores, max_failed_sign_ins=1, failed_sign_in_window_seconds=60) as client:
+        for n in range(10):
+            assert client.get("/api/2.0/mlflow/users/current", headers=basic(f"user{n}", "guess")).status_code == 401
+        assert client.get("/api/2.0/mlflow/users/current", headers=basic(ADMIN, ADMIN_PASSWORD)).status_code == 429
+        assert client.service.authenticate(basic(ADMIN, ADMIN_PASSWORD)["Authorization"], "10.0.0.2").is_admin

@@ -97,6 +97,8 @@ class AuthService:
                              settings.max_concurrent_hashes)
         self.cache = CredentialCache(settings.credential_cache_seconds, settings.credential_cache_size)
         self.throttle = FailureThrottle(settings.max_failed_sign_ins, settings.failed_sign_in_window_seconds)
+        # and any user from one address: guessing across many usernames is bounded too
+        self.client_throttle = FailureThrottle(settings.max_failed_sign_ins * 10, settings.failed_sign_in_window_seconds)
         self.default_permission = get_permission(settings.default_permission)
         self._run_experiments = _Mapping()
         self._model_experiments = _Mapping()
@@ -130,7 +132,7 @@ class AuthService:
         if credentials is None:
             return None
         name = credentials.username if isinstance(credentials, BasicCredentials) else f"token:{credentials.public_id}"
-        wait = self.throttle.retry_after(client, name)
+        wait = max(self.throttle.retry_after(client, name), self.client_throttle.retry_after(client, ""))
         if wait > 0:
             raise Throttled(wait)
         if isinstance(credentials, BasicCredentials):
@@ -140,6 +142,7 @@ class AuthService:
             identity = self._check_token(credentials)
         if identity is None:
             self.throttle.failed(client, name)
+            self.client_throttle.failed(client, "")
             _logger.info("Refused the credentials of '%s' from %s.", name[:80], client or "an unknown client")
         return identity
 

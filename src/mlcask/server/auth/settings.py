@@ -71,7 +71,8 @@ class AuthSettings:
             ``argon2_memory_kib`` of memory: this bounds what a flood of logins costs).
         max_failed_sign_ins, failed_sign_in_window_seconds: After this many failed sign-ins
             of one client address as one user within the window, that pair gets 429s until
-            the window has passed (0 turns this off).
+            the window has passed; ten times as many failures from one address, as any users,
+            close it to all users for the window (0 turns both off).
         authenticated_paths: Paths any signed-in user may read (the UI shell, API docs).
     """
 
@@ -86,7 +87,7 @@ class AuthSettings:
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65_536
     argon2_parallelism: int = 4
-    max_concurrent_hashes: int = 4
+    max_concurrent_hashes: int = 2
     max_failed_sign_ins: int = 20
     failed_sign_in_window_seconds: float = 300.0
     authenticated_paths: tuple[str, ...] = ("/", "/openapi.json", "/docs", "/api/2.0/mlflow/openapi.json",
