@@ -120,8 +120,13 @@ class HttpArtifactRepository:
 
     def __init__(self, uri: str, tracking_uri: str | None = None) -> None:
         self.artifact_uri = str(uri)
-        server, self.root = resolve_artifact_uri(self.artifact_uri, tracking_uri)
-        self._client: ServerClient = server_client(server)
+        self._server, self.root = resolve_artifact_uri(self.artifact_uri, tracking_uri)
+        server_client(self._server)  # a bad URI or setting fails here
+
+    @property
+    def _client(self) -> ServerClient:
+        """The server's pooled client for the settings in effect now."""
+        return server_client(self._server)
 
     def __repr__(self) -> str:
         return f"HttpArtifactRepository({redact(self.artifact_uri)!r})"

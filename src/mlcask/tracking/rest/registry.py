@@ -40,7 +40,12 @@ class RestRegistryStore:
 
     def __init__(self, base_uri: str) -> None:
         self.base_uri = str(base_uri).rstrip("/")
-        self._client: ServerClient = server_client(self.base_uri)
+        server_client(self.base_uri)  # a bad URI or setting fails here
+
+    @property
+    def _client(self) -> ServerClient:
+        """The server's pooled client for the settings in effect now (TLS and timeout variables included)."""
+        return server_client(self.base_uri)
 
     def __repr__(self) -> str:
         return f"RestRegistryStore({redact(self.base_uri)!r})"
