@@ -10,8 +10,8 @@ configuration keeps working:
   effect at once); user info in the tracking URI (``http://user:pass@host``) is used
   when neither is set, and never shown in a message.
 - ``MLFLOW_TRACKING_INSECURE_TLS=true`` skips TLS verification;
-  ``MLFLOW_TRACKING_SERVER_CERT_PATH`` names a CA bundle (the two exclude each other);
-  ``MLFLOW_TRACKING_CLIENT_CERT_PATH`` a client certificate.
+  ``MLFLOW_TRACKING_SERVER_CERT_PATH`` names a CA file or folder (the two exclude each other);
+  ``MLFLOW_TRACKING_CLIENT_CERT_PATH`` a PEM file with a client certificate and its key.
 - ``MLFLOW_HTTP_REQUEST_TIMEOUT`` (seconds, default 120), ``MLFLOW_HTTP_REQUEST_MAX_RETRIES``
   (default 7), ``MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR`` (default 2) and
   ``MLFLOW_HTTP_REQUEST_BACKOFF_JITTER`` (default 1.0).
@@ -24,7 +24,9 @@ server saw nothing); a connection lost after the request was sent only for idemp
 Errors: an MLflow error body ``{"error_code": ..., "message": ...}`` becomes an
 :class:`~mlcask.exceptions.MlcaskException` with the server's code and message
 (:class:`~mlcask.exceptions.InvalidArgumentError` for ``INVALID_PARAMETER_VALUE``, as
-local stores raise); any other failure names the method, the URL and the HTTP status.
+local stores raise); any other failure names the method, the URL and the HTTP status; a 401
+says which variables to set. Redirects are not followed (they could carry the credentials to
+another host): the error names where the server points.
 """
 
 from __future__ import annotations
