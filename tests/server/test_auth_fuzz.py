@@ -8,11 +8,13 @@ JSON, huge strings, odd Unicode, broken ``Authorization`` headers and query stri
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import random
 
 import pytest
 
+from tests.server.conftest import postgres_database
 from tests.server.test_auth import ADMIN, ADMIN_PASSWORD, add_user, basic, make_client
 
 ENDPOINTS = [
@@ -70,15 +72,20 @@ def malformed_requests(count: int = 220) -> list[dict]:
     return requests
 
 
-@pytest.fixture(scope="module")
-def fuzz_client(tmp_path_factory):
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def fuzz_client(request, tmp_path_factory):
+    """The stand-in app with its stores and the auth database on SQLite, then on PostgreSQL."""
     from mlcask.tracking.registry_store import SqlRegistryStore
     from mlcask.tracking.store.sql_store import SqlTrackingStore
 
     tmp_path = tmp_path_factory.mktemp("auth-fuzz")
-    uri = f"sqlite:///{tmp_path / 'mlcask.db'}"
-    stores = SqlTrackingStore(uri, str(tmp_path / "artifacts")), SqlRegistryStore(uri)
-    with make_client(tmp_path, stores) as client:
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            uri, auth_uri = f"sqlite:///{tmp_path / 'mlcask.db'}", f"sqlite:///{tmp_path / 'basic_auth.db'}"
+        else:
+            uri, auth_uri = stack.enter_context(postgres_database()), stack.enter_context(postgres_database())
+        stores = SqlTrackingStore(uri, str(tmp_path / "artifacts")), SqlRegistryStore(uri)
+        client = stack.enter_context(make_client(tmp_path, stores, database_uri=auth_uri))
         client.user = add_user(client, "fuzzer", "fuzzer-password")
         yield client
 

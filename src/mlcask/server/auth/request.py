@@ -24,6 +24,8 @@ from mlcask.exceptions import InvalidArgumentError
 __all__ = ["AuthRequest", "BadRequest", "parse_json_object"]
 
 MAX_IDS_PER_REQUEST = 1000
+#: The longest id, name, path or URI a rule reads (an experiment name, a model version's source).
+MAX_VALUE_CHARS = 8192
 
 
 class BadRequest(InvalidArgumentError):
@@ -55,7 +57,12 @@ def parse_json_object(body: bytes) -> dict[str, Any] | None:
 def _scalar(name: str, value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise BadRequest(f"Invalid value for parameter '{name}': expected a string, got {type(value).__name__}.")
-    return str(value)
+    text = str(value)
+    if len(text) > MAX_VALUE_CHARS:
+        raise BadRequest(f"Invalid value for parameter '{name}': {len(text)} characters, at most {MAX_VALUE_CHARS}.")
+    if "\x00" in text:
+        raise BadRequest(f"Invalid value for parameter '{name}': it contains a NUL character.")
+    return text
 
 
 @dataclass

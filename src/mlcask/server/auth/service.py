@@ -12,6 +12,7 @@ revoked grant takes effect at once.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -36,6 +37,8 @@ __all__ = ["AuthService", "Identity", "Throttled"]
 
 _logger = logging.getLogger(__name__)
 _MAPPING_CACHE_SIZE = 100_000
+#: What a run or logged model id can look like (``uuid4().hex``, ``m-<hex>``); anything else names none.
+_ID = re.compile(r"[0-9A-Za-z_-]{1,64}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +195,7 @@ class AuthService:
     def experiment_of_run(self, run_id: str) -> str | None:
         """The experiment of a run, or None when there is no such run."""
         cached = self._run_experiments.get(run_id)
-        if cached is not None:
+        if cached is not None or not _ID.fullmatch(run_id):
             return cached
         try:
             experiment_id = str(self._tracking().get_run(run_id).info.experiment_id)
@@ -203,7 +206,7 @@ class AuthService:
 
     def experiment_of_logged_model(self, model_id: str) -> str | None:
         cached = self._model_experiments.get(model_id)
-        if cached is not None:
+        if cached is not None or not _ID.fullmatch(model_id):
             return cached
         try:
             experiment_id = str(self._tracking().get_logged_model(model_id, allow_deleted=True).experiment_id)
