@@ -633,3 +633,28 @@ def test_guessing_across_usernames_is_throttled_per_client(tmp_path, stores):
             assert client.get("/api/2.0/mlflow/users/current", headers=basic(f"user{n}", "guess")).status_code == 401
         assert client.get("/api/2.0/mlflow/users/current", headers=basic(ADMIN, ADMIN_PASSWORD)).status_code == 429
         assert client.service.authenticate(basic(ADMIN, ADMIN_PASSWORD)["Authorization"], "10.0.0.2").is_admin
+
+
+def test_listing_a_users_grants_and_the_older_registered_model_forms(client):
+    alice, bob = add_user(client, "alice"), add_user(client, "bob")
+    assert client.post("/api/2.0/mlflow/registered-models/create", json={"name": "rm"}, headers=alice).is_success
+    body = {"name": "rm", "username": "bob", "permission": "EDIT"}
+    created = client.post("/ajax-api/2.0/mlflow/registered-models/permissions/create", json=body, headers=alice)
+    assert created.json()["registered_model_permission"]["permission"] == "EDIT"
+    assert client.post("/api/2.0/mlflow/registered-models/permissions/create", json=body,
+                       headers=bob).status_code == 403
+    mine = client.get("/api/3.0/mlflow/users/current/permissions", headers=bob).json()
+    assert mine["is_admin"] is False
+    assert [(p["resource_type"], p["resource_pattern"], p["permission"]) for p in mine["permissions"]] == [
+        ("registered_model", "rm", "EDIT")]
+    assert client.get("/api/3.0/mlflow/users/permissions/list", params={"username": "bob"},
+                      headers=alice).status_code == 403
+    listed = client.get("/api/3.0/mlflow/users/permissions/list", params={"username": "alice"}, headers=alice)
+    assert [p["permission"] for p in listed.json()["permissions"]] == ["MANAGE"]
+    assert client.request("DELETE", "/api/2.0/mlflow/registered-models/permissions/delete", headers=alice,
+                          json={"name": "rm", "username": "bob"}).status_code == 200
+    gone = client.get("/api/2.0/mlflow/registered-models/permissions/get", params={"name": "rm", "username": "bob"},
+                      headers=alice)
+    assert (gone.status_code, gone.json()["error_code"]) == (404, "RESOURCE_DOES_NOT_EXIST")
+    users = client.get("/api/2.0/mlflow/users/list", headers=basic(ADMIN, ADMIN_PASSWORD)).json()["users"]
+    assert [u["username"] for u in users] == [ADMIN, "alice", "bob"]
