@@ -61,3 +61,16 @@ def test_sqlite_with_two_workers(start_server):
     server = start_server(args=["--workers", "2"])
     _check_concurrent_logging(server, clients=4)
     assert "Traceback" not in server.log()
+
+
+def test_basic_auth_with_three_workers(start_server):
+    """Each worker installs the auth app on the same auth database (the admin is created once)."""
+    import base64
+
+    server = start_server(args=["--app-name", "basic-auth", "--workers", "3"],
+                          env={"MLCASK_AUTH_ADMIN_PASSWORD": "pw-Admin-123"})
+    admin = {"authorization": "Basic " + base64.b64encode(b"admin:pw-Admin-123").decode()}
+    for _ in range(12):  # spread over the workers
+        assert server.api("GET", "/experiments/search", headers=admin).status_code == 200
+        assert server.api("GET", "/experiments/search").status_code == 401
+    assert "Traceback" not in server.log()
