@@ -13,6 +13,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 # The local signing key and digest cache of the test session live in a fresh folder, not
 # in the developer's ~/.mlcask; keys and allowances from the environment are dropped.
 os.environ["MLCASK_HOME"] = tempfile.mkdtemp(prefix="mlcask-test-home-")
+# Remote models downloaded by tests land in a throwaway cache, not in ~/.cache/mlcask/models.
+os.environ["MLCASK_MODEL_CACHE"] = tempfile.mkdtemp(prefix="mlcask-test-model-cache-")
 for _name in ("MLCASK_SIGNING_KEY", "MLCASK_SIGNING_KEY_FILE", "MLCASK_TRUSTED_KEYS", "MLCASK_SIGNING",
               "MLCASK_ALLOW_PICKLE", "MLCASK_REQUIRE_SIGNATURE", "MLCASK_DIGEST_CACHE"):
     os.environ.pop(_name, None)

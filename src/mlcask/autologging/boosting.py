@@ -33,11 +33,11 @@ from typing import Any
 
 from mlcask.autologging.config import get_config
 from mlcask.autologging.patching import inside_patched_call, warn_once
+from mlcask.tracking.validation import MAX_METRICS_PER_BATCH
 
 _logger = logging.getLogger("mlcask.autolog")
 
 INPUT_EXAMPLE_ROWS = 5  # rows kept as input example and used to infer the signature, as in MLflow
-_MAX_METRICS_PER_BATCH = 1000
 _MAX_PARAMS_PER_BATCH = 100
 _MAX_PARAM_VALUE_LENGTH = 6000
 _FLUSH_SECONDS = 5.0
@@ -211,7 +211,7 @@ class MetricBatcher:
             if self._failed:
                 return
             self.add(values, step)
-            if len(self._pending) >= _MAX_METRICS_PER_BATCH or \
+            if len(self._pending) >= MAX_METRICS_PER_BATCH or \
                     time.monotonic() - self._last_flush >= self.flush_seconds:
                 self.flush()
         except Exception as exc:  # never break the training loop
@@ -229,8 +229,7 @@ class MetricBatcher:
         if self._failed:
             return
         try:
-            for start in range(0, len(pending), _MAX_METRICS_PER_BATCH):
-                self.client.log_batch(self.run_id, metrics=pending[start:start + _MAX_METRICS_PER_BATCH])
+            self.client.log_batch(self.run_id, metrics=pending)  # the client splits it into requests
         except Exception as exc:
             self._fail(exc)
 

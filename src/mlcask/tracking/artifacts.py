@@ -430,8 +430,9 @@ def get_artifact_repository(uri: str, tracking_uri: str | None = None) -> Artifa
         A local path, ``file:``, ``s3://bucket/prefix``, ``mlflow-artifacts:/path`` (the
         artifact proxy of a tracking server) or ``http(s)://host/api/2.0/mlflow-artifacts/artifacts/path``.
     tracking_uri
-        The tracking server that ``mlflow-artifacts:/path`` URIs without a host refer to
-        (the current tracking URI for None).
+        The tracking server that ``mlflow-artifacts:/path`` URIs without a host refer to. Pass it
+        (the client, ``log_model`` and model URI resolution do); for None, ``MLCASK_TRACKING_URI`` /
+        ``MLFLOW_TRACKING_URI``.
     """
     scheme = urllib.parse.urlparse(check_artifact_uri(uri)).scheme.lower()
     if scheme == "s3":

@@ -27,6 +27,7 @@ from mlcask.entities import (
 from mlcask.exceptions import RESOURCE_DOES_NOT_EXIST, InvalidArgumentError, MlcaskException
 from mlcask.tracking import stores
 from mlcask.tracking.artifacts import FileInfo, clean_relative_path, get_artifact_repository
+from mlcask.tracking.batches import batch_requests
 from mlcask.tracking.paging import now_ms
 from mlcask.tracking.protocols import ArtifactRepository, TrackingStore
 from mlcask.tracking.registry_client import RegistryClientMixin
@@ -149,8 +150,10 @@ class MlcaskClient(RegistryClientMixin):
 
     def log_batch(self, run_id: str, metrics: Sequence[Metric] = (), params: Sequence[Param] = (),
                   tags: Sequence[RunTag] = ()) -> None:
-        """Log many metrics, params and tags in one transaction."""
-        self._store.log_batch(run_id, list(metrics), list(params), list(tags))
+        """Log many metrics, params and tags: one transaction per request of at most 1,000 metrics,
+        100 params and 100 tags (1,000 entities); a larger batch is split, params and tags first."""
+        for metric_chunk, param_chunk, tag_chunk in batch_requests(metrics, params, tags):
+            self._store.log_batch(run_id, metric_chunk, param_chunk, tag_chunk)
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
         return self._store.get_metric_history(run_id, key)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import urllib.parse
 from collections.abc import Iterable, Sequence
-from itertools import zip_longest
 from typing import Any
 
 from mlcask.entities import Experiment, ExperimentTag, LoggedModel, Metric, Param, Run, RunInfo, RunTag, ViewType
@@ -32,14 +31,11 @@ from mlcask.entities.messages import (
     run_info_from_message,
 )
 from mlcask.exceptions import RESOURCE_DOES_NOT_EXIST, InvalidArgumentError, MlcaskException
+from mlcask.tracking.batches import batch_requests
 from mlcask.tracking.paging import PagedList
 from mlcask.tracking.rest.http import ServerClient, redact, server_client
 
-__all__ = ["MAX_ENTITIES_PER_BATCH", "MAX_METRICS_PER_BATCH", "MAX_PARAMS_TAGS_PER_BATCH", "RestTrackingStore"]
-
-MAX_PARAMS_TAGS_PER_BATCH = 100
-MAX_METRICS_PER_BATCH = 1000
-MAX_ENTITIES_PER_BATCH = 1000
+__all__ = ["RestTrackingStore"]
 LOGGED_MODEL_PARAMS_PER_REQUEST = 100
 _VIEW_TYPES = {ViewType.ACTIVE_ONLY: "ACTIVE_ONLY", ViewType.DELETED_ONLY: "DELETED_ONLY", ViewType.ALL: "ALL"}
 
@@ -112,24 +108,6 @@ def _order_by_clause(item: Any) -> dict[str, Any]:
         return {"field_name": item.strip(), "ascending": True}
     raise InvalidArgumentError(f"order_by items must be strings like 'metrics.acc DESC' or dicts with field_name, "
                                f"got {item!r}.")
-
-
-def batch_requests(metrics: Sequence[Metric], params: Sequence[Param],
-                   tags: Sequence[RunTag]) -> list[tuple[list[Metric], list[Param], list[RunTag]]]:
-    """``(metrics, params, tags)`` per request within MLflow's limits: params and tags travel first (in
-    hundreds, with as many metrics as fit), then the remaining metrics in thousands."""
-    metrics, params, tags = list(metrics), list(params), list(tags)
-    size = MAX_PARAMS_TAGS_PER_BATCH
-    requests = []
-    param_chunks = [params[i:i + size] for i in range(0, len(params), size)]
-    tag_chunks = [tags[i:i + size] for i in range(0, len(tags), size)]
-    for param_chunk, tag_chunk in zip_longest(param_chunks, tag_chunks, fillvalue=[]):
-        room = max(0, min(MAX_ENTITIES_PER_BATCH - len(param_chunk) - len(tag_chunk), MAX_METRICS_PER_BATCH))
-        requests.append((metrics[:room], list(param_chunk), list(tag_chunk)))
-        metrics = metrics[room:]
-    for start in range(0, len(metrics), MAX_METRICS_PER_BATCH):
-        requests.append((metrics[start:start + MAX_METRICS_PER_BATCH], [], []))
-    return requests
 
 
 class RestTrackingStore:
