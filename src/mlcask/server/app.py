@@ -16,7 +16,6 @@ app with ``--app-name basic-auth``.
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 from typing import Any
 
@@ -25,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from mlcask.server import logged_models_api, tracking_api
+from mlcask.server import artifacts_proxy, logged_models_api, registry_api, tracking_api
 from mlcask.server.config import ServerConfig
 from mlcask.server.endpoints import ALL_METHODS, API_PREFIX, Endpoint, openapi_document, starlette_routes
 from mlcask.server.errors import error_response, json_response
@@ -42,27 +41,17 @@ OPENAPI_PATH = f"{API_PREFIX}/openapi.json"
 ARTIFACTS_PREFIXES = ("/api/2.0/mlflow-artifacts", "/ajax-api/2.0/mlflow-artifacts")
 
 
-def _has_module(name: str) -> bool:
-    return importlib.util.find_spec(name) is not None
-
-
 def endpoints_of(config: ServerConfig) -> list[Endpoint]:
     """The REST endpoints ``config`` serves (none with ``--artifacts-only``)."""
     if config.artifacts_only:
         return []
-    endpoints = tracking_api.routes() + logged_models_api.routes()
-    if _has_module("mlcask.server.registry_api"):
-        from mlcask.server import registry_api
-
-        endpoints += registry_api.routes()
-    return endpoints
+    return tracking_api.routes() + logged_models_api.routes() + registry_api.routes()
 
 
 def _artifact_routes(config: ServerConfig) -> list[BaseRoute]:
-    if not config.serve_artifacts or not _has_module("mlcask.server.artifacts_proxy"):
+    """The artifact proxy under its two prefixes, when artifacts are served."""
+    if not config.serve_artifacts:
         return []
-    from mlcask.server import artifacts_proxy
-
     routes = artifacts_proxy.routes(config.artifacts_destination_uri)
     return [Mount(prefix, routes=routes) for prefix in ARTIFACTS_PREFIXES]
 

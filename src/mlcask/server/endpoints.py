@@ -66,6 +66,7 @@ from mlcask.exceptions import InvalidArgumentError, MlcaskException
 from mlcask.server.errors import error_response, exception_response, json_response
 
 if TYPE_CHECKING:
+    from mlcask.server.config import ServerConfig
     from mlcask.server.state import ServerState
     from mlcask.tracking.protocols import RegistryStore, TrackingStore
 
@@ -166,7 +167,7 @@ class Context:
         return self.state.registry
 
     @property
-    def config(self) -> Any:
+    def config(self) -> ServerConfig:
         return self.state.config
 
 

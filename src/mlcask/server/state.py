@@ -6,6 +6,7 @@ connections after uvicorn forks it) and shared by every request.
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import TYPE_CHECKING
 
@@ -50,8 +51,6 @@ class ServerState:
 
 def open_tracking_store(config: ServerConfig) -> TrackingStore:
     """The tracking store of ``config``, whose new experiments get ``<artifact root>/<id>``."""
-    import os
-
     from mlcask.tracking.stores import tracking_store
 
     # tracking_store() takes the default artifact root from MLCASK_ARTIFACT_ROOT; this process is the server's own.
