@@ -658,3 +658,18 @@ def test_listing_a_users_grants_and_the_older_registered_model_forms(client):
     assert (gone.status_code, gone.json()["error_code"]) == (404, "RESOURCE_DOES_NOT_EXIST")
     users = client.get("/api/2.0/mlflow/users/list", headers=basic(ADMIN, ADMIN_PASSWORD)).json()["users"]
     assert [u["username"] for u in users] == [ADMIN, "alice", "bob"]
+
+
+@pytest.mark.parametrize("source", ["runs:/{run}/model", "RUNS:/{run}/model", " runs:/{run}/model",
+                                    "models:/alices-model/1", "Models:/alices-model@champion",
+                                    "mlflow-artifacts:/{exp}/{run}/artifacts/model", "MLFLOW-ARTIFACTS:/{exp}/x"])
+def test_a_model_version_needs_read_on_its_source(locked, source):
+    assert locked.post("/api/2.0/mlflow/registered-models/create", json={"name": "alices-model"},
+                       headers=locked.alice).status_code == 200
+    assert locked.post("/api/2.0/mlflow/registered-models/create", json={"name": "bobs-model"},
+                       headers=locked.bob).status_code == 200
+    locked.seen.clear()
+    source = source.format(run=locked.run_id, exp=locked.experiment_id)
+    answer = locked.post("/api/2.0/mlflow/model-versions/create", json={"name": "bobs-model", "source": source},
+                         headers=locked.bob)
+    assert answer.status_code == 403 and locked.seen == []

@@ -14,13 +14,16 @@ without a rule here is closed to everyone but admins (deny by default).
 from __future__ import annotations
 
 import re
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from mlcask.exceptions import MlcaskException
+from mlcask.models.uri import is_models_uri, parse_models_uri
 from mlcask.server.auth.request import AuthRequest, BadRequest
 from mlcask.server.auth.service import AuthService, Identity
+from mlcask.tracking.runs_uri import split_runs_uri
 from mlcask.utils.paths import clean_relative_path
 
 __all__ = ["ADMIN_ONLY", "Decision", "Forbidden", "Rule", "find_rule"]
@@ -184,19 +187,31 @@ def delete_registered_model(service: AuthService, identity: Identity, request: A
 
 
 def create_model_version(service: AuthService, identity: Identity, request: AuthRequest) -> None:
-    """EDIT on the registered model, and READ on the run or logged model the version is made from."""
+    """EDIT on the registered model, and READ on what the version is made from.
+
+    That is the run (``run_id``, ``runs:/``), the logged model (``model_id``,
+    ``models:/<model_id>``), the registered model copied (``models:/<name>/<version>``)
+    or the experiment whose proxied artifacts are named (``mlflow-artifacts:/<id>/...``);
+    URIs are read with the project's parsers, any case of their scheme included.
+    """
     _require(service, identity, REGISTERED_MODEL, request.required("name"), "update")
     run_id, model_id, source = request.param("run_id"), request.param("model_id"), request.param("source") or ""
     if run_id:
         _run(service, identity, run_id, "read")
     if model_id:
         _logged_model(service, identity, model_id, "read")
-    if source.startswith("runs:/"):
-        _run(service, identity, source[len("runs:/"):].lstrip("/").split("/", 1)[0], "read")
-    elif source.startswith("models:/m-"):
-        _logged_model(service, identity, source[len("models:/"):].split("/", 1)[0], "read")
-    elif source.startswith("mlflow-artifacts:"):
-        _require(service, identity, EXPERIMENT, _artifact_experiment(source.split(":", 1)[1]), "read")
+    scheme = source.lstrip("".join(map(chr, range(33)))).split(":", 1)[0].lower()
+    if scheme == "runs":
+        _run(service, identity, split_runs_uri(source.strip())[0], "read")
+    elif is_models_uri(source):
+        parsed = parse_models_uri(source)
+        if parsed.model_id:
+            _logged_model(service, identity, parsed.model_id, "read")
+        else:
+            _require(service, identity, REGISTERED_MODEL, parsed.name, "read")
+    elif scheme == "mlflow-artifacts":
+        proxied = urllib.parse.urlparse(source.strip()).path.lstrip("/")  # mlflow-artifacts:[//host]/<path>
+        _require(service, identity, EXPERIMENT, _artifact_experiment(proxied), "read")
 
 
 def create_logged_model(service: AuthService, identity: Identity, request: AuthRequest) -> None:
