@@ -264,3 +264,62 @@ def test_a_password_change_takes_effect_at_once_in_every_worker(start_server):
     assert {server.api("GET", "/users/current", auth=new).status_code for _ in range(20)} == {200}
     users = server.api("GET", "/users/list", auth=ADMIN).json()["users"]
     assert sorted((u["username"], u["is_admin"]) for u in users) == [("admin", True), ("carol", False)]
+
+
+RAW_TARGETS = [
+    ("PUT", "/api/2.0/mlflow-artifacts/artifacts/{own}/..%2F{exp}/planted.txt"),
+    ("PUT", "/api/2.0/mlflow-artifacts/artifacts/{own}/%2e%2e/{exp}/planted.txt"),
+    ("PUT", "/api/2.0/mlflow-artifacts/artifacts/{own}%2F..%2F{exp}/planted.txt"),
+    ("PUT", "/api/2.0/mlflow-artifacts/artifacts/{own}/%252e%252e/{exp}/planted.txt"),
+    ("PUT", "/api/2.0/mlflow-artifacts/artifacts/{own}/..\\{exp}/planted.txt"),
+    ("PUT", "/api/2.0/mlflow-artifacts/artifacts//{exp}/planted.txt"),
+    ("PUT", "/api/2.0/mlflow-artifacts/artifacts/%2F{exp}/planted.txt"),
+    ("PUT", "/api/2.0/mlflow-artifacts/artifacts/0{exp}/planted.txt"),
+    ("PUT", "/api/2.0/mlflow-artifacts//artifacts/{exp}/planted.txt"),
+    ("PUT", "/API/2.0/mlflow-artifacts/artifacts/{exp}/planted.txt"),
+    ("POST", "/api/2.0/mlflow-artifacts/mpu/create/{own}/..%2F{exp}"),
+    ("GET", "//api/2.0/mlflow/runs/get?run_id={run}"),
+    ("GET", "/api/2.0/mlflow//runs/get?run_id={run}"),
+    ("GET", "/api/2.0/mlflow/runs/get/?run_id={run}"),
+    ("GET", "/api/2.0/mlflow/runs/%67et?run_id={run}"),
+    ("GET", "/api/2.0/mlflow/runs/get;x?run_id={run}"),
+    ("GET", "/api/2.0/mlflow/runs/get%3Frun_id={own_run}?run_id={run}"),
+    ("HEAD", "/api/2.0/mlflow/runs/get?run_id={run}"),
+    ("GET", "http://127.0.0.1/api/2.0/mlflow/runs/get?run_id={run}"),
+    ("GET", "/api/2.0/mlflow/runs/get?run_id={own_run}&run_id={run}"),
+    ("GET", "/api/2.0/mlflow/runs/get?run%5Fid={run}"),
+    ("PUT", "/api/2.0/mlflow-artifacts/artifacts/{own}/{own_run}/artifacts/ok.txt"),  # the control: allowed
+]
+
+
+@pytest.mark.slow
+def test_raw_request_targets_find_no_way_around(start_server):
+    """Request targets as sent on the wire (no client normalises them): encodings, slashes, case, forms."""
+    import base64
+    import http.client
+
+    server = start_server(args=AUTH_ARGS, env=auth_env(MLCASK_AUTH_DEFAULT_PERMISSION="NO_PERMISSIONS"))
+    alice, bob = _create_user(server, "alice", "alice-pw"), _create_user(server, "bob", "bob-pw")
+    owned = _owned_resources(server, alice)
+    own_experiment = server.api("POST", "/experiments/create", json={"name": "bobs"}, auth=bob).json()["experiment_id"]
+    own_run = server.api("POST", "/runs/create", json={"experiment_id": own_experiment}, auth=bob).json()["run"][
+        "info"]["run_id"]
+    headers = {"Authorization": "Basic " + base64.b64encode(b"bob:bob-pw").decode(), "Content-Type": "text/plain"}
+    answers = []
+    for method, target in RAW_TARGETS:
+        target = target.format(own=own_experiment, exp=owned["experiment_id"], run=owned["run_id"], own_run=own_run)
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        connection.putrequest(method, target, skip_accept_encoding=True)
+        for name, value in headers.items():
+            connection.putheader(name, value)
+        body = b"planted" if method in ("PUT", "POST") else b""
+        connection.putheader("Content-Length", str(len(body)))
+        connection.endheaders(body)
+        status = connection.getresponse().status
+        connection.close()
+        answers.append((method, target, status))
+    assert answers.pop()[2] == 200 and (server.folder / "artifacts" / own_experiment / own_run / "artifacts" /
+                                        "ok.txt").read_bytes() == b"planted"
+    assert [a for a in answers if a[2] not in (400, 403, 404)] == []
+    assert not list((server.folder / "artifacts").rglob("planted.txt"))
+    assert not [a for a in answers if a[2] == 404 and "mlflow-artifacts" not in a[1]]
