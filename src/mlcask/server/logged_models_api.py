@@ -81,9 +81,8 @@ def log_logged_model_params(ctx: Context, args: dict[str, Any]) -> None:
     ctx.tracking.log_logged_model_params(args["model_id"], _pairs(args.get("params", [])))
 
 
-def set_logged_model_tags(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
+def set_logged_model_tags(ctx: Context, args: dict[str, Any]) -> None:
     ctx.tracking.set_logged_model_tags(args["model_id"], _pairs(args.get("tags", [])))
-    return _model(ctx, args["model_id"])
 
 
 def delete_logged_model_tag(ctx: Context, args: dict[str, Any]) -> None:

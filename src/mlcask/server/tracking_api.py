@@ -100,10 +100,7 @@ def search_experiments(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
 
 
 def update_experiment(ctx: Context, args: dict[str, Any]) -> None:
-    if args.get("new_name"):
-        ctx.tracking.rename_experiment(args["experiment_id"], args["new_name"])
-    else:
-        ctx.tracking.get_experiment(args["experiment_id"])
+    ctx.tracking.rename_experiment(args["experiment_id"], args["new_name"])
 
 
 def delete_experiment(ctx: Context, args: dict[str, Any]) -> None:
@@ -302,7 +299,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         F("order_by", "string", repeated=True), F("view_type", "enum", choices=VIEW_TYPES)),
         "Search experiments.") for method in ("GET", "POST")),
     Endpoint("POST", "/experiments/update", update_experiment, (
-        F("experiment_id", "string", required=True), F("new_name", "string")), "Rename an experiment."),
+        F("experiment_id", "string", required=True), F("new_name", "string", required=True)),
+        "Rename an experiment."),
     Endpoint("POST", "/experiments/delete", delete_experiment, (F("experiment_id", "string", required=True),),
              "Mark an experiment (and its runs) deleted."),
     Endpoint("POST", "/experiments/restore", restore_experiment, (F("experiment_id", "string", required=True),),
