@@ -49,6 +49,7 @@ summary for the OpenAPI page::
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -183,21 +184,6 @@ def _invalid(where: str, spec: Field, value: Any, item: bool = True) -> InvalidA
                                 f"{spec.expected(item)}, got {type(value).__name__}.")
 
 
-_INT64_RANGE = range(-(2 ** 63), 2 ** 63)
-
-
-def _fast(spec: Field, value: Any) -> bool:
-    """Whether ``value`` is already what ``spec`` takes as is (the common case, checked cheaply)."""
-    kind, cls = spec.type, type(value)
-    if kind == "string":
-        return cls is str and "\x00" not in value
-    if kind == "double":
-        return cls is float
-    if kind == "int64":
-        return cls is int and value in _INT64_RANGE and spec.minimum is None and spec.maximum is None
-    return kind == "bool" and cls is bool
-
-
 def _scalar(spec: Field, value: Any, where: str) -> Any:
     """One value of ``spec``'s type, converted as MLflow's proto-JSON parser converts it."""
     kind = spec.type
@@ -241,30 +227,68 @@ def _scalar(spec: Field, value: Any, where: str) -> Any:
     return value  # json: any value
 
 
+def _checker(spec: Field) -> Callable[[Any, str], Any]:
+    """A function checking and converting one value of ``spec`` (a list for repeated fields), fast for
+    values that already have their type; ``name`` is only used in errors."""
+    kind = spec.type
+    if kind == "object":
+        nested = _compiled(spec.fields)
+
+        def one(value: Any, name: str) -> Any:
+            if type(value) is dict:
+                return nested(value, name + ".")
+            return _scalar(spec, value, name)
+    elif kind == "string":
+        def one(value: Any, name: str) -> Any:
+            return value if type(value) is str and "\x00" not in value else _scalar(spec, value, name)
+    elif kind == "double":
+        def one(value: Any, name: str) -> Any:
+            return value if type(value) is float else _scalar(spec, value, name)
+    elif kind == "int64" and spec.minimum is None and spec.maximum is None:
+        def one(value: Any, name: str) -> Any:
+            return value if type(value) is int and -(2 ** 63) <= value < 2 ** 63 else _scalar(spec, value, name)
+    else:
+        def one(value: Any, name: str) -> Any:
+            return _scalar(spec, value, name)
+    if not spec.repeated:
+        return one
+
+    def many(value: Any, name: str) -> list[Any]:
+        if type(value) is not list:
+            raise _invalid(name, spec, value, item=False)
+        if spec.max_items is not None and len(value) > spec.max_items:
+            raise InvalidArgumentError(f"Invalid value for parameter '{name}': at most {spec.max_items} "
+                                       f"items are allowed, got {len(value)}.")
+        return [one(item, f"{name}[{i}]") for i, item in enumerate(value)]
+
+    return many
+
+
+@functools.lru_cache(maxsize=None)
+def _compiled(fields: tuple[Field, ...]) -> Callable[[Mapping[str, Any], str], dict[str, Any]]:
+    """The validator of an object with ``fields`` (built once per declaration)."""
+    checks = [(spec, spec.name, spec.required, spec.default, _checker(spec)) for spec in fields]
+
+    def validate(values: Mapping[str, Any], where: str) -> dict[str, Any]:
+        args: dict[str, Any] = {}
+        for spec, name, required, default, check in checks:
+            value = values.get(name)
+            if value is None:
+                if required:
+                    raise InvalidArgumentError(f"Missing value for required parameter '{where}{name}': expected "
+                                               f"{spec.expected()}.")
+                if default is not None:
+                    args[name] = default
+                continue
+            args[name] = check(value, where + name)
+        return args
+
+    return validate
+
+
 def validate_args(fields: Sequence[Field], values: Mapping[str, Any], where: str = "") -> dict[str, Any]:
     """The declared fields of ``values``, checked and converted; unknown keys are dropped."""
-    args: dict[str, Any] = {}
-    for spec in fields:
-        value = values.get(spec.name)
-        name = where + spec.name
-        if value is None:
-            if spec.required:
-                raise InvalidArgumentError(f"Missing value for required parameter '{name}': expected "
-                                           f"{spec.expected()}.")
-            if spec.default is not None:
-                args[spec.name] = spec.default
-            continue
-        if spec.repeated:
-            if not isinstance(value, list):
-                raise _invalid(name, spec, value, item=False)
-            if spec.max_items is not None and len(value) > spec.max_items:
-                raise InvalidArgumentError(f"Invalid value for parameter '{name}': at most {spec.max_items} "
-                                           f"items are allowed, got {len(value)}.")
-            args[spec.name] = [item if _fast(spec, item) else _scalar(spec, item, f"{name}[{i}]")
-                               for i, item in enumerate(value)]
-        else:
-            args[spec.name] = value if _fast(spec, value) else _scalar(spec, value, name)
-    return args
+    return _compiled(tuple(fields))(values, where)
 
 
 def _query_value(spec: Field, text: str, where: str) -> Any:
