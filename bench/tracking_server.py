@@ -268,7 +268,8 @@ def table_rows(results: list[Result]) -> list[list[str]]:
         latency = ref.median("p50_ms") / p50 if ref and p50 and ref.median("p50_ms") else None
         target = ""
         if r.server != "mlflow":
-            target = f">= {TARGET_RATIO:g}x: " + ("met" if ratio is not None and ratio >= TARGET_RATIO else "NOT met")
+            verdict = "n/a (no MLflow row)" if ratio is None else "met" if ratio >= TARGET_RATIO else "NOT met"
+            target = f">= {TARGET_RATIO:g}x: {verdict}"
         rows.append([r.server, title, _fmt(rps, 1) + (f" ({errors} errors)" if errors else ""),
                      _fmt(p50, 1, " ms"), _fmt(p99, 1, " ms"),
                      "1.0x (baseline)" if r.server == "mlflow" else _fmt(ratio, 1, "x"),
