@@ -673,3 +673,49 @@ def test_a_model_version_needs_read_on_its_source(locked, source):
     answer = locked.post("/api/2.0/mlflow/model-versions/create", json={"name": "bobs-model", "source": source},
                          headers=locked.bob)
     assert answer.status_code == 403 and locked.seen == []
+
+
+# -- roles (MLflow 3.17) ----------------------------------------------------------------------------
+def test_roles_grant_through_assignment(locked):
+    admin = basic(ADMIN, ADMIN_PASSWORD)
+    v3 = "/api/3.0/mlflow/"
+    read = lambda: locked.get("/api/2.0/mlflow/experiments/get",  # noqa: E731
+                              params={"experiment_id": locked.experiment_id}, headers=locked.bob).status_code
+    assert read() == 403
+    assert locked.post(v3 + "roles/create", json={"workspace": "default", "name": "r"},
+                       headers=locked.bob).status_code == 403
+    assert locked.post(v3 + "roles/create", json={"workspace": "other", "name": "r"}, headers=admin).status_code == 400
+    role = locked.post(v3 + "roles/create", json={"workspace": "default", "name": "readers"}, headers=admin).json()[
+        "role"]
+    grant = locked.post(v3 + "roles/permissions/add", headers=admin, json={
+        "role_id": role["id"], "resource_type": "experiment", "resource_pattern": "*", "permission": "READ"}).json()
+    assert grant["role_permission"]["resource_pattern"] == "*"
+    assigned = locked.post(v3 + "roles/assign", json={"username": "bob", "role_id": role["id"]}, headers=admin)
+    assert assigned.json()["assignment"]["role_id"] == role["id"]
+    assert read() == 200
+    mine = locked.get(v3 + "users/roles/list", params={"username": "bob"}, headers=locked.bob).json()["roles"]
+    assert [r["name"] for r in mine] == ["readers"] and mine[0]["permissions"][0]["permission"] == "READ"
+    # a DENY among the grants that apply wins over the rest
+    assert locked.post(v3 + "roles/permissions/add", headers=admin, json={
+        "role_id": role["id"], "resource_type": "experiment", "resource_pattern": locked.experiment_id,
+        "permission": "DENY"}).status_code == 200
+    assert read() == 403
+    denied = [g["id"] for g in locked.get(v3 + "roles/permissions/list", params={"role_id": role["id"]},
+                                          headers=admin).json()["role_permissions"] if g["permission"] == "DENY"]
+    assert locked.request("DELETE", v3 + "roles/permissions/remove", json={"role_permission_id": denied[0]},
+                          headers=admin).status_code == 200
+    assert read() == 200
+    # MANAGE on the workspace: everything in it
+    assert locked.post(v3 + "roles/permissions/add", headers=admin, json={
+        "role_id": role["id"], "resource_type": "workspace", "resource_pattern": "*", "permission": "MANAGE"}).is_success
+    assert locked.post("/api/2.0/mlflow/experiments/update", headers=locked.bob,
+                       json={"experiment_id": locked.experiment_id, "new_name": "renamed"}).status_code == 200
+    assert locked.request("DELETE", v3 + "roles/unassign", json={"username": "bob", "role_id": role["id"]},
+                          headers=admin).status_code == 200
+    assert read() == 403
+    for bad in ({"role_id": "x"}, {"role_id": role["id"], "resource_type": "workspace", "resource_pattern": "1",
+                                   "permission": "READ"}, {"role_id": role["id"], "resource_type": "trace",
+                                                           "resource_pattern": "*", "permission": "READ"}):
+        assert locked.post(v3 + "roles/permissions/add", json=bad, headers=admin).status_code == 400
+    assert locked.request("DELETE", v3 + "roles/delete", json={"role_id": role["id"]}, headers=admin).is_success
+    assert locked.get(v3 + "roles/get", params={"role_id": role["id"]}, headers=admin).status_code == 404

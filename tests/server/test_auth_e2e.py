@@ -209,6 +209,24 @@ auth.revoke_user_permission("bob", "experiment", experiment_id)
 as_user("bob", "bob-password")
 out["bob_writes_after_revoke"] = status(lambda: client.log_metric(run.info.run_id, "loss", 9.0))
 
+as_user("admin", {admin_password!r})
+role = auth.create_role("default", "readers", description="read every experiment")
+grant = auth.add_role_permission(role.id, "experiment", "*", "READ")
+auth.update_role_permission(grant.id, "EDIT")
+auth.assign_role("bob", role.id)
+auth.update_role(role.id, description="edit every experiment")
+out["roles"] = [[r.name, r.description, [p.permission for p in r.permissions]] for r in auth.list_roles("default")]
+out["role_users"] = [a.user_id for a in auth.list_role_users(role.id)] == [auth.get_user("bob").id]
+out["role_permissions"] = [p.resource_pattern for p in auth.list_role_permissions(role.id)]
+as_user("bob", "bob-password")
+out["bob_roles"] = [r.name for r in auth.list_user_roles("bob")]
+out["bob_writes_through_role"] = status(lambda: client.log_metric(run.info.run_id, "loss", 9.0))
+as_user("admin", {admin_password!r})
+auth.remove_role_permission(grant.id)
+auth.unassign_role("bob", role.id)
+auth.delete_role(role.id)
+out["roles_left"] = len(auth.list_roles("default"))
+
 token = requests.post(url + "/api/2.0/mlcask/tokens/create", json={{"name": "ci"}},
                       auth=("bob", "bob-password")).json()["token"]
 os.environ.pop("MLFLOW_TRACKING_USERNAME"), os.environ.pop("MLFLOW_TRACKING_PASSWORD")
@@ -244,6 +262,9 @@ def test_the_mlflow_client_manages_users_and_logs_under_auth(start_server, tmp_p
     assert out["granted"] == "EDIT"
     assert (out["bob_writes_after_grant"], out["bob_still_cannot_delete"]) == (200, 403)
     assert out["bob_writes_after_revoke"] == 403
+    assert out["roles"] == [["readers", "edit every experiment", ["EDIT"]]] and out["role_users"] is True
+    assert out["role_permissions"] == ["*"] and out["bob_roles"] == ["readers"]
+    assert out["bob_writes_through_role"] == 200 and out["roles_left"] == 0
     assert out["token_reads"] is True
     assert out["old_password"] == 401
     assert out["bob_admin_deletes"] == 200

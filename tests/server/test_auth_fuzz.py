@@ -30,10 +30,14 @@ ENDPOINTS = [
     ("POST", "/api/2.0/mlcask/tokens/create"), ("DELETE", "/api/2.0/mlcask/tokens/delete"),
     ("POST", "/api/2.0/mlflow/runs/log-batch"), ("POST", "/api/2.0/mlflow/runs/search"),
     ("GET", "/api/2.0/mlflow/runs/get"), ("POST", "/api/2.0/mlflow/registered-models/rename"),
-    ("PUT", "/api/2.0/mlflow-artifacts/artifacts/0/x"),
+    ("PUT", "/api/2.0/mlflow-artifacts/artifacts/0/x"), ("POST", "/api/3.0/mlflow/roles/create"),
+    ("GET", "/api/3.0/mlflow/roles/get"), ("PATCH", "/api/3.0/mlflow/roles/update"),
+    ("POST", "/api/3.0/mlflow/roles/permissions/add"), ("PATCH", "/api/3.0/mlflow/roles/permissions/update"),
+    ("POST", "/api/3.0/mlflow/roles/assign"), ("GET", "/api/3.0/mlflow/users/roles/list"),
 ]
 FIELDS = ["username", "password", "current_password", "is_admin", "resource_type", "resource_id", "permission",
-          "experiment_id", "name", "run_id", "experiment_ids", "new_name", "token_id", "expires_in_days"]
+          "experiment_id", "name", "run_id", "experiment_ids", "new_name", "token_id", "expires_in_days", "role_id",
+          "workspace", "resource_pattern", "role_permission_id", "description"]
 ODD_VALUES = [None, True, False, 0, -1, 2**63, 1.5, float("inf"), "", " ", "x" * 100_000, "\u0000", "a:b",
               "\ud800".encode("utf-8", "surrogatepass").decode("latin-1"), "ユーザー", "\u202eadmin", "*", "../..",
               [], ["a", 1, None], {}, {"$gt": ""}, [[[[[]]]]], "READ", "experiment", "registered_model", "NOPE"]
@@ -45,7 +49,7 @@ ODD_HEADERS = ["Basic", "Basic ", "Basic ====", "Basic " + base64.b64encode(b"\x
                "\u00e9\u00e9", "Basic " + base64.b64encode("ü:ü".encode()).decode()]
 
 
-def malformed_requests(count: int = 220) -> list[dict]:
+def malformed_requests(count: int = 260) -> list[dict]:
     rng = random.Random(20261201)
     requests: list[dict] = []
     while len(requests) < count:

@@ -2,8 +2,10 @@
 
 ``READ`` reads, ``USE`` reads (MLflow 3.17's tier for using a resource, the same as READ
 for tracking and registry calls), ``EDIT`` also updates, ``MANAGE`` also deletes and
-manages the resource's permissions; ``NO_PERMISSIONS`` and ``DENY`` allow nothing. A
-grant on a resource replaces the default permission for that user and resource.
+manages the resource's permissions; ``NO_PERMISSIONS`` and ``DENY`` allow nothing.
+Grants that apply to a user on a resource (their own, their roles' on it or on every
+resource of its type) replace the default permission: a DENY among them wins, else the
+highest counts.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 
 from mlcask.exceptions import InvalidArgumentError
 
-__all__ = ["ACTIONS", "ALL", "CONFIGURABLE_DEFAULTS", "GRANTABLE", "MANAGE", "NO_PERMISSIONS", "Permission",
+__all__ = ["ACTIONS", "ALL", "combine", "CONFIGURABLE_DEFAULTS", "GRANTABLE", "MANAGE", "NO_PERMISSIONS", "Permission",
            "READ", "get_permission"]
 
 
@@ -49,11 +51,21 @@ NO_PERMISSIONS = Permission("NO_PERMISSIONS", can_read=False, can_update=False, 
 DENY = Permission("DENY", can_read=False, can_update=False, can_manage=False)
 
 ALL = {p.name: p for p in (READ, USE, EDIT, MANAGE, NO_PERMISSIONS, DENY)}
+_RANK = {"NO_PERMISSIONS": 0, "READ": 1, "USE": 2, "EDIT": 3, "MANAGE": 4}
 #: What ``users/permissions/grant`` and the older ``*/permissions/create`` forms accept.
 GRANTABLE = tuple(ALL)
 #: What ``MLCASK_AUTH_DEFAULT_PERMISSION`` may be.
 CONFIGURABLE_DEFAULTS = ("READ", "USE", "EDIT", "MANAGE", "NO_PERMISSIONS")
 ACTIONS = ("read", "update", "delete", "manage")
+
+
+def combine(granted: list[str], default: Permission) -> Permission:
+    """What a set of grants that apply to one resource allows: DENY wins, else the highest; none: the default."""
+    if not granted:
+        return default
+    if "DENY" in granted:
+        return DENY
+    return ALL[max(granted, key=lambda name: _RANK.get(name, 0))]
 
 
 def get_permission(name: object, what: str = "permission") -> Permission:

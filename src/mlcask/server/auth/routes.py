@@ -9,6 +9,7 @@ MLflow 3.17's paths, verbs and JSON shapes, so its ``AuthServiceClient``
   ``experiment`` and ``registered_model``);
 - the older ``/api/2.0/mlflow/experiments/permissions/{create,get,update,delete}`` and
   ``registered-models/permissions/{create,get,update,delete}``;
+- MLflow 3.17's roles, ``/api/3.0/mlflow/roles/*`` and ``users/roles/list`` (see :mod:`.roles`);
 - mlcask's tokens: ``/api/2.0/mlcask/tokens/{create,list,delete}``: a user signed in
   with their password creates a token for themselves; it is shown once, only its
   hash is stored; ``Authorization: Bearer <token>`` (``MLFLOW_TRACKING_TOKEN``) uses it.
@@ -34,7 +35,8 @@ from mlcask.server.auth.credentials import check_password, check_username, new_t
 from mlcask.server.auth.middleware import IDENTITY_KEY, error_body, status_of
 from mlcask.server.auth.permissions import get_permission
 from mlcask.server.auth.request import AuthRequest, parse_json_object
-from mlcask.server.auth.rules import Forbidden
+from mlcask.server.auth.roles import ROLE_ENDPOINTS, username_of
+from mlcask.server.auth.rules import Forbidden, require_admin, require_self_or_admin
 from mlcask.server.auth.service import AuthService, Identity
 from mlcask.server.auth.store import RESOURCE_TYPES, User
 
@@ -45,18 +47,6 @@ Handler = Callable[[AuthService, Identity, AuthRequest], dict[str, Any]]
 MAX_TOKEN_DAYS = 3650
 
 
-def _require_admin(identity: Identity) -> None:
-    if not identity.is_admin:
-        raise Forbidden
-
-
-def _require_self_or_admin(identity: Identity, username: str) -> None:
-    if not identity.is_admin and identity.username != username:
-        raise Forbidden
-
-
-def _username(request: AuthRequest) -> str:
-    return check_username(request.required("username"))
 
 
 def _bool(request: AuthRequest, name: str) -> bool:
@@ -78,16 +68,16 @@ def _bool(request: AuthRequest, name: str) -> bool:
 
 # -- users ---------------------------------------------------------------------------------------
 def create_user(service: AuthService, identity: Identity, request: AuthRequest) -> dict[str, Any]:
-    _require_admin(identity)
-    username = _username(request)
+    require_admin(identity)
+    username = username_of(request)
     password = check_password(request.required("password"))
     user = service.store.create_user(username, service.hasher.hash(password))
     return {"user": user.to_json()}
 
 
 def get_user(service: AuthService, identity: Identity, request: AuthRequest) -> dict[str, Any]:
-    username = _username(request)
-    _require_self_or_admin(identity, username)
+    username = username_of(request)
+    require_self_or_admin(identity, username)
     return {"user": service.store.require_user(username).to_json()}
 
 
@@ -96,13 +86,14 @@ def current_user(service: AuthService, identity: Identity, request: AuthRequest)
 
 
 def list_users(service: AuthService, identity: Identity, request: AuthRequest) -> dict[str, Any]:
-    _require_admin(identity)
-    return {"users": [{**user.to_json(), "roles": []} for user in service.store.list_users()]}
+    require_admin(identity)
+    return {"users": [{**user.to_json(), "roles": [role.to_json() for role in service.store.user_roles(user.id)]}
+                      for user in service.store.list_users()]}
 
 
 def update_password(service: AuthService, identity: Identity, request: AuthRequest) -> dict[str, Any]:
-    username = _username(request)
-    _require_self_or_admin(identity, username)
+    username = username_of(request)
+    require_self_or_admin(identity, username)
     password = check_password(request.required("password"))
     if identity.username == username:
         current = request.param("current_password")
@@ -118,15 +109,15 @@ def update_password(service: AuthService, identity: Identity, request: AuthReque
 
 
 def update_admin(service: AuthService, identity: Identity, request: AuthRequest) -> dict[str, Any]:
-    _require_admin(identity)
-    username = _username(request)
+    require_admin(identity)
+    username = username_of(request)
     service.store.update_user(username, is_admin=_bool(request, "is_admin"))
     return {}
 
 
 def delete_user(service: AuthService, identity: Identity, request: AuthRequest) -> dict[str, Any]:
-    _require_admin(identity)
-    username = _username(request)
+    require_admin(identity)
+    username = username_of(request)
     if username == identity.username:
         raise MlcaskException("Users cannot delete their own account. Ask another admin to delete this user "
                               "instead.", "BAD_REQUEST")
@@ -156,7 +147,7 @@ def grant_permission(service: AuthService, identity: Identity, request: AuthRequ
     resource_type, resource_id = _resource(request)
     _require_manage(service, identity, resource_type, resource_id)
     permission = get_permission(request.required("permission"))
-    user = service.store.require_user(_username(request))
+    user = service.store.require_user(username_of(request))
     service.store.set_grant(resource_type, resource_id, user.id, permission.name)
     return {}
 
@@ -164,7 +155,7 @@ def grant_permission(service: AuthService, identity: Identity, request: AuthRequ
 def revoke_permission(service: AuthService, identity: Identity, request: AuthRequest) -> dict[str, Any]:
     resource_type, resource_id = _resource(request)
     _require_manage(service, identity, resource_type, resource_id)
-    user = service.store.require_user(_username(request))
+    user = service.store.require_user(username_of(request))
     if not service.store.delete_grant(resource_type, resource_id, user.id):
         raise MlcaskException(f"No {resource_type} permission on {resource_id[:80]!r} for user "
                               f"{user.username!r}.", RESOURCE_DOES_NOT_EXIST)
@@ -173,7 +164,7 @@ def revoke_permission(service: AuthService, identity: Identity, request: AuthReq
 
 def check_permission(service: AuthService, identity: Identity, request: AuthRequest) -> dict[str, Any]:
     """Admins, the user themselves, and whoever manages the resource (and so may grant on it) may ask."""
-    username = _username(request)
+    username = username_of(request)
     resource_type, resource_id = _resource(request)
     if identity.username != username:
         _require_manage(service, identity, resource_type, resource_id)
@@ -182,15 +173,19 @@ def check_permission(service: AuthService, identity: Identity, request: AuthRequ
 
 
 def _grants_of(service: AuthService, user: User) -> dict[str, Any]:
-    return {"is_admin": user.is_admin, "permissions": [
-        {"role_id": None, "role_name": f"__user_{user.id}__", "workspace": "default",
-         "resource_type": grant.resource_type, "resource_pattern": grant.resource_id,
-         "permission": grant.permission} for grant in service.store.list_grants(user.id)]}
+    """MLflow's ``users/permissions/list`` rows: the user's own grants (as its synthetic role) and their roles'."""
+    rows = [{"role_id": None, "role_name": f"__user_{user.id}__", "workspace": "default",
+             "resource_type": grant.resource_type, "resource_pattern": grant.resource_id,
+             "permission": grant.permission} for grant in service.store.list_grants(user.id)]
+    rows += [{"role_id": role.id, "role_name": role.name, "workspace": role.workspace,
+              "resource_type": grant.resource_type, "resource_pattern": grant.resource_pattern,
+              "permission": grant.permission} for role in service.store.user_roles(user.id) for grant in role.permissions]
+    return {"is_admin": user.is_admin, "permissions": rows}
 
 
 def list_permissions(service: AuthService, identity: Identity, request: AuthRequest) -> dict[str, Any]:
-    username = _username(request)
-    _require_self_or_admin(identity, username)
+    username = username_of(request)
+    require_self_or_admin(identity, username)
     return _grants_of(service, service.store.require_user(username))
 
 
@@ -204,7 +199,7 @@ def _legacy(resource_type: str, id_field: str, message_key: str, op: str) -> Han
         resource_id = request.required(id_field)
         _require_manage(service, identity, resource_type, resource_id)
         _check_exists(service, resource_type, resource_id)
-        user = service.store.require_user(_username(request))
+        user = service.store.require_user(username_of(request))
         if op in ("create", "update"):
             permission = get_permission(request.required("permission"))
             service.store.set_grant(resource_type, resource_id, user.id, permission.name, mode=op)
@@ -252,7 +247,7 @@ def create_token(service: AuthService, identity: Identity, request: AuthRequest)
 def list_tokens(service: AuthService, identity: Identity, request: AuthRequest) -> dict[str, Any]:
     username = request.param("username")
     user = identity.user if username is None else service.store.require_user(check_username(username))
-    _require_self_or_admin(identity, user.username)
+    require_self_or_admin(identity, user.username)
     return {"tokens": [token.to_json() for token in service.store.list_tokens(user.id)]}
 
 
@@ -283,6 +278,7 @@ _ENDPOINTS: list[tuple[tuple[str, ...], str, str, Handler]] = [
     (_MLCASK, "tokens/list", "GET", list_tokens),
     (_MLCASK, "tokens/delete", "DELETE", delete_token),
 ]
+_ENDPOINTS += [(_V3, suffix, method, handler) for suffix, method, handler in ROLE_ENDPOINTS]
 for _kind, _id_field, _key, _base in (("experiment", "experiment_id", "experiment_permission", "experiments"),
                                       ("registered_model", "name", "registered_model_permission",
                                        "registered-models")):

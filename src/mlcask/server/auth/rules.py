@@ -26,7 +26,7 @@ from mlcask.server.auth.service import AuthService, Identity
 from mlcask.tracking.runs_uri import split_runs_uri
 from mlcask.utils.paths import clean_relative_path
 
-__all__ = ["ADMIN_ONLY", "Decision", "Forbidden", "Rule", "find_rule"]
+__all__ = ["ADMIN_ONLY", "Decision", "Forbidden", "Rule", "find_rule", "require_admin", "require_self_or_admin"]
 
 EXPERIMENT, REGISTERED_MODEL = "experiment", "registered_model"
 API_PREFIXES = ("/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/")
@@ -81,9 +81,18 @@ def _logged_model(service: AuthService, identity: Identity, model_id: str, actio
     _require(service, identity, EXPERIMENT, service.experiment_of_logged_model(model_id), action)
 
 
-def _admin_only(service: AuthService, identity: Identity, request: AuthRequest) -> None:
+def require_admin(identity: Identity) -> None:
     if not identity.is_admin:
         raise Forbidden
+
+
+def require_self_or_admin(identity: Identity, username: str) -> None:
+    if not identity.is_admin and identity.username != username:
+        raise Forbidden
+
+
+def _admin_only(service: AuthService, identity: Identity, request: AuthRequest) -> None:
+    require_admin(identity)
 
 
 def _signed_in(service: AuthService, identity: Identity, request: AuthRequest) -> None:

@@ -28,7 +28,7 @@ from mlcask.server.auth.credentials import (
     TokenParts,
     parse_authorization,
 )
-from mlcask.server.auth.permissions import MANAGE, Permission, get_permission
+from mlcask.server.auth.permissions import MANAGE, Permission, combine, get_permission
 from mlcask.server.auth.settings import AuthSettings
 from mlcask.server.auth.store import AuthStore, User
 from mlcask.tracking.protocols import RegistryStore, TrackingStore
@@ -181,13 +181,16 @@ class AuthService:
 
     # -- permissions
     def permission(self, identity: Identity, resource_type: str, resource_id: str | None) -> Permission:
-        """The caller's permission on a resource: MANAGE for admins, else their grant, else the default."""
+        """The caller's permission on a resource (None: one that does not exist).
+
+        MANAGE for admins; else what the grants that apply allow (their own grant, their
+        roles' grants on it or on all resources of its type, a role's MANAGE on the
+        workspace; see :func:`~mlcask.server.auth.permissions.combine`); else the default.
+        """
         if identity.is_admin:
             return MANAGE
-        if resource_id is None:
-            return self.default_permission
-        granted = self.store.get_grant(resource_type, resource_id, identity.user.id)
-        return self.default_permission if granted is None else get_permission(granted)
+        return combine(self.store.applicable_grants(resource_type, resource_id, identity.user.id),
+                       self.default_permission)
 
     def user_permission(self, user: User, resource_type: str, resource_id: str) -> Permission:
         return self.permission(Identity(user, "basic"), resource_type, resource_id)

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 
 from mlcask.exceptions import RESOURCE_ALREADY_EXISTS, RESOURCE_DOES_NOT_EXIST, MlcaskException
 
-__all__ = ["AuthStore", "GrantRow", "TokenRow", "User"]
+__all__ = ["AuthStore", "GrantRow", "Role", "RoleGrant", "TokenRow", "User"]
 
 SCHEMA_VERSION = 1
 RESOURCE_TYPES = ("experiment", "registered_model")
@@ -56,12 +56,46 @@ _grants = sa.Table(
     sa.Column("user_id", sa.Integer, sa.ForeignKey("mlcask_auth_users.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("permission", sa.String(32), nullable=False),
 )
+_roles = sa.Table(
+    "mlcask_auth_roles", _metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("workspace", sa.String(255), nullable=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("description", sa.String(4096), nullable=True),
+    sa.UniqueConstraint("workspace", "name", name="mlcask_auth_roles_name"),
+)
+_role_grants = sa.Table(
+    "mlcask_auth_role_permissions", _metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("role_id", sa.Integer, sa.ForeignKey("mlcask_auth_roles.id", ondelete="CASCADE"), nullable=False,
+              index=True),
+    sa.Column("resource_type", sa.String(32), nullable=False),
+    sa.Column("resource_pattern", sa.String(512), nullable=False),
+    sa.Column("permission", sa.String(32), nullable=False),
+    sa.UniqueConstraint("role_id", "resource_type", "resource_pattern", name="mlcask_auth_role_permissions_key"),
+)
+_user_roles = sa.Table(
+    "mlcask_auth_user_roles", _metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("mlcask_auth_users.id", ondelete="CASCADE"), nullable=False,
+              index=True),
+    sa.Column("role_id", sa.Integer, sa.ForeignKey("mlcask_auth_roles.id", ondelete="CASCADE"), nullable=False),
+    sa.UniqueConstraint("user_id", "role_id", name="mlcask_auth_user_roles_key"),
+)
 _stores: weakref.WeakSet[AuthStore] = weakref.WeakSet()
 # Statements run on every request, built once (SQLAlchemy then reuses their compiled form).
 _USER_BY_NAME = sa.select(_users).where(_users.c.username == sa.bindparam("username"))
 _GRANT = sa.select(_grants.c.permission).where(
     (_grants.c.resource_type == sa.bindparam("resource_type")) & (_grants.c.resource_id == sa.bindparam("resource_id"))
     & (_grants.c.user_id == sa.bindparam("user_id")))
+#: A user's role grants that apply to one resource: on it, on every resource of its type ("*"), or
+#: MANAGE on the whole workspace.
+_ROLE_GRANTS = sa.select(_role_grants.c.permission).join(
+    _user_roles, _user_roles.c.role_id == _role_grants.c.role_id).where(
+    (_user_roles.c.user_id == sa.bindparam("user_id")) & (
+        ((_role_grants.c.resource_type == sa.bindparam("resource_type"))
+         & _role_grants.c.resource_pattern.in_([sa.bindparam("resource_id"), "*"]))
+        | ((_role_grants.c.resource_type == "workspace") & (_role_grants.c.permission == "MANAGE"))))
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +165,147 @@ def _after_fork() -> None:
 os.register_at_fork(after_in_child=_after_fork)
 
 
-class AuthStore:
+@dataclass(frozen=True, slots=True)
+class RoleGrant:
+    id: int
+    role_id: int
+    resource_type: str
+    resource_pattern: str
+    permission: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "role_id": self.role_id, "resource_type": self.resource_type,
+                "resource_pattern": self.resource_pattern, "permission": self.permission}
+
+
+@dataclass(frozen=True, slots=True)
+class Role:
+    id: int
+    workspace: str
+    name: str
+    description: str | None
+    permissions: tuple[RoleGrant, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "workspace": self.workspace, "description": self.description,
+                "permissions": [p.to_json() for p in self.permissions]}
+
+
+class RolesMixin:
+    """Roles: named sets of grants (a resource id or "*" per type) assigned to users."""
+
+    engine: sa.Engine
+
+    def _roles(self, connection: sa.Connection, condition: Any) -> list[Role]:
+        rows = connection.execute(sa.select(_roles).where(condition).order_by(_roles.c.id)).all()
+        grants: dict[int, list[RoleGrant]] = {}
+        if rows:
+            for g in connection.execute(sa.select(_role_grants).where(
+                    _role_grants.c.role_id.in_([r.id for r in rows])).order_by(_role_grants.c.id)):
+                grants.setdefault(g.role_id, []).append(
+                    RoleGrant(g.id, g.role_id, g.resource_type, g.resource_pattern, g.permission))
+        return [Role(r.id, r.workspace, r.name, r.description, tuple(grants.get(r.id, ()))) for r in rows]
+
+    def create_role(self, workspace: str, name: str, description: str | None) -> Role:
+        try:
+            with self.engine.begin() as connection:
+                role_id = connection.execute(_roles.insert().values(
+                    workspace=workspace, name=name, description=description)).inserted_primary_key[0]
+        except sa.exc.IntegrityError:
+            raise MlcaskException(f"Role (workspace={workspace}, name={name}) already exists.",
+                                  RESOURCE_ALREADY_EXISTS) from None
+        return self.get_role(role_id)
+
+    def get_role(self, role_id: int) -> Role:
+        with self.engine.connect() as connection:
+            found = self._roles(connection, _roles.c.id == role_id)
+        if not found:
+            raise MlcaskException(f"Role with id={role_id} not found.", RESOURCE_DOES_NOT_EXIST)
+        return found[0]
+
+    def list_roles(self, workspaces: list[str] | None = None) -> list[Role]:
+        with self.engine.connect() as connection:
+            return self._roles(connection, sa.true() if not workspaces else _roles.c.workspace.in_(workspaces))
+
+    def update_role(self, role_id: int, name: str | None, description: str | None) -> Role:
+        values = {key: value for key, value in (("name", name), ("description", description)) if value is not None}
+        self.get_role(role_id)
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(_roles.update().where(_roles.c.id == role_id).values(**values))
+        except sa.exc.IntegrityError:
+            raise MlcaskException(f"A role named {name!r} already exists in its workspace.",
+                                  RESOURCE_ALREADY_EXISTS) from None
+        return self.get_role(role_id)
+
+    def delete_role(self, role_id: int) -> None:
+        self.get_role(role_id)
+        with self.engine.begin() as connection:
+            connection.execute(_user_roles.delete().where(_user_roles.c.role_id == role_id))
+            connection.execute(_role_grants.delete().where(_role_grants.c.role_id == role_id))
+            connection.execute(_roles.delete().where(_roles.c.id == role_id))
+
+    def add_role_grant(self, role_id: int, resource_type: str, pattern: str, permission: str) -> RoleGrant:
+        self.get_role(role_id)
+        try:
+            with self.engine.begin() as connection:
+                grant_id = connection.execute(_role_grants.insert().values(
+                    role_id=role_id, resource_type=resource_type, resource_pattern=pattern,
+                    permission=permission)).inserted_primary_key[0]
+        except sa.exc.IntegrityError:
+            raise MlcaskException(f"Role {role_id} already has a permission on {resource_type} {pattern!r}.",
+                                  RESOURCE_ALREADY_EXISTS) from None
+        return RoleGrant(grant_id, role_id, resource_type, pattern, permission)
+
+    def role_grant(self, grant_id: int) -> RoleGrant:
+        with self.engine.connect() as connection:
+            g = connection.execute(sa.select(_role_grants).where(_role_grants.c.id == grant_id)).first()
+        if g is None:
+            raise MlcaskException(f"Role permission with id={grant_id} not found.", RESOURCE_DOES_NOT_EXIST)
+        return RoleGrant(g.id, g.role_id, g.resource_type, g.resource_pattern, g.permission)
+
+    def update_role_grant(self, grant_id: int, permission: str) -> RoleGrant:
+        self.role_grant(grant_id)
+        with self.engine.begin() as connection:
+            connection.execute(_role_grants.update().where(_role_grants.c.id == grant_id).values(permission=permission))
+        return self.role_grant(grant_id)
+
+    def remove_role_grant(self, grant_id: int) -> None:
+        self.role_grant(grant_id)
+        with self.engine.begin() as connection:
+            connection.execute(_role_grants.delete().where(_role_grants.c.id == grant_id))
+
+    def assign_role(self, user_id: int, role_id: int) -> dict[str, int]:
+        self.get_role(role_id)
+        try:
+            with self.engine.begin() as connection:
+                assignment_id = connection.execute(_user_roles.insert().values(
+                    user_id=user_id, role_id=role_id)).inserted_primary_key[0]
+        except sa.exc.IntegrityError:
+            raise MlcaskException(f"User id {user_id} already has role {role_id}.", RESOURCE_ALREADY_EXISTS) from None
+        return {"id": assignment_id, "user_id": user_id, "role_id": role_id}
+
+    def unassign_role(self, user_id: int, role_id: int) -> None:
+        with self.engine.begin() as connection:
+            done = connection.execute(_user_roles.delete().where(
+                (_user_roles.c.user_id == user_id) & (_user_roles.c.role_id == role_id)))
+        if done.rowcount == 0:
+            raise MlcaskException(f"User id {user_id} does not have role {role_id}.", RESOURCE_DOES_NOT_EXIST)
+
+    def user_roles(self, user_id: int) -> list[Role]:
+        role_ids = sa.select(_user_roles.c.role_id).where(_user_roles.c.user_id == user_id)
+        with self.engine.connect() as connection:
+            return self._roles(connection, _roles.c.id.in_(role_ids))
+
+    def role_users(self, role_id: int) -> list[dict[str, int]]:
+        self.get_role(role_id)
+        with self.engine.connect() as connection:
+            rows = connection.execute(sa.select(_user_roles).where(_user_roles.c.role_id == role_id)
+                                      .order_by(_user_roles.c.id)).all()
+        return [{"id": r.id, "user_id": r.user_id, "role_id": r.role_id} for r in rows]
+
+
+class AuthStore(RolesMixin):
     """The auth database: users, tokens and per-user grants on experiments and registered models."""
 
     def __init__(self, uri: str) -> None:
@@ -213,6 +387,7 @@ class AuthStore:
                 raise MlcaskException(f"User '{username}' is the only admin and cannot be deleted.",
                                       "INVALID_PARAMETER_VALUE")
             connection.execute(_grants.delete().where(_grants.c.user_id == user_id))
+            connection.execute(_user_roles.delete().where(_user_roles.c.user_id == user_id))
             connection.execute(_tokens.delete().where(_tokens.c.user_id == user_id))
             connection.execute(_users.delete().where(_users.c.id == user_id))
 
@@ -252,9 +427,21 @@ class AuthStore:
 
     # -- grants
     def get_grant(self, resource_type: str, resource_id: str, user_id: int) -> str | None:
+        """The user's own grant on one resource (not their roles')."""
         with self.engine.connect() as connection:
             return connection.execute(_GRANT, {"resource_type": resource_type, "resource_id": resource_id,
                                                "user_id": user_id}).scalar()
+
+    def applicable_grants(self, resource_type: str, resource_id: str | None, user_id: int) -> list[str]:
+        """Every grant that applies to the user on a resource: their own, and their roles' (None: an unknown one)."""
+        values = {"resource_type": resource_type, "resource_id": resource_id or "*", "user_id": user_id}
+        with self.engine.connect() as connection:
+            found = list(connection.execute(_ROLE_GRANTS, values).scalars())
+            if resource_id is not None:
+                own = connection.execute(_GRANT, values).scalar()
+                if own is not None:
+                    found.append(own)
+        return found
 
     def set_grant(self, resource_type: str, resource_id: str, user_id: int, permission: str,
                   *, mode: str = "upsert") -> None:
