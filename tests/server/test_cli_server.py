@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
+import pytest
 from click.testing import CliRunner
 
 from mlcask.cli import cli
@@ -95,3 +96,36 @@ def test_prometheus_metrics(start_server, tmp_path):
 def test_a_tracking_server_is_not_a_backend():
     result = CliRunner().invoke(cli, ["server", "--backend-store-uri", "http://127.0.0.1:5000"])
     assert result.exit_code != 0 and "not into another tracking server" in result.output
+
+
+@pytest.mark.slow
+def test_s3_destination_and_default_root(start_server, tmp_path):
+    """Artifacts proxied to S3 (moto), and experiments kept directly on S3, both listed by artifacts/list."""
+    from tests.s3_server import start_s3_server
+
+    s3 = start_s3_server()
+    try:
+        bucket = s3.new_bucket()
+        server = start_server(artifacts_destination=f"s3://{bucket}/proxied", env=s3.env)
+        experiment_id = server.api("POST", "/experiments/create", json={"name": "s3"}).json()["experiment_id"]
+        run = server.api("POST", "/runs/create", json={"experiment_id": experiment_id}).json()["run"]["info"]
+        relative = run["artifact_uri"].removeprefix("mlflow-artifacts:/")
+        assert server.client.put(f"/api/2.0/mlflow-artifacts/artifacts/{relative}/a.txt", content=b"abc"
+                                 ).status_code == 200
+        listing = server.api("GET", "/artifacts/list", params={"run_id": run["run_id"]}).json()
+        assert listing["files"] == [{"path": "a.txt", "is_dir": False, "file_size": 3}]
+        assert f"proxied/{relative}/a.txt" in s3.keys(bucket)
+        refused = server.api("POST", "/experiments/create", json={"name": "elsewhere",
+                                                                  "artifact_location": f"s3://{bucket}/other"})
+        assert refused.status_code == 400
+
+        direct = start_server(args=["--default-artifact-root", f"s3://{bucket}/direct", "--no-serve-artifacts"],
+                              env=s3.env)
+        experiment_id = direct.api("POST", "/experiments/create", json={"name": "d"}).json()["experiment_id"]
+        experiment = direct.api("GET", "/experiments/get", params={"experiment_id": experiment_id}).json()
+        assert experiment["experiment"]["artifact_location"] == f"s3://{bucket}/direct/{experiment_id}"
+        under = direct.api("POST", "/experiments/create", json={"name": "u",
+                                                                "artifact_location": f"s3://{bucket}/direct/team"})
+        assert under.status_code == 200
+    finally:
+        s3.stop()
