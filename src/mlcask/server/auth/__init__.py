@@ -2,9 +2,17 @@
 
 MLflow's basic-auth app, as a drop-in: users with passwords (and tokens), an admin
 created on first start from ``MLCASK_AUTH_ADMIN_USERNAME``/``MLCASK_AUTH_ADMIN_PASSWORD``
-(required: there is no default password), per-user READ/EDIT/MANAGE/NO_PERMISSIONS
-grants on experiments and registered models, a default permission for everything
-else, and MLflow's REST endpoints to manage them.
+(required: there is no default password), READ/EDIT/MANAGE/NO_PERMISSIONS grants on
+experiments and registered models (per user, and through MLflow 3.17's roles), a
+default permission for everything else (``MLCASK_AUTH_DEFAULT_PERMISSION``), and
+MLflow's REST endpoints to manage them, so MLflow's ``AuthServiceClient`` works unchanged.
+
+Modules: :mod:`.settings` (configuration), :mod:`.credentials` (Argon2id hashes, the
+verified-credential cache, the sign-in throttle, ``Authorization`` parsing),
+:mod:`.store` (the auth database), :mod:`.service` (authentication and permission
+lookups), :mod:`.permissions` and :mod:`.rules` (which call needs which permission),
+:mod:`.request` (reading ids as the handlers read them), :mod:`.middleware` (the ASGI
+middleware), :mod:`.routes` and :mod:`.roles` (the endpoints).
 
 The server calls::
 
