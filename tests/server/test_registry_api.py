@@ -432,7 +432,7 @@ ODD_VALUES = [None, 0, -1, 2 ** 70, 1.5, True, "", " ", "..", "../x", "a/b", "\x
 def test_malformed_requests_are_4xx_never_5xx(http, method, path):
     name = model_with_versions(http, 1)
     base = {"name": name, "version": "1", "alias": "a", "key": "k", "value": "v", "source": "s3://b/x",
-            "stage": "Staging", "archive_existing_versions": False, "new_name": new_name()}
+            "stage": "Staging", "archive_existing_versions": False, "new_name": new_name(), "max_results": "5"}
     for field in FIELDS:
         for value in ODD_VALUES:
             body = {**base, field: value}
