@@ -344,3 +344,17 @@ def test_raw_request_targets_find_no_way_around(start_server):
     assert [a for a in answers if a[2] not in (400, 403, 404)] == []
     assert not list((server.folder / "artifacts").rglob("planted.txt"))
     assert not [a for a in answers if a[2] == 404 and "mlflow-artifacts" not in a[1]]
+
+
+@pytest.mark.slow
+def test_grants_hold_on_an_artifacts_only_server(start_server):
+    """MLflow #24566: experiment grants were ignored with --artifacts-only; here they need no tracking store."""
+    server = start_server(args=[*AUTH_ARGS, "--artifacts-only"], env=auth_env(MLCASK_AUTH_DEFAULT_PERMISSION="READ"))
+    bob = _create_user(server, "bob", "bob-pw")
+    grant = {"username": "bob", "resource_type": "experiment", "resource_id": "7", "permission": "EDIT"}
+    assert server.client.post("/api/3.0/mlflow/users/permissions/grant", json=grant, auth=ADMIN).status_code == 200
+    proxy = "/api/2.0/mlflow-artifacts/artifacts/{}/run/artifacts/a.txt"
+    assert server.client.put(proxy.format(7), content=b"ok", auth=bob).status_code == 200
+    assert server.client.put(proxy.format(8), content=b"no", auth=bob).status_code == 403
+    assert server.client.get(proxy.format(7), auth=bob).content == b"ok"
+    assert server.client.get(proxy.format(7)).status_code == 401
