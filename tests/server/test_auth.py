@@ -719,3 +719,17 @@ def test_roles_grant_through_assignment(locked):
         assert locked.post(v3 + "roles/permissions/add", json=bad, headers=admin).status_code == 400
     assert locked.request("DELETE", v3 + "roles/delete", json={"role_id": role["id"]}, headers=admin).is_success
     assert locked.get(v3 + "roles/get", params={"role_id": role["id"]}, headers=admin).status_code == 404
+
+
+def test_the_auth_endpoints_have_a_valid_openapi_description():
+    from openapi_spec_validator import validate
+
+    from mlcask.server.auth.openapi import SECURITY, SECURITY_SCHEMES, openapi_paths
+    from mlcask.server.auth.routes import endpoints
+
+    paths = openapi_paths()
+    document = {"openapi": "3.1.0", "info": {"title": "auth", "version": "1"}, "paths": paths,
+                "components": {"securitySchemes": SECURITY_SCHEMES}, "security": SECURITY}
+    validate(document)
+    described = {(path, method) for path, item in paths.items() for method in item}
+    assert described == {(p + s, m.lower()) for p, s, m in endpoints() if p.startswith("/api/")}

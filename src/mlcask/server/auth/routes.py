@@ -40,7 +40,7 @@ from mlcask.server.auth.rules import Forbidden, require_admin, require_self_or_a
 from mlcask.server.auth.service import AuthService, Identity
 from mlcask.server.auth.store import RESOURCE_TYPES, User
 
-__all__ = ["auth_paths", "auth_routes"]
+__all__ = ["auth_paths", "auth_routes", "endpoints"]
 
 _logger = logging.getLogger(__name__)
 Handler = Callable[[AuthService, Identity, AuthRequest], dict[str, Any]]
@@ -319,4 +319,9 @@ def auth_routes(service: AuthService) -> list[Route]:
 
 
 def auth_paths() -> frozenset[str]:
-    return frozenset(prefix + suffix for prefixes, suffix, _method, _handler in _ENDPOINTS for prefix in prefixes)
+    return frozenset(prefix + suffix for prefix, suffix, _method in endpoints())
+
+
+def endpoints() -> list[tuple[str, str, str]]:
+    """Every auth endpoint as (prefix, suffix, method), twins included."""
+    return [(prefix, suffix, method) for prefixes, suffix, method, _handler in _ENDPOINTS for prefix in prefixes]
