@@ -1,6 +1,8 @@
 """``mlcask server``: the tracking server, a drop-in for ``mlflow server``.
 
-One command starts it: ``mlcask server`` (SQLite in ``./mlcask.db``, artifacts in
+Every option also reads ``MLCASK_<NAME>`` or MLflow's ``MLFLOW_<NAME>`` variable
+(``MLFLOW_BACKEND_STORE_URI``, ``MLFLOW_HOST``, ``MLFLOW_SERVER_ALLOWED_HOSTS``, ...). One
+command starts it: ``mlcask server`` (SQLite in ``./mlcask.db``, artifacts in
 ``./mlcask-artifacts`` served through the artifact proxy, on http://127.0.0.1:5000).
 """
 
@@ -20,6 +22,11 @@ if TYPE_CHECKING:
 __all__ = ["server"]
 
 
+def _env(name: str) -> list[str]:
+    """``MLCASK_<name>``, then MLflow's ``MLFLOW_<name>`` (so a deployment's variables keep working)."""
+    return [f"MLCASK_{name}", f"MLFLOW_{name}"]
+
+
 def _split(values: tuple[str, ...]) -> tuple[str, ...]:
     """Options given several times or as comma-separated lists."""
     return tuple(item.strip() for value in values for item in value.split(",") if item.strip())
@@ -27,30 +34,34 @@ def _split(values: tuple[str, ...]) -> tuple[str, ...]:
 
 @click.command("server")
 @click.option("--backend-store-uri", default="sqlite:///mlcask.db", show_default=True, metavar="URI",
+              envvar=_env("BACKEND_STORE_URI"),
               help="Experiments, runs and logged models: sqlite:///path.db or postgresql://...")
-@click.option("--registry-store-uri", default=None, metavar="URI",
+@click.option("--registry-store-uri", default=None, metavar="URI", envvar=_env("REGISTRY_STORE_URI"),
               help="The model registry. [default: --backend-store-uri]")
-@click.option("--default-artifact-root", default=None, metavar="URI",
+@click.option("--default-artifact-root", default=None, metavar="URI", envvar=_env("DEFAULT_ARTIFACT_ROOT"),
               help="Where new experiments keep artifacts. [default: mlflow-artifacts:/ with --serve-artifacts, "
                    "else --artifacts-destination]")
 @click.option("--artifacts-destination", default="./mlcask-artifacts", show_default=True, metavar="URI",
+              envvar=_env("ARTIFACTS_DESTINATION"),
               help="Where the artifact proxy stores files: a folder or s3://bucket/prefix.")
 @click.option("--serve-artifacts/--no-serve-artifacts", default=True, show_default=True,
-              help="Serve the artifact proxy (/api/2.0/mlflow-artifacts).")
-@click.option("--artifacts-only", is_flag=True, help="Serve the artifact proxy alone (no tracking API).")
-@click.option("--host", "-h", default="127.0.0.1", show_default=True,
+              envvar=_env("SERVE_ARTIFACTS"), help="Serve the artifact proxy (/api/2.0/mlflow-artifacts).")
+@click.option("--artifacts-only", is_flag=True, envvar=_env("ARTIFACTS_ONLY"),
+              help="Serve the artifact proxy alone (no tracking API).")
+@click.option("--host", "-h", default="127.0.0.1", show_default=True, envvar=_env("HOST"),
               help="The address to listen on. Another than loopback needs --app-name basic-auth (or "
                    "--allow-unauthenticated).")
-@click.option("--port", "-p", type=click.IntRange(0, 65535), default=5000, show_default=True)
-@click.option("--workers", "-w", type=click.IntRange(min=1), default=1, show_default=True,
+@click.option("--port", "-p", type=click.IntRange(0, 65535), default=5000, show_default=True, envvar=_env("PORT"))
+@click.option("--workers", "-w", type=click.IntRange(min=1), default=1, show_default=True, envvar=_env("WORKERS"),
               help="Worker processes.")
-@click.option("--allowed-hosts", multiple=True, metavar="HOSTS",
+@click.option("--allowed-hosts", multiple=True, metavar="HOSTS", envvar=_env("SERVER_ALLOWED_HOSTS"),
               help="Host header names accepted besides the loopback names (comma-separated; *.domain; *).")
 @click.option("--cors-allowed-origins", multiple=True, metavar="ORIGINS",
+              envvar=_env("SERVER_CORS_ALLOWED_ORIGINS"),
               help="Origins allowed to call the API from a browser (comma-separated). [default: none]")
 @click.option("--app-name", type=click.Choice(["basic-auth"]), default=None,
               help="basic-auth: MLflow's basic authentication (set MLCASK_AUTH_ADMIN_PASSWORD).")
-@click.option("--expose-prometheus", default=None, metavar="DIR",
+@click.option("--expose-prometheus", default=None, metavar="DIR", envvar=_env("EXPOSE_PROMETHEUS"),
               help="Serve request metrics at /metrics (DIR holds the workers' samples).")
 @click.option("--allow-unauthenticated", is_flag=True,
               help="Allow a non-loopback --host without authentication.")

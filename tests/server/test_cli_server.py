@@ -129,3 +129,11 @@ def test_s3_destination_and_default_root(start_server, tmp_path):
         assert under.status_code == 200
     finally:
         s3.stop()
+
+
+def test_options_read_mlflows_environment_variables(start_server):
+    result = CliRunner().invoke(cli, ["server"], env={"MLFLOW_HOST": "0.0.0.0"})
+    assert result.exit_code != 0 and "--host 0.0.0.0" in result.output
+    server = start_server(env={"MLFLOW_SERVER_ALLOWED_HOSTS": "tracking.example.com", "MLCASK_SERVE_ARTIFACTS": "false"})
+    assert server.client.get("/health", headers={"host": "tracking.example.com"}).status_code == 200
+    assert server.client.get("/api/2.0/mlflow-artifacts/artifacts").status_code == 404
