@@ -446,3 +446,15 @@ def test_nul_characters_are_refused(shared_server, run_id):
             "INVALID_PARAMETER_VALUE", "'name'", "NUL")
     refused(shared_server.api("POST", "/runs/log-batch", json={"run_id": run_id, "params": [
         {"key": "k", "value": "\x00"}]}), 400, "INVALID_PARAMETER_VALUE", "'params[0].value'")
+
+
+def test_oversized_body_is_413(shared_server):
+    body = b'{"name": "' + b"x" * (16 * 1024 * 1024) + b'"}'
+    response = shared_server.client.post("/api/2.0/mlflow/experiments/create", content=body)
+    refused(response, 413, "REQUEST_LIMIT_EXCEEDED", "limit")
+
+
+def test_get_with_a_json_body_as_mlflow_reads_it(shared_server, experiment_id):
+    response = shared_server.client.request("GET", "/api/2.0/mlflow/experiments/get",
+                                            content=f'{{"experiment_id": "{experiment_id}"}}'.encode())
+    assert ok(response)["experiment"]["experiment_id"] == experiment_id

@@ -64,7 +64,7 @@ from starlette.routing import Route
 
 from mlcask.entities.messages import double_from_json, int64_from_json
 from mlcask.exceptions import InvalidArgumentError, MlcaskException
-from mlcask.server.errors import error_response, exception_response, json_response
+from mlcask.server.errors import RequestTooLarge, error_response, exception_response, json_response
 
 if TYPE_CHECKING:
     from mlcask.server.config import ServerConfig
@@ -324,14 +324,13 @@ def _from_query(fields: Sequence[Field], query: Any) -> dict[str, Any]:
 async def _json_body(request: Request) -> dict[str, Any]:
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
-        raise MlcaskException(f"The request body ({length} bytes) exceeds this server's limit of {MAX_BODY_BYTES} "
-                              "bytes.", "REQUEST_LIMIT_EXCEEDED")
+        raise RequestTooLarge(f"The request body ({length} bytes) exceeds this server's limit of {MAX_BODY_BYTES} "
+                              "bytes.")
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > MAX_BODY_BYTES:
-            raise MlcaskException(f"The request body exceeds this server's limit of {MAX_BODY_BYTES} bytes.",
-                                  "REQUEST_LIMIT_EXCEEDED")
+            raise RequestTooLarge(f"The request body exceeds this server's limit of {MAX_BODY_BYTES} bytes.")
         chunks.append(chunk)
     body = b"".join(chunks)
     if not body.strip():

@@ -17,7 +17,7 @@ from starlette.responses import Response
 
 from mlcask.exceptions import MlcaskException
 
-__all__ = ["ERROR_STATUS", "JSON", "error_response", "exception_response", "json_response", "status_of"]
+__all__ = ["ERROR_STATUS", "JSON", "RequestTooLarge", "error_response", "exception_response", "json_response", "status_of"]
 
 _logger = logging.getLogger("mlcask.server")
 
@@ -32,6 +32,14 @@ ERROR_STATUS: dict[str, int] = {
     "CUSTOMER_UNAUTHORIZED": 401, "UNAUTHENTICATED": 401, "BAD_REQUEST": 400, "RESOURCE_ALREADY_EXISTS": 400,
     "INVALID_PARAMETER_VALUE": 400, "INVALID_REQUEST": 400, "MALFORMED_REQUEST": 400,
 }
+
+
+class RequestTooLarge(MlcaskException):
+    """A request body over the server's limit: 413 (not MLflow's 429 for REQUEST_LIMIT_EXCEEDED, which its
+    client retries)."""
+
+    error_code = "REQUEST_LIMIT_EXCEEDED"
+    http_status = 413
 
 
 def status_of(error_code: str) -> int:
@@ -58,7 +66,7 @@ def error_response(error_code: str, message: str, status: int | None = None,
 def exception_response(exc: BaseException) -> Response:
     """The response for an exception raised by a handler: its code and message, or a bare 500 (logged)."""
     if isinstance(exc, MlcaskException):
-        return error_response(exc.error_code, exc.message)
+        return error_response(exc.error_code, exc.message, getattr(exc, "http_status", None))
     if isinstance(exc, ClientDisconnect):  # nobody is left to answer; not a server fault
         return error_response("BAD_REQUEST", "The client disconnected before sending the whole request.")
     _logger.error("Unexpected error while serving a request", exc_info=exc)
