@@ -44,7 +44,10 @@ summary for the OpenAPI page::
   (``/api/2.0/mlflow-artifacts``, ``/api/3.0/mlflow``).
 - **Registering.** A module of endpoints exposes ``routes() -> list[Endpoint]``; the app
   (:mod:`mlcask.server.app`) builds Starlette routes from all of them with
-  :func:`starlette_routes` and the OpenAPI document with :func:`openapi_document`.
+  :func:`starlette_routes` (literal paths are matched before parameterised ones, so
+  ``/logged-models/search`` wins over ``/logged-models/{model_id}``; a verb a path does not
+  declare is a 405 with MLflow's error body) and the OpenAPI document with
+  :func:`openapi_document`. JSON bodies over ``MAX_BODY_BYTES`` (16 MiB) are refused with 413.
 """
 
 from __future__ import annotations
