@@ -38,6 +38,12 @@ def test_unknown_path_and_verb_are_mlflow_errors(shared_server):
     assert response.headers["allow"] == "POST"
 
 
+def test_head_answers_like_get_without_a_body(shared_server):
+    response = shared_server.client.head("/api/2.0/mlflow/experiments/get", params={"experiment_id": "0"})
+    assert response.status_code == 200 and response.content == b""
+    assert shared_server.client.head("/health").status_code == 200
+
+
 def test_ajax_twins_answer_like_the_api(shared_server):
     created = shared_server.client.post("/ajax-api/2.0/mlflow/experiments/create", json={"name": "ajax-twin"})
     assert created.status_code == 200

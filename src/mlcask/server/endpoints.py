@@ -349,7 +349,7 @@ async def _json_body(request: Request) -> dict[str, Any]:
 
 async def parse_request(endpoint: Endpoint, request: Request) -> dict[str, Any]:
     """The validated ``args`` of a request to ``endpoint`` (query or JSON body, plus path parameters)."""
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         values = _from_query(endpoint.fields, request.query_params) if request.query_params else {}
         if not request.query_params and request.headers.get("content-length", "0") != "0":
             values = await _json_body(request)  # MLflow also reads a GET's JSON body when there is no query
@@ -369,7 +369,7 @@ def _dispatcher(path: str, endpoints: dict[str, Endpoint], state: ServerState) -
 
     async def serve(request: Request) -> Response:
         request.scope[ROUTE_KEY] = path
-        endpoint = endpoints.get(request.method)
+        endpoint = endpoints.get("GET" if request.method == "HEAD" else request.method)
         if endpoint is None:
             return error_response("ENDPOINT_NOT_FOUND", f"{request.method} is not allowed on {request.url.path} "
                                   f"(allowed: {allowed}).", status=405, headers={"allow": allowed})
