@@ -6,7 +6,6 @@ connections after uvicorn forks it) and shared by every request.
 
 from __future__ import annotations
 
-import os
 import threading
 from typing import TYPE_CHECKING
 
@@ -53,6 +52,4 @@ def open_tracking_store(config: ServerConfig) -> TrackingStore:
     """The tracking store of ``config``, whose new experiments get ``<artifact root>/<id>``."""
     from mlcask.tracking.stores import tracking_store
 
-    # tracking_store() takes the default artifact root from MLCASK_ARTIFACT_ROOT; this process is the server's own.
-    os.environ["MLCASK_ARTIFACT_ROOT"] = config.artifact_root
-    return tracking_store(config.backend_store_uri)
+    return tracking_store(config.backend_store_uri, config.artifact_root)

@@ -91,11 +91,15 @@ def database_and_artifact_root(tracking_uri: str) -> tuple[str, str]:
     )
 
 
-def _cached(kind: str, tracking_uri: str, factory: Callable[[str, str], Any]) -> Any:
+def _cached(kind: str, tracking_uri: str, factory: Callable[[str, str], Any], artifact_root: str | None = None) -> Any:
     if is_server_uri(tracking_uri):
         database, root = tracking_uri.rstrip("/"), ""
     else:
         database, root = database_and_artifact_root(tracking_uri)
+        if artifact_root is not None:
+            from mlcask.tracking.artifacts import check_artifact_uri
+
+            root = check_artifact_uri(str(artifact_root), "Artifact root")
     key = (kind, database, root)
     store = _stores.get(key)
     if store is None:
@@ -107,15 +111,24 @@ def _cached(kind: str, tracking_uri: str, factory: Callable[[str, str], Any]) ->
     return store
 
 
-def tracking_store(tracking_uri: str) -> TrackingStore:
-    """The (cached) tracking store for ``tracking_uri``: SQL, or REST for a server URI."""
+def tracking_store(tracking_uri: str, artifact_root: str | None = None) -> TrackingStore:
+    """The (cached) tracking store for ``tracking_uri``: SQL, or REST for a server URI.
+
+    Parameters
+    ----------
+    tracking_uri
+        ``sqlite:///...``, ``postgresql://...``, a folder or ``file:`` URI, or ``http(s)://`` (a server).
+    artifact_root
+        Where new experiments of a SQL store keep artifacts; None: ``MLCASK_ARTIFACT_ROOT``, else the
+        default for the URI (ignored for a server, which chooses its own).
+    """
     if is_server_uri(tracking_uri):
         from mlcask.tracking.rest import RestTrackingStore
 
         return _cached("tracking", tracking_uri, lambda base, _: RestTrackingStore(base))
     from mlcask.tracking.store.sql_store import SqlTrackingStore
 
-    return _cached("tracking", tracking_uri, lambda db, root: SqlTrackingStore(db, root))
+    return _cached("tracking", tracking_uri, lambda db, root: SqlTrackingStore(db, root), artifact_root)
 
 
 def registry_store(registry_uri: str) -> RegistryStore:
