@@ -6,7 +6,9 @@
 ``mlcask server`` left in ``MLCASK_SERVER_CONFIG``.
 
 What it serves: ``/health`` and ``/version`` (as MLflow's), MLflow's tracking, logged-model
-and registry REST API under ``/api/2.0/mlflow`` and ``/ajax-api/2.0/mlflow``, the artifact
+and registry REST API under ``/api/2.0/mlflow`` and ``/ajax-api/2.0/mlflow``, MLflow 3.17's
+``/api/3.0/mlflow/server-info`` (and its ``/ajax-api/3.0`` twin, served with
+``--artifacts-only`` too: MLflow's client asks the artifact server), the artifact
 proxy under ``/api/2.0/mlflow-artifacts`` (with ``--serve-artifacts``; alone with
 ``--artifacts-only``), the OpenAPI document at ``/api/2.0/mlflow/openapi.json``, and
 ``/metrics`` with ``--expose-prometheus``. Around it: the Host-header allow-list,
@@ -26,11 +28,19 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from mlcask.server import artifacts_proxy, logged_models_api, registry_api, tracking_api
 from mlcask.server.config import ServerConfig
-from mlcask.server.endpoints import ALL_METHODS, API_PREFIX, Endpoint, openapi_document, starlette_routes
+from mlcask.server.endpoints import (
+    ALL_METHODS,
+    API_PREFIX,
+    Context,
+    Endpoint,
+    openapi_document,
+    starlette_routes,
+)
 from mlcask.server.errors import error_response, json_response
 from mlcask.server.middleware import SecurityMiddleware
 from mlcask.server.state import ServerState
 from mlcask.tracking.protocols import RegistryStore, TrackingStore
+from mlcask.tracking.store.sql_store import SqlTrackingStore
 from mlcask.version import MLFLOW_FORMAT_VERSION, __version__
 
 __all__ = ["app_from_env", "create_app", "endpoints_of"]
@@ -39,13 +49,40 @@ _logger = logging.getLogger("mlcask.server")
 
 OPENAPI_PATH = f"{API_PREFIX}/openapi.json"
 ARTIFACTS_PREFIXES = ("/api/2.0/mlflow-artifacts", "/ajax-api/2.0/mlflow-artifacts")
+SERVER_INFO_PREFIX = "/api/3.0/mlflow"
+
+
+def server_info(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
+    """MLflow 3.17's ``server-info``: how this server is set up, read by clients before they upload.
+
+    MLflow's client uploads files of ``MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE`` or more through the
+    proxy's multipart endpoints when ``multipart_uploads_enabled`` is true (and the variable
+    ``MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD`` is not set): the proxy has them for both kinds of destination.
+    It has no presigned downloads or presigned single uploads, no workspaces, traces or AI gateway.
+    """
+    config = ctx.config
+    tracking = None if config.artifacts_only else ctx.tracking
+    return {
+        "store_type": "SqlStore" if isinstance(tracking, SqlTrackingStore) else None,
+        "workspaces_enabled": False,
+        "trace_archival_enabled": False,
+        "multipart_uploads_enabled": config.serve_artifacts,
+        "multipart_downloads_enabled": False,
+        "presigned_upload_run_id_supported": False,
+        "presigned_upload_model_id_supported": False,
+        "features_enabled": {"gateway": False},
+    }
+
+
+SERVER_INFO = Endpoint("GET", "/server-info", server_info, prefix=SERVER_INFO_PREFIX, group="Server",
+                       summary="How the server is set up (MLflow 3.17's capability discovery).")
 
 
 def endpoints_of(config: ServerConfig) -> list[Endpoint]:
-    """The REST endpoints ``config`` serves (none with ``--artifacts-only``)."""
+    """The REST endpoints ``config`` serves (only ``server-info`` with ``--artifacts-only``)."""
     if config.artifacts_only:
-        return []
-    return tracking_api.routes() + logged_models_api.routes() + registry_api.routes()
+        return [SERVER_INFO]
+    return tracking_api.routes() + logged_models_api.routes() + registry_api.routes() + [SERVER_INFO]
 
 
 def _artifact_routes(config: ServerConfig) -> list[BaseRoute]:
