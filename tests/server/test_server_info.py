@@ -26,7 +26,7 @@ def expected(store_type: str | None, multipart: bool) -> dict:
     return {"store_type": store_type, "workspaces_enabled": False, "trace_archival_enabled": False,
             "multipart_uploads_enabled": multipart, "multipart_downloads_enabled": False,
             "presigned_upload_run_id_supported": False, "presigned_upload_model_id_supported": False,
-            "features_enabled": {"gateway": False}}
+            "features_enabled": {"gateway": False}, "mlcask_version": __version__}
 
 
 def _basic(username: str, password: str) -> dict[str, str]:
@@ -57,9 +57,12 @@ def test_server_info_follows_the_config(tmp_path, options, store_type, multipart
 def test_version_stays_mlflows_for_mlflows_client(shared_server):
     """MLflow's REST store parses /version as a version and needs >= 3.4 for some calls: it stays MLflow's
     release; mlcask's own version is in server-info and in a header."""
+    from packaging.version import Version
+
     answer = shared_server.client.get("/version")
-    assert answer.text == MLFLOW_FORMAT_VERSION
+    assert answer.text == MLFLOW_FORMAT_VERSION and Version(answer.text) >= Version("3.4")
     assert answer.headers["x-mlcask-version"] == __version__
+    assert shared_server.client.get(PATHS[0]).json()["mlcask_version"] == __version__
 
 
 def test_a_signed_in_user_reads_server_info(start_server):

@@ -14,6 +14,13 @@ proxy under ``/api/2.0/mlflow-artifacts`` (with ``--serve-artifacts``; alone wit
 ``/metrics`` with ``--expose-prometheus``. Around it: the Host-header allow-list,
 cross-origin checks, CORS for configured origins, security headers, and the basic-auth
 app with ``--app-name basic-auth``.
+
+Versions: ``/version`` answers MLflow's release (``mlcask.version.MLFLOW_FORMAT_VERSION``,
+the one whose REST API and formats this server speaks), as ``mlflow server`` answers its
+own: MLflow's REST store parses it as a version and refuses some calls (``log_spans``)
+below 3.4, so mlcask's own version there would break MLflow clients. mlcask's version is
+in the ``x-mlcask-version`` header of ``/version`` and in server-info's ``mlcask_version``
+(a key MLflow's client ignores).
 """
 
 from __future__ import annotations
@@ -71,6 +78,7 @@ def server_info(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
         "presigned_upload_run_id_supported": False,
         "presigned_upload_model_id_supported": False,
         "features_enabled": {"gateway": False},
+        "mlcask_version": __version__,
     }
 
 
