@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from openapi_spec_validator import validate
 
@@ -72,3 +74,47 @@ def test_config_without_environment_says_how_to_start():
 ])
 def test_default_artifact_root(options, root):
     assert ServerConfig(**options).artifact_root == root
+
+
+def _raw(server, method: str, target: str) -> tuple[int, dict[str, str], bytes]:
+    """One request with ``target`` sent exactly as given (httpx would normalise it)."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(f"{method} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                     "Content-Length: 0\r\n\r\n".encode())
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    return int(lines[0].split()[1]), {k.lower(): v for k, v in headers.items()}, body
+
+
+@pytest.mark.parametrize("method, target, status", [
+    ("GET", "/api/2.0/mlflow-artifacts/artifacts/a%0ab", 404),
+    ("GET", "/api/2.0/mlflow-artifacts/x%0a", 404),
+    ("PUT", "/ajax-api/2.0/mlflow-artifacts/%0a/artifacts", 404),
+    ("GET", "/api/2.0/mlflow/runs%0a/get", 404),
+    ("GET", "/%0a%0d", 404),
+    ("GET", "/api/2.0/mlflow-artifacts/nothing", 404),
+    ("POST", "/api/2.0/mlflow-artifacts/artifacts/a.txt", 405),
+    ("PATCH", "/api/2.0/mlflow-artifacts/mpu/create/0/x", 405),
+    ("POST", "/health", 405),
+])
+def test_paths_the_router_cannot_match_are_mlflow_errors(shared_server, method, target, status):
+    code, headers, body = _raw(shared_server, method, target)
+    assert code == status and headers["content-type"] == "application/json", body
+    answer = json.loads(body)
+    assert answer["error_code"] == "ENDPOINT_NOT_FOUND" and answer["message"]
+    if status == 405:
+        assert method not in headers["allow"] and headers["allow"] in answer["message"]
+
+
+def test_a_verb_a_mounted_route_does_not_take_lists_every_verb_of_the_path(shared_server):
+    response = shared_server.client.post("/api/2.0/mlflow-artifacts/artifacts/0/a.txt")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "DELETE, GET, HEAD, PUT"
+    assert response.json() == {"error_code": "ENDPOINT_NOT_FOUND", "message": "POST is not allowed on "
+                               "/api/2.0/mlflow-artifacts/artifacts/0/a.txt (allowed: DELETE, GET, HEAD, PUT)."}

@@ -29,9 +29,10 @@ import logging
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Match, Mount, Route
 
 from mlcask.server import artifacts_proxy, logged_models_api, registry_api, tracking_api
 from mlcask.server.config import ServerConfig
@@ -117,8 +118,38 @@ def _plain_routes(endpoints: list[Endpoint]) -> list[BaseRoute]:
             Route(OPENAPI_PATH, openapi, methods=["GET"])]
 
 
+def _allowed_methods(routes: list[BaseRoute], scope: dict[str, Any]) -> set[str]:
+    """The verbs the routes matching this request's path take (through mounts; not the catch-all)."""
+    allowed: set[str] = set()
+    for route in routes:
+        match, child = route.matches(scope)
+        if match == Match.NONE or getattr(route, "endpoint", None) is _not_found:
+            continue
+        if isinstance(route, Mount):
+            allowed |= _allowed_methods(route.routes, {**scope, **child})
+        else:
+            allowed |= set(getattr(route, "methods", None) or ())
+    return allowed
+
+
 async def _not_found(request: Request) -> Response:
+    """MLflow's error body for a path no route takes (404), or a verb its routes do not take (405)."""
+    scope = {**request.scope, "root_path": request.scope.get("app_root_path", request.scope.get("root_path", ""))}
+    allowed = ", ".join(sorted(_allowed_methods(request.app.router.routes, scope)))  # from the top, not a mount
+    if allowed:
+        return error_response("ENDPOINT_NOT_FOUND", f"{request.method} is not allowed on {request.url.path} "
+                              f"(allowed: {allowed}).", status=405, headers={"allow": allowed})
     return error_response("ENDPOINT_NOT_FOUND", f"No endpoint {request.method} {request.url.path} on this server.")
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own HTTP errors (a path no route can match, such as one holding a newline, or a verb a
+    mounted route does not take) as MLflow's JSON error bodies, like every other answer of the server."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code in (404, 405):
+        return await _not_found(request)
+    code = "INTERNAL_ERROR" if exc.status_code >= 500 else "BAD_REQUEST"
+    return error_response(code, str(exc.detail), status=exc.status_code, headers=dict(exc.headers or {}))
 
 
 def create_app(config: ServerConfig, *, tracking_store: TrackingStore | None = None,
@@ -136,7 +167,7 @@ def create_app(config: ServerConfig, *, tracking_store: TrackingStore | None = N
         metrics = RequestMetrics(config.expose_prometheus)
         routes.append(Route("/metrics", metrics.endpoint, methods=["GET"]))
     routes.append(Route("/{path:path}", _not_found, methods=ALL_METHODS))
-    app = Starlette(routes=routes)
+    app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
     app.state.server = state
     app.state.endpoints = endpoints
     if metrics is not None:
