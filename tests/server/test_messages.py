@@ -11,8 +11,10 @@ from mlcask.entities import (
     Dataset,
     DatasetInput,
     Experiment,
+    FileInfo,
     InputTag,
     LoggedModel,
+    LoggedModelOutput,
     Metric,
     ModelVersion,
     Param,
@@ -22,11 +24,11 @@ from mlcask.entities import (
     RunData,
     RunInfo,
     RunInputs,
+    RunOutputs,
     RunTag,
 )
 from mlcask.entities import messages as m
 from mlcask.exceptions import InvalidArgumentError
-from mlcask.tracking.protocols import FileInfo
 
 
 def _run() -> Run:
@@ -74,7 +76,7 @@ def test_empty_run_sends_empty_parts_and_no_end_time():
     info = RunInfo(run_id="r", experiment_id="0", run_name="n", user_id="u", status="RUNNING", start_time=1,
                    end_time=None, artifact_uri="a")
     message = m.run_to_message(Run(info, RunData(), RunInputs()))
-    assert message["data"] == {} and message["inputs"] == {}
+    assert message["data"] == {} and message["inputs"] == {} and message["outputs"] == {}
     assert "end_time" not in message["info"]
 
 
@@ -134,8 +136,8 @@ def test_file_info():
     assert m.file_info_to_message(FileInfo("a/b.txt", False, 12)) == {"path": "a/b.txt", "is_dir": False,
                                                                         "file_size": 12}
     assert m.file_info_to_message(FileInfo("a", True, None)) == {"path": "a", "is_dir": True}
-    assert FileInfo(**m.file_info_from_message({"path": "e", "is_dir": False})) == FileInfo("e", False, 0)
-    assert FileInfo(**m.file_info_from_message({"path": "a", "is_dir": True})) == FileInfo("a", True, None)
+    assert m.file_info_from_message({"path": "e", "is_dir": False}) == FileInfo("e", False, 0)
+    assert m.file_info_from_message({"path": "a", "is_dir": True}) == FileInfo("a", True, None)
 
 
 def test_registry_round_trips():
@@ -232,3 +234,17 @@ def test_mlflow_parses_and_renders_our_messages_identically(tmp_path):
         print(json.dumps(back))
     """, cwd=tmp_path)
     assert json.loads(out) == messages
+
+
+def test_latest_metrics_carry_timestamp_and_step_and_outputs_round_trip():
+    info = RunInfo(run_id="r", experiment_id="0", run_name="n", user_id="u", status="RUNNING", start_time=1,
+                   end_time=None, artifact_uri="a")
+    data = RunData(metrics={"loss": 0.25, "acc": 0.9}, latest_metrics={"loss": Metric("loss", 0.25, 1234, 7)})
+    run = Run(info, data, RunInputs(), RunOutputs([LoggedModelOutput("m-1", 3)]))
+    message = m.run_to_message(run)
+    assert {"key": "loss", "value": 0.25, "timestamp": 1234, "step": 7} in message["data"]["metrics"]
+    assert {"key": "acc", "value": 0.9} in message["data"]["metrics"]  # no latest object: value only
+    assert message["outputs"] == {"model_outputs": [{"model_id": "m-1", "step": 3}]}
+    back = m.run_from_message(json.loads(json.dumps(message)))
+    assert back.data.latest_metrics["loss"] == Metric("loss", 0.25, 1234, 7)
+    assert back.outputs == run.outputs

@@ -168,7 +168,7 @@ def test_logging_params_metrics_tags(shared_server, run_id):
     ok(api("POST", "/runs/delete-tag", json={"run_id": run_id, "key": "gone"}))
     data = ok(api("GET", "/runs/get", params={"run_id": run_id}))["run"]["data"]
     assert data["params"] == [{"key": "lr", "value": "0.1"}]
-    assert data["metrics"] == [{"key": "loss", "value": "NaN"}]
+    assert data["metrics"] == [{"key": "loss", "value": "NaN", "timestamp": 11, "step": 2}]
     tags = {t["key"]: t["value"] for t in data["tags"]}
     assert tags["t"] == "v" and "gone" not in tags
 

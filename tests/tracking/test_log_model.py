@@ -88,3 +88,14 @@ def test_copy_model_version_across_names(tracking, logistic_regression, breast_c
                                   logistic_regression.predict(X.head(3)))
     with pytest.raises(mlcask.exceptions.InvalidArgumentError, match="copy_model_version takes"):
         client.copy_model_version("models:/m-123", "x")
+
+
+def test_log_model_records_the_model_as_an_output_of_its_run(tracking_state, tmp_path):
+    import mlcask
+    from tests.support import Doubler
+
+    tracking_state(f"sqlite:///{tmp_path / 'o.db'}", tmp_path / "artifacts")
+    with mlcask.start_run() as run:
+        info = mlcask.pyfunc.log_model(name="doubler", python_model=Doubler())
+    outputs = mlcask.MlflowClient().get_run(run.info.run_id).outputs.model_outputs
+    assert [(o.model_id, o.step) for o in outputs] == [(info.model_uri.removeprefix("models:/"), 0)]

@@ -13,9 +13,11 @@ from mlcask.entities.runs import (
     DatasetInput,
     Experiment,
     ExperimentTag,
+    FileInfo,
     InputTag,
     LifecycleStage,
     LoggedModel,
+    LoggedModelOutput,
     LoggedModelStatus,
     Metric,
     Param,
@@ -23,14 +25,15 @@ from mlcask.entities.runs import (
     RunData,
     RunInfo,
     RunInputs,
+    RunOutputs,
     RunStatus,
     RunTag,
     ViewType,
 )
 
 __all__ = [
-    "Dataset", "DatasetInput", "Experiment", "ExperimentTag", "InputTag", "LifecycleStage", "LoggedModel",
-    "LoggedModelStatus", "Metric", "ModelVersion", "ModelVersionTag", "Param", "RegisteredModel",
-    "RegisteredModelAlias", "RegisteredModelTag", "Run", "RunData", "RunInfo", "RunInputs", "RunStatus", "RunTag",
+    "Dataset", "DatasetInput", "Experiment", "ExperimentTag", "FileInfo", "InputTag", "LifecycleStage", "LoggedModel",
+    "LoggedModelOutput", "LoggedModelStatus", "Metric", "ModelVersion", "ModelVersionTag", "Param", "RegisteredModel",
+    "RegisteredModelAlias", "RegisteredModelTag", "Run", "RunData", "RunInfo", "RunInputs", "RunOutputs", "RunStatus", "RunTag",
     "ViewType",
 ]

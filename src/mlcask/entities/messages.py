@@ -29,9 +29,11 @@ from mlcask.entities.runs import (
     Dataset,
     DatasetInput,
     Experiment,
+    FileInfo,
     InputTag,
     LifecycleStage,
     LoggedModel,
+    LoggedModelOutput,
     LoggedModelStatus,
     Metric,
     Param,
@@ -39,6 +41,7 @@ from mlcask.entities.runs import (
     RunData,
     RunInfo,
     RunInputs,
+    RunOutputs,
     RunStatus,
     RunTag,
 )
@@ -54,7 +57,7 @@ __all__ = [
     "registered_model_alias_from_message", "registered_model_alias_to_message", "registered_model_from_message",
     "registered_model_to_message", "run_data_from_message", "run_data_to_message", "run_from_message",
     "run_info_from_message", "run_info_to_message", "run_inputs_from_message", "run_inputs_to_message",
-    "run_status_from_message", "run_tag_from_message", "run_tag_to_message", "run_to_message", "tag_from_message", "tag_to_message", "tags_from_messages",
+    "run_outputs_from_message", "run_outputs_to_message", "run_status_from_message", "run_tag_from_message", "run_tag_to_message", "run_to_message", "tag_from_message", "tag_to_message", "tags_from_messages",
     "tags_to_messages",
 ]
 
@@ -310,7 +313,9 @@ def run_info_from_message(message: Mapping[str, Any]) -> RunInfo:
 def run_data_to_message(data: RunData) -> dict[str, Any]:
     message: dict[str, Any] = {}
     if data.metrics:
-        message["metrics"] = [{"key": key, "value": double_to_json(value)} for key, value in data.metrics.items()]
+        latest = data.latest_metrics
+        message["metrics"] = [metric_to_message(latest[key]) if key in latest
+                              else {"key": key, "value": double_to_json(value)} for key, value in data.metrics.items()]
     if data.params:
         message["params"] = tags_to_messages(data.params)
     if data.tags:
@@ -324,7 +329,8 @@ def run_data_from_message(message: Mapping[str, Any]) -> RunData:
                for i, item in enumerate(_objects(message, "metrics", "run.data."))]
     return RunData(metrics={metric.key: metric.value for metric in metrics},
                    params=tags_from_messages(message.get("params"), "run.data.params"),
-                   tags=tags_from_messages(message.get("tags"), "run.data.tags"))
+                   tags=tags_from_messages(message.get("tags"), "run.data.tags"),
+                   latest_metrics={metric.key: metric for metric in metrics})
 
 
 def dataset_to_message(dataset: Dataset) -> dict[str, Any]:
@@ -382,17 +388,33 @@ def run_inputs_from_message(message: Mapping[str, Any]) -> RunInputs:
                       for i, item in enumerate(_objects(message, "model_inputs", p))])
 
 
+def run_outputs_to_message(outputs: RunOutputs) -> dict[str, Any]:
+    if not outputs.model_outputs:
+        return {}
+    return {"model_outputs": [{"model_id": item.model_id, "step": item.step} for item in outputs.model_outputs]}
+
+
+def run_outputs_from_message(message: Mapping[str, Any]) -> RunOutputs:
+    message = _object(message, "run.outputs")
+    p = "run.outputs."
+    return RunOutputs([LoggedModelOutput(_get(item, "model_id", str, "", f"{p}model_outputs[{i}]."),
+                                         _int(item, "step", f"{p}model_outputs[{i}].") or 0)
+                       for i, item in enumerate(_objects(message, "model_outputs", p))])
+
+
 def run_to_message(run: Run) -> dict[str, Any]:
-    """A Run message: ``info``, ``data`` and ``inputs`` (as MLflow's server sends them, even when empty)."""
+    """A Run message: ``info``, ``data``, ``inputs`` and ``outputs`` (as MLflow's server sends them, even
+    when empty)."""
     return {"info": run_info_to_message(run.info), "data": run_data_to_message(run.data),
-            "inputs": run_inputs_to_message(run.inputs)}
+            "inputs": run_inputs_to_message(run.inputs), "outputs": run_outputs_to_message(run.outputs)}
 
 
 def run_from_message(message: Mapping[str, Any]) -> Run:
     message = _object(message, "run")
     return Run(info=run_info_from_message(message.get("info") or {}),
                data=run_data_from_message(message.get("data") or {}),
-               inputs=run_inputs_from_message(message.get("inputs") or {}))
+               inputs=run_inputs_from_message(message.get("inputs") or {}),
+               outputs=run_outputs_from_message(message.get("outputs") or {}))
 
 
 # -- logged models ---------------------------------------------------------------------------------------------------
@@ -457,7 +479,7 @@ def logged_model_from_message(message: Mapping[str, Any]) -> LoggedModel:
 
 # -- artifacts -------------------------------------------------------------------------------------------------------
 
-def file_info_to_message(file_info: Any) -> dict[str, Any]:
+def file_info_to_message(file_info: FileInfo) -> dict[str, Any]:
     """A FileInfo message (``path``, ``is_dir``, and ``file_size`` for files of known size)."""
     message: dict[str, Any] = {"path": file_info.path, "is_dir": bool(file_info.is_dir)}
     if file_info.file_size is not None and not file_info.is_dir:
@@ -465,16 +487,13 @@ def file_info_to_message(file_info: Any) -> dict[str, Any]:
     return message
 
 
-def file_info_from_message(message: Mapping[str, Any]) -> dict[str, Any]:
-    """The fields of a FileInfo message as keyword arguments of
-    :class:`mlcask.tracking.protocols.FileInfo` (``FileInfo(**file_info_from_message(m))``; the
-    entities layer does not import the tracking layer). A file whose size is missing has size 0,
-    as MLflow's server leaves ``file_size`` out for empty files."""
+def file_info_from_message(message: Mapping[str, Any]) -> FileInfo:
+    """A FileInfo. A file whose size is missing has size 0, as MLflow's server leaves ``file_size``
+    out for empty files."""
     message = _object(message, "file")
     is_dir = _get(message, "is_dir", bool, False, "file.")
     size = _int(message, "file_size", "file.")
-    return {"path": _get(message, "path", str, "", "file."), "is_dir": is_dir,
-            "file_size": None if is_dir else (size or 0)}
+    return FileInfo(_get(message, "path", str, "", "file."), is_dir, None if is_dir else (size or 0))
 
 
 # -- model registry --------------------------------------------------------------------------------------------------

@@ -101,6 +101,28 @@ class RunInputs:
     model_inputs: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class LoggedModelOutput:
+    """A logged model a run produced (``log_model`` records it), at a step."""
+
+    model_id: str
+    step: int = 0
+
+
+@dataclass(slots=True)
+class RunOutputs:
+    model_outputs: list[LoggedModelOutput] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class FileInfo:
+    """An entry of ``list_artifacts``: a path relative to the repository's root, and its size for files."""
+
+    path: str
+    is_dir: bool
+    file_size: int | None
+
+
 @dataclass(slots=True)
 class Experiment:
     experiment_id: str
@@ -131,9 +153,16 @@ class RunInfo:
 
 @dataclass(slots=True)
 class RunData:
+    """A run's latest metric values, its params and its tags (key -> value, as MLflow's ``run.data``).
+
+    ``latest_metrics`` holds the same metrics as :class:`Metric` objects, with the timestamp and step
+    of each latest value (MLflow's ``run.data._metric_objs``); a store fills it where it knows them.
+    """
+
     metrics: dict[str, float] = field(default_factory=dict)
     params: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
+    latest_metrics: dict[str, Metric] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -141,6 +170,7 @@ class Run:
     info: RunInfo
     data: RunData
     inputs: RunInputs = field(default_factory=RunInputs)
+    outputs: RunOutputs = field(default_factory=RunOutputs)
 
     def to_dictionary(self) -> dict[str, Any]:
         return {"info": dataclasses.asdict(self.info), "data": dataclasses.asdict(self.data)}

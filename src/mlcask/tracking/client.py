@@ -17,6 +17,7 @@ from mlcask.entities import (
     Experiment,
     ExperimentTag,
     LoggedModel,
+    LoggedModelOutput,
     Metric,
     Param,
     Run,
@@ -160,6 +161,10 @@ class MlcaskClient(RegistryClientMixin):
 
     def log_inputs(self, run_id: str, datasets: list[Any] | None = None, models: list[str] | None = None) -> None:
         self._store.log_inputs(run_id, datasets=datasets, models=models)
+
+    def log_outputs(self, run_id: str, models: list[LoggedModelOutput]) -> None:
+        """Record logged models as outputs of an active run (``log_model`` does this for you)."""
+        self._store.log_outputs(run_id, models)
 
     # -- artifacts ----------------------------------------------------------------------
     def artifact_repository(self, run_id: str) -> ArtifactRepository:

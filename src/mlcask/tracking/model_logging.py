@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mlcask.entities import LoggedModelStatus
+from mlcask.entities import LoggedModelOutput, LoggedModelStatus
 from mlcask.models.model import Model, ModelInfo
 from mlcask.tracking.artifacts import LocalArtifactRepository, clean_relative_path, get_artifact_repository
 from mlcask.tracking.protocols import ArtifactRepository
@@ -63,6 +63,7 @@ def log_model(
             client.finalize_logged_model(logged.model_id, LoggedModelStatus.FAILED)
             raise
         client.finalize_logged_model(logged.model_id, LoggedModelStatus.READY)
+        client.log_outputs(run_id, [LoggedModelOutput(logged.model_id)])
         info.model_uri = f"models:/{logged.model_id}"
         if registered_model_name:
             version = fluent.register_model(info.model_uri, registered_model_name)

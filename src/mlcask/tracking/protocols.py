@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from mlcask.entities import (
     Experiment,
     ExperimentTag,
+    FileInfo,
     LoggedModel,
     Metric,
     ModelVersion,
@@ -32,15 +32,6 @@ from mlcask.entities import (
 from mlcask.tracking.paging import PagedList
 
 __all__ = ["ArtifactRepository", "FileInfo", "RegistryStore", "TrackingStore"]
-
-
-@dataclass(frozen=True, slots=True)
-class FileInfo:
-    """An entry of ``list_artifacts``: a path relative to the repository's root, and its size for files."""
-
-    path: str
-    is_dir: bool
-    file_size: int | None
 
 
 @runtime_checkable

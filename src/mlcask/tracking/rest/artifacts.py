@@ -231,9 +231,9 @@ class HttpArtifactRepository:
                                        f"'files' is {type(files).__name__}, not a list.")
         infos = []
         for message in files:
-            fields = file_info_from_message(message)
-            name = safe_name(fields["path"].rstrip("/"), f"name listed by the server in '{relative or '/'}'")
-            infos.append(FileInfo(_join(relative, name), fields["is_dir"], fields["file_size"]))
+            listed = file_info_from_message(message)
+            name = safe_name(listed.path.rstrip("/"), f"name listed by the server in '{relative or '/'}'")
+            infos.append(FileInfo(_join(relative, name), listed.is_dir, listed.file_size))
         if len(infos) == 1 and not infos[0].is_dir and relative and infos[0].path == _join(
                 relative, relative.rpartition("/")[2]):
             return []  # some stores list a file as itself: a file has no children

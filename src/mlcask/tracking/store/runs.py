@@ -12,6 +12,7 @@ from mlcask.entities import (
     DatasetInput,
     InputTag,
     LifecycleStage,
+    LoggedModelOutput,
     Metric,
     Run,
     RunData,
@@ -140,11 +141,13 @@ class RunsMixin(ExperimentsMixin):
             for row in connection.execute(sa.select(params_table.c.run_uuid, params_table.c.key, params_table.c.value)
                                           .where(params_table.c.run_uuid.in_(chunk)).order_by(params_table.c.key)):
                 loaded[row.run_uuid].data.params[row.key] = row.value
-            for row in connection.execute(
+            for run_uuid, key, value, is_nan, timestamp, step in connection.execute(
                     sa.select(latest_metrics.c.run_uuid, latest_metrics.c.key, latest_metrics.c.value,
-                              latest_metrics.c.is_nan)
+                              latest_metrics.c.is_nan, latest_metrics.c.timestamp, latest_metrics.c.step)
                     .where(latest_metrics.c.run_uuid.in_(chunk)).order_by(latest_metrics.c.key)):
-                loaded[row.run_uuid].data.metrics[row.key] = nan_or(row.value, row.is_nan)
+                data = loaded[run_uuid].data
+                value = data.metrics[key] = nan_or(value, is_nan)
+                data.latest_metrics[key] = Metric(key, value, timestamp, step)
             self._load_inputs(connection, chunk, loaded)
         return [loaded[run_id] for run_id in run_ids if run_id in loaded]
 
@@ -171,6 +174,10 @@ class RunsMixin(ExperimentsMixin):
                 inputs.c.source_type == "RUN_INPUT", inputs.c.source_id.in_(run_ids),
                 inputs.c.destination_type == "MODEL_INPUT").order_by(inputs.c.destination_id)):
             loaded[row.source_id].inputs.model_inputs.append(row.destination_id)
+        for row in connection.execute(sa.select(inputs.c.source_id, inputs.c.destination_id).where(
+                inputs.c.source_type == "RUN_OUTPUT", inputs.c.source_id.in_(run_ids),
+                inputs.c.destination_type == "MODEL_OUTPUT").order_by(inputs.c.destination_id)):
+            loaded[row.source_id].outputs.model_outputs.append(LoggedModelOutput(row.destination_id))
 
     def update_run_info(self, run_id: str, run_status: Any, end_time: int | None, run_name: str | None) -> RunInfo:
         """Set an active run's status (a RunStatus name), end time and/or name (None leaves a field as it is)."""
