@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from typing import TYPE_CHECKING
 
 import click
@@ -25,6 +26,31 @@ __all__ = ["server"]
 def _env(name: str) -> list[str]:
     """``MLCASK_<name>``, then MLflow's ``MLFLOW_<name>`` (so a deployment's variables keep working)."""
     return [f"MLCASK_{name}", f"MLFLOW_{name}"]
+
+
+_UNITS = {"": 1, "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4,
+          "k": 1024, "kib": 1024, "m": 1024**2, "mib": 1024**2, "g": 1024**3, "gib": 1024**3, "t": 1024**4,
+          "tib": 1024**4}
+_SIZE = re.compile(r"\s*(\d+)\s*([a-z]*)\s*", re.IGNORECASE)
+
+
+class ByteSize(click.ParamType):
+    """A number of bytes: ``1048576``, ``512MiB``, ``5GiB``, ``100MB`` (K/M/G/T alone are binary)."""
+
+    name = "size"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        match = _SIZE.fullmatch(str(value))
+        unit = match.group(2).lower() if match else None
+        if match is None or unit not in _UNITS:
+            self.fail(f"{value!r} is not a size: expected a number of bytes, optionally with a unit "
+                      "(KiB, MiB, GiB, TiB, or KB, MB, GB, TB), as in 5GiB.", param, ctx)
+        size = int(match.group(1)) * _UNITS[unit]
+        if size < 1:
+            self.fail(f"{value!r}: the size must be at least 1 byte.", param, ctx)
+        return size
 
 
 def _split(values: tuple[str, ...]) -> tuple[str, ...]:
@@ -65,12 +91,15 @@ def _split(values: tuple[str, ...]) -> tuple[str, ...]:
               help="Serve request metrics at /metrics (DIR holds the workers' samples).")
 @click.option("--allow-unauthenticated", is_flag=True,
               help="Allow a non-loopback --host without authentication.")
+@click.option("--max-upload-bytes", type=ByteSize(), default=None, metavar="SIZE", envvar="MLCASK_MAX_UPLOAD_BYTES",
+              help="The largest artifact the proxy accepts in one request: a PUT, or one part of a multipart "
+                   "upload (5GiB, 512MiB, or bytes). [default: 5GiB]")
 @click.option("--access-log/--no-access-log", default=False, show_default=True)
 def server(backend_store_uri: str, registry_store_uri: str | None, default_artifact_root: str | None,
            artifacts_destination: str, serve_artifacts: bool, artifacts_only: bool, host: str, port: int,
            workers: int, allowed_hosts: tuple[str, ...], cors_allowed_origins: tuple[str, ...],
            app_name: str | None, expose_prometheus: str | None, allow_unauthenticated: bool,
-           access_log: bool) -> None:
+           max_upload_bytes: int | None, access_log: bool) -> None:
     """Run the tracking server: MLflow's REST API, so MLflow's client logs to it unchanged."""
     from mlcask.server.config import CONFIG_ENV, ServerConfig
 
@@ -79,7 +108,8 @@ def server(backend_store_uri: str, registry_store_uri: str | None, default_artif
         default_artifact_root=default_artifact_root, artifacts_destination=artifacts_destination,
         serve_artifacts=serve_artifacts, artifacts_only=artifacts_only, host=host, port=port, workers=workers,
         allowed_hosts=_split(allowed_hosts), cors_allowed_origins=_split(cors_allowed_origins), app_name=app_name,
-        expose_prometheus=expose_prometheus, allow_unauthenticated=allow_unauthenticated)
+        expose_prometheus=expose_prometheus, allow_unauthenticated=allow_unauthenticated,
+        **({} if max_upload_bytes is None else {"max_upload_bytes": max_upload_bytes}))
     try:
         config.check()
         _prepare(config)

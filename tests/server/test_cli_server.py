@@ -137,3 +137,36 @@ def test_options_read_mlflows_environment_variables(start_server):
     server = start_server(env={"MLFLOW_SERVER_ALLOWED_HOSTS": "tracking.example.com", "MLCASK_SERVE_ARTIFACTS": "false"})
     assert server.client.get("/health", headers={"host": "tracking.example.com"}).status_code == 200
     assert server.client.get("/api/2.0/mlflow-artifacts/artifacts").status_code == 404
+
+
+@pytest.mark.parametrize("text, size", [("1048576", 1048576), ("512MiB", 512 * 1024**2), ("5GiB", 5 * 1024**3),
+                                        ("100MB", 100 * 1000**2), ("2k", 2048), (" 7 KB ", 7000)])
+def test_byte_sizes(text, size):
+    from mlcask.cli_server import ByteSize
+
+    assert ByteSize().convert(text, None, None) == size
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "5XB", "1.5GiB", "", "GiB"])
+def test_bad_max_upload_bytes_are_refused(value):
+    result = CliRunner().invoke(cli, ["server", "--max-upload-bytes", value])
+    assert result.exit_code == 2 and "--max-upload-bytes" in result.output and "Traceback" not in result.output
+
+
+def test_max_upload_bytes_default_is_the_proxys():
+    from mlcask.server.artifacts_proxy import DEFAULT_MAX_UPLOAD_BYTES
+    from mlcask.server.config import ServerConfig
+
+    assert ServerConfig().max_upload_bytes == DEFAULT_MAX_UPLOAD_BYTES == 5 * 1024**3
+
+
+@pytest.mark.parametrize("how", ["option", "variable"])
+def test_max_upload_bytes_limits_the_proxy(start_server, how):
+    options = {"args": ["--max-upload-bytes", "1KiB"]} if how == "option" else {"env": {"MLCASK_MAX_UPLOAD_BYTES": "1024"}}
+    server = start_server(**options)
+    url = "/api/2.0/mlflow-artifacts/artifacts/0/limit/a.bin"
+    assert server.client.put(url, content=b"x" * 1024).status_code == 200
+    refused = server.client.put(url.replace("a.bin", "b.bin"), content=b"x" * 1025)
+    assert refused.status_code == 413 and "1024" in refused.json()["message"], refused.text
+    assert server.client.get(url.replace("a.bin", "b.bin")).status_code == 404
+    assert server.client.get(url).content == b"x" * 1024

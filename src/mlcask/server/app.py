@@ -98,7 +98,7 @@ def _artifact_routes(config: ServerConfig) -> list[BaseRoute]:
     """The artifact proxy under its two prefixes, when artifacts are served."""
     if not config.serve_artifacts:
         return []
-    routes = artifacts_proxy.routes(config.artifacts_destination_uri)
+    routes = artifacts_proxy.routes(config.artifacts_destination_uri, max_upload_bytes=config.max_upload_bytes)
     return [Mount(prefix, routes=routes) for prefix in ARTIFACTS_PREFIXES]
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from mlcask.exceptions import InvalidArgumentError
+from mlcask.server.artifacts_proxy import DEFAULT_MAX_UPLOAD_BYTES
 
 __all__ = ["CONFIG_ENV", "LOOPBACK_HOSTS", "ServerConfig", "is_loopback_host"]
 
@@ -63,6 +64,8 @@ class ServerConfig:
         app_name: ``"basic-auth"`` for MLflow's basic authentication, None for none.
         expose_prometheus: A folder for Prometheus multiprocess metrics; serves ``/metrics`` when set.
         allow_unauthenticated: Allow a non-loopback ``host`` without authentication.
+        max_upload_bytes: The largest body the artifact proxy accepts: one PUT, or one part of a
+            multipart upload (413 beyond).
     """
 
     backend_store_uri: str = "sqlite:///mlcask.db"
@@ -79,6 +82,7 @@ class ServerConfig:
     app_name: str | None = None
     expose_prometheus: str | None = None
     allow_unauthenticated: bool = False
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -117,6 +121,8 @@ class ServerConfig:
             raise InvalidArgumentError(f"--app-name {self.app_name!r}: the only app is 'basic-auth'.")
         if self.workers < 1:
             raise InvalidArgumentError(f"--workers must be at least 1, got {self.workers}.")
+        if self.max_upload_bytes < 1:
+            raise InvalidArgumentError(f"--max-upload-bytes must be at least 1, got {self.max_upload_bytes}.")
         for option, uri in (("--backend-store-uri", self.backend_store_uri),
                             ("--registry-store-uri", self.registry_store_uri)):
             if uri and urllib.parse.urlparse(uri).scheme.lower() in ("http", "https"):
