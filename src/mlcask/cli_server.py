@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -110,11 +110,7 @@ def server(backend_store_uri: str, registry_store_uri: str | None, default_artif
         allowed_hosts=_split(allowed_hosts), cors_allowed_origins=_split(cors_allowed_origins), app_name=app_name,
         expose_prometheus=expose_prometheus, allow_unauthenticated=allow_unauthenticated,
         **({} if max_upload_bytes is None else {"max_upload_bytes": max_upload_bytes}))
-    try:
-        config.check()
-        _prepare(config)
-    except MlcaskException as exc:
-        raise click.ClickException(exc.cli_message) from None
+    app = _build(config)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
     from mlcask.serving.server import run
 
@@ -126,9 +122,27 @@ def server(backend_store_uri: str, registry_store_uri: str | None, default_artif
         run("mlcask.server.app:app_from_env", factory=True, host=host, port=port, workers=workers,
             access_log=access_log)
         return
+    run(app, host=host, port=port, access_log=access_log)
+
+
+def _one_line(message: str) -> str:
+    return " ".join(line.strip() for line in message.splitlines() if line.strip())
+
+
+def _build(config: ServerConfig) -> Any:
+    """The app of ``config``, built once here so that whatever can fail (options, stores, the artifact
+    destination, auth) fails before the server says it listens: one error line, exit status 1, no traceback.
+    With ``--workers N`` each worker builds its own from the same config; this one only proves it can be."""
     from mlcask.server.app import create_app
 
-    run(create_app(config), host=host, port=port, access_log=access_log)
+    try:
+        config.check()
+        _prepare(config)
+        return create_app(config)
+    except MlcaskException as exc:
+        raise click.ClickException(_one_line(exc.cli_message)) from None
+    except Exception as exc:  # a database driver's or the file system's error: say what, not where
+        raise click.ClickException(_one_line(f"Cannot start the server: {type(exc).__name__}: {exc}")) from None
 
 
 def _prepare(config: ServerConfig) -> None:

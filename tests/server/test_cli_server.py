@@ -170,3 +170,41 @@ def test_max_upload_bytes_limits_the_proxy(start_server, how):
     assert refused.status_code == 413 and "1024" in refused.json()["message"], refused.text
     assert server.client.get(url.replace("a.bin", "b.bin")).status_code == 404
     assert server.client.get(url).content == b"x" * 1024
+
+
+def _refusal(server) -> str:
+    """The log of a server that refused to start: exit status 1, one error line, no banner, no traceback."""
+    assert server.wait_exit() == 1
+    log = server.log()
+    assert "listening on" not in log and "Traceback" not in log and "Uvicorn running" not in log, log
+    errors = [line for line in log.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and len(log.strip().splitlines()) == 1, log
+    return errors[0]
+
+
+@pytest.mark.parametrize("workers", ["1", "3"])
+@pytest.mark.parametrize("options, expected", [
+    ({"artifacts_destination": "gs://bucket/x"}, "scheme 'gs:' is not supported"),
+    ({"backend_store_uri": "foo://bar"}, "scheme 'foo:' is not supported"),
+    ({"backend_store_uri": "postgresql://u:secret@127.0.0.1:1/x"}, "Cannot reach the tracking database"),
+    ({"args": ["--app-name", "basic-auth"]}, "MLCASK_AUTH_ADMIN_PASSWORD"),
+])
+def test_a_server_that_cannot_be_built_says_why_in_one_line(start_server, workers, options, expected):
+    options = {**options, "args": [*options.get("args", []), "--workers", workers]}
+    line = _refusal(start_server(wait=False, **options))
+    assert expected in line and "secret" not in line
+
+
+@pytest.mark.slow
+def test_a_missing_bucket_stops_the_server_before_it_listens(start_server):
+    from tests.s3_server import start_s3_server
+
+    s3 = start_s3_server()
+    try:
+        for workers in ("1", "2"):
+            server = start_server(artifacts_destination="s3://no-such-bucket-for-mlcask/x", env=s3.env, wait=False,
+                                  args=["--workers", workers])
+            assert "the bucket 'no-such-bucket-for-mlcask' does not exist" in _refusal(server)
+    finally:
+        s3.stop()
+
