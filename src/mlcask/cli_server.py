@@ -146,8 +146,8 @@ def _build(config: ServerConfig) -> Any:
 
 
 def _prepare(config: ServerConfig) -> None:
-    """Everything that can fail, done once before workers start: stores opened (and migrated), auth settings,
-    the Prometheus folder."""
+    """What workers share, done once before they start: the Prometheus folder, the auth database (tables and
+    admin), the stores opened (and migrated)."""
     from mlcask.server.state import ServerState
 
     if config.expose_prometheus:
@@ -158,9 +158,9 @@ def _prepare(config: ServerConfig) -> None:
                 os.remove(os.path.join(folder, name))
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
     if config.auth_enabled:
-        from mlcask.server.auth import AuthSettings
+        from mlcask.server.auth import AuthSettings, prepare
 
-        AuthSettings.from_env()
+        prepare(AuthSettings.from_env())  # the auth tables and the admin, once, before workers share them
     if not config.artifacts_only:
         state = ServerState(config)
         state.tracking  # noqa: B018 - opens (and migrates) the database before workers share it

@@ -208,3 +208,34 @@ def test_a_missing_bucket_stops_the_server_before_it_listens(start_server):
     finally:
         s3.stop()
 
+
+def test_basic_auth_is_prepared_once_before_workers_start(tmp_path, monkeypatch):
+    """With --app-name basic-auth the auth tables and the admin exist before uvicorn starts any worker."""
+    import sqlalchemy as sa
+
+    import mlcask.server.auth as auth
+    import mlcask.serving.server as serving
+
+    calls: list[str] = []
+    prepare = auth.prepare
+
+    def spy_prepare(settings):
+        calls.append("prepare")
+        prepare(settings)
+
+    def fake_run(app, **options):
+        engine = sa.create_engine(f"sqlite:///{tmp_path / 'auth.db'}")
+        with engine.connect() as connection:
+            calls.append(connection.execute(sa.text("SELECT username, is_admin FROM mlcask_auth_users")).fetchall())
+        engine.dispose()
+        calls.append(("run", app, options["workers"]))
+
+    monkeypatch.setattr(auth, "prepare", spy_prepare)
+    monkeypatch.setattr(serving, "run", fake_run)
+    monkeypatch.chdir(tmp_path)
+    env = {"MLCASK_AUTH_ADMIN_PASSWORD": "Admin-pass-1", "MLCASK_AUTH_DATABASE_URI": f"sqlite:///{tmp_path / 'auth.db'}"}
+    result = CliRunner().invoke(cli, ["server", "--app-name", "basic-auth", "--workers", "2", "--backend-store-uri",
+                                      f"sqlite:///{tmp_path / 'mlcask.db'}"], env=env)
+    assert result.exit_code == 0, result.output
+    assert calls == ["prepare", [("admin", 1)], ("run", "mlcask.server.app:app_from_env", 2)]
+    assert "listening on http://127.0.0.1:5000" in result.output
