@@ -118,3 +118,34 @@ def test_a_verb_a_mounted_route_does_not_take_lists_every_verb_of_the_path(share
     assert response.headers["allow"] == "DELETE, GET, HEAD, PUT"
     assert response.json() == {"error_code": "ENDPOINT_NOT_FOUND", "message": "POST is not allowed on "
                                "/api/2.0/mlflow-artifacts/artifacts/0/a.txt (allowed: DELETE, GET, HEAD, PUT)."}
+
+
+def test_openapi_document_with_basic_auth_has_the_auth_endpoints_and_schemes(tmp_path, monkeypatch):
+    import base64
+
+    from starlette.testclient import TestClient
+
+    from mlcask.server.app import create_app
+    from mlcask.server.auth.openapi import SECURITY, SECURITY_SCHEMES
+
+    monkeypatch.setenv("MLCASK_AUTH_ADMIN_PASSWORD", "Admin-pass-1")
+    monkeypatch.setenv("MLCASK_AUTH_DATABASE_URI", f"sqlite:///{tmp_path / 'auth.db'}")
+    config = ServerConfig(backend_store_uri=f"sqlite:///{tmp_path / 'mlcask.db'}",
+                          artifacts_destination=str(tmp_path / "artifacts"), app_name="basic-auth")
+    admin = {"authorization": "Basic " + base64.b64encode(b"admin:Admin-pass-1").decode()}
+    with TestClient(create_app(config), base_url="http://127.0.0.1") as client:
+        assert client.get("/api/2.0/mlflow/openapi.json").status_code == 401
+        document = client.get("/api/2.0/mlflow/openapi.json", headers=admin).json()
+    validate(document)
+    assert document["components"]["securitySchemes"] == SECURITY_SCHEMES and document["security"] == SECURITY
+    paths = document["paths"]
+    assert set(paths["/api/2.0/mlflow/users/create"]) == {"post"}
+    assert "/api/3.0/mlflow/users/permissions/grant" in paths and "/api/3.0/mlflow/roles/create" in paths
+    assert "/api/2.0/mlflow/runs/log-batch" in paths and "/api/3.0/mlflow/server-info" in paths
+
+
+def test_openapi_document_without_auth_has_no_security(shared_server):
+    document = shared_server.api("GET", "/openapi.json").json()
+    assert "security" not in document and "components" not in document
+    assert "/api/2.0/mlflow/users/create" not in document["paths"]
+    assert set(document["paths"]["/api/3.0/mlflow/server-info"]) == {"get"}

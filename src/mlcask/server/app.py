@@ -10,7 +10,8 @@ and registry REST API under ``/api/2.0/mlflow`` and ``/ajax-api/2.0/mlflow``, ML
 ``/api/3.0/mlflow/server-info`` (and its ``/ajax-api/3.0`` twin, served with
 ``--artifacts-only`` too: MLflow's client asks the artifact server), the artifact
 proxy under ``/api/2.0/mlflow-artifacts`` (with ``--serve-artifacts``; alone with
-``--artifacts-only``), the OpenAPI document at ``/api/2.0/mlflow/openapi.json``, and
+``--artifacts-only``), the OpenAPI document at ``/api/2.0/mlflow/openapi.json`` (with
+basic-auth: the auth endpoints too, and its security schemes), and
 ``/metrics`` with ``--expose-prometheus``. Around it: the Host-header allow-list,
 cross-origin checks, CORS for configured origins, security headers, and the basic-auth
 app with ``--app-name basic-auth``.
@@ -51,7 +52,7 @@ from mlcask.tracking.protocols import RegistryStore, TrackingStore
 from mlcask.tracking.store.sql_store import SqlTrackingStore
 from mlcask.version import MLFLOW_FORMAT_VERSION, __version__
 
-__all__ = ["app_from_env", "create_app", "endpoints_of"]
+__all__ = ["app_from_env", "create_app", "endpoints_of", "server_document"]
 
 _logger = logging.getLogger("mlcask.server")
 
@@ -102,8 +103,22 @@ def _artifact_routes(config: ServerConfig) -> list[BaseRoute]:
     return [Mount(prefix, routes=routes) for prefix in ARTIFACTS_PREFIXES]
 
 
-def _plain_routes(endpoints: list[Endpoint]) -> list[BaseRoute]:
+def server_document(config: ServerConfig, endpoints: list[Endpoint]) -> dict[str, Any]:
+    """The server's OpenAPI 3.1 document: its REST endpoints, and with basic-auth the auth endpoints and the
+    security schemes every operation takes (HTTP Basic or a bearer token)."""
     document = openapi_document(endpoints, title="mlcask tracking server (MLflow REST API)", version=__version__)
+    if config.auth_enabled:
+        from mlcask.server.auth.openapi import SECURITY, SECURITY_SCHEMES, openapi_paths
+
+        for path, item in openapi_paths().items():
+            document["paths"].setdefault(path, {}).update(item)
+        document["components"] = {"securitySchemes": SECURITY_SCHEMES}
+        document["security"] = SECURITY
+    return document
+
+
+def _plain_routes(config: ServerConfig, endpoints: list[Endpoint]) -> list[BaseRoute]:
+    document = server_document(config, endpoints)
 
     async def health(request: Request) -> Response:
         return PlainTextResponse("OK")
@@ -158,7 +173,7 @@ def create_app(config: ServerConfig, *, tracking_store: TrackingStore | None = N
     config.check()
     state = ServerState(config, tracking_store, registry_store)
     endpoints = endpoints_of(config)
-    routes: list[BaseRoute] = [*_plain_routes(endpoints), *starlette_routes(endpoints, state),
+    routes: list[BaseRoute] = [*_plain_routes(config, endpoints), *starlette_routes(endpoints, state),
                                *_artifact_routes(config)]
     metrics = None
     if config.expose_prometheus:
