@@ -109,3 +109,16 @@ def test_mlflow_client_uploads_in_parts_without_the_variable(start_server, tmp_p
     log = server.log()
     assert "/api/3.0/mlflow/server-info" in log
     assert "/mpu/create/" in log and "/mpu/complete/" in log and log.count("/mpu/part/") == 3
+
+
+def test_the_auth_rules_let_any_signed_in_caller_read_it():
+    """Its own rule in server/auth/rules.py, not only the settings' list of signed-in paths."""
+    from mlcask.server.auth.rules import ADMIN_ONLY, SIGNED_IN, find_rule
+
+    none = frozenset()
+    for path in PATHS:
+        assert find_rule(path, "GET", none, none, none) is SIGNED_IN
+        assert find_rule(path, "HEAD", none, none, none) is SIGNED_IN
+        assert find_rule(path, "POST", none, none, none) is ADMIN_ONLY
+    assert find_rule("/api/3.0/mlflow/server-info/x", "GET", none, none, none) is ADMIN_ONLY
+

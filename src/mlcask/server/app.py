@@ -89,10 +89,12 @@ SERVER_INFO = Endpoint("GET", "/server-info", server_info, prefix=SERVER_INFO_PR
 
 
 def endpoints_of(config: ServerConfig) -> list[Endpoint]:
-    """The REST endpoints ``config`` serves (only ``server-info`` with ``--artifacts-only``)."""
+    """The MLflow REST endpoints ``config`` serves (none with ``--artifacts-only``), whose calls each need a
+    permission on an experiment or a registered model with basic-auth. The server also serves
+    :data:`SERVER_INFO`, which any signed-in caller may read."""
     if config.artifacts_only:
-        return [SERVER_INFO]
-    return tracking_api.routes() + logged_models_api.routes() + registry_api.routes() + [SERVER_INFO]
+        return []
+    return tracking_api.routes() + logged_models_api.routes() + registry_api.routes()
 
 
 def _artifact_routes(config: ServerConfig) -> list[BaseRoute]:
@@ -172,7 +174,7 @@ def create_app(config: ServerConfig, *, tracking_store: TrackingStore | None = N
     """The server's ASGI app for ``config`` (stores opened from its URIs unless given)."""
     config.check()
     state = ServerState(config, tracking_store, registry_store)
-    endpoints = endpoints_of(config)
+    endpoints = [*endpoints_of(config), SERVER_INFO]
     routes: list[BaseRoute] = [*_plain_routes(config, endpoints), *starlette_routes(endpoints, state),
                                *_artifact_routes(config)]
     metrics = None

@@ -32,6 +32,7 @@ EXPERIMENT, REGISTERED_MODEL = "experiment", "registered_model"
 API_PREFIXES = ("/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/")
 ARTIFACT_PREFIXES = ("/api/2.0/mlflow-artifacts/", "/ajax-api/2.0/mlflow-artifacts/")
 _RUN_ID = ("run_id", "run_uuid")
+SERVER_INFO_PATHS = ("/api/3.0/mlflow/server-info", "/ajax-api/3.0/mlflow/server-info")
 
 
 class Forbidden(Exception):
@@ -438,6 +439,8 @@ def find_rule(path: str, method: str, public_paths: frozenset[str], signed_in_pa
     if path in auth_paths:
         return SELF_AUTHORIZING
     if path in signed_in_paths and lookup == "GET":
+        return SIGNED_IN
+    if path in SERVER_INFO_PATHS and lookup == "GET":  # how the server is set up: for every signed-in caller
         return SIGNED_IN
     if path in ("/get-artifact", "/model-versions/get-artifact"):
         return _STATIC.get((path, lookup), ADMIN_ONLY)
