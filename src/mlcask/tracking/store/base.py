@@ -6,14 +6,14 @@ tokens, ``PagedList``, ``max_results`` checks and ``now_ms`` are :mod:`mlcask.tr
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from mlcask.exceptions import RESOURCE_DOES_NOT_EXIST, InvalidArgumentError, MlcaskException
-from mlcask.tracking.store import db
+from mlcask.tracking.store import db, write_gate
 from mlcask.tracking.store.db import DatabaseError, engine_for
 
 __all__ = ["CHUNK", "SqlFoundation", "SqlStoreBase", "chunks", "not_found", "pairs"]
@@ -60,6 +60,7 @@ class SqlFoundation:
             raise DatabaseError(f"The tracking store supports SQLite and PostgreSQL databases, not "
                                 f"{self._dialect} ('{db._redacted(self.store_uri)}').")
         self._sqlite = self._dialect == "sqlite"
+        self._gate = write_gate.gate_for(db.sqlite_path(self.store_uri)) if self._sqlite else None
         # Errors of statements run on the driver's own cursor (the metric fast path).
         self._driver_errors = engine.dialect.loaded_dbapi
         self._insert = sqlite.insert if self._sqlite else postgresql.insert
@@ -74,11 +75,12 @@ class SqlFoundation:
 
         On SQLite the transaction takes the write lock up front (BEGIN IMMEDIATE): a read
         followed by a write in a deferred transaction fails at once, without waiting, when
-        another process wrote in between. A uniqueness violation raises ``already_exists()``
+        another process wrote in between. Writers queue at the database's write gate first
+        (:mod:`mlcask.tracking.store.write_gate`), so none starves in SQLite's busy loop. A uniqueness violation raises ``already_exists()``
         when given (RESOURCE_ALREADY_EXISTS with the caller's words).
         """
         try:
-            with self._engine.connect() as connection:
+            with self._gate.held() if self._gate else nullcontext(), self._engine.connect() as connection:
                 # An explicit begin: statements run on the driver's cursor are invisible to
                 # SQLAlchemy, and with no transaction of its own, commit() would do nothing.
                 transaction = connection.begin()

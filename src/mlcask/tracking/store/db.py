@@ -47,7 +47,8 @@ def _reset_after_fork() -> None:
 os.register_at_fork(after_in_child=_reset_after_fork)
 
 
-def _sqlite_path(uri: str) -> str | None:
+def sqlite_path(uri: str) -> str | None:
+    """The file of a ``sqlite:///`` URI (None for an in-memory database)."""
     rest = uri.split("://", 1)[1]
     return None if rest in ("", "/", "/:memory:") else rest[1:]
 
@@ -56,7 +57,7 @@ def _create_engine(uri: str) -> Any:
     import sqlalchemy as sa
 
     if uri.startswith("sqlite"):
-        path = _sqlite_path(uri)
+        path = sqlite_path(uri)
         if path:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(uri, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False})
@@ -98,7 +99,7 @@ def mlcask_revisions() -> list[str]:
 
 def _missing_sqlite_file(uri: str) -> Path | None:
     """The file of a ``sqlite:///`` URI if it does not exist (None for other URIs, memory, or a file)."""
-    path = _sqlite_path(uri) if uri.startswith("sqlite") else None
+    path = sqlite_path(uri) if uri.startswith("sqlite") else None
     return None if path is None or Path(path).exists() else Path(path)
 
 
@@ -111,7 +112,7 @@ def _inspect(uri: str) -> tuple[str | None, list[str]]:
 
     import sqlalchemy as sa
 
-    path = _sqlite_path(uri) if uri.startswith("sqlite") else None
+    path = sqlite_path(uri) if uri.startswith("sqlite") else None
     engine = None
     try:
         if path:
