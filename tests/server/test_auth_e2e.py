@@ -125,15 +125,8 @@ def test_every_endpoint_family_answers_401_then_403(start_server):
 
 
 MLFLOW_WORKFLOW = """
-import json, os, sys, tempfile, types, warnings
+import json, os, sys, tempfile, warnings
 warnings.filterwarnings("ignore")
-try:  # the pinned venv has mlflow without its [auth] extra; the client never uses Flask-WTF
-    import flask_wtf.csrf
-except ImportError:
-    csrf = types.ModuleType("flask_wtf.csrf")
-    csrf.CSRFProtect = object
-    sys.modules["flask_wtf"] = types.ModuleType("flask_wtf")
-    sys.modules["flask_wtf.csrf"] = csrf
 import requests
 url = {url!r}
 os.environ.update(MLFLOW_TRACKING_URI=url, MLFLOW_HTTP_REQUEST_MAX_RETRIES="0",
