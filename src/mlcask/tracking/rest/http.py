@@ -48,7 +48,7 @@ import httpx
 
 from mlcask.exceptions import INVALID_PARAMETER_VALUE, InvalidArgumentError, MlcaskException
 
-__all__ = ["API_PREFIX", "ServerClient", "Settings", "error_from_response", "server_client", "split_server_uri"]
+__all__ = ["API_PREFIX", "ServerClient", "ServerStore", "Settings", "error_from_response", "server_client", "split_server_uri"]
 
 API_PREFIX = "/api/2.0"
 RETRY_STATUSES = frozenset({429, 503})
@@ -419,3 +419,29 @@ def _forget_after_fork() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_after_fork)
+
+
+class ServerStore:
+    """What the REST stores share: the server's base URI and its pooled client.
+
+    Parameters
+    ----------
+    base_uri
+        The server's URI, ``http(s)://host:port[/prefix]``; a bad URI or setting fails here.
+    """
+
+    def __init__(self, base_uri: str) -> None:
+        self.base_uri = str(base_uri).rstrip("/")
+        server_client(self.base_uri)
+
+    @property
+    def _client(self) -> ServerClient:
+        """The server's pooled client for the settings in effect now (TLS and timeout variables included)."""
+        return server_client(self.base_uri)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({redact(self.base_uri)!r})"
+
+    def _call(self, method: str, endpoint: str, body: dict[str, Any] | None = None,
+              idempotent: bool | None = None) -> dict[str, Any]:
+        return self._client.call(method, endpoint, body, idempotent=idempotent)

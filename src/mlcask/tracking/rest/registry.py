@@ -16,7 +16,7 @@ from mlcask.entities import ModelVersion, ModelVersionTag, RegisteredModel, Regi
 from mlcask.entities.messages import model_version_from_message, registered_model_from_message
 from mlcask.exceptions import RESOURCE_ALREADY_EXISTS, MlcaskException
 from mlcask.tracking.paging import PagedList
-from mlcask.tracking.rest.http import ServerClient, redact, server_client
+from mlcask.tracking.rest.http import ServerStore
 
 __all__ = ["RestRegistryStore"]
 
@@ -29,7 +29,7 @@ def _tags(tags: Any) -> list[dict[str, str]]:
     return [{"key": tag.key, "value": tag.value} for tag in tags]
 
 
-class RestRegistryStore:
+class RestRegistryStore(ServerStore):
     """Registered models, their versions, tags and aliases on a tracking server.
 
     Parameters
@@ -37,22 +37,6 @@ class RestRegistryStore:
     base_uri
         The server's URI, ``http(s)://host:port[/prefix]`` (the registry URI).
     """
-
-    def __init__(self, base_uri: str) -> None:
-        self.base_uri = str(base_uri).rstrip("/")
-        server_client(self.base_uri)  # a bad URI or setting fails here
-
-    @property
-    def _client(self) -> ServerClient:
-        """The server's pooled client for the settings in effect now (TLS and timeout variables included)."""
-        return server_client(self.base_uri)
-
-    def __repr__(self) -> str:
-        return f"RestRegistryStore({redact(self.base_uri)!r})"
-
-    def _call(self, method: str, endpoint: str, body: dict[str, Any] | None = None,
-              idempotent: bool | None = None) -> dict[str, Any]:
-        return self._client.call(method, endpoint, body, idempotent=idempotent)
 
     def _model(self, answer: dict[str, Any]) -> RegisteredModel:
         return registered_model_from_message(answer.get("registered_model") or {})

@@ -33,7 +33,7 @@ from mlcask.entities.messages import (
 from mlcask.exceptions import RESOURCE_DOES_NOT_EXIST, InvalidArgumentError, MlcaskException
 from mlcask.tracking.batches import batch_requests
 from mlcask.tracking.paging import PagedList
-from mlcask.tracking.rest.http import ServerClient, redact, server_client
+from mlcask.tracking.rest.http import ServerStore
 
 __all__ = ["RestTrackingStore"]
 LOGGED_MODEL_PARAMS_PER_REQUEST = 100
@@ -110,7 +110,7 @@ def _order_by_clause(item: Any) -> dict[str, Any]:
                                f"got {item!r}.")
 
 
-class RestTrackingStore:
+class RestTrackingStore(ServerStore):
     """Experiments, runs, metrics, params, tags, inputs/outputs and logged models on a tracking server.
 
     Parameters
@@ -121,22 +121,6 @@ class RestTrackingStore:
 
     #: The server chooses where experiments keep their artifacts; a client cannot know it.
     artifact_root: str = ""
-
-    def __init__(self, base_uri: str) -> None:
-        self.base_uri = str(base_uri).rstrip("/")
-        server_client(self.base_uri)  # a bad URI or setting fails here
-
-    @property
-    def _client(self) -> ServerClient:
-        """The server's pooled client for the settings in effect now (TLS and timeout variables included)."""
-        return server_client(self.base_uri)
-
-    def __repr__(self) -> str:
-        return f"RestTrackingStore({redact(self.base_uri)!r})"
-
-    def _call(self, method: str, endpoint: str, body: dict[str, Any] | None = None,
-              idempotent: bool | None = None) -> dict[str, Any]:
-        return self._client.call(method, endpoint, body, idempotent=idempotent)
 
     # -- experiments -----------------------------------------------------------------------------
     def create_experiment(self, name: str, artifact_location: str | None = None,
