@@ -149,3 +149,10 @@ def test_openapi_document_without_auth_has_no_security(shared_server):
     assert "security" not in document and "components" not in document
     assert "/api/2.0/mlflow/users/create" not in document["paths"]
     assert set(document["paths"]["/api/3.0/mlflow/server-info"]) == {"get"}
+
+
+def test_non_ascii_digits_are_bad_input_not_a_crash(shared_server):
+    """"²".isdigit() is true but int("²") fails: an enum given as such a "number" is a 400."""
+    response = shared_server.api("GET", "/experiments/search", params={"view_type": "²"})
+    assert response.status_code == 400 and response.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert "view_type" in response.json()["message"]

@@ -301,7 +301,7 @@ def _query_value(spec: Field, text: str, where: str) -> Any:
             raise InvalidArgumentError(f"Invalid value {_shown(text)} for parameter '{where}': expected a boolean "
                                        "(true or false).")
         return text.lower() == "true"
-    if spec.type == "enum" and text.isdigit():
+    if spec.type == "enum" and text.isascii() and text.isdigit():  # not "²", a digit int() refuses
         return int(text)
     if spec.type in ("object", "json"):
         try:
@@ -326,7 +326,7 @@ def _from_query(fields: Sequence[Field], query: Any) -> dict[str, Any]:
 
 async def _json_body(request: Request) -> dict[str, Any]:
     length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
+    if length is not None and length.isascii() and length.isdigit() and int(length) > MAX_BODY_BYTES:
         raise RequestTooLarge(f"The request body ({length} bytes) exceeds this server's limit of {MAX_BODY_BYTES} "
                               "bytes.")
     chunks, size = [], 0
