@@ -27,6 +27,12 @@ from pathlib import Path
 from mlcask.exceptions import RESOURCE_DOES_NOT_EXIST, InvalidArgumentError, MlcaskException
 from mlcask.models.home import mlcask_home_files, refuse_mlcask_home
 from mlcask.tracking.protocols import ArtifactRepository, FileInfo
+from mlcask.tracking.transfer_checks import (
+    check_upload_descriptor,
+    refuse_download_into_home,
+    refuse_home_folder_upload,
+    upload_file,
+)
 from mlcask.utils.paths import (
     TreeEntry,
     clean_relative_path,
@@ -73,8 +79,6 @@ def _upload_name(name: str, source: object) -> str:
 
 _ROOT_ADVICE = ("Keep artifacts in a folder outside it: set MLCASK_ARTIFACT_ROOT or the experiment's "
                 "artifact_location elsewhere (or MLCASK_HOME to another folder).")
-_UPLOAD_ADVICE = "Log files from outside it: the signing key and the digest cache must not leave this machine."
-_DOWNLOAD_ADVICE = "Choose a dst_path outside it."
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,9 +91,7 @@ class _Source:
     forbidden: frozenset[tuple[int, int]]
 
     def check(self, info: os.stat_result, shown: str | os.PathLike) -> None:
-        if (info.st_dev, info.st_ino) in self.forbidden:
-            raise InvalidArgumentError(f"Cannot upload '{shown}': it is a hard link to a file of the mlcask home "
-                                       f"folder (the signing key or the digest cache). {_UPLOAD_ADVICE}")
+        check_upload_descriptor(info, shown, self.forbidden)
 
     def copy(self, relative: str, target: Path, shown: Path) -> None:
         copy_file_below(self.fd, relative, target, shown, check=self.check)
@@ -217,14 +219,9 @@ class LocalArtifactRepository:
         ``local_file`` may be a symbolic link (the caller named it): the file it points at is copied, under the
         link's name, as MLflow does. A file inside the mlcask home folder is refused.
         """
-        source = Path(local_file)
-        if not source.is_file():
-            dangling = " (a symbolic link to nothing)" if source.is_symlink() and not source.exists() else ""
-            raise InvalidArgumentError(f"log_artifact: '{local_file}' is not a file{dangling}.")
+        source, real = upload_file(local_file)
         folder = self.local_path(artifact_path)
         name = _upload_name(source.name, local_file)
-        real = source.resolve(strict=True)
-        refuse_mlcask_home(source, "log_artifact: the file", _UPLOAD_ADVICE)
         with _reading(real.parent, source.parent) as reading:
             self._put_files(folder, reading, [(real.name, name)], [], artifact_path)
 
@@ -236,12 +233,9 @@ class LocalArtifactRepository:
         loop or a special file is refused, naming it (see :func:`mlcask.utils.paths.folder_entries`). A folder
         that is, holds or lies inside the mlcask home folder is refused.
         """
-        source = Path(local_dir)
-        if not source.is_dir():
-            raise InvalidArgumentError(f"log_artifacts: '{local_dir}' is not a folder.")
+        source = refuse_home_folder_upload(local_dir)
         target = self.local_path(artifact_path)
         real = source.resolve(strict=True)
-        refuse_mlcask_home(source, "log_artifacts: the folder", _UPLOAD_ADVICE)
         entries = _upload_entries(source, local_dir)
         with _reading(real, source) as reading:
             if target != self.root and not target.exists() and not target.is_symlink():
@@ -351,7 +345,7 @@ class LocalArtifactRepository:
     def _copy_out(self, source: Path, dst: Path) -> Path:
         """Copy ``source`` (checked, inside the root) to ``dst / source.name``; see :meth:`download_artifacts`."""
         destination = dst / source.name
-        refuse_mlcask_home(destination, "download_artifacts: the destination", _DOWNLOAD_ADVICE)
+        refuse_download_into_home(destination)
         root = self.root.resolve()
         real = source.resolve(strict=True)
         dst.mkdir(parents=True, exist_ok=True)

@@ -43,8 +43,14 @@ from pathlib import Path
 from typing import IO, Any
 
 from mlcask.exceptions import RESOURCE_DOES_NOT_EXIST, InvalidArgumentError, MlcaskException
-from mlcask.models.home import mlcask_home_files, refuse_mlcask_home
+from mlcask.models.home import mlcask_home_files
 from mlcask.tracking.protocols import FileInfo
+from mlcask.tracking.transfer_checks import (
+    check_upload_descriptor,
+    refuse_download_into_home,
+    refuse_home_folder_upload,
+    upload_file,
+)
 from mlcask.utils.paths import (
     PARTIAL_PREFIX,
     clean_relative_path,
@@ -67,8 +73,6 @@ _THREADS = 8
 _BUCKET = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{2,254}")
 _CLIENTS: dict[tuple, Any] = {}
 _CLIENTS_LOCK = threading.Lock()
-_UPLOAD_ADVICE = "Log files from outside it: the signing key and the digest cache must not leave this machine."
-_DOWNLOAD_ADVICE = "Choose a dst_path outside it."
 
 
 def _umask() -> int:
@@ -333,21 +337,14 @@ class S3ArtifactRepository:
                       forbidden: frozenset[tuple[int, int]]) -> None:
         descriptor = open_below(root_fd, below, shown)
         with os.fdopen(descriptor, "rb") as handle:
-            info = os.fstat(handle.fileno())
-            if (info.st_dev, info.st_ino) in forbidden:
-                raise InvalidArgumentError(f"Cannot upload '{shown}': it is a hard link to a file of the mlcask home "
-                                           f"folder (the signing key or the digest cache). {_UPLOAD_ADVICE}")
+            check_upload_descriptor(os.fstat(handle.fileno()), shown, forbidden)
             self.upload_fileobj(handle, artifact_file)
 
     def log_artifact(self, local_file: str | os.PathLike, artifact_path: str | None = None) -> None:
         """Upload one local file as ``<artifact_path>/<its name>`` (a link the caller named is followed)."""
-        source = Path(local_file)
-        if not source.is_file():
-            raise InvalidArgumentError(f"log_artifact: '{local_file}' is not a file.")
+        source, real = upload_file(local_file)
         folder = self._relative(artifact_path)
         name = safe_name(source.name, f"file name in '{local_file}'")
-        refuse_mlcask_home(source, "log_artifact: the file", _UPLOAD_ADVICE)
-        real = source.resolve(strict=True)
         parent = open_folder(real.parent)
         try:
             self._upload_below(parent, real.name, source, "/".join(filter(None, [folder, name])),
@@ -361,11 +358,8 @@ class S3ArtifactRepository:
         Links inside the folder follow :func:`mlcask.utils.paths.folder_entries`'s rule (copied as what they
         point at inside the folder, refused otherwise); the mlcask home folder is refused.
         """
-        source = Path(local_dir)
-        if not source.is_dir():
-            raise InvalidArgumentError(f"log_artifacts: '{local_dir}' is not a folder.")
+        source = refuse_home_folder_upload(local_dir)
         folder = self._relative(artifact_path)
-        refuse_mlcask_home(source, "log_artifacts: the folder", _UPLOAD_ADVICE)
         entries = [e for e in folder_entries(source, f"log_artifacts: the folder '{local_dir}'") if not e.is_dir]
         for entry in entries:
             for part in entry.path.split("/"):
@@ -502,7 +496,7 @@ class S3ArtifactRepository:
         dst = Path(tempfile.mkdtemp(prefix="mlcask-s3-")) if dst_path is None else Path(dst_path)
         name = (relative or self.prefix).rpartition("/")[2] or self.bucket
         destination = dst / name
-        refuse_mlcask_home(destination, "download_artifacts: the destination", _DOWNLOAD_ADVICE)
+        refuse_download_into_home(destination)
         is_file = bool(relative) and self.is_file(relative)
         if not is_file and relative and not self._folder_exists(relative):
             raise MlcaskException(f"No artifact at '{self.location.uri(relative)}'.",

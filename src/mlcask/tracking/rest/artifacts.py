@@ -31,10 +31,16 @@ from typing import Any, BinaryIO
 
 from mlcask.entities.messages import file_info_from_message
 from mlcask.exceptions import InvalidArgumentError
-from mlcask.models.home import mlcask_home_files, refuse_mlcask_home
+from mlcask.models.home import mlcask_home_files
 from mlcask.models.integrity import MANIFEST_FILE_NAME
 from mlcask.tracking.protocols import FileInfo
 from mlcask.tracking.rest.http import ServerClient, redact, server_client
+from mlcask.tracking.transfer_checks import (
+    check_upload_descriptor,
+    refuse_download_into_home,
+    refuse_home_folder_upload,
+    upload_file,
+)
 from mlcask.utils.paths import (
     PARTIAL_PREFIX,
     TreeEntry,
@@ -51,8 +57,6 @@ __all__ = ["ARTIFACTS_ROOT", "HttpArtifactRepository", "resolve_artifact_uri"]
 ARTIFACTS_ROOT = "/api/2.0/mlflow-artifacts/artifacts"
 _CHUNK = 1 << 20
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-_UPLOAD_ADVICE = "Log files from outside it: the signing key and the digest cache must not leave this machine."
-_DOWNLOAD_ADVICE = "Choose a dst_path outside it."
 
 
 def _tracking_server(tracking_uri: str | None, uri: str) -> urllib.parse.SplitResult:
@@ -151,13 +155,9 @@ class HttpArtifactRepository:
         ``local_file`` may be a symbolic link (the caller named it): the file it points at is uploaded under the
         link's name. A file of the mlcask home folder is refused.
         """
-        source = Path(local_file)
-        if not source.is_file():
-            raise InvalidArgumentError(f"log_artifact: '{local_file}' is not a file.")
+        source, real = upload_file(local_file)
         folder = self._relative(artifact_path)
         name = safe_name(source.name, f"file name in '{local_file}'")
-        refuse_mlcask_home(source, "log_artifact: the file", _UPLOAD_ADVICE)
-        real = source.resolve(strict=True)
         parent = open_folder(real.parent)
         try:
             self._upload_below(parent, real.name, _join(folder, name), source, mlcask_home_files())
@@ -168,11 +168,11 @@ class HttpArtifactRepository:
                       forbidden: frozenset[tuple[int, int]]) -> None:
         def body() -> BinaryIO:
             descriptor = open_below(root_fd, below, shown)
-            info = os.fstat(descriptor)
-            if (info.st_dev, info.st_ino) in forbidden:
+            try:
+                check_upload_descriptor(os.fstat(descriptor), shown, forbidden)
+            except InvalidArgumentError:
                 os.close(descriptor)
-                raise InvalidArgumentError(f"Cannot upload '{shown}': it is a hard link to a file of the mlcask home "
-                                           f"folder. {_UPLOAD_ADVICE}")
+                raise
             return os.fdopen(descriptor, "rb")
 
         body().close()  # refuse before the first request, not inside it
@@ -184,11 +184,8 @@ class HttpArtifactRepository:
         Links inside the folder are uploaded as what they point at when that stays inside it; others, and
         special files, are refused naming them (:func:`mlcask.utils.paths.folder_entries`).
         """
-        source = Path(local_dir)
-        if not source.is_dir():
-            raise InvalidArgumentError(f"log_artifacts: '{local_dir}' is not a folder.")
+        source = refuse_home_folder_upload(local_dir)
         folder = self._relative(artifact_path)
-        refuse_mlcask_home(source, "log_artifacts: the folder", _UPLOAD_ADVICE)
         entries = folder_entries(source, f"log_artifacts: the folder '{local_dir}'")
         for entry in entries:
             for part in entry.path.split("/"):
@@ -261,7 +258,7 @@ class HttpArtifactRepository:
         dst = Path(tempfile.mkdtemp(prefix="mlcask-artifacts-")) if dst_path is None else Path(dst_path)
         name = _join(self.root, relative).rpartition("/")[2]
         destination = dst / name if name else dst
-        refuse_mlcask_home(destination, "download_artifacts: the destination", _DOWNLOAD_ADVICE)
+        refuse_download_into_home(destination)
         children = self.list_artifacts(relative) if relative else None
         dst.mkdir(parents=True, exist_ok=True)
         top = open_folder(dst)
