@@ -68,6 +68,8 @@ def server_info(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
     proxy's multipart endpoints when ``multipart_uploads_enabled`` is true (and the variable
     ``MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD`` is not set): the proxy has them for both kinds of destination.
     It has no presigned downloads or presigned single uploads, no workspaces, traces or AI gateway.
+    With basic-auth any signed-in caller may read it (MLflow answers it without credentials; MLflow's
+    client sends its credentials to it anyway).
     """
     config = ctx.config
     tracking = None if config.artifacts_only else ctx.tracking
@@ -162,7 +164,8 @@ async def _not_found(request: Request) -> Response:
 async def _http_error(request: Request, exc: Exception) -> Response:
     """Starlette's own HTTP errors (a path no route can match, such as one holding a newline, or a verb a
     mounted route does not take) as MLflow's JSON error bodies, like every other answer of the server."""
-    assert isinstance(exc, HTTPException)
+    if not isinstance(exc, HTTPException):  # registered for HTTPException only
+        raise exc
     if exc.status_code in (404, 405):
         return await _not_found(request)
     code = "INTERNAL_ERROR" if exc.status_code >= 500 else "BAD_REQUEST"
