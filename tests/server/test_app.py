@@ -92,12 +92,23 @@ def _raw(server, method: str, target: str) -> tuple[int, dict[str, str], bytes]:
     return int(lines[0].split()[1]), {k.lower(): v for k, v in headers.items()}, body
 
 
+@pytest.mark.parametrize("method, target", [
+    ("GET", "/api/2.0/mlflow-artifacts/artifacts/a%0ab"),
+    ("GET", "/api/2.0/mlflow-artifacts/x%0a"),
+    ("PUT", "/ajax-api/2.0/mlflow-artifacts/%0a/artifacts"),
+    ("GET", "/api/2.0/mlflow/runs%0a/get"),
+    ("GET", "/api/2.0/mlflow/runs/get%0a"),  # Starlette's "$" would match it as /runs/get
+    ("GET", "/%0a%0d"),
+    ("GET", "/api/2.0/mlflow/experiments/get%00"),
+])
+def test_control_characters_in_the_path_are_refused(shared_server, method, target):
+    code, headers, body = _raw(shared_server, method, target)
+    assert code == 400 and headers["content-type"] == "application/json", body
+    answer = json.loads(body)
+    assert answer["error_code"] == "INVALID_PARAMETER_VALUE" and "control character" in answer["message"]
+
+
 @pytest.mark.parametrize("method, target, status", [
-    ("GET", "/api/2.0/mlflow-artifacts/artifacts/a%0ab", 404),
-    ("GET", "/api/2.0/mlflow-artifacts/x%0a", 404),
-    ("PUT", "/ajax-api/2.0/mlflow-artifacts/%0a/artifacts", 404),
-    ("GET", "/api/2.0/mlflow/runs%0a/get", 404),
-    ("GET", "/%0a%0d", 404),
     ("GET", "/api/2.0/mlflow-artifacts/nothing", 404),
     ("POST", "/api/2.0/mlflow-artifacts/artifacts/a.txt", 405),
     ("PATCH", "/api/2.0/mlflow-artifacts/mpu/create/0/x", 405),

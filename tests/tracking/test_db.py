@@ -56,8 +56,14 @@ def test_db_upgrade_command(tmp_path):
 
 
 def test_password_is_hidden_in_messages():
-    assert db._redacted("postgresql://me:secret@host/db") == "postgresql://me:***@host/db"
-    assert db._redacted("postgresql://me@host/db") == "postgresql://me@host/db"
+    from mlcask.utils.redaction import redact_uri
+
+    assert redact_uri("postgresql://me:secret@host/db") == "postgresql://***@host/db"
+    assert redact_uri("postgresql://me@host/db?sslpassword=x#f") == "postgresql://***@host/db"
+    assert redact_uri("sqlite:////tmp/x.db") == "sqlite:////tmp/x.db"
+    assert redact_uri("sqlite:///relative.db") == "sqlite:///relative.db"
+    assert redact_uri("https://user:pw@host:5000/prefix?token=t") == "https://***@host:5000/prefix"
+    assert redact_uri("https://tok@[::1") == "https://***"
 
 
 def _at_revision(path, revision):

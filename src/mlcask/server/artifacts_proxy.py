@@ -158,7 +158,7 @@ def _field(body: dict[str, Any], name: str, kind: type, required: bool = True) -
             raise InvalidArgumentError(f"Missing value for required parameter '{name}'.")
         return None
     if kind is int:
-        if isinstance(value, str) and value.strip().isdigit():
+        if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
             value = int(value)
         if not isinstance(value, int) or isinstance(value, bool):
             raise InvalidArgumentError(f"Invalid value {value!r} for parameter '{name}': expected an integer.")
@@ -201,7 +201,7 @@ async def _receive(request: Request, handle: Any, limit: int, digest: Any = None
     Chunks are gathered up to 1 MiB and written from a worker thread, so a slow disk never holds the event loop.
     """
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise _TooLarge(f"The body is {declared} bytes; this server takes at most {limit} bytes per request.")
     total, pending = 0, bytearray()
     async for chunk in request.stream():
@@ -525,7 +525,7 @@ def _multipart_routes(destination: _LocalDestination | _S3Destination) -> list[B
 
     async def part(request: Request) -> Response:
         number = request.path_params["part_number"]
-        if not number.isdigit():
+        if not (number.isascii() and number.isdigit()):
             raise InvalidArgumentError(f"Invalid part number {number!r}: expected an integer.")
         etag = await destination.put_part(request, request.path_params["upload_id"], int(number),
                                           request.query_params.get("token", ""))

@@ -11,6 +11,8 @@
   runs behind the user's back.
 - **CORS**: only the configured origins get ``Access-Control-Allow-*`` answers, preflight
   included (answered here, before authentication: preflights carry no credentials).
+- **Control characters** in the request path (``%0a``, ``%00``, ...) are a 400: no route has
+  them, and Starlette's patterns would otherwise match ``/runs/get\n`` as ``/runs/get``.
 - **Security headers** on every response: ``nosniff``, ``X-Frame-Options: SAMEORIGIN``,
   ``Referrer-Policy: same-origin`` and a Content-Security-Policy that allows the
   same-origin web UI (scripts, styles, images, API calls to ``'self'``) and nothing else;
@@ -111,6 +113,15 @@ class SecurityMiddleware:
         if not self.host_allowed(host):
             response = error_response("PERMISSION_DENIED", f"Invalid Host header {host[:100]!r}: this server answers "
                                       "only to its own names (start it with --allowed-hosts to add names).", 403)
+            await response(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        bad = next((char for char in path if ord(char) < 32 or ord(char) == 127), None)
+        if bad is not None:
+            # Starlette's route patterns end in "$", which also matches before a trailing newline:
+            # "/runs/get\n" would be served as "/runs/get". No path of this server has one.
+            response = error_response("INVALID_PARAMETER_VALUE", f"Invalid request path {path[:200]!r}: it contains "
+                                      f"the control character U+{ord(bad):04X}.", 400)
             await response(scope, receive, send)
             return
         origin = headers.get("origin")

@@ -35,6 +35,7 @@ from mlcask.models.integrity import MANIFEST_FILE_NAME, verify_model
 from mlcask.tracking.artifacts import get_artifact_repository
 from mlcask.tracking.protocols import ArtifactRepository
 from mlcask.utils.paths import clean_relative_path
+from mlcask.utils.redaction import without_credentials
 
 __all__ = ["cache_root", "download_artifact_tree", "download_model", "model_cache_folder"]
 
@@ -93,11 +94,9 @@ def _canonical(artifact_uri: str, tracking_uri: str | None) -> str:
     lowered = uri.lower()
     if not lowered.startswith(("mlflow-artifacts:", "http:", "https:")):
         return uri
-    from mlcask.tracking.rest.http import redact  # httpx is needed only for servers (the client extra)
-
     if lowered.startswith("mlflow-artifacts:") and not uri[len("mlflow-artifacts:"):].startswith("//"):
-        return f"{redact(tracking_uri or '')}|{uri}"
-    return redact(uri)
+        return f"{without_credentials(tracking_uri or '')}|{uri}"
+    return without_credentials(uri)
 
 
 def model_cache_folder(artifact_uri: str, tracking_uri: str | None = None) -> Path:

@@ -205,7 +205,7 @@ def validate_experiment_id(experiment_id: Any) -> int:
     """The integer behind an experiment id (``"0"``, ``"12"`` or an int)."""
     if isinstance(experiment_id, int) and not isinstance(experiment_id, bool):
         return experiment_id
-    if isinstance(experiment_id, str) and experiment_id.strip().isdigit():
+    if isinstance(experiment_id, str) and experiment_id.strip().isascii() and experiment_id.strip().isdigit():
         return int(experiment_id)
     raise InvalidArgumentError(f"Invalid experiment id {experiment_id!r}: experiment ids are integers such as '0' "
                                "or '12'.")

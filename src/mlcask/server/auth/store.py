@@ -23,6 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from mlcask.exceptions import RESOURCE_ALREADY_EXISTS, RESOURCE_DOES_NOT_EXIST, MlcaskException
+from mlcask.utils.redaction import redact_uri
 
 __all__ = ["AuthStore", "GrantRow", "Role", "RoleGrant", "TokenRow", "User"]
 
@@ -317,7 +318,7 @@ class AuthStore(RolesMixin):
                 time.sleep(0.2)
                 self._init_schema()
         except sa.exc.SQLAlchemyError as error:
-            raise MlcaskException(f"The auth database {_redacted(uri)} cannot be opened: {error}") from None
+            raise MlcaskException(f"The auth database {redact_uri(uri)} cannot be opened: {error}") from None
         _stores.add(self)
 
     def _init_schema(self) -> None:
@@ -495,10 +496,3 @@ class AuthStore(RolesMixin):
             rows = connection.execute(sa.select(_grants).where(_grants.c.user_id == user_id)
                                       .order_by(_grants.c.resource_type, _grants.c.resource_id)).all()
         return [GrantRow(r.resource_type, r.resource_id, r.user_id, r.permission) for r in rows]
-
-
-def _redacted(uri: str) -> str:
-    scheme, sep, rest = uri.partition("://")
-    if sep and "@" in rest:
-        rest = "***@" + rest.rsplit("@", 1)[1]
-    return f"{scheme}{sep}{rest}"

@@ -47,6 +47,7 @@ from typing import Any
 import httpx
 
 from mlcask.exceptions import INVALID_PARAMETER_VALUE, InvalidArgumentError, MlcaskException
+from mlcask.utils.redaction import redact_uri
 
 __all__ = ["API_PREFIX", "ServerClient", "ServerStore", "Settings", "error_from_response", "server_client", "split_server_uri"]
 
@@ -158,10 +159,7 @@ def split_server_uri(uri: str) -> tuple[str, tuple[str, str] | None]:
     return base, userinfo
 
 
-def redact(uri: str) -> str:
-    """``uri`` without user info, query or fragment (what a message may show)."""
-    parsed = urllib.parse.urlsplit(str(uri))
-    return urllib.parse.urlunsplit((parsed.scheme, parsed.netloc.rpartition("@")[2], parsed.path, "", ""))
+redact = redact_uri  # what a message may show of a server URI
 
 
 def _auth_header(userinfo: tuple[str, str] | None) -> str | None:

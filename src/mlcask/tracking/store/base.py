@@ -15,6 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from mlcask.exceptions import RESOURCE_DOES_NOT_EXIST, InvalidArgumentError, MlcaskException
 from mlcask.tracking.store import db, write_gate
 from mlcask.tracking.store.db import DatabaseError, engine_for
+from mlcask.utils.redaction import redact_uri
 
 __all__ = ["CHUNK", "SqlFoundation", "SqlStoreBase", "chunks", "not_found", "pairs"]
 
@@ -58,7 +59,7 @@ class SqlFoundation:
         self._dialect = engine.dialect.name
         if self._dialect not in ("sqlite", "postgresql"):
             raise DatabaseError(f"The tracking store supports SQLite and PostgreSQL databases, not "
-                                f"{self._dialect} ('{db._redacted(self.store_uri)}').")
+                                f"{self._dialect} ('{redact_uri(self.store_uri)}').")
         self._sqlite = self._dialect == "sqlite"
         self._gate = write_gate.gate_for(db.sqlite_path(self.store_uri)) if self._sqlite else None
         # Errors of statements run on the driver's own cursor (the metric fast path).
@@ -118,7 +119,7 @@ class SqlFoundation:
         if "locked" in detail or "busy" in detail:
             hint = (f" Another process held the database's write lock for longer than the busy timeout "
                     f"({db.SQLITE_BUSY_TIMEOUT_S} s).")
-        return DatabaseError(f"The tracking database '{db._redacted(self.store_uri)}' failed: {detail}.{hint} "
+        return DatabaseError(f"The tracking database '{redact_uri(self.store_uri)}' failed: {detail}.{hint} "
                              "This call was rolled back; everything logged before it is intact.")
 
 

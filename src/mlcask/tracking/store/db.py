@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from mlcask.exceptions import MlcaskException
+from mlcask.utils.redaction import redact_uri
 
 HEAD_REVISION = "0001"
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -123,12 +124,12 @@ def _inspect(uri: str) -> tuple[str | None, list[str]]:
         with engine.connect() as connection:
             return _current_revision(connection), sa.inspect(connection).get_table_names()
     except sa.exc.OperationalError as exc:
-        raise DatabaseError(f"Cannot reach the tracking database '{_redacted(uri)}': {exc.orig}") from None
+        raise DatabaseError(f"Cannot reach the tracking database '{redact_uri(uri)}': {exc.orig}") from None
     except sa.exc.DBAPIError as exc:
-        raise DatabaseError(f"Cannot read the tracking database '{_redacted(uri)}': {exc.orig}"
+        raise DatabaseError(f"Cannot read the tracking database '{redact_uri(uri)}': {exc.orig}"
                             + (" (is it a SQLite database?)" if "not a database" in str(exc.orig) else "")) from None
     except sa.exc.ArgumentError:
-        raise DatabaseError(f"'{_redacted(uri)}' is not a database URI: expected sqlite:///<path> or "
+        raise DatabaseError(f"'{redact_uri(uri)}' is not a database URI: expected sqlite:///<path> or "
                             "postgresql://<user>@<host>/<database>.") from None
     finally:
         if engine is not None:
@@ -143,7 +144,7 @@ def _looks_like_mlflow(revision: str | None, tables: list[str]) -> bool:
 
 def _refusal(uri: str, revision: str | None, tables: list[str], *, upgrading: bool = False) -> DatabaseError | None:
     """Why the (non-empty) database at ``uri`` cannot be used or upgraded by this mlcask, or None."""
-    shown = _redacted(uri)
+    shown = redact_uri(uri)
     if _looks_like_mlflow(revision, tables):
         return DatabaseError(
             f"'{shown}' is an MLflow tracking database (MLflow schema revision {revision}), not an mlcask one, so "
@@ -208,10 +209,10 @@ def _migrate(uri: str) -> None:
             command.upgrade(config, "head")
     except sa.exc.DBAPIError as exc:
         readonly = "readonly" in str(exc.orig) or "read-only" in str(exc.orig)
-        raise DatabaseError(f"Cannot write the schema to '{_redacted(uri)}': {exc.orig}"
+        raise DatabaseError(f"Cannot write the schema to '{redact_uri(uri)}': {exc.orig}"
                             + (" (the file or its folder is read-only for this user)" if readonly else "")) from None
     except CommandError as exc:  # Alembic: a revision it has no script for
-        raise DatabaseError(f"Cannot migrate '{_redacted(uri)}': {exc}") from None
+        raise DatabaseError(f"Cannot migrate '{redact_uri(uri)}': {exc}") from None
     finally:
         engine.dispose()
 
@@ -228,7 +229,7 @@ def check_existing(uri: str) -> None:
     if revision == HEAD_REVISION:
         return
     if not tables:
-        raise NoDatabaseError(f"The tracking database '{_redacted(uri)}' is empty: nothing has been logged there "
+        raise NoDatabaseError(f"The tracking database '{redact_uri(uri)}' is empty: nothing has been logged there "
                               "yet.")
     raise _refusal(uri, revision, tables)
 
@@ -242,18 +243,6 @@ def _check_schema(uri: str) -> None:
         if tables:
             raise _refusal(uri, revision, tables)
     _migrate(uri)
-
-
-def _redacted(uri: str) -> str:
-    """The URI without its password, for messages."""
-    if "@" not in uri or "://" not in uri:
-        return uri
-    scheme, rest = uri.split("://", 1)
-    credentials, host = rest.rsplit("@", 1)
-    if ":" not in credentials:
-        return uri
-    user = credentials.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}"
 
 
 def engine_for(uri: str) -> Any:

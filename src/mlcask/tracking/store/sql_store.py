@@ -12,6 +12,7 @@ from typing import Any
 from mlcask.tracking.paging import PagedList
 from mlcask.tracking.store.experiments import DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME
 from mlcask.tracking.store.logged_models import LoggedModelsMixin
+from mlcask.utils.redaction import redact_uri
 
 __all__ = ["DEFAULT_EXPERIMENT_ID", "DEFAULT_EXPERIMENT_NAME", "PagedList", "SqlTrackingStore"]
 
@@ -35,6 +36,4 @@ class SqlTrackingStore(LoggedModelsMixin):
         self._ensure_default_experiment()
 
     def __repr__(self) -> str:
-        from mlcask.tracking.store.db import _redacted
-
-        return f"SqlTrackingStore({_redacted(self.store_uri)!r}, {self.artifact_root!r})"
+        return f"SqlTrackingStore({redact_uri(self.store_uri)!r}, {self.artifact_root!r})"
