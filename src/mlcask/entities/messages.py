@@ -403,10 +403,13 @@ def run_outputs_from_message(message: Mapping[str, Any]) -> RunOutputs:
 
 
 def run_to_message(run: Run) -> dict[str, Any]:
-    """A Run message: ``info``, ``data``, ``inputs`` and ``outputs`` (as MLflow's server sends them, even
-    when empty)."""
-    return {"info": run_info_to_message(run.info), "data": run_data_to_message(run.data),
-            "inputs": run_inputs_to_message(run.inputs), "outputs": run_outputs_to_message(run.outputs)}
+    """A Run message: ``info``, ``data`` and ``inputs`` (as MLflow's server sends them, even when empty),
+    and ``outputs`` when the run has any (MLflow leaves it out otherwise)."""
+    message = {"info": run_info_to_message(run.info), "data": run_data_to_message(run.data),
+               "inputs": run_inputs_to_message(run.inputs)}
+    if run.outputs.model_outputs:
+        message["outputs"] = run_outputs_to_message(run.outputs)
+    return message
 
 
 def run_from_message(message: Mapping[str, Any]) -> Run:
