@@ -14,8 +14,6 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 __all__ = ["gate_for", "lock_file_of"]
 
@@ -45,19 +43,30 @@ class _WriteGate:
                 self._path = None  # a read-only folder: gate this process only
         return self._fd
 
-    @contextmanager
-    def held(self) -> Iterator[None]:
-        with self._thread_lock:
-            fd = self._file() if self._depth == 0 else None
-            if fd is not None:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-            self._depth += 1
-            try:
-                yield
-            finally:
-                self._depth -= 1
+    def held(self) -> _WriteGate:
+        """The gate itself, as a context manager: ``with gate.held(): ...`` (a plain class, not a
+        generator: it is entered on every write)."""
+        return self
+
+    def __enter__(self) -> None:
+        self._thread_lock.acquire()
+        try:
+            if self._depth == 0:
+                fd = self._file()
                 if fd is not None:
-                    fcntl.flock(fd, fcntl.LOCK_UN)
+                    fcntl.flock(fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._thread_lock.release()
+            raise
+        self._depth += 1
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._depth -= 1
+        try:
+            if self._depth == 0 and self._fd is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._thread_lock.release()
 
 
 def gate_for(database_path: str | None) -> _WriteGate:
