@@ -20,6 +20,16 @@ for _name in ("MLCASK_SIGNING_KEY", "MLCASK_SIGNING_KEY_FILE", "MLCASK_TRUSTED_K
     os.environ.pop(_name, None)
 
 
+@pytest.fixture(scope="module")
+def s3_server():
+    """moto's standalone S3 server on 127.0.0.1 (see tests/s3_server.py), for one test module."""
+    from tests.s3_server import start_s3_server
+
+    server = start_s3_server()
+    yield server
+    server.stop()
+
+
 @pytest.fixture(scope="session")
 def breast_cancer():
     from sklearn.datasets import load_breast_cancer

@@ -31,16 +31,11 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.support import free_port
+
 ACCESS_KEY_ID = "testing"
 SECRET_ACCESS_KEY = "testing"
 REGION = "us-east-1"
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass

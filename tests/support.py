@@ -4,6 +4,8 @@ custom model whose pickle loads only where it is trusted."""
 
 from __future__ import annotations
 
+import socket
+
 import numpy as np
 
 import mlcask
@@ -14,6 +16,13 @@ class Doubler(mlcask.pyfunc.PythonModel):
 
     def predict(self, context, model_input, params=None):
         return np.asarray(model_input) * 2
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now (for a server a test starts)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def point_fluent_at(uri: str) -> None:

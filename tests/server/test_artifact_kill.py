@@ -18,19 +18,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.s3_server import start_s3_server
-
 pytestmark = pytest.mark.slow
 
 ART = "/api/2.0/mlflow-artifacts"
 MiB = 1024 * 1024
-
-
-@pytest.fixture(scope="module")
-def s3_server():
-    server = start_s3_server()
-    yield server
-    server.stop()
 
 
 class Setup:

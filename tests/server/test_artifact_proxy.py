@@ -25,8 +25,8 @@ from starlette.routing import Mount
 from starlette.testclient import TestClient
 
 from mlcask.server.artifacts_proxy import routes
-from tests.s3_server import free_port, start_s3_server
 from tests.security.traversal_payloads import PAYLOADS, aimed_at
+from tests.support import free_port
 
 API = "/api/2.0/mlflow-artifacts"
 AJAX = "/ajax-api/2.0/mlflow-artifacts"
@@ -68,13 +68,6 @@ def serve_proxy(destination: str, env: dict[str, str] | None = None, port: int |
         if process.poll() is None:
             process.terminate()
             process.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def s3_server():
-    server = start_s3_server()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(params=["local", "s3"])

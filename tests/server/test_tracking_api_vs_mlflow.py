@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.server.conftest import free_port
+from tests.support import free_port
 
 pytestmark = [pytest.mark.interop, pytest.mark.slow]
 

@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 import mlcask
+from tests.support import free_port
 
 
 def _post(client, path, body, content_type="application/json"):
@@ -418,15 +419,9 @@ def test_xgboost_served_with_default_batching(tmp_path, serve_model, breast_canc
 
 # -- the CLI --------------------------------------------------------------------------------------------
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextlib.contextmanager
 def _cli_server(model_dir, *extra):
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "mlcask.cli", "models", "serve", "-m", str(model_dir),
                              "--port", str(port), "--max-wait-ms", "1", "--timeout", "10", *extra],

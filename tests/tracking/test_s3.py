@@ -18,13 +18,6 @@ from tests.security.traversal_payloads import PAYLOADS
 MiB = 1024 * 1024
 
 
-@pytest.fixture(scope="module")
-def s3_server():
-    server = start_s3_server()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
 def bucket(s3_server, monkeypatch):
     s3_server.apply_env(monkeypatch)

@@ -8,7 +8,6 @@ Downloaded models land in a per-session cache folder (``MLCASK_MODEL_CACHE``), n
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -19,18 +18,14 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support import free_port
+
 REPO_ROOT = Path(__file__).resolve().parents[3]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 os.environ["MLCASK_MODEL_CACHE"] = tempfile.mkdtemp(prefix="mlcask-test-model-cache-")
 STARTUP_TIMEOUT_S = 120.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

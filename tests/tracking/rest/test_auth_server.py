@@ -11,8 +11,9 @@ import pytest
 import mlcask
 from mlcask.exceptions import MlcaskException
 from mlcask.tracking import MlflowClient
+from tests.support import free_port
 
-from .conftest import REPO_ROOT, _child_env, free_port, mlcask_server_available, mlcask_server_command, start_server
+from .conftest import REPO_ROOT, _child_env, mlcask_server_available, mlcask_server_command, start_server
 
 ADMIN_PASSWORD = f"pw-{uuid.uuid4().hex}"
 

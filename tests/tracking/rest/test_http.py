@@ -17,8 +17,7 @@ from mlcask.exceptions import InvalidArgumentError, MlcaskException
 from mlcask.tracking.rest import RestRegistryStore, RestTrackingStore
 from mlcask.tracking.rest.artifacts import HttpArtifactRepository
 from mlcask.tracking.rest.http import close_all, server_client
-
-from .conftest import free_port
+from tests.support import free_port
 
 
 class Recorder:

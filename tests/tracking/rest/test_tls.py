@@ -16,8 +16,7 @@ import pytest
 from mlcask.exceptions import MlcaskException
 from mlcask.tracking.rest import RestTrackingStore
 from mlcask.tracking.rest.http import close_all
-
-from .conftest import free_port
+from tests.support import free_port
 
 
 def self_signed(folder):
