@@ -67,8 +67,17 @@ from mlcask.exceptions import (
 )
 from mlcask.server.errors import error_response
 from mlcask.tracking.artifacts import UPLOAD_STAGING_PREFIX, LocalArtifactRepository, get_artifact_repository
-from mlcask.tracking.s3 import MAX_PARTS, NEW_FILE_MODE, PERMISSION_DENIED, ByteStream, S3ArtifactRepository
-from mlcask.utils.paths import clean_relative_path, copy_descriptor, open_below, open_folder, open_folders_at, safe_name
+from mlcask.tracking.s3 import MAX_PARTS, PERMISSION_DENIED, ByteStream, S3ArtifactRepository
+from mlcask.utils.paths import (
+    CREATE_FLAGS,
+    NEW_FILE_MODE,
+    clean_relative_path,
+    copy_descriptor,
+    open_below,
+    open_folder,
+    open_folders_at,
+    safe_name,
+)
 
 __all__ = ["DEFAULT_MAX_UPLOAD_BYTES", "routes"]
 
@@ -79,7 +88,6 @@ STAGING_MAX_AGE_SECONDS = 24 * 3600
 _HEX32 = re.compile(r"[0-9a-f]{32}")  # upload ids, and MD5 ETags of parts
 _CHUNK = 1 << 20
 MAX_JSON_BYTES = 16 * 1024 * 1024  # a complete call lists up to 10,000 parts
-_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 # Types a browser would run or render: served as plain text (MLflow does the same).
 _INERT = ("text/html", "application/xhtml+xml", "image/svg+xml", "text/javascript", "application/javascript",
           "text/xml", "application/xml")
@@ -294,7 +302,7 @@ class _LocalDestination:
         self.root.mkdir(parents=True, exist_ok=True)
         staged = self.root / _staged_name()
         try:
-            with open(os.open(staged, _CREATE, 0o600), "wb") as handle:
+            with open(os.open(staged, CREATE_FLAGS, 0o600), "wb") as handle:
                 await _receive(request, handle, self.limit)
                 os.fchmod(handle.fileno(), NEW_FILE_MODE)
             await run_in_threadpool(self._place, staged.name, relative)
@@ -343,7 +351,7 @@ class _LocalDestination:
         staged = folder / _staged_name()
         digest = hashlib.md5(usedforsecurity=False)
         try:
-            with open(os.open(staged, _CREATE, 0o600), "wb") as handle:
+            with open(os.open(staged, CREATE_FLAGS, 0o600), "wb") as handle:
                 await _receive(request, handle, self.limit, digest)
             etag = digest.hexdigest()
             os.replace(staged, folder / f"part-{number:05d}-{etag}")
@@ -367,7 +375,7 @@ class _LocalDestination:
         self._checked(relative)
         staged = self.root / _staged_name()
         try:
-            written = os.open(staged, _CREATE, 0o600)
+            written = os.open(staged, CREATE_FLAGS, 0o600)
             try:
                 for part in files:
                     with open(part, "rb") as source:

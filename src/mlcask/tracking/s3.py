@@ -31,8 +31,6 @@ import json
 import mimetypes
 import os
 import re
-import secrets
-import stat
 import tempfile
 import threading
 import urllib.parse
@@ -52,7 +50,6 @@ from mlcask.tracking.transfer_checks import (
     upload_file,
 )
 from mlcask.utils.paths import (
-    PARTIAL_PREFIX,
     clean_relative_path,
     folder_entries,
     open_below,
@@ -60,9 +57,10 @@ from mlcask.utils.paths import (
     open_folder_at,
     open_folders_at,
     safe_name,
+    write_file_at,
 )
 
-__all__ = ["NEW_FILE_MODE", "PERMISSION_DENIED", "ByteStream", "S3ArtifactRepository", "S3Location", "parse_s3_uri",
+__all__ = ["PERMISSION_DENIED", "ByteStream", "S3ArtifactRepository", "S3Location", "parse_s3_uri",
            "s3_client"]
 
 PERMISSION_DENIED = "PERMISSION_DENIED"
@@ -75,19 +73,9 @@ _CLIENTS: dict[tuple, Any] = {}
 _CLIENTS_LOCK = threading.Lock()
 
 
-def _umask() -> int:
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except OSError:
-        pass
-    return 0o022
 
 
 #: The mode of a new file (0666 less the umask, read without changing it): downloads, and files the proxy writes.
-NEW_FILE_MODE = 0o666 & ~_umask()
 
 
 # -- configuration -----------------------------------------------------------------------------
@@ -532,22 +520,9 @@ class S3ArtifactRepository:
 
     def _download_to(self, folder_fd: int, name: str, key: str, shown: Path) -> None:
         """Download ``key`` as ``name`` in ``folder_fd``: a private temporary file renamed over ``name``."""
-        partial = f"{PARTIAL_PREFIX}{secrets.token_hex(8)}"
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-        descriptor = os.open(partial, flags, 0o600, dir_fd=folder_fd)
-        try:
-            with os.fdopen(descriptor, "wb") as handle, _s3_errors(f"s3://{self.bucket}/{key}", "download"):
-                self.client.download_fileobj(self.bucket, key, handle, Config=_transfer_config())
-                os.fchmod(handle.fileno(), NEW_FILE_MODE)
-            if stat.S_ISDIR(_lstat_mode(name, folder_fd)):
-                raise InvalidArgumentError(f"Cannot write the file '{shown}': a folder is in the way.")
-            os.replace(partial, name, src_dir_fd=folder_fd, dst_dir_fd=folder_fd)
-        except BaseException:
-            try:
-                os.unlink(partial, dir_fd=folder_fd)
-            except OSError:
-                pass
-            raise
+        with _s3_errors(f"s3://{self.bucket}/{key}", "download"):
+            write_file_at(folder_fd, name, lambda handle: self.client.download_fileobj(
+                self.bucket, key, handle, Config=_transfer_config()), shown)
 
     # -- multipart uploads (the tracking server hands their parts to clients) ------------------
     def create_multipart_upload(self, artifact_file: str, num_parts: int,
@@ -579,10 +554,3 @@ class S3ArtifactRepository:
         with _s3_errors(self.location.uri(relative), "abort the multipart upload to"):
             self.client.abort_multipart_upload(Bucket=self.bucket, Key=self.location.key(relative),
                                                UploadId=upload_id)
-
-
-def _lstat_mode(name: str, folder_fd: int) -> int:
-    try:
-        return os.stat(name, dir_fd=folder_fd, follow_symlinks=False).st_mode
-    except FileNotFoundError:
-        return 0

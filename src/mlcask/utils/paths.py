@@ -37,7 +37,7 @@ import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal
 
 from mlcask.exceptions import InvalidArgumentError
 
@@ -296,6 +296,23 @@ _NOFOLLOW, _CLOEXEC = getattr(os, "O_NOFOLLOW", 0), getattr(os, "O_CLOEXEC", 0)
 _DIRECTORY_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _NOFOLLOW | _CLOEXEC
 _READ_FLAGS = os.O_RDONLY | _NOFOLLOW | getattr(os, "O_NONBLOCK", 0) | _CLOEXEC  # NONBLOCK: a FIFO must not hang us
 _CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC
+CREATE_FLAGS = _CREATE_FLAGS  # a new file, never through a link (O_EXCL | O_NOFOLLOW)
+
+
+def _umask() -> int:
+    # Read, not set: os.umask() changes the process's mask for a moment, for every thread.
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    return 0o022
+
+
+#: The mode of a file written the usual way (0666 less the umask), given to files first written private.
+NEW_FILE_MODE = 0o666 & ~_umask()
 _LINK_ERRNOS = (errno.ELOOP, errno.EMLINK, errno.ENOTDIR)  # O_NOFOLLOW met a link (EMLINK on BSDs), or not a folder
 PARTIAL_PREFIX = ".mlcask-partial-"
 
@@ -518,6 +535,35 @@ def open_folders_at(root_fd: int, relative: str, shown: Path) -> int:
             os.close(current)
         current = following
     return current
+
+
+def write_file_at(folder_fd: int, name: str, write: Callable[[BinaryIO], object], shown: str | os.PathLike, *,
+                  mode: int = NEW_FILE_MODE) -> None:
+    """Write the file ``name`` in ``folder_fd`` with ``write(handle)``.
+
+    The bytes go into a private (0600) temporary file, given ``mode`` and renamed over ``name`` at the end,
+    so a reader never sees half a file and a link at ``name`` is replaced, not written through; a folder at
+    ``name`` is refused, naming ``shown``. On any failure the temporary file is removed.
+    """
+    partial = f"{PARTIAL_PREFIX}{secrets.token_hex(8)}"
+    descriptor = os.open(partial, _CREATE_FLAGS, 0o600, dir_fd=folder_fd)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            write(handle)
+            os.fchmod(handle.fileno(), mode)
+        try:
+            existing = os.stat(name, dir_fd=folder_fd, follow_symlinks=False).st_mode
+        except FileNotFoundError:
+            existing = 0
+        if stat.S_ISDIR(existing):
+            raise InvalidArgumentError(f"Cannot write the file '{shown}': a folder is in the way.")
+        os.replace(partial, name, src_dir_fd=folder_fd, dst_dir_fd=folder_fd)
+    except BaseException:
+        try:
+            os.unlink(partial, dir_fd=folder_fd)
+        except OSError:
+            pass
+        raise
 
 
 def replace_file_at(folder_fd: int, name: str, source_fd: int, shown: str | os.PathLike, *,

@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import mimetypes
 import os
-import secrets
-import stat
 import tempfile
 import urllib.parse
 from collections.abc import Iterable, Iterator
@@ -42,7 +40,6 @@ from mlcask.tracking.transfer_checks import (
     upload_file,
 )
 from mlcask.utils.paths import (
-    PARTIAL_PREFIX,
     TreeEntry,
     clean_relative_path,
     folder_entries,
@@ -50,13 +47,13 @@ from mlcask.utils.paths import (
     open_folder,
     open_folders_at,
     safe_name,
+    write_file_at,
 )
 
 __all__ = ["ARTIFACTS_ROOT", "HttpArtifactRepository", "resolve_artifact_uri"]
 
 ARTIFACTS_ROOT = "/api/2.0/mlflow-artifacts/artifacts"
 _CHUNK = 1 << 20
-_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
 def _tracking_server(tracking_uri: str | None, uri: str) -> urllib.parse.SplitResult:
@@ -287,25 +284,9 @@ class HttpArtifactRepository:
 
 
 def write_stream_at(folder_fd: int, name: str, chunks: Iterable[bytes], shown: str | os.PathLike[str]) -> None:
-    """Write ``chunks`` as the file ``name`` in ``folder_fd``: into a temporary file (0666 less the umask)
-    renamed over ``name`` at the end, so a reader never sees half a file and a link at ``name`` is replaced,
-    not written through."""
-    partial = f"{PARTIAL_PREFIX}{secrets.token_hex(8)}"
-    written = os.open(partial, _CREATE, 0o666, dir_fd=folder_fd)
-    try:
-        with os.fdopen(written, "wb", closefd=True) as stream:
-            for chunk in chunks:
-                stream.write(chunk)
-        try:
-            mode = os.stat(name, dir_fd=folder_fd, follow_symlinks=False).st_mode
-        except FileNotFoundError:
-            mode = 0
-        if stat.S_ISDIR(mode):
-            raise InvalidArgumentError(f"Cannot write the file '{shown}': a folder is in the way.")
-        os.replace(partial, name, src_dir_fd=folder_fd, dst_dir_fd=folder_fd)
-    except BaseException:
-        try:
-            os.unlink(partial, dir_fd=folder_fd)
-        except OSError:
-            pass
-        raise
+    """Write ``chunks`` as the file ``name`` in ``folder_fd``, atomically (:func:`mlcask.utils.paths.write_file_at`)."""
+    def write(stream: BinaryIO) -> None:
+        for chunk in chunks:
+            stream.write(chunk)
+
+    write_file_at(folder_fd, name, write, shown)
