@@ -379,4 +379,4 @@ def register_model(model_uri: str, name: str, tags: dict[str, Any] | None = None
             if model.name == path:
                 model_id, source = model.model_id, f"models:/{model.model_id}"
                 break
-    return client._register(source, name, tags=tags, run_id=run_id, model_id=model_id)
+    return client.register_version(source, name, tags=tags, run_id=run_id, model_id=model_id)

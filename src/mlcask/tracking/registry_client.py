@@ -106,10 +106,11 @@ class RegistryClientMixin:
                 f"models:/<name>/<stage>, models:/<name>/latest or models:/<name>@<alias>), got {src_model_uri!r}"
                 + (": a logged model is registered with register_model, not copied." if parsed.model_id
                    else f": drop the path inside the model ({parsed.path!r})."))
-        return self._registry.copy_model_version(self._model_version_of(parsed), dst_name)
+        return self._registry.copy_model_version(self.model_version_of(parsed), dst_name)
 
-    def _model_version_of(self, parsed: ModelsUri) -> ModelVersion:
-        """The registered version a name-based ``models:/`` URI points at."""
+    def model_version_of(self, parsed: ModelsUri) -> ModelVersion:
+        """The registered version a name-based ``models:/`` URI points at (by version, stage, alias or
+        ``latest``); ``parsed`` comes from :func:`mlcask.models.uri.parse_models_uri`."""
         if parsed.version is not None:
             return self.get_model_version(parsed.name, parsed.version)
         if parsed.alias is not None or parsed.latest:
@@ -120,8 +121,8 @@ class RegistryClientMixin:
                                   error_code=RESOURCE_DOES_NOT_EXIST)
         return max(in_stage, key=lambda version: int(version.version))
 
-    def _register(self, model_uri: str, name: str, tags: dict[str, Any] | None = None,
-                  run_id: str | None = None, model_id: str | None = None) -> ModelVersion:
+    def register_version(self, model_uri: str, name: str, tags: dict[str, Any] | None = None,
+                         run_id: str | None = None, model_id: str | None = None) -> ModelVersion:
         """Create ``name`` if needed, then a version of it pointing at ``model_uri``."""
         try:
             self._registry.create_registered_model(name)

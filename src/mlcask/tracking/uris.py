@@ -66,7 +66,7 @@ def resolve_models_uri(uri: str, _depth: int = 0) -> Path:
     if parsed.model_id:
         folder = local_model_folder(client.get_logged_model(parsed.model_id).artifact_location, client.tracking_uri)
         return _inside(folder, parsed.path, uri) if parsed.path else folder
-    number = parsed.version if parsed.version is not None else client._model_version_of(parsed).version
+    number = parsed.version if parsed.version is not None else client.model_version_of(parsed).version
     source = client.get_model_version_download_uri(parsed.name, number)
     if _depth > MAX_SOURCE_HOPS:
         raise InvalidArgumentError(f"Model URI {uri!r} refers to itself through its registry sources.")
