@@ -17,12 +17,13 @@ import os
 import time
 import weakref
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
 from mlcask.exceptions import RESOURCE_ALREADY_EXISTS, RESOURCE_DOES_NOT_EXIST, MlcaskException
+from mlcask.tracking.paging import now_ms
+from mlcask.tracking.store.db import create_engine
 from mlcask.utils.redaction import redact_uri
 
 __all__ = ["AuthStore", "GrantRow", "Role", "RoleGrant", "TokenRow", "User"]
@@ -131,31 +132,6 @@ class GrantRow:
     resource_id: str
     user_id: int
     permission: str
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def _engine(uri: str) -> sa.Engine:
-    if uri.startswith("sqlite"):
-        rest = uri.split("://", 1)[1] if "://" in uri else ""
-        if rest not in ("", "/", "/:memory:"):
-            Path(rest[1:]).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(uri, connect_args={"timeout": 60, "check_same_thread": False})
-
-        @sa.event.listens_for(engine, "connect")
-        def _configure(dbapi_connection: Any, _record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=60000")
-            cursor.close()
-
-        return engine
-    if uri.startswith(("postgresql://", "postgres://")):
-        uri = "postgresql+psycopg://" + uri.split("://", 1)[1]
-    return sa.create_engine(uri, pool_pre_ping=True)
 
 
 def _after_fork() -> None:
@@ -311,7 +287,7 @@ class AuthStore(RolesMixin):
 
     def __init__(self, uri: str) -> None:
         try:
-            self.engine = _engine(uri)
+            self.engine = create_engine(uri)
             try:
                 self._init_schema()
             except sa.exc.SQLAlchemyError:  # workers starting at once: another one created the tables first
@@ -338,7 +314,7 @@ class AuthStore(RolesMixin):
         try:
             with self.engine.begin() as connection:
                 connection.execute(_users.insert().values(
-                    username=username, password_hash=password_hash, is_admin=is_admin, created_at=_now_ms()))
+                    username=username, password_hash=password_hash, is_admin=is_admin, created_at=now_ms()))
         except sa.exc.IntegrityError:
             raise MlcaskException(f"User (username={username}) already exists.", RESOURCE_ALREADY_EXISTS) from None
         user = self.get_user(username)
@@ -395,7 +371,7 @@ class AuthStore(RolesMixin):
     # -- tokens
     def create_token(self, user_id: int, public_id: str, name: str, token_hash: str,
                      expires_at: int | None) -> TokenRow:
-        row = TokenRow(public_id, user_id, name, token_hash, _now_ms(), expires_at)
+        row = TokenRow(public_id, user_id, name, token_hash, now_ms(), expires_at)
         with self.engine.begin() as connection:
             connection.execute(_tokens.insert().values(
                 public_id=public_id, user_id=user_id, name=name, token_hash=token_hash,

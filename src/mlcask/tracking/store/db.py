@@ -54,7 +54,9 @@ def sqlite_path(uri: str) -> str | None:
     return None if rest in ("", "/", "/:memory:") else rest[1:]
 
 
-def _create_engine(uri: str) -> Any:
+def create_engine(uri: str) -> Any:
+    """A new, unmigrated engine for a database URI: SQLite in WAL mode with a busy timeout and foreign keys,
+    PostgreSQL through psycopg. The tracking and registry stores get theirs from :func:`engine_for`."""
     import sqlalchemy as sa
 
     if uri.startswith("sqlite"):
@@ -120,7 +122,7 @@ def _inspect(uri: str) -> tuple[str | None, list[str]]:
             engine = sa.create_engine(f"sqlite:///file:{urllib.parse.quote(path)}?mode=ro&uri=true",
                                       connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
         else:
-            engine = _create_engine(uri)
+            engine = create_engine(uri)
         with engine.connect() as connection:
             return _current_revision(connection), sa.inspect(connection).get_table_names()
     except sa.exc.OperationalError as exc:
@@ -198,7 +200,7 @@ def _migrate(uri: str) -> None:
     from alembic.config import Config
     from alembic.util import CommandError
 
-    engine = _create_engine(uri)
+    engine = create_engine(uri)
     try:
         with engine.begin() as connection:
             if uri.startswith("postgresql"):
@@ -254,7 +256,7 @@ def engine_for(uri: str) -> Any:
         engine = _engines.get(uri)
         if engine is None:
             _check_schema(uri)
-            engine = _create_engine(uri)
+            engine = create_engine(uri)
             _engines[uri] = engine
     return engine
 
