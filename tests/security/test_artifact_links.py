@@ -22,7 +22,7 @@ import pytest
 
 import mlcask
 from mlcask.exceptions import InvalidArgumentError
-from mlcask.tracking import artifacts
+from mlcask.tracking import artifacts, transfer_checks
 from mlcask.tracking.artifacts import LocalArtifactRepository
 from mlcask.utils import paths
 
@@ -348,7 +348,7 @@ def test_log_artifact_copies_the_file_a_named_link_points_at(tmp_path):
 
 @pytest.mark.parametrize("destination", ["fresh", None], ids=["new-folder", "merged-into-root"])
 def test_a_file_swapped_for_a_link_after_the_walk_is_not_uploaded(source, tmp_path, monkeypatch, destination):
-    real_entries = artifacts.folder_entries
+    real_entries = transfer_checks.folder_entries
 
     def walk_then_swap(*args, **kwargs):
         entries = real_entries(*args, **kwargs)
@@ -356,7 +356,7 @@ def test_a_file_swapped_for_a_link_after_the_walk_is_not_uploaded(source, tmp_pa
         (source / "sub" / "deeper" / "b.txt").symlink_to(tmp_path / "outside" / "credentials")
         return entries
 
-    monkeypatch.setattr(artifacts, "folder_entries", walk_then_swap)
+    monkeypatch.setattr(transfer_checks, "folder_entries", walk_then_swap)
     repository = LocalArtifactRepository(tmp_path / "root")
     repository.write_bytes("kept.txt", b"k")
     with pytest.raises(InvalidArgumentError, match="became a symbolic link"):
@@ -367,7 +367,7 @@ def test_a_file_swapped_for_a_link_after_the_walk_is_not_uploaded(source, tmp_pa
 def test_a_folder_swapped_for_a_link_after_the_walk_is_not_uploaded(source, tmp_path, monkeypatch):
     (tmp_path / "outside" / "deeper").mkdir()
     (tmp_path / "outside" / "deeper" / "b.txt").write_bytes(SECRET)
-    real_entries = artifacts.folder_entries
+    real_entries = transfer_checks.folder_entries
 
     def walk_then_swap(*args, **kwargs):
         entries = real_entries(*args, **kwargs)
@@ -375,7 +375,7 @@ def test_a_folder_swapped_for_a_link_after_the_walk_is_not_uploaded(source, tmp_
         (source / "sub" / "deeper").symlink_to(tmp_path / "outside" / "deeper")
         return entries
 
-    monkeypatch.setattr(artifacts, "folder_entries", walk_then_swap)
+    monkeypatch.setattr(transfer_checks, "folder_entries", walk_then_swap)
     repository = LocalArtifactRepository(tmp_path / "root")
     with pytest.raises(InvalidArgumentError, match="became a symbolic link"):
         repository.log_artifacts(source, "logged")

@@ -31,6 +31,7 @@ from mlcask.tracking.transfer_checks import (
     check_upload_descriptor,
     refuse_download_into_home,
     refuse_home_folder_upload,
+    upload_entries,
     upload_file,
 )
 from mlcask.utils.paths import (
@@ -69,12 +70,12 @@ def is_staging_name(name: str) -> bool:
     return name.startswith(UPLOAD_STAGING_PREFIX) or (name.startswith(".") and _OLD_STAGING_MARK in name)
 
 
-def _upload_name(name: str, source: object) -> str:
-    """A local file or folder name, checked for use as an artifact name."""
+def _upload_name(name: str, what: str) -> str:
+    """A local file or folder name, checked for use as an artifact name (``what`` names it in errors)."""
     if is_staging_name(name):
-        raise InvalidArgumentError(f"Cannot upload '{source}': names starting with '{UPLOAD_STAGING_PREFIX}' are "
-                                   "reserved for uploads in progress.")
-    return safe_name(name, f"file name in '{source}'")
+        raise InvalidArgumentError(f"Cannot upload {name!r} ({what}): names starting with "
+                                   f"'{UPLOAD_STAGING_PREFIX}' are reserved for uploads in progress.")
+    return safe_name(name, what)
 
 
 _ROOT_ADVICE = ("Keep artifacts in a folder outside it: set MLCASK_ARTIFACT_ROOT or the experiment's "
@@ -105,14 +106,6 @@ def _reading(folder: Path, shown: Path) -> Iterator[_Source]:
         yield _Source(descriptor, shown, mlcask_home_files())
     finally:
         os.close(descriptor)
-
-
-def _upload_entries(source: Path, given: object) -> list[TreeEntry]:
-    """What logging the folder ``source`` copies (see :func:`folder_entries`), with every name checked."""
-    entries = folder_entries(source, f"log_artifacts: the folder '{given}'")
-    for entry in entries:
-        _upload_name(entry.path.rpartition("/")[2], source / entry.path)
-    return entries
 
 
 class LocalArtifactRepository:
@@ -221,7 +214,7 @@ class LocalArtifactRepository:
         """
         source, real = upload_file(local_file)
         folder = self.local_path(artifact_path)
-        name = _upload_name(source.name, local_file)
+        name = _upload_name(source.name, f"file name in '{local_file}'")
         with _reading(real.parent, source.parent) as reading:
             self._put_files(folder, reading, [(real.name, name)], [], artifact_path)
 
@@ -236,7 +229,7 @@ class LocalArtifactRepository:
         source = refuse_home_folder_upload(local_dir)
         target = self.local_path(artifact_path)
         real = source.resolve(strict=True)
-        entries = _upload_entries(source, local_dir)
+        entries = upload_entries(source, local_dir, _upload_name)
         with _reading(real, source) as reading:
             if target != self.root and not target.exists() and not target.is_symlink():
                 self._make_folder(target.parent, artifact_path)

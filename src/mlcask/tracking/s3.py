@@ -47,11 +47,11 @@ from mlcask.tracking.transfer_checks import (
     check_upload_descriptor,
     refuse_download_into_home,
     refuse_home_folder_upload,
+    upload_entries,
     upload_file,
 )
 from mlcask.utils.paths import (
     clean_relative_path,
-    folder_entries,
     open_below,
     open_folder,
     open_folder_at,
@@ -348,10 +348,7 @@ class S3ArtifactRepository:
         """
         source = refuse_home_folder_upload(local_dir)
         folder = self._relative(artifact_path)
-        entries = [e for e in folder_entries(source, f"log_artifacts: the folder '{local_dir}'") if not e.is_dir]
-        for entry in entries:
-            for part in entry.path.split("/"):
-                safe_name(part, f"file name in '{source / entry.path}'")
+        entries = [e for e in upload_entries(source, local_dir) if not e.is_dir]
         forbidden = mlcask_home_files()
         root = open_folder(source.resolve(strict=True))
         try:

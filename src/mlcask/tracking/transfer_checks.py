@@ -5,13 +5,15 @@ written into, and a hard link to one of its files is caught at the descriptor.""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from mlcask.exceptions import InvalidArgumentError
 from mlcask.models.home import refuse_mlcask_home
+from mlcask.utils.paths import TreeEntry, folder_entries, safe_name
 
 __all__ = ["UPLOAD_ADVICE", "check_upload_descriptor", "refuse_download_into_home", "refuse_home_folder_upload",
-           "upload_file"]
+           "upload_entries", "upload_file"]
 
 UPLOAD_ADVICE = "Log files from outside it: the signing key and the digest cache must not leave this machine."
 DOWNLOAD_ADVICE = "Choose a dst_path outside it."
@@ -36,6 +38,16 @@ def refuse_home_folder_upload(local_dir: str | os.PathLike[str]) -> Path:
         raise InvalidArgumentError(f"log_artifacts: '{local_dir}' is not a folder.")
     refuse_mlcask_home(source, "log_artifacts: the folder", UPLOAD_ADVICE)
     return source
+
+
+def upload_entries(source: Path, given: object,
+                   check_name: Callable[[str, str], object] = safe_name) -> list[TreeEntry]:
+    """What uploading the folder ``source`` copies (:func:`mlcask.utils.paths.folder_entries`: links inside it
+    followed only where they stay inside), with every name checked by ``check_name(name, what)``."""
+    entries = folder_entries(source, f"log_artifacts: the folder '{given}'")
+    for entry in entries:
+        check_name(entry.path.rpartition("/")[2], f"file name in '{source / entry.path}'")
+    return entries
 
 
 def check_upload_descriptor(info: os.stat_result, shown: str | os.PathLike[str],

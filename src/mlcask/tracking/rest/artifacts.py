@@ -37,12 +37,12 @@ from mlcask.tracking.transfer_checks import (
     check_upload_descriptor,
     refuse_download_into_home,
     refuse_home_folder_upload,
+    upload_entries,
     upload_file,
 )
 from mlcask.utils.paths import (
     TreeEntry,
     clean_relative_path,
-    folder_entries,
     open_below,
     open_folder,
     open_folders_at,
@@ -183,10 +183,7 @@ class HttpArtifactRepository:
         """
         source = refuse_home_folder_upload(local_dir)
         folder = self._relative(artifact_path)
-        entries = folder_entries(source, f"log_artifacts: the folder '{local_dir}'")
-        for entry in entries:
-            for part in entry.path.split("/"):
-                safe_name(part, f"file name in '{local_dir}'")
+        entries = upload_entries(source, local_dir)
         forbidden = mlcask_home_files()
         root = open_folder(source.resolve(strict=True))
         try:
