@@ -17,6 +17,7 @@ from mlcask.exceptions import RESOURCE_DOES_NOT_EXIST, InvalidArgumentError, Mlc
 from mlcask.models.uri import is_models_uri, parse_models_uri
 from mlcask.tracking.artifacts import clean_relative_path, get_artifact_repository, is_local_uri, local_path_of
 from mlcask.tracking.context import current_client as _client
+from mlcask.tracking.protocols import ArtifactRepository
 from mlcask.tracking.runs_uri import split_runs_uri
 
 MAX_SOURCE_HOPS = 3
@@ -33,7 +34,7 @@ def local_model_folder(artifact_uri: str, tracking_uri: str | None = None) -> Pa
     return download_model(artifact_uri, tracking_uri or _client().tracking_uri)
 
 
-def _remote_entry_exists(repository: object, path: str) -> bool:
+def _remote_entry_exists(repository: ArtifactRepository, path: str) -> bool:
     parent = path.rpartition("/")[0] or None
     return any(info.path.rstrip("/") == path for info in repository.list_artifacts(parent))
 
