@@ -19,6 +19,8 @@ FORBIDDEN = [
     ("mlcask.tracking", ("mlcask.serving", "mlcask.server", "mlcask.cli")),
     ("mlcask.serving", ("mlcask.server", "mlcask.cli")),
     ("mlcask.server", ("mlcask.cli",)),
+    # The web UI's assets know nothing of the server that serves them.
+    ("mlcask.ui", ("mlcask.server", "mlcask.tracking", "mlcask.serving", "mlcask.cli")),
 ]
 
 # Upward imports MLflow's API makes necessary, with the reason.

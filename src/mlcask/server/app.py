@@ -35,7 +35,14 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Match, Mount, Route
 
-from mlcask.server import artifacts_proxy, logged_models_api, registry_api, tracking_api
+from mlcask.server import (
+    artifacts_proxy,
+    logged_models_api,
+    model_views_api,
+    registry_api,
+    run_views_api,
+    tracking_api,
+)
 from mlcask.server.config import ServerConfig
 from mlcask.server.endpoints import (
     ALL_METHODS,
@@ -50,6 +57,7 @@ from mlcask.server.middleware import SecurityMiddleware
 from mlcask.server.state import ServerState
 from mlcask.tracking.protocols import RegistryStore, TrackingStore
 from mlcask.tracking.store.sql_store import SqlTrackingStore
+from mlcask.ui import pages as ui_pages
 from mlcask.version import MLFLOW_FORMAT_VERSION, __version__
 
 __all__ = ["app_from_env", "create_app", "endpoints_of", "server_document"]
@@ -96,7 +104,8 @@ def endpoints_of(config: ServerConfig) -> list[Endpoint]:
     :data:`SERVER_INFO`, which any signed-in caller may read."""
     if config.artifacts_only:
         return []
-    return tracking_api.routes() + logged_models_api.routes() + registry_api.routes()
+    return (tracking_api.routes() + logged_models_api.routes() + registry_api.routes() + run_views_api.routes()
+            + model_views_api.routes())
 
 
 def _artifact_routes(config: ServerConfig) -> list[BaseRoute]:
@@ -186,6 +195,8 @@ def create_app(config: ServerConfig, *, tracking_store: TrackingStore | None = N
 
         metrics = RequestMetrics(config.expose_prometheus)
         routes.append(Route("/metrics", metrics.endpoint, methods=["GET"]))
+    if not config.artifacts_only:
+        routes += ui_pages.routes()
     routes.append(Route("/{path:path}", _not_found, methods=ALL_METHODS))
     app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
     app.state.server = state

@@ -74,13 +74,15 @@ if TYPE_CHECKING:
     from mlcask.server.state import ServerState
     from mlcask.tracking.protocols import RegistryStore, TrackingStore
 
-__all__ = ["API_PREFIX", "AJAX_PREFIX", "Context", "Endpoint", "F", "Field", "TAG_FIELDS", "openapi_document",
-           "ROUTE_KEY", "parse_request", "starlette_routes", "validate_args"]
+__all__ = ["API_PREFIX", "AJAX_PREFIX", "MLCASK_PREFIX", "Context", "Endpoint", "F", "Field", "TAG_FIELDS",
+           "openapi_document", "ROUTE_KEY", "parse_request", "starlette_routes", "validate_args"]
 
 _logger = logging.getLogger("mlcask.server")
 
 API_PREFIX = "/api/2.0/mlflow"
 AJAX_PREFIX = "/ajax-api/2.0/mlflow"
+#: mlcask's own endpoints (the web UI's previews, model details and scoring; ajax twin under /ajax-api/2.0/mlcask).
+MLCASK_PREFIX = "/api/2.0/mlcask"
 #: Every verb is routed to the dispatcher, which answers MLflow's error body for those a path does not take.
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 #: Where the dispatcher leaves the matched route template in the ASGI scope (for metrics and logs).

@@ -8,7 +8,10 @@
 - **Cross-origin writes** (CSRF): a browser's POST/PUT/PATCH/DELETE from another origin
   (its ``Origin`` differs from the Host it calls) is refused unless that origin is in
   ``--cors-allowed-origins``; a page cannot use a "simple" ``text/plain`` POST to change
-  runs behind the user's back.
+  runs behind the user's back. Writes to the web UI's ``/ajax-api`` twins must also carry the
+  ``X-Mlcask-Csrf`` header the UI sends: another origin's page cannot add a custom header
+  without the server's CORS consent, so a forged write is refused even from a browser that
+  sends no ``Origin`` (the browser's saved basic-auth credentials would otherwise go with it).
 - **CORS**: only the configured origins get ``Access-Control-Allow-*`` answers, preflight
   included (answered here, before authentication: preflights carry no credentials).
 - **Control characters** in the request path (``%0a``, ``%00``, ...) are a 400: no route has
@@ -31,7 +34,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mlcask.server.config import LOOPBACK_HOSTS, ServerConfig
 from mlcask.server.errors import error_response
 
-__all__ = ["CONTENT_SECURITY_POLICY", "SecurityMiddleware", "host_name"]
+__all__ = ["CONTENT_SECURITY_POLICY", "CSRF_HEADER", "SecurityMiddleware", "host_name"]
 
 CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
                            "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; "
@@ -46,7 +49,9 @@ SECURITY_HEADERS = [
 _UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 _WILDCARD_BINDS = {"0.0.0.0", "::", "[::]", ""}
 _CORS_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
-_CORS_HEADERS = "authorization, content-type, x-requested-with"
+_CORS_HEADERS = "authorization, content-type, x-requested-with, x-mlcask-csrf"
+CSRF_HEADER = "x-mlcask-csrf"
+_UI_API_PREFIX = "/ajax-api/"
 
 
 def host_name(host: str) -> tuple[str, str | None]:
@@ -134,6 +139,12 @@ class SecurityMiddleware:
                 and _origin_host(origin) != host.strip().lower()):
             response = error_response("PERMISSION_DENIED", f"Cross-origin {method} from {origin[:100]!r} refused: "
                                       "add the origin to --cors-allowed-origins to allow it.", 403)
+            await response(scope, receive, send)
+            return
+        if method in _UNSAFE_METHODS and path.startswith(_UI_API_PREFIX) and CSRF_HEADER not in headers:
+            response = error_response("PERMISSION_DENIED", f"{method} {path[:200]} refused: writes to the web UI's "
+                                      f"/ajax-api endpoints must carry the {CSRF_HEADER} header (API clients use "
+                                      "the /api twin of the same path).", 403)
             await response(scope, receive, send)
             return
         await self.app(scope, receive, self._sender(send, origin if cors else None))

@@ -30,6 +30,9 @@ __all__ = ["ADMIN_ONLY", "Decision", "Forbidden", "Rule", "find_rule", "require_
 
 EXPERIMENT, REGISTERED_MODEL = "experiment", "registered_model"
 API_PREFIXES = ("/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/")
+MLCASK_PREFIXES = ("/api/2.0/mlcask/", "/ajax-api/2.0/mlcask/")
+#: The web UI's page: any signed-in user may load it (it then shows only what they may read).
+UI_PAGES = frozenset({"/", "/index.html"})
 ARTIFACT_PREFIXES = ("/api/2.0/mlflow-artifacts/", "/ajax-api/2.0/mlflow-artifacts/")
 _RUN_ID = ("run_id", "run_uuid")
 SERVER_INFO_PATHS = ("/api/3.0/mlflow/server-info", "/ajax-api/3.0/mlflow/server-info")
@@ -383,6 +386,16 @@ _LOGGED_MODEL_RULES: dict[tuple[str, str], Check] = {
 }
 _LOGGED_MODEL_TAG = re.compile(r"/tags/[^/]+")
 
+# mlcask's own endpoints (the web UI's views): each reads what the MLflow call it builds on reads.
+_MLCASK: dict[tuple[str, str], Rule] = {
+    ("runs/metric-summaries", "GET"): _api(run("read")),
+    ("artifacts/preview", "GET"): _api(run("read")),
+    ("artifacts/html-preview", "GET"): _api(run("read")),
+    ("model-versions/details", "GET"): _api(registered_model("read")),
+    ("model-versions/score", "POST"): _api(registered_model("read")),
+    ("logged-models/details", "GET"): _api(logged_model("read")),
+}
+
 _STATIC: dict[tuple[str, str], Rule] = {
     ("/get-artifact", "GET"): Rule(run("read")),
     ("/model-versions/get-artifact", "GET"): Rule(registered_model("read")),
@@ -442,6 +455,8 @@ def find_rule(path: str, method: str, public_paths: frozenset[str], signed_in_pa
         return SIGNED_IN
     if path in SERVER_INFO_PATHS and lookup == "GET":  # how the server is set up: for every signed-in caller
         return SIGNED_IN
+    if path in UI_PAGES and lookup == "GET":
+        return SIGNED_IN
     if path in ("/get-artifact", "/model-versions/get-artifact"):
         return _STATIC.get((path, lookup), ADMIN_ONLY)
     for prefix in API_PREFIXES:
@@ -451,6 +466,9 @@ def find_rule(path: str, method: str, public_paths: frozenset[str], signed_in_pa
             if rule is None and suffix.startswith("logged-models/"):
                 rule = _logged_model_rule(suffix, lookup)
             return rule or ADMIN_ONLY
+    for prefix in MLCASK_PREFIXES:
+        if path.startswith(prefix):
+            return _MLCASK.get((path[len(prefix):], lookup), ADMIN_ONLY)
     for prefix in ARTIFACT_PREFIXES:
         if path.startswith(prefix):
             return _artifact_rule(path[len(prefix):], lookup)

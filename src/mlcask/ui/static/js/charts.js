@@ -1,0 +1,3 @@
+// Metric charts (uPlot). Being built.
+import { html } from "./lib.js";
+export function MetricCharts() { return html`<div class="charts"></div>`; }

@@ -1,0 +1,106 @@
+"""Fixtures for the web UI's tests: a real ``mlcask server`` and a real headless Chromium.
+
+- ``ui_server``: one ``mlcask server`` per module (SQLite, artifacts proxied; see
+  tests/server/conftest.py ``launch``); tests create their own experiments in it.
+- ``start_ui_server(**options)``: more servers (auth, other stores), stopped after the test.
+- ``browser``: Debian's ``/usr/bin/chromium`` driven by Playwright (never a browser download).
+- ``ui_page``: a fresh page of a new browser context on ``ui_server`` that records console
+  errors, page errors and every request; after the test it fails if the page logged an error
+  (a CSP violation included) or sent a request anywhere but the server.
+- ``open_ui(page, server, fragment)``: load ``<server>/#<fragment>`` and wait for the shell.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+
+import pytest
+
+from tests.server.conftest import ServerProcess, launch
+
+CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+def need_browser() -> None:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        missing = "the playwright package"
+    else:
+        missing = None if CHROMIUM else "/usr/bin/chromium"
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"browser tests must run in CI, but {missing} is missing (scripts/test installs it)")
+        pytest.skip(f"{missing} is not installed (scripts/test installs it)")
+
+
+@pytest.fixture(scope="module")
+def ui_server(tmp_path_factory) -> Iterator[ServerProcess]:
+    server = launch(tmp_path_factory.mktemp("ui-server"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def start_ui_server(tmp_path) -> Iterator:
+    started: list[ServerProcess] = []
+
+    def start(**options) -> ServerProcess:
+        server = launch(tmp_path / f"ui-server{len(started)}", **options)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    need_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def new_page(browser, *, viewport=None, **context_options):
+    """A page of a fresh context that records console errors (``page.console_errors``) and requests."""
+    context = browser.new_context(viewport=viewport or {"width": 1280, "height": 900}, **context_options)
+    page = context.new_page()
+    page.requests, page.console_errors, page.dialogs = [], [], []
+    page.on("request", lambda r: page.requests.append(r.url))
+    page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
+    page.on("pageerror", lambda err: page.console_errors.append(str(err)))
+
+    def on_dialog(dialog):
+        page.dialogs.append((dialog.type, dialog.message))
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    return page
+
+
+@pytest.fixture
+def ui_page(browser, ui_server):
+    page = new_page(browser)
+    yield page
+    page.context.close()
+    outside = [url for url in page.requests
+               if not (url.startswith(ui_server.url + "/") or url.startswith(("data:", "blob:", "about:")))]
+    assert not outside, f"the UI sent requests away from the server: {outside}"
+    assert not page.console_errors, f"the page logged errors: {page.console_errors}"
+
+
+def open_ui(page, server: ServerProcess, fragment: str = "/") -> None:
+    """Load the UI at ``#<fragment>`` and wait until the shell has rendered."""
+    page.goto(f"{server.url}/#{fragment}")
+    page.wait_for_selector("header.top", timeout=15_000)
