@@ -296,9 +296,11 @@ def models_serve(tracking_uri: str | None, model_uri: str, host: str, port: int,
 
 from mlcask.cli_predict import predict as _predict_command  # noqa: E402
 from mlcask.cli_server import server as _server_command  # noqa: E402
+from mlcask.cli_ui import ui as _ui_command  # noqa: E402
 
 models.add_command(allow_pickle_option(_predict_command))
 cli.add_command(_server_command)
+cli.add_command(_ui_command)
 register_signing_commands(models, cli, tracking_uri_option)
 
 

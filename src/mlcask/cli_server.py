@@ -20,7 +20,7 @@ from mlcask.exceptions import MlcaskException
 if TYPE_CHECKING:
     from mlcask.server.config import ServerConfig
 
-__all__ = ["server"]
+__all__ = ["serve", "server"]
 
 
 def _env(name: str) -> list[str]:
@@ -101,7 +101,7 @@ def server(backend_store_uri: str, registry_store_uri: str | None, default_artif
            app_name: str | None, expose_prometheus: str | None, allow_unauthenticated: bool,
            max_upload_bytes: int | None, access_log: bool) -> None:
     """Run the tracking server: MLflow's REST API, so MLflow's client logs to it unchanged."""
-    from mlcask.server.config import CONFIG_ENV, ServerConfig
+    from mlcask.server.config import ServerConfig
 
     config = ServerConfig(
         backend_store_uri=backend_store_uri, registry_store_uri=registry_store_uri,
@@ -110,13 +110,24 @@ def server(backend_store_uri: str, registry_store_uri: str | None, default_artif
         allowed_hosts=_split(allowed_hosts), cors_allowed_origins=_split(cors_allowed_origins), app_name=app_name,
         expose_prometheus=expose_prometheus, allow_unauthenticated=allow_unauthenticated,
         **({} if max_upload_bytes is None else {"max_upload_bytes": max_upload_bytes}))
+    serve(config, access_log=access_log)
+
+
+def serve(config: ServerConfig, *, access_log: bool = False, ready: str | None = None) -> None:
+    """Build the app of ``config`` (a failure is one error line, exit status 1) and run it under uvicorn until
+    stopped. ``ready`` is echoed (to stdout) once the app is built, just before uvicorn binds."""
+    from mlcask.server.config import CONFIG_ENV
+
     app = _build(config)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
     from mlcask.serving.server import run
 
-    click.echo(f"mlcask server: tracking {'off' if artifacts_only else backend_store_uri}, artifacts "
-               f"{config.artifacts_destination_uri if serve_artifacts else 'not served'}, auth "
-               f"{app_name or 'off'}, listening on http://{host}:{port}", err=True)
+    host, port, workers = config.host, config.port, config.workers
+    click.echo(f"mlcask server: tracking {'off' if config.artifacts_only else config.backend_store_uri}, artifacts "
+               f"{config.artifacts_destination_uri if config.serve_artifacts else 'not served'}, auth "
+               f"{config.app_name or 'off'}, listening on http://{host}:{port}", err=True)
+    if ready:
+        click.echo(ready)
     if workers > 1:
         os.environ[CONFIG_ENV] = config.to_env()
         run("mlcask.server.app:app_from_env", factory=True, host=host, port=port, workers=workers,
