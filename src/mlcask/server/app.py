@@ -26,7 +26,9 @@ in the ``x-mlcask-version`` header of ``/version`` and in server-info's ``mlcask
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.applications import Starlette
@@ -198,7 +200,7 @@ def create_app(config: ServerConfig, *, tracking_store: TrackingStore | None = N
     if not config.artifacts_only:
         routes += ui_pages.routes()
     routes.append(Route("/{path:path}", _not_found, methods=ALL_METHODS))
-    app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
+    app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error}, lifespan=_lifespan(state))
     app.state.server = state
     app.state.endpoints = endpoints
     if metrics is not None:
@@ -207,6 +209,18 @@ def create_app(config: ServerConfig, *, tracking_store: TrackingStore | None = N
         _install_auth(app, state)
     app.add_middleware(SecurityMiddleware, config=config)
     return app
+
+
+def _lifespan(state: ServerState) -> Any:
+    """At shutdown, stop the web UI's scoring workers (started on the first score)."""
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            model_views_api.stop_scoring(state)
+
+    return lifespan
 
 
 def _install_auth(app: Starlette, state: ServerState) -> None:
