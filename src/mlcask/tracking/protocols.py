@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from mlcask.entities import (
@@ -31,7 +32,25 @@ from mlcask.entities import (
 )
 from mlcask.tracking.paging import PagedList
 
-__all__ = ["ArtifactRepository", "FileInfo", "RegistryStore", "TrackingStore"]
+__all__ = ["ArtifactRepository", "FileInfo", "MetricSummary", "RegistryStore", "TrackingStore"]
+
+
+@dataclass(frozen=True, slots=True)
+class MetricSummary:
+    """One metric key of a run at a glance (the run page's metrics table).
+
+    ``value``, ``step`` and ``timestamp`` are the latest value's (MLflow's rule: the highest
+    (step, timestamp, value)); ``min`` and ``max`` are over every logged value that is not NaN
+    (None when all are NaN); ``count`` counts every logged value, NaN included.
+    """
+
+    key: str
+    value: float
+    step: int
+    timestamp: int
+    min: float | None
+    max: float | None
+    count: int
 
 
 @runtime_checkable
@@ -75,6 +94,9 @@ class TrackingStore(Protocol):
                   tags: Sequence[RunTag] = ()) -> None: ...
     def get_metric_history(self, run_id: str, metric_key: str, max_results: int | None = None,
                            page_token: str | None = None) -> PagedList[Metric]: ...
+    def get_metric_summaries(self, run_id: str) -> list[MetricSummary]:
+        """Every metric key of the run with its latest value, min, max and count, sorted by key;
+        RESOURCE_DOES_NOT_EXIST for an unknown run."""
     def log_inputs(self, run_id: str, datasets: list[Any] | None = None, models: list[Any] | None = None) -> None: ...
     def log_outputs(self, run_id: str, models: list[Any]) -> None: ...
 

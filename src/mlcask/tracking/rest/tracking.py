@@ -22,6 +22,7 @@ from mlcask.entities import Experiment, ExperimentTag, LoggedModel, Metric, Para
 from mlcask.entities.messages import (
     RUN_STATUSES,
     dataset_input_to_message,
+    double_from_json,
     experiment_from_message,
     logged_model_from_message,
     logged_model_status_to_message,
@@ -33,10 +34,13 @@ from mlcask.entities.messages import (
 from mlcask.exceptions import RESOURCE_DOES_NOT_EXIST, InvalidArgumentError, MlcaskException
 from mlcask.tracking.batches import batch_requests
 from mlcask.tracking.paging import PagedList
+from mlcask.tracking.protocols import MetricSummary
 from mlcask.tracking.rest.http import ServerStore
 
 __all__ = ["RestTrackingStore"]
 LOGGED_MODEL_PARAMS_PER_REQUEST = 100
+# What a server answers for a path it does not serve (mlflow server for mlcask's own endpoints).
+ENDPOINT_NOT_FOUND = "ENDPOINT_NOT_FOUND"
 _VIEW_TYPES = {ViewType.ACTIVE_ONLY: "ACTIVE_ONLY", ViewType.DELETED_ONLY: "DELETED_ONLY", ViewType.ALL: "ALL"}
 
 
@@ -244,6 +248,29 @@ class RestTrackingStore(ServerStore):
             if max_results is not None or token is None:
                 return PagedList([_with_run(m, run_id) for m in found], token)
 
+    def get_metric_summaries(self, run_id: str) -> list[MetricSummary]:
+        """mlcask's ``/api/2.0/mlcask/runs/metric-summaries``; from a server without it (``mlflow server``
+        answers 404 ENDPOINT_NOT_FOUND), worked out from each key's full history."""
+        try:
+            answer = self._call("GET", "/mlcask/runs/metric-summaries", {"run_id": run_id})
+        except MlcaskException as exc:
+            if exc.error_code != ENDPOINT_NOT_FOUND:
+                raise
+            return self._summaries_from_history(run_id)
+        return [_summary_from_message(item) for item in answer.get("metrics") or []]
+
+    def _summaries_from_history(self, run_id: str) -> list[MetricSummary]:
+        summaries = []
+        for key in sorted(self.get_run(run_id).data.metrics):
+            history = list(self.get_metric_history(run_id, key))
+            if not history:
+                continue
+            latest = max(history, key=lambda m: (m.step, m.timestamp, m.value))
+            real = [m.value for m in history if m.value == m.value]
+            summaries.append(MetricSummary(key, latest.value, latest.step, latest.timestamp,
+                                           min(real) if real else None, max(real) if real else None, len(history)))
+        return summaries
+
     def log_inputs(self, run_id: str, datasets: list[Any] | None = None, models: list[Any] | None = None) -> None:
         if datasets is not None and not isinstance(datasets, list):
             raise InvalidArgumentError(f"datasets must be a list of DatasetInput, got {type(datasets).__name__}.")
@@ -324,6 +351,16 @@ class RestTrackingStore(ServerStore):
             "page_token": page_token or None}, idempotent=True)
         return PagedList([logged_model_from_message(item) for item in answer.get("models") or []],
                          answer.get("next_page_token") or None)
+
+
+def _summary_from_message(message: dict[str, Any]) -> MetricSummary:
+    """A MetricSummary from one item of metric-summaries' ``metrics`` (see mlcask.server.run_views_api)."""
+    low, high = message.get("min"), message.get("max")
+    return MetricSummary(
+        key=str(message.get("key", "")), value=double_from_json(message.get("value", 0.0), "metrics.value"),
+        step=int(message.get("step") or 0), timestamp=int(message.get("timestamp") or 0),
+        min=None if low is None else double_from_json(low, "metrics.min"),
+        max=None if high is None else double_from_json(high, "metrics.max"), count=int(message.get("count") or 0))
 
 
 def _with_run(metric: Metric, run_id: str) -> Metric:

@@ -23,6 +23,7 @@ from mlcask.entities import (
 )
 from mlcask.exceptions import InvalidArgumentError
 from mlcask.tracking.paging import PagedList, check_max_results, decode_page_token, encode_page_token, now_ms
+from mlcask.tracking.protocols import MetricSummary
 from mlcask.tracking.store.base import chunks, not_found, pairs
 from mlcask.tracking.store.experiments import ExperimentsMixin, experiment_id_int
 from mlcask.tracking.store.names import random_name
@@ -66,6 +67,22 @@ _LOAD_METRICS = (sa.select(latest_metrics.c.run_uuid, latest_metrics.c.key, late
                            sa.type_coerce(latest_metrics.c.is_nan, sa.Integer), latest_metrics.c.timestamp,
                            latest_metrics.c.step)
                  .where(latest_metrics.c.run_uuid.in_(_IDS)).order_by(latest_metrics.c.key))
+
+
+# One pass over the run's history, grouped by key (the (run_uuid, key, step) index orders it), joined with
+# each key's latest row. NaN is stored as 0 with is_nan set: left out of min and max, counted.
+_real_value = sa.case((metrics_table.c.is_nan == sa.true(), None), else_=metrics_table.c.value)
+_AGGREGATES = (sa.select(metrics_table.c.key.label("key"), sa.func.min(_real_value).label("low"),
+                         sa.func.max(_real_value).label("high"), sa.func.count().label("count"))
+               .where(metrics_table.c.run_uuid == sa.bindparam("run_id"))
+               .group_by(metrics_table.c.key).subquery())
+_SUMMARIES = (sa.select(latest_metrics.c.key, latest_metrics.c.value,
+                        sa.type_coerce(latest_metrics.c.is_nan, sa.Integer).label("is_nan"),
+                        latest_metrics.c.step, latest_metrics.c.timestamp, _AGGREGATES.c.low, _AGGREGATES.c.high,
+                        _AGGREGATES.c.count)
+              .join(_AGGREGATES, _AGGREGATES.c.key == latest_metrics.c.key)
+              .where(latest_metrics.c.run_uuid == sa.bindparam("run_id"))
+              .order_by(latest_metrics.c.key))
 
 
 def nan_or(value: float, is_nan: bool) -> float:
@@ -266,6 +283,17 @@ class RunsMixin(ExperimentsMixin):
         return PagedList([Metric(key=r.key, value=nan_or(r.value, r.is_nan), timestamp=r.timestamp, step=r.step,
                                  model_id=r.model_id, dataset_name=r.dataset_name, dataset_digest=r.dataset_digest,
                                  run_id=run_id) for r in rows], token)
+
+    def get_metric_summaries(self, run_id: str) -> list[MetricSummary]:
+        """Every metric key of the run: its latest value (with step and timestamp), the min and max of
+        its values that are not NaN (None if all are NaN), and how many values were logged; sorted by
+        key. One grouped query, however many keys. RESOURCE_DOES_NOT_EXIST for an unknown run."""
+        with self._read() as connection:
+            if connection.execute(_RUN_STATE, {"run_id": run_id}).first() is None:
+                raise not_found(f"Run with id={run_id} not found.")
+            rows = connection.execute(_SUMMARIES, {"run_id": run_id}).all()
+        return [MetricSummary(key=r.key, value=nan_or(r.value, r.is_nan), step=r.step, timestamp=r.timestamp,
+                              min=r.low, max=r.high, count=r.count) for r in rows]
 
     def search_runs(self, experiment_ids: list[str], filter_string: str = "",
                     run_view_type: int = ViewType.ACTIVE_ONLY, max_results: int = 1000,
