@@ -22,7 +22,7 @@ from mlcask.entities.messages import (
 from mlcask.exceptions import RESOURCE_DOES_NOT_EXIST, InvalidArgumentError, MlcaskException
 from mlcask.server.artifact_roots import check_artifact_location, repository_for
 from mlcask.server.endpoints import AJAX_PREFIX, TAG_FIELDS, Context, Endpoint, F
-from mlcask.server.sampling import sample_history
+from mlcask.server.sampling import history_min_max, point_to_metric, sample_history
 from mlcask.tracking.validation import (
     MAX_ENTITIES_PER_BATCH,
     MAX_METRICS_PER_BATCH,
@@ -38,6 +38,8 @@ VIEW_TYPES = ("VIEW_TYPE_UNSPECIFIED", "ACTIVE_ONLY", "DELETED_ONLY", "ALL")
 RUN_STATUSES = ("RUN_STATUS_UNSPECIFIED", "RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
 MAX_RUNS_GET_METRIC_HISTORY_BULK = 100
 MAX_RESULTS_PER_RUN = 2500
+#: get-history-bulk-interval's sampling: MLflow's (each bucket's first value) or mlcask's min_max.
+SAMPLINGS = ("first", "min_max")
 MAX_RESULTS_GET_METRIC_HISTORY = 25000
 LOG_MODEL_HISTORY_TAG = "mlflow.log-model.history"
 
@@ -234,19 +236,29 @@ def _without_run_id(metric: Metric) -> Metric:
 
 
 def get_metric_history_bulk_interval(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
+    """A metric's history in several runs, sampled to at most ``max_results`` values per run.
+
+    By default as MLflow 3.17 samples (the first value of each of ``max_results`` equal buckets, and
+    the last value). mlcask's ``sampling=min_max`` keeps, in each of ``(max_results - 2) // 2`` equal
+    step ranges, the values with the smallest and the largest value, and the range's first and last
+    values: spikes survive, and a chart drawn from it has the envelope of the full history.
+    """
     start, end = args.get("start_step"), args.get("end_step")
     if (start is None) != (end is None):
         raise InvalidArgumentError("If either start step or end step are specified, both must be specified.")
     if start is not None and start > end:
         raise InvalidArgumentError(f"end_step must be greater than start_step. Found start_step={start} and "
                                    f"end_step={end}.")
-    max_results = args.get("max_results", MAX_RESULTS_PER_RUN)
+    max_results, key = args.get("max_results", MAX_RESULTS_PER_RUN), args["metric_key"]
     metrics: list[dict[str, Any]] = []
     for run_id in args["run_ids"]:
-        history = list(ctx.tracking.get_metric_history(run_id, args["metric_key"]))
-        for metric in sample_history(history, max_results, start, end):
-            metrics.append(metric_to_message(Metric(metric.key, metric.value, metric.timestamp, metric.step,
-                                                    run_id=run_id)))
+        if args.get("sampling") == "min_max":
+            sampled = [point_to_metric(key, point, run_id)
+                       for point in history_min_max(ctx.tracking, run_id, key, max_results, start, end)]
+        else:
+            sampled = [Metric(m.key, m.value, m.timestamp, m.step, run_id=run_id) for m in
+                       sample_history(list(ctx.tracking.get_metric_history(run_id, key)), max_results, start, end)]
+        metrics.extend(metric_to_message(metric) for metric in sampled)
     return {"metrics": metrics}
 
 
@@ -358,8 +370,11 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", "/metrics/get-history-bulk-interval", get_metric_history_bulk_interval, (
         F("run_ids", "string", repeated=True, required=True, max_items=MAX_RUNS_GET_METRIC_HISTORY_BULK),
         F("metric_key", "string", required=True), F("start_step", "int32"), F("end_step", "int32"),
-        F("max_results", "int32", minimum=1, maximum=MAX_RESULTS_PER_RUN)),
-        "A metric's history in several runs, sampled evenly to at most max_results values per run."),
+        F("max_results", "int32", minimum=1, maximum=MAX_RESULTS_PER_RUN),
+        F("sampling", "enum", choices=SAMPLINGS)),
+        "A metric's history in several runs, sampled to at most max_results values per run: by default as "
+        "MLflow does (each bucket's first value, and the last); with mlcask's sampling=min_max, each step "
+        "bucket's smallest and largest values and the range's first and last, so spikes survive."),
     Endpoint("GET", "/metrics/get-history-bulk", get_metric_history_bulk, (
         F("run_id", "string", repeated=True, max_items=MAX_RUNS_GET_METRIC_HISTORY_BULK),
         F("metric_key", "string", required=True), F("max_results", "int32", minimum=1)),
