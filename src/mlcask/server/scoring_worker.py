@@ -23,10 +23,10 @@ How it works
   what the worker's resident set grew by while loading it (``/proc/self/statm``), at least
   its size on disk. When the cached models together exceed the budget
   (``MLCASK_UI_SCORING_MEMORY_MB``, default 1024), the least recently used others are
-  evicted; when the model just used is over the budget alone, or the worker's resident set
-  has grown past its start plus twice the budget (memory the allocator keeps after
-  evictions), the worker is recycled after answering: stopped, and started again on the
-  next request.
+  evicted; when the model just used is over the budget alone, or the worker holds more
+  memory than its cached models account for by over the budget and over 256 MiB (what
+  the allocator keeps after evictions, leaks), the worker is recycled after answering:
+  stopped, and started again on the next request.
 - A worker that dies mid-request (a crash in native code, killed for memory) answers that
   request with a clear 503 error and is started again for the next one; a request over the
   timeout (``MLCASK_UI_SCORING_TIMEOUT_S``, default 60) kills its worker and answers 504.
@@ -69,6 +69,7 @@ TIMEOUT_ENV = "MLCASK_UI_SCORING_TIMEOUT_S"
 DEFAULT_MEMORY_MB = 1024
 DEFAULT_TIMEOUT_S = 60.0
 MAX_MESSAGE_BYTES = 64 << 20
+UNACCOUNTED_BYTES = 256 << 20  # memory beyond the cached models' that recycles a worker (if over the budget too)
 _HEADER = struct.Struct(">I")
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
@@ -389,9 +390,9 @@ class ModelCache:
         total = sum(e.charge for e in self.models.values())
         if total > budget:
             return f"the model takes {total >> 20} MiB, over the scoring memory budget of {budget >> 20} MiB"
-        grown = rss_bytes() - self.baseline
-        if grown > 2 * budget:
-            return f"the worker grew by {grown >> 20} MiB, over twice the scoring memory budget"
+        unaccounted = rss_bytes() - self.baseline - total
+        if unaccounted > max(budget, UNACCOUNTED_BYTES):
+            return f"the worker holds {unaccounted >> 20} MiB that no cached model accounts for"
         return None
 
 
