@@ -10,6 +10,7 @@ bottom, loads more pages while the DOM keeps a bounded number of rows.
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from urllib.parse import parse_qs, urlsplit
@@ -67,8 +68,8 @@ def wait_names(page, expected: list[str], timeout: float = 10) -> None:
 
 
 @pytest.fixture
-def page_with_400s(browser, ui_server):
-    """Like ``ui_page``, for tests that make the server answer 400 on purpose: Chromium logs each
+def page_with_4xx(browser, ui_server):
+    """Like ``ui_page``, for tests that make the server answer 4xx on purpose: Chromium logs each
     such answer ("Failed to load resource: ... 400"); any other console error still fails the test."""
     page = new_page(browser)
     yield page
@@ -76,9 +77,9 @@ def page_with_400s(browser, ui_server):
     outside = [url for url in page.requests if not url.startswith((ui_server.url + "/", "data:", "blob:", "about:"))]
     assert not outside, f"the UI sent requests away from the server: {outside}"
     others = [text for text in page.console_errors
-              if not text.startswith("Failed to load resource: the server responded with a status of 400")]
+              if not re.match(r"Failed to load resource: the server responded with a status of 4\d\d ", text)]
     assert not others, f"the page logged errors: {others}"
-    assert len(others) < len(page.console_errors), "the test expected a 400 that never came"
+    assert len(others) < len(page.console_errors), "the test expected a 4xx answer that never came"
 
 
 def hash_query(page) -> dict[str, list[str]]:
@@ -88,11 +89,11 @@ def hash_query(page) -> dict[str, list[str]]:
 # ---------------------------------------------------------------- experiments list
 
 @pytest.mark.browser
-def test_experiments_list_search_create_rename_delete_restore(page_with_400s, ui_server):
+def test_experiments_list_search_create_rename_delete_restore(page_with_4xx, ui_server):
     tag = uuid.uuid4().hex[:8]
     alpha = new_experiment(ui_server, f"list-{tag}-alpha")
     new_experiment(ui_server, f"list-{tag}-beta")
-    page = page_with_400s
+    page = page_with_4xx
     open_ui(page, ui_server, "/")
     page.get_by_label("Search experiments by name").fill(f"{tag}-AL")  # case-insensitive
     page.wait_for_function("() => document.querySelectorAll('[data-testid=experiment-row]').length === 1")
@@ -216,6 +217,15 @@ def test_experiment_page_description_and_models(ui_page, ui_server):
     page.locator(ROWS).first.wait_for()
 
 
+@pytest.mark.browser
+def test_unknown_experiment_shows_the_servers_error(page_with_4xx, ui_server):
+    page = page_with_4xx
+    open_ui(page, ui_server, "/experiments/987654321")
+    page.get_by_text("No Experiment with id=987654321 exists.").wait_for()
+    assert "RESOURCE_DOES_NOT_EXIST" in page.locator(".error-banner").inner_text()
+    assert page.locator(".runs-table").count() == 0 and page.get_by_role("tab").count() == 0
+
+
 @pytest.fixture(scope="module")
 def small_experiment(ui_server):
     """Six finished runs (loss, alpha, a tag) and a child run; {name: run_id} and the experiment id."""
@@ -232,9 +242,9 @@ def small_experiment(ui_server):
 
 
 @pytest.mark.browser
-def test_runs_table_sorts_chooses_columns_and_filters(page_with_400s, ui_server, small_experiment):
+def test_runs_table_sorts_chooses_columns_and_filters(page_with_4xx, ui_server, small_experiment):
     experiment_id, ids = small_experiment
-    page = page_with_400s
+    page = page_with_4xx
     open_ui(page, ui_server, f"/experiments/{experiment_id}")
     wait_names(page, ["r-child", "r-e", "r-d", "r-c", "r-b", "r-a"])  # start time, newest first
     child = page.locator(ROWS, has_text="r-child")
@@ -255,8 +265,12 @@ def test_runs_table_sorts_chooses_columns_and_filters(page_with_400s, ui_server,
     page.get_by_label("Show metric loss").check()
     page.get_by_label("Search columns").fill("")
     page.get_by_label("Show param alpha").check()
-    page.get_by_role("button", name="Done").click()
-    assert page.get_by_role("button", name="Columns (2)").count() == 1
+    page.get_by_label("Search columns").press("Escape")
+    assert page.get_by_label("Search columns").count() == 0
+    assert page.evaluate("document.activeElement.textContent") == "Columns (2)"
+    page.get_by_role("button", name="Columns (2)").click()
+    page.get_by_role("heading", level=1).click()  # a click outside closes it
+    assert page.get_by_label("Search columns").count() == 0
     page.get_by_role("button", name="Sort by loss ascending").click()
     wait_names(page, ["r-b", "r-child", "r-d", "r-a", "r-e", "r-c"])
     assert hash_query(page)["orderByKey"] == ["metrics.`loss`"]

@@ -274,11 +274,12 @@ export function ExperimentPage({ experimentId, tab, query }) {
       ]} />
       <${Description} experiment=${info} onSaved=${experiment.reload} />
     </div>`}
-    <${Tabs} label="Experiment sections" tabs=${[["runs", "Runs"], ["models", "Models"]]} active=${tab} onSelect=${select} />
+    ${!experiment.error && html`<${Tabs} label="Experiment sections" tabs=${[["runs", "Runs"], ["models", "Models"]]}
+      active=${tab} onSelect=${select} />
     <div role="tabpanel" aria-labelledby=${`tab-${tab}`}>
       ${tab === "models"
         ? html`<${LoggedModels} key=${experimentId} experimentId=${experimentId} />`
         : html`<${RunsTable} key=${experimentId} experimentId=${experimentId} query=${query} />`}
-    </div>
+    </div>`}
   </${Page}>`;
 }

@@ -244,7 +244,17 @@ function ColumnChooser({ keys, chosen, onChange }) {
   const [open, setOpen] = useState(false);
   const [search, setSearch] = useState("");
   const panel = useRef(null);
+  const box = useRef(null);
+  const button = useRef(null);
   const id = useId();
+  const close = () => { setOpen(false); button.current?.focus(); };
+  // A click outside closes the panel, as a menu would.
+  useEffect(() => {
+    if (!open) return undefined;
+    const outside = (event) => { if (box.current && !box.current.contains(event.target)) setOpen(false); };
+    document.addEventListener("pointerdown", outside);
+    return () => document.removeEventListener("pointerdown", outside);
+  }, [open]);
   const isChosen = (kind, key) => chosen.some((c) => c.kind === kind && c.key === key);
   const toggle = (kind, key) => onChange(isChosen(kind, key)
     ? chosen.filter((c) => !(c.kind === kind && c.key === key)) : [...chosen, { kind, key }]);
@@ -256,9 +266,9 @@ function ColumnChooser({ keys, chosen, onChange }) {
     const shown = [...all].filter((key) => !needle || key.toLowerCase().includes(needle)).sort();
     return { kind, title, singular, shown };
   }) : [];
-  const onKey = (event) => { if (event.key === "Escape") { setOpen(false); event.stopPropagation(); } };
-  return html`<div class="column-chooser" onKeyDown=${onKey}>
-    <button type="button" aria-expanded=${open ? "true" : "false"} aria-controls=${id}
+  const onKey = (event) => { if (event.key === "Escape" && open) { close(); event.stopPropagation(); } };
+  return html`<div class="column-chooser" ref=${box} onKeyDown=${onKey}>
+    <button type="button" ref=${button} aria-expanded=${open ? "true" : "false"} aria-controls=${id}
       onClick=${() => setOpen(!open)}>Columns${chosen.length ? ` (${chosen.length})` : ""}</button>
     ${open && html`<div class="chooser-panel" id=${id} ref=${panel} role="group" aria-label="Choose columns">
       <input type="search" placeholder="Search keys" aria-label="Search columns" value=${search}
@@ -273,7 +283,7 @@ function ColumnChooser({ keys, chosen, onChange }) {
       </fieldset>`)}
       <div class="chooser-actions">
         ${chosen.length > 0 && html`<button type="button" onClick=${() => onChange([])}>Clear columns</button>`}
-        <button type="button" onClick=${() => setOpen(false)}>Done</button>
+        <button type="button" onClick=${close}>Done</button>
       </div>
     </div>`}
   </div>`;
