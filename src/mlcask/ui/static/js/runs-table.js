@@ -457,34 +457,30 @@ function FilterError({ error }) {
   return html`<${ErrorBanner} error=${error} />`;
 }
 
-// props: experimentId, query (URLSearchParams of the route)
-export function RunsTable({ experimentId, query }) {
-  const filter = query.get("searchFilter") || "";
-  const orderKey = query.get("orderByKey") || DEFAULT_ORDER;
-  const asc = query.get("orderByAsc") === "true";
-  const view = viewOf(query.get("lifecycleFilter"));
-  const request = { experimentId: String(experimentId), filter, orderKey, asc, view };
-  const { session, fetchMore, reload } = useRunPages(request);
-  const [chosen, setChosen] = useChosenColumns(experimentId);
-  const [selected, setSelected] = useState(() => new Set());
+function RunsHead({ columns, rows, selected, setSelected, orderKey, asc, onSort, headRef }) {
+  return html`<thead ref=${headRef}><tr aria-rowindex="1">
+    <th scope="col" class="select-cell"><${SelectAll} rows=${rows} selected=${selected} onChange=${setSelected} /></th>
+    ${columns.map((c) => (c.sort
+      ? html`<${SortHeader} label=${c.label} sortKey=${c.sort} orderKey=${orderKey} asc=${asc} onSort=${onSort}
+          firstAsc=${c.firstAsc !== false} className=${c.kind ? `kind-${c.kind}` : ""}
+          title=${c.kind ? `${c.singular} ${c.key}` : undefined} />`
+      : html`<th scope="col">${c.label}</th>`))}
+  </tr></thead>`;
+}
+
+function Spacer({ rows, rowHeight, colspan }) {
+  if (rows <= 0) return null;
+  return html`<tr class="spacer" aria-hidden="true"><td colspan=${colspan}
+    style=${{ height: `${rows * rowHeight}px` }}></td></tr>`;
+}
+
+// The scroll box: only the rows of the window are in the DOM, spacers stand in for the others.
+function RunsGrid({ session, columns, selected, setSelected, toggle, sort, resetKey, fetchMore, emptyText }) {
   const [rowHeight, setRowHeight] = useState(ROW_HEIGHT);
   const scrollRef = useRef(null);
   const headRef = useRef(null);
   const bodyRef = useRef(null);
-  const requestKey = JSON.stringify(request);
-  const [range, onScroll] = useWindow(scrollRef, headRef, rowHeight, requestKey);
-
-  useEffect(() => setSelected(new Set()), [requestKey]);
-  const update = (changes) => replaceQuery(queryWith(query, changes));
-  const onSort = (key, nextAsc) => update({
-    orderByKey: key === DEFAULT_ORDER ? null : key, orderByAsc: nextAsc ? "true" : null });
-  const toggle = useCallback((id) => setSelected((old) => {
-    const next = new Set(old);
-    if (next.has(id)) next.delete(id); else next.add(id);
-    return next;
-  }), []);
-
-  const columns = useMemo(() => [...FIXED_COLUMNS, ...chosen.map(chosenColumn)], [chosen]);
+  const [range, onScroll] = useWindow(scrollRef, headRef, rowHeight, resetKey);
   const rows = session ? session.rows : [];
   const end = Math.min(rows.length, range.start + range.count);
   const start = Math.min(range.start, end);
@@ -503,7 +499,47 @@ export function RunsTable({ experimentId, query }) {
 
   const width = SELECT_WIDTH + columns.reduce((sum, c) => sum + c.width, 0);
   const colspan = columns.length + 1;
+  const empty = session && session.done && rows.length === 0 && !session.error;
+  return html`<div class="runs-scroll" ref=${scrollRef} onScroll=${onScroll} tabindex="0" aria-label="Runs">
+    <table class="data runs" style=${{ width: `${width}px` }} aria-rowcount=${session && session.done ? rows.length + 1 : -1}>
+      <colgroup><col style=${{ width: `${SELECT_WIDTH}px` }} />
+        ${columns.map((c) => html`<col style=${{ width: `${c.width}px` }} />`)}</colgroup>
+      <${RunsHead} columns=${columns} rows=${rows} selected=${selected} setSelected=${setSelected} headRef=${headRef}
+        ...${sort} />
+      <tbody ref=${bodyRef}>
+        <${Spacer} rows=${start} rowHeight=${rowHeight} colspan=${colspan} />
+        ${rows.slice(start, end).map((row, i) => html`<${RunRow} key=${row.id} row=${row} index=${start + i}
+          columns=${columns} selected=${selected.has(row.id)} onToggle=${toggle} session=${session} />`)}
+        <${Spacer} rows=${rows.length - end} rowHeight=${rowHeight} colspan=${colspan} />
+        ${empty && html`<tr><td colspan=${colspan} class="muted">${emptyText}</td></tr>`}
+      </tbody>
+    </table>
+  </div>`;
+}
+
+// props: experimentId, query (URLSearchParams of the route)
+export function RunsTable({ experimentId, query }) {
+  const filter = query.get("searchFilter") || "";
+  const orderKey = query.get("orderByKey") || DEFAULT_ORDER;
+  const asc = query.get("orderByAsc") === "true";
+  const view = viewOf(query.get("lifecycleFilter"));
+  const request = { experimentId: String(experimentId), filter, orderKey, asc, view };
+  const requestKey = JSON.stringify(request);
+  const { session, fetchMore, reload } = useRunPages(request);
+  const [chosen, setChosen] = useChosenColumns(experimentId);
+  const [selected, setSelected] = useState(() => new Set());
+  useEffect(() => setSelected(new Set()), [requestKey]);
+  const columns = useMemo(() => [...FIXED_COLUMNS, ...chosen.map(chosenColumn)], [chosen]);
+  const toggle = useCallback((id) => setSelected((old) => {
+    const next = new Set(old);
+    if (next.has(id)) next.delete(id); else next.add(id);
+    return next;
+  }), []);
+  const update = (changes) => replaceQuery(queryWith(query, changes));
+  const onSort = (key, nextAsc) => update({
+    orderByKey: key === DEFAULT_ORDER ? null : key, orderByAsc: nextAsc ? "true" : null });
   const keys = session ? session.keys : { metrics: [], params: [], tags: [] };
+  const emptyText = `No runs${filter ? " match the filter" : view === "deleted" ? " deleted" : ""}.`;
   return html`<div class="runs-table">
     <div class="toolbar runs-toolbar">
       <${FilterForm} filter=${filter} onApply=${(text) => update({ searchFilter: text })} />
@@ -517,30 +553,9 @@ export function RunsTable({ experimentId, query }) {
       <${Selection} selected=${selected} session=${session} experimentId=${experimentId}
         onDone=${() => { setSelected(new Set()); reload(); }} />
     </div>
-    <div class="runs-scroll" ref=${scrollRef} onScroll=${onScroll} tabindex="0" aria-label="Runs">
-      <table class="data runs" style=${{ width: `${width}px` }} aria-rowcount=${session && session.done ? rows.length + 1 : -1}>
-        <colgroup><col style=${{ width: `${SELECT_WIDTH}px` }} />
-          ${columns.map((c) => html`<col style=${{ width: `${c.width}px` }} />`)}</colgroup>
-        <thead ref=${headRef}><tr aria-rowindex="1">
-          <th scope="col" class="select-cell"><${SelectAll} rows=${rows} selected=${selected} onChange=${setSelected} /></th>
-          ${columns.map((c) => (c.sort
-            ? html`<${SortHeader} label=${c.label} sortKey=${c.sort} orderKey=${orderKey} asc=${asc} onSort=${onSort}
-                firstAsc=${c.firstAsc !== false} className=${c.kind ? `kind-${c.kind}` : ""}
-                title=${c.kind ? `${c.singular} ${c.key}` : undefined} />`
-            : html`<th scope="col">${c.label}</th>`))}
-        </tr></thead>
-        <tbody ref=${bodyRef}>
-          ${start > 0 && html`<tr class="spacer" aria-hidden="true"><td colspan=${colspan}
-            style=${{ height: `${start * rowHeight}px` }}></td></tr>`}
-          ${rows.slice(start, end).map((row, i) => html`<${RunRow} key=${row.id} row=${row} index=${start + i}
-            columns=${columns} selected=${selected.has(row.id)} onToggle=${toggle} session=${session} />`)}
-          ${end < rows.length && html`<tr class="spacer" aria-hidden="true"><td colspan=${colspan}
-            style=${{ height: `${(rows.length - end) * rowHeight}px` }}></td></tr>`}
-          ${session && session.done && rows.length === 0 && !session.error && html`<tr><td colspan=${colspan}
-            class="muted">No runs${filter ? " match the filter" : view === "deleted" ? " deleted" : ""}.</td></tr>`}
-        </tbody>
-      </table>
-    </div>
+    <${RunsGrid} session=${session} columns=${columns} selected=${selected} setSelected=${setSelected}
+      toggle=${toggle} sort=${{ orderKey, asc, onSort }} resetKey=${requestKey} fetchMore=${fetchMore}
+      emptyText=${emptyText} />
     ${session && !session.done && !session.error && html`<button type="button" class="load-more"
       disabled=${session.busy} onClick=${fetchMore}>${session.busy ? "Loading…" : "Load more runs"}</button>`}
   </div>`;
