@@ -17,6 +17,14 @@ ARTIFACTS = "/api/2.0/mlflow-artifacts/artifacts"
 # A 1x1 red PNG.
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==")
 XSS = "<img src=x onerror=alert(1)>"
+# Records the messages a frame posts to the page (a script that ran in a preview would post one).
+LISTEN = "window.__messages = []; addEventListener('message', (e) => window.__messages.push(e.data));"
+
+
+def expect(locator):
+    from playwright.sync_api import expect as playwright_expect  # only where a browser runs
+
+    return playwright_expect(locator)
 
 
 def _ok(response):
@@ -71,6 +79,8 @@ def world(ui_server):
         "report.html": b"<html><body><h1 id='h'>Report</h1><script>document.getElementById('h').textContent="
                        b"'ran'; parent.postMessage('script ran', '*');</script></body></html>",
         "blob.bin": b"\x00\x01\x02",
+        "shape.svg": b'<svg xmlns="http://www.w3.org/2000/svg" width="20" height="10"><rect width="20" height="10" '
+                     b'fill="blue"/><script>parent.postMessage("svg ran", "*")</script></svg>',
     }
     for path, data in files.items():
         _put(ui_server, info, path, data)
@@ -123,7 +133,7 @@ def test_params_table_and_search(ui_page, ui_server, world):
     rows.first.wait_for()
     assert [r.split("\t") for r in rows.all_inner_texts()] == [["depth", "7"], ["lr", "0.01"], ["xss", XSS]]
     ui_page.get_by_label("Search params").fill("LR")
-    ui_page.wait_for_function("document.querySelectorAll('[data-testid=param-row]').length === 1")
+    expect(rows).to_have_count(1)
     assert rows.first.inner_text().startswith("lr")
 
 
@@ -144,7 +154,7 @@ def test_metrics_table_shows_summaries_and_links(ui_page, ui_server, world):
     assert json.loads(unquote_plus(query["runs"])) == [world["run_id"]]
     assert json.loads(unquote_plus(query["experiments"])) == [world["experiment"]]
     ui_page.get_by_label("Search metrics").fill("m03")
-    ui_page.wait_for_function("document.querySelectorAll('[data-testid=metric-row]').length === 10")
+    expect(rows).to_have_count(10)
 
 
 @pytest.mark.browser
@@ -250,7 +260,7 @@ def test_image_preview_and_download_link(ui_page, ui_server, world):
     view = _open_artifact(ui_page, ui_server, world, "plot.png")
     image = view.locator("[data-testid=artifact-image]")
     image.wait_for()
-    ui_page.wait_for_function("document.querySelector('[data-testid=artifact-image]').naturalWidth === 1")
+    ui_page.wait_for_function("() => document.querySelector('[data-testid=artifact-image]').naturalWidth === 1")
     link = view.locator("[data-testid=artifact-download]")
     assert link.get_attribute("download") == "plot.png"
     with ui_page.expect_download() as download:
@@ -262,10 +272,27 @@ def test_image_preview_and_download_link(ui_page, ui_server, world):
 
 
 @pytest.mark.browser
+def test_svg_is_shown_as_an_image(ui_page, ui_server, world):
+    ui_page.add_init_script(LISTEN)
+    view = _open_artifact(ui_page, ui_server, world, "shape.svg")
+    image = view.locator("[data-testid=artifact-image]")
+    image.wait_for()
+    assert image.get_attribute("src").startswith("blob:")
+    ui_page.wait_for_function("() => document.querySelector('[data-testid=artifact-image]').naturalWidth === 20")
+    assert ui_page.evaluate("window.__messages") == []
+
+
+@pytest.mark.browser
+def test_charts_tab_draws_the_runs_metrics(ui_page, ui_server, world):
+    open_ui(ui_page, ui_server, _run_url(world, "/charts"))
+    ui_page.locator("[data-testid=metric-chart][data-ready=true]").first.wait_for(timeout=20_000)
+    assert "41 metrics" in ui_page.locator(".metric-charts").inner_text()
+
+
+@pytest.mark.browser
 def test_html_preview_is_sandboxed_and_runs_no_script(ui_page, ui_server, world):
-    ui_page.evaluate("window.__messages = []")
+    ui_page.add_init_script(LISTEN)
     view = _open_artifact(ui_page, ui_server, world, "report.html")
-    ui_page.evaluate("window.__messages = []; addEventListener('message', (e) => window.__messages.push(e.data))")
     frame_element = view.locator("iframe[data-testid=artifact-frame]")
     frame_element.wait_for()
     assert frame_element.get_attribute("sandbox") == ""
