@@ -99,6 +99,8 @@ def test_a_cross_site_form_post_changes_nothing(browser, auth_server):
     page = new_page(browser, http_credentials={"username": ALICE[0], "password": ALICE[1]})
     try:
         open_ui(page, auth_server, "/experiments")
+        page.get_by_text("alices-experiment").first.wait_for(timeout=15_000)
+        page.goto("about:blank")  # another origin: the attacker's page, in the signed-in browser
         page.set_content(f"""<form id=f method=post enctype=text/plain
               action="{auth_server.url}/api/2.0/mlflow/experiments/delete">
               <input name='{{"experiment_id": "{auth_server.ids["own"]}", "x": "' value='"}}'></form>""")
