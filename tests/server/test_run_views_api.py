@@ -333,3 +333,52 @@ def test_rest_store_falls_back_to_histories_on_mlflow_server(tmp_path):
         assert _summaries_through_rest(server.url) == _expected()
     finally:
         server.stop()
+
+
+# -- MLmodel --------------------------------------------------------------------------------------------------------
+
+MLMODEL = b"""flavors:
+  python_function:
+    loader_module: mlflow.sklearn
+  sklearn:
+    serialization_format: skops
+model_id: m-123
+run_id: abc
+signature:
+  inputs: '[{"type": "double", "name": "mean radius", "required": true}, {"type": "string", "name": "<b>x</b>",
+    "required": false}, {"type": "array", "items": {"type": "long"}, "name": "ids"}]'
+  outputs: '[{"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 2]}}]'
+  params: '[{"name": "temperature", "type": "double", "default": 0.5, "shape": null}]'
+"""
+
+
+def test_mlmodel_signature_as_tables(api, run):
+    api.put(run, "model/MLmodel", MLMODEL)
+    body = api.preview(run["run_id"], "model/MLmodel").json()
+    assert body["format"] == "mlmodel" and body["flavors"] == ["python_function", "sklearn"]
+    assert (body["model_id"], body["run_id"]) == ("m-123", "abc")
+    assert body["signature"]["inputs"] == [
+        {"name": "mean radius", "type": "double", "shape": None, "required": True},
+        {"name": "<b>x</b>", "type": "string", "shape": None, "required": False},
+        {"name": "ids", "type": "array of long", "shape": None, "required": True}]
+    assert body["signature"]["outputs"] == [{"name": None, "type": "tensor of float32", "shape": "[-1, 2]",
+                                             "required": True}]
+    assert body["signature"]["params"] == [{"name": "temperature", "type": "double", "default": "0.5",
+                                            "shape": None}]
+
+
+def test_mlmodel_without_signature_and_bad_files(api, run):
+    api.put(run, "plain/MLmodel", b"flavors:\n  python_function: {}\n")
+    body = api.preview(run["run_id"], "plain/MLmodel").json()
+    assert body["signature"] == {"inputs": None, "outputs": None, "params": None}
+    api.put(run, "bad/MLmodel", b"- just\n- a list\n")
+    assert "not a mapping" in api.preview(run["run_id"], "bad/MLmodel").json()["message"]
+    api.put(run, "bomb/MLmodel", b"a: &a [x, x, x, x, x, x, x, x, x]\n" + b"".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
+        f"*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n".encode()
+        for i in range(8)))
+    bomb = api.preview(run["run_id"], "bomb/MLmodel")
+    assert bomb.status_code == 400
+    api.put(run, "json/MLmodel", b"signature:\n  inputs: '[not json'\n")
+    bad = api.preview(run["run_id"], "json/MLmodel")
+    assert bad.status_code == 400 and "not JSON" in bad.json()["message"]

@@ -72,7 +72,9 @@ def world(ui_server):
     files = {
         "notes/readme.txt": b"hello from the run\nline two",
         "config.json": b'{"b": [1, 2], "a": {"nested": true}}',
-        "model/MLmodel": b"flavors:\n  python_function:\n    loader_module: mlflow.sklearn\n",
+        "model/MLmodel": b"flavors:\n  python_function:\n    loader_module: mlflow.sklearn\nsignature:\n  inputs: "
+                         b"'[{\"type\": \"double\", \"name\": \"<b>radius</b>\", \"required\": true}]'\n"
+                         b"  outputs: '[{\"type\": \"long\", \"name\": \"target\", \"required\": true}]'\n",
         "table.csv": b"x,y\n1,2\n3,4\n",
         "frame.parquet": _parquet(),
         "plot.png": PNG,
@@ -84,7 +86,13 @@ def world(ui_server):
     }
     for path, data in files.items():
         _put(ui_server, info, path, data)
-    return {"experiment": experiment, "run_id": run_id, "info": info, "child": child["run"]["info"]}
+    model = _ok(api("POST", "/logged-models", json={"experiment_id": experiment, "name": "clf",
+                                                   "source_run_id": run_id}))["model"]["info"]
+    _ok(api("POST", "/registered-models/create", json={"name": "run-page-model"}))
+    _ok(api("POST", "/model-versions/create", json={"name": "run-page-model", "source": f"runs:/{run_id}/model",
+                                                   "run_id": run_id}))
+    return {"experiment": experiment, "run_id": run_id, "info": info, "child": child["run"]["info"],
+            "model_id": model["model_id"]}
 
 
 def _run_url(world, tail: str = "") -> str:
@@ -104,6 +112,12 @@ def test_header_overview_and_tabs_in_the_url(ui_page, ui_server, world):
     child.wait_for()
     assert child.inner_text() == "child-run"
     assert child.get_attribute("href") == f"#/experiments/{world['experiment']}/runs/{world['child']['run_id']}"
+    model = ui_page.locator("[data-testid=run-models] a")
+    assert model.inner_text() == "clf"
+    assert model.get_attribute("href") == f"#/experiments/{world['experiment']}/models/{world['model_id']}"
+    version = ui_page.locator("[data-testid=run-model-versions] a")
+    assert version.inner_text() == "run-page-model version 1"
+    assert version.get_attribute("href") == "#/models/run-page-model/versions/1"
     ui_page.get_by_role("tab", name="Params").click()
     ui_page.wait_for_selector("[data-testid=run-params]")
     assert ui_page.evaluate("location.hash") == "#" + _run_url(world, "/params")
@@ -238,6 +252,11 @@ def test_text_json_and_mlmodel_previews(ui_page, ui_server, world):
     assert text.inner_text() == json.dumps({"b": [1, 2], "a": {"nested": True}}, indent=2)
     view = _open_artifact(ui_page, ui_server, world, "model/MLmodel")
     view.locator("[data-testid=artifact-text]", has_text="loader_module: mlflow.sklearn").wait_for()
+    inputs = view.locator("[data-testid=signature-inputs]")
+    inputs.wait_for()
+    assert inputs.locator("tbody td").all_inner_texts() == ["<b>radius</b>", "double", "", "yes"]
+    assert view.locator("[data-testid=signature-outputs] tbody td").first.inner_text() == "target"
+    assert view.locator("[data-testid=signature-params]").count() == 0
 
 
 @pytest.mark.browser

@@ -12,7 +12,11 @@
   "columns_truncated": bool, "total_rows": int | null (Parquet knows it)}``. ``max_rows``
   defaults to 100 and is capped at 1,000. CSV and TSV are read from the head of the file only
   (at most :data:`TEXT_HEAD_BYTES`); Parquet reads its footer and first row group (at most
-  :data:`PARQUET_MAX_BYTES` of it), through pyarrow (``mlcask[parquet]``).
+  :data:`PARQUET_MAX_BYTES` of it), through pyarrow (``mlcask[parquet]``). An ``MLmodel`` file
+  (at most :data:`MLMODEL_MAX_BYTES`, parsed as bounded YAML) answers its signature as tables
+  instead: ``{"format": "mlmodel", "flavors": [names], "model_id", "run_id", "signature":
+  {"inputs": [{"name", "type", "shape", "required"}] | null, "outputs": ... | null, "params":
+  [{"name", "type", "default", "shape"}] | null}}``.
 - ``GET artifacts/html-preview?run_id=&path=`` sends an ``.html``/``.htm`` artifact (at most
   :data:`HTML_MAX_BYTES`) as ``text/html`` under :data:`HTML_PREVIEW_CSP`: a sandbox with a
   unique origin where no script runs, for the UI's ``<iframe sandbox>``.
@@ -27,6 +31,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import json
 import math
 import os
 from collections.abc import Iterator
@@ -36,11 +41,12 @@ from typing import IO, Any
 from starlette.responses import Response
 
 from mlcask.entities.messages import double_to_json
-from mlcask.exceptions import RESOURCE_DOES_NOT_EXIST, InvalidArgumentError, MlcaskException
+from mlcask.exceptions import RESOURCE_DOES_NOT_EXIST, InvalidArgumentError, MlcaskException, ModelFormatError
 from mlcask.server.artifact_roots import repository_for
 from mlcask.server.endpoints import MLCASK_PREFIX, Context, Endpoint, F
 from mlcask.tracking.artifacts import LocalArtifactRepository
 from mlcask.tracking.protocols import ArtifactRepository, MetricSummary
+from mlcask.utils.bounded_yaml import load_yaml
 from mlcask.utils.paths import clean_relative_path, open_below, open_folder
 
 __all__ = ["ENDPOINTS", "HTML_PREVIEW_CSP", "routes"]
@@ -54,6 +60,8 @@ TEXT_HEAD_BYTES = 2 * 1024 * 1024
 #: The most of a Parquet file a preview reads: its first row group (or, from a remote store, the whole file).
 PARQUET_MAX_BYTES = 64 * 1024 * 1024
 HTML_MAX_BYTES = 10 * 1024 * 1024
+MLMODEL_MAX_BYTES = 1024 * 1024
+MLMODEL = "MLmodel"
 #: Scripts never run, the frame has a unique origin, nothing is fetched but inline images and styles.
 HTML_PREVIEW_CSP = "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'; frame-ancestors 'self'"
 _TABLE_SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet"}
@@ -230,14 +238,74 @@ def _parquet_table(source: Any, path: str, max_rows: int) -> dict[str, Any]:
             "total_rows": metadata.num_rows}
 
 
+# -- MLmodel signatures ----------------------------------------------------------------------------------------------
+
+def _specs(value: Any, where: str) -> list[Any] | None:
+    """A signature part: MLflow writes a JSON string of a list (older files: the list itself)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise InvalidArgumentError(f"The signature's {where} in MLmodel is not JSON: {value[:100]!r}") from None
+    if not isinstance(value, list):
+        raise InvalidArgumentError(f"The signature's {where} in MLmodel is not a list of specs.")
+    return [item for item in value if isinstance(item, dict)]
+
+
+def _column_rows(specs: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+    if specs is None:
+        return None
+    rows = []
+    for spec in specs:
+        tensor = spec.get("tensor-spec") if isinstance(spec.get("tensor-spec"), dict) else None
+        kind = f"tensor of {tensor.get('dtype')}" if tensor else spec.get("type")
+        if spec.get("type") == "array" and isinstance(spec.get("items"), dict):
+            kind = f"array of {spec['items'].get('type')}"
+        shape = tensor.get("shape") if tensor else None
+        rows.append({"name": _cell(spec.get("name")), "type": _cell(kind),
+                     "shape": _cell(json.dumps(shape)) if shape is not None else None,
+                     "required": spec.get("required", True) is not False})
+    return rows
+
+
+def _param_rows(specs: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+    if specs is None:
+        return None
+    return [{"name": _cell(spec.get("name")), "type": _cell(spec.get("type")),
+             "default": _cell(json.dumps(spec.get("default"))),
+             "shape": _cell(json.dumps(spec["shape"])) if spec.get("shape") is not None else None} for spec in specs]
+
+
+def _mlmodel_summary(data: bytes, path: str) -> dict[str, Any]:
+    """The flavors, ids and signature (as rows) of an MLmodel file."""
+    try:
+        document = load_yaml(data, f"The artifact '{path}'", MLMODEL_MAX_BYTES)
+    except ModelFormatError as exc:
+        raise InvalidArgumentError(str(exc)) from None
+    if not isinstance(document, dict):
+        raise InvalidArgumentError(f"The artifact '{path}' is not an MLmodel file: its YAML is not a mapping.")
+    signature = document.get("signature") if isinstance(document.get("signature"), dict) else {}
+    flavors = document.get("flavors") if isinstance(document.get("flavors"), dict) else {}
+    return {"format": "mlmodel", "path": path, "flavors": sorted(str(name) for name in flavors),
+            "model_id": _cell(document.get("model_id")), "run_id": _cell(document.get("run_id")),
+            "signature": {"inputs": _column_rows(_specs(signature.get("inputs"), "inputs")),
+                          "outputs": _column_rows(_specs(signature.get("outputs"), "outputs")),
+                          "params": _param_rows(_specs(signature.get("params"), "params"))}}
+
+
 def artifact_preview(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
-    """The first rows of a CSV, TSV or Parquet artifact (see the module for the answer's shape)."""
+    """The first rows of a CSV, TSV or Parquet artifact, or an MLmodel's signature (see the module)."""
     repository, path = _artifact(ctx, args)
+    if path.rpartition("/")[2] == MLMODEL:
+        return _mlmodel_summary(_whole(repository, path, MLMODEL_MAX_BYTES, "an MLmodel preview"), path)
     suffix = os.path.splitext(path)[1].lower()
     kind = _TABLE_SUFFIXES.get(suffix)
     if kind is None:
         raise InvalidArgumentError(f"Cannot preview '{path}' as a table: previews are for CSV (.csv), TSV (.tsv) and "
-                                   f"Parquet (.parquet, .pq) artifacts, not '{suffix or 'no extension'}'.")
+                                   f"Parquet (.parquet, .pq) artifacts and MLmodel files, not "
+                                   f"'{suffix or 'no extension'}'.")
     max_rows = min(args.get("max_rows", DEFAULT_PREVIEW_ROWS), MAX_PREVIEW_ROWS)
     if kind == "parquet":
         _parquet_module()  # the message about pyarrow before any read
@@ -272,7 +340,9 @@ _SUMMARY_SCHEMA = {"type": "object", "properties": {"metrics": {"type": "array",
         "key": {"type": "string"}, "value": {}, "step": {"type": "integer"}, "timestamp": {"type": "integer"},
         "min": {}, "max": {}, "count": {"type": "integer"}}}}}}
 _PREVIEW_SCHEMA = {"type": "object", "properties": {
-    "format": {"type": "string", "enum": ["csv", "tsv", "parquet"]}, "path": {"type": "string"},
+    "format": {"type": "string", "enum": ["csv", "tsv", "parquet", "mlmodel"]}, "path": {"type": "string"},
+    "flavors": {"type": "array", "items": {"type": "string"}}, "model_id": {}, "run_id": {},
+    "signature": {"type": "object", "properties": {"inputs": {}, "outputs": {}, "params": {}}},
     "columns": {"type": "array", "items": {"type": "string"}},
     "types": {"oneOf": [{"type": "array", "items": {"type": "string"}}, {"type": "null"}]},
     "rows": {"type": "array", "items": {"type": "array"}}, "truncated": {"type": "boolean"},
@@ -287,7 +357,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         _RUN, _PATH, F("max_rows", "int32", minimum=1, default=DEFAULT_PREVIEW_ROWS,
                        description=f"Rows to show (default {DEFAULT_PREVIEW_ROWS}, at most {MAX_PREVIEW_ROWS}).")),
         "The first rows of a CSV, TSV or Parquet artifact of a run: {format, columns, types, rows, truncated, "
-        "columns_truncated, total_rows}.", "mlcask web UI", prefix=MLCASK_PREFIX, response=_PREVIEW_SCHEMA),
+        "columns_truncated, total_rows}; for an MLmodel file, its signature: {format: mlmodel, flavors, model_id, "
+        "run_id, signature: {inputs, outputs, params}}.", "mlcask web UI", prefix=MLCASK_PREFIX, response=_PREVIEW_SCHEMA),
     Endpoint("GET", "/artifacts/html-preview", html_preview, (_RUN, _PATH),
              "An HTML artifact of a run as text/html in a Content-Security-Policy sandbox (no script runs), for a "
              "sandboxed frame.", "mlcask web UI", prefix=MLCASK_PREFIX,

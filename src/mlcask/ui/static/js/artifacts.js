@@ -27,10 +27,11 @@ function extension(path) {
   return dot > 0 ? name.slice(dot + 1).toLowerCase() : "";
 }
 
-// What kind of preview a file gets: "image" | "svg" | "html" | "table" | "json" | "text" | null.
+// What kind of preview a file gets: "image" | "svg" | "html" | "table" | "json" | "mlmodel" | "text" | null.
 export function previewKind(path) {
   const ext = extension(path);
   const name = baseName(path);
+  if (name === "MLmodel") return "mlmodel";
   if (ext === "svg") return "svg";
   if (IMAGE.has(ext)) return "image";
   if (ext === "html" || ext === "htm") return "html";
@@ -150,6 +151,7 @@ export function ArtifactPreview({ runId, path, size }) {
   else if (kind === "svg") body = html`<${SvgPreview} url=${download} path=${path} />`;
   else if (kind === "html") body = html`<${HtmlPreview} runId=${runId} path=${path} />`;
   else if (kind === "table") body = html`<${TablePreview} runId=${runId} path=${path} />`;
+  else if (kind === "mlmodel") body = html`<${MlmodelPreview} runId=${runId} path=${path} url=${download} />`;
   else body = html`<${TextPreview} url=${download} json=${kind === "json"} />`;
   return html`<div class="artifact-preview" data-kind=${kind || "none"}>
     <header class="artifact-head">
@@ -224,4 +226,37 @@ function TablePreview({ runId, path }) {
       </table>
     </div>
   </div>`;
+}
+
+// An MLmodel: its signature as tables (parsed by the server's preview endpoint), then the YAML itself.
+function MlmodelPreview({ runId, path, url }) {
+  const state = useAsync(() => mlcask.get("/artifacts/preview", { run_id: runId, path }), [runId, path]);
+  const summary = state.data;
+  const signature = summary?.signature || {};
+  return html`<div class="mlmodel-preview">
+    ${state.loading && html`<${Loading} label="Reading the signature" />`}
+    ${state.error && html`<${ErrorBanner} error=${state.error} />`}
+    ${summary && html`<section class="mlmodel-signature" data-testid="mlmodel-signature">
+      ${summary.flavors.length > 0 && html`<p><span class="muted">Flavors: </span>${summary.flavors.join(", ")}</p>`}
+      ${!signature.inputs && !signature.outputs && !signature.params && html`<p class="muted">No signature.</p>`}
+      <${SpecTable} title="Inputs" rows=${signature.inputs} columns=${SPEC_COLUMNS} />
+      <${SpecTable} title="Outputs" rows=${signature.outputs} columns=${SPEC_COLUMNS} />
+      <${SpecTable} title="Params" rows=${signature.params} columns=${PARAM_COLUMNS} />
+    </section>`}
+    <h3 class="mlmodel-yaml-title">MLmodel</h3>
+    <${TextPreview} url=${url} json=${false} />
+  </div>`;
+}
+
+const SPEC_COLUMNS = [["name", "Name"], ["type", "Type"], ["shape", "Shape"], ["required", "Required"]];
+const PARAM_COLUMNS = [["name", "Name"], ["type", "Type"], ["default", "Default"], ["shape", "Shape"]];
+
+function SpecTable({ title, rows, columns }) {
+  if (!rows) return null;
+  const shown = (value) => (value === null || value === undefined ? "" : typeof value === "boolean"
+    ? (value ? "yes" : "no") : String(value));
+  return html`<h3>${title}</h3><div class="table-wrap"><table class="data spec-table" data-testid=${`signature-${title.toLowerCase()}`}>
+    <thead><tr>${columns.map(([, label]) => html`<th scope="col">${label}</th>`)}</tr></thead>
+    <tbody>${rows.map((row) => html`<tr>${columns.map(([key]) => html`<td>${shown(row[key])}</td>`)}</tr>`)}</tbody>
+  </table></div>`;
 }
