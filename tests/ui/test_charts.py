@@ -33,11 +33,9 @@ def make_run(server, experiment_id: str, name: str, metrics: dict | None = None,
     run_id = answer.json()["run"]["info"]["run_id"]
     points = [{"key": key, "value": value, "step": step, "timestamp": start_ms + 1000 * step}
               for key, values in (metrics or {}).items() for step, value in enumerate(values)]
-    batch_params = [{"key": k, "value": str(v)} for k, v in (params or {}).items()]
-    for start in range(0, max(len(points), 1), 1000):
-        body = {"run_id": run_id, "metrics": points[start:start + 1000]}
-        if start == 0 and batch_params:
-            body["params"] = batch_params
+    bodies = [{"run_id": run_id, "params": [{"key": k, "value": str(v)} for k, v in (params or {}).items()]}]
+    bodies += [{"run_id": run_id, "metrics": points[start:start + 1000]} for start in range(0, len(points), 1000)]
+    for body in bodies:
         logged = server.api("POST", "/runs/log-batch", json=body)
         assert logged.status_code == 200, logged.text
     return run_id
