@@ -6,7 +6,8 @@
 - ``browser``: Debian's ``/usr/bin/chromium`` driven by Playwright (never a browser download).
 - ``ui_page``: a fresh page of a new browser context on ``ui_server`` that records console
   errors, page errors and every request; after the test it fails if the page logged an error
-  (a CSP violation included) or sent a request anywhere but the server.
+  (a CSP violation included) or sent a request anywhere but the server. What the sandboxed frame
+  of an HTML artifact's preview logs (its sandbox blocking scripts) goes to ``page.sandbox_messages``.
 - ``open_ui(page, server, fragment)``: load ``<server>/#<fragment>`` and wait for the shell.
 """
 
@@ -72,13 +73,28 @@ def browser():
             chromium.close()
 
 
+# The sandboxed frame of an HTML artifact's preview logs what its sandbox blocks (its scripts, its
+# images from anywhere): that is the sandbox working, not an error of the UI.
+SANDBOXED_PREVIEW = "/artifacts/html-preview"
+
+
+def _record_console(page, message) -> None:
+    if message.type != "error":
+        return
+    location = (message.location or {}).get("url", "")
+    if SANDBOXED_PREVIEW in location or SANDBOXED_PREVIEW in message.text:
+        page.sandbox_messages.append(message.text)
+        return
+    page.console_errors.append(message.text)
+
+
 def new_page(browser, *, viewport=None, **context_options):
     """A page of a fresh context that records console errors (``page.console_errors``) and requests."""
     context = browser.new_context(viewport=viewport or {"width": 1280, "height": 900}, **context_options)
     page = context.new_page()
-    page.requests, page.console_errors, page.dialogs = [], [], []
+    page.requests, page.console_errors, page.dialogs, page.sandbox_messages = [], [], [], []
     page.on("request", lambda r: page.requests.append(r.url))
-    page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
+    page.on("console", lambda m: _record_console(page, m))
     page.on("pageerror", lambda err: page.console_errors.append(str(err)))
 
     def on_dialog(dialog):
