@@ -198,6 +198,13 @@ def test_experiment_page_description_and_models(ui_page, ui_server):
     tags = {t["key"]: t["value"] for t in call(ui_server, "/experiments/get", {"experiment_id": experiment_id},
                                                 "GET")["experiment"]["tags"]}
     assert tags["mlflow.note.content"] == "first line\nsecond <b>line</b>"
+    # an emptied description is no tag at all
+    page.locator(".experiment-description").get_by_role("button", name="Edit").click()
+    page.locator("dialog[open]").get_by_label("Description").fill("")
+    page.locator("dialog[open]").get_by_role("button", name="Save").click()
+    page.locator(".experiment-description").get_by_text("No description.").wait_for()
+    tags = call(ui_server, "/experiments/get", {"experiment_id": experiment_id}, "GET")["experiment"].get("tags", [])
+    assert "mlflow.note.content" not in {t["key"] for t in tags}
 
     page.get_by_role("tab", name="Models").click()
     page.wait_for_url(f"**/#/experiments/{experiment_id}/models")
