@@ -175,6 +175,8 @@ function useRunPages(request) {
       if (session.current !== s) return;
       for (const run of answer.runs || []) {
         const row = rowOf(run);
+        // Offset pages shift when runs are created meanwhile: a run already shown is not added twice.
+        if (s.byId.has(row.id)) continue;
         s.rows.push(row);
         s.byId.set(row.id, row);
         for (const [kind] of KINDS) for (const key in row[kind]) s.keys[kind].add(key);
@@ -448,13 +450,14 @@ function CountLine({ session }) {
     ${n} run${n === 1 ? "" : "s"} loaded, ${more}</p>`;
 }
 
-function FilterError({ error }) {
+function FilterError({ error, onRetry }) {
   if (!error) return null;
   if (error.status === 400) {
     return html`<div class="filter-error" role="alert"><p>The server refused the search:</p>
       <pre data-testid="filter-error">${error.message}</pre></div>`;
   }
-  return html`<${ErrorBanner} error=${error} />`;
+  return html`<div class="toolbar"><${ErrorBanner} error=${error} />
+    <button type="button" onClick=${onRetry}>Retry</button></div>`;
 }
 
 function RunsHead({ columns, rows, selected, setSelected, orderKey, asc, onSort, headRef }) {
@@ -547,7 +550,7 @@ export function RunsTable({ experimentId, query }) {
         onChange=${(v) => update({ lifecycleFilter: v === "active" ? null : VIEW_LABELS[v] })} />
       <${ColumnChooser} keys=${keys} chosen=${chosen} onChange=${setChosen} />
     </div>
-    <${FilterError} error=${session && session.error} />
+    <${FilterError} error=${session && session.error} onRetry=${reload} />
     <div class="toolbar runs-status">
       <${CountLine} session=${session} />
       <${Selection} selected=${selected} session=${session} experimentId=${experimentId}
