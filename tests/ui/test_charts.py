@@ -207,3 +207,17 @@ def test_twenty_runs_of_10000_steps_draw_fast(ui_page, ui_server):
     assert len(state["series"]) == 21 and state["painted"] > 1000
     draw_ms = int(ui_page.get_attribute("[data-testid=metric-chart]", "data-draw-ms"))
     assert draw_ms < 1000, draw_ms
+
+
+def test_log_scale_leaves_out_values_it_cannot_show(ui_page, ui_server):
+    experiment_id = make_experiment(ui_server, "log")
+    negative = make_run(ui_server, experiment_id, "negative", {"gain": [-1.0 - s for s in range(20)]})
+    mixed = make_run(ui_server, experiment_id, "mixed", {"gain": [10.0 ** (s - 5) if s % 2 else -1.0 for s in range(20)]})
+    open_ui(ui_page, ui_server, f"/metric/gain?{ids_query([negative, mixed], experiment_id)}")
+    wait_ready(ui_page)
+    ui_page.check("[data-testid=chart-log-y]")
+    ui_page.wait_for_function("() => document.querySelector('[data-testid=metric-chart]').__uplot.scales.y.distr === 3")
+    state = plot_state(ui_page)
+    assert all(v is None for v in state["ys"][0])
+    assert [v for v in state["ys"][1] if v is not None] == pytest.approx([10.0 ** (s - 5) for s in range(1, 20, 2)])
+    assert state["painted"] > 100

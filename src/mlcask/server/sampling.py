@@ -1,11 +1,18 @@
-"""Sampling a metric's history for ``metrics/get-history-bulk-interval``, as MLflow 3.17 does.
+"""Sampling a metric's history for ``metrics/get-history-bulk-interval``.
 
-The values logged in the step range, ordered by (step, timestamp, value), are split into
+**MLflow's sampling** (the default, as MLflow 3.17 does): the values logged in the step range, ordered by (step, timestamp, value), are split into
 ``max_results`` evenly sized buckets (SQL's ``NTILE``: sizes differ by at most one, the
 larger ones first) and the first value of each bucket is kept; the last value is always
 kept too, replacing the last sample when there are already ``max_results``. So a run
 with fewer values than ``max_results`` returns them all, and ``max_results=1`` returns
 only the last value.
+
+**mlcask's min/max sampling** (``sampling=min_max``, what the web UI's charts ask for): the
+step range of the values is cut into ``(max_results - 2) // 2`` equal step buckets and, in each,
+the values with the smallest and the largest value are kept, with the range's first and last
+values: a spike at one step of a million survives, and the chart keeps the envelope of the full
+history. On a SQL store it is one scan of the rows through the driver's cursor (about 0.9 s per
+million values on SQLite, where loading the history as Metric objects takes about 9 s).
 """
 
 from __future__ import annotations
@@ -22,8 +29,8 @@ from mlcask.tracking.store.db import DatabaseError, engine_for
 from mlcask.tracking.store.schema import metrics, runs
 from mlcask.tracking.store.sql_store import SqlTrackingStore
 
-__all__ = ["Point", "bucket_starts", "history_min_max", "min_max_buckets", "point_to_metric", "sample_history", "sample_min_max",
-           "scan_min_max"]
+__all__ = ["Point", "bucket_starts", "history_min_max", "min_max_buckets", "point_to_metric", "sample_history",
+           "sample_min_max", "scan_min_max"]
 
 
 def bucket_starts(total: int, buckets: int) -> list[int]:
