@@ -503,7 +503,7 @@ function RunsGrid({ session, columns, selected, setSelected, toggle, sort, reset
   const width = SELECT_WIDTH + columns.reduce((sum, c) => sum + c.width, 0);
   const colspan = columns.length + 1;
   const empty = session && session.done && rows.length === 0 && !session.error;
-  return html`<div class="runs-scroll" ref=${scrollRef} onScroll=${onScroll} tabindex="0" aria-label="Runs">
+  return html`<div class="runs-scroll" ref=${scrollRef} onScroll=${onScroll} tabindex="0" role="region" aria-label="Runs">
     <table class="data runs" style=${{ width: `${width}px` }} aria-rowcount=${session && session.done ? rows.length + 1 : -1}>
       <colgroup><col style=${{ width: `${SELECT_WIDTH}px` }} />
         ${columns.map((c) => html`<col style=${{ width: `${c.width}px` }} />`)}</colgroup>
