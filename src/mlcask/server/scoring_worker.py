@@ -106,6 +106,9 @@ def write_message(stream: IO[bytes], message: Any) -> None:
     from mlcask.serving.codec import dumps
 
     data = dumps(message)
+    if len(data) > MAX_MESSAGE_BYTES:
+        raise ValueError(f"The predictions take {len(data)} bytes as JSON, over the {MAX_MESSAGE_BYTES} bytes the "
+                         "Test tab shows; score fewer rows.")
     stream.write(_HEADER.pack(len(data)) + data)
     stream.flush()
 
@@ -248,7 +251,12 @@ class ScoringPool:
         self._closed = False
 
     def _acquire(self, key: str | None) -> _Slot:
-        first = self._free.get()
+        try:
+            first = self._free.get(timeout=self.timeout_s)
+        except queue.Empty:
+            raise ScoringError(f"All {len(self._slots)} scoring workers stayed busy for {self.timeout_s:g} s; try "
+                               f"again later (or set {WORKERS_ENV} for more workers).",
+                               "TEMPORARILY_UNAVAILABLE", 503) from None
         if key is None or self._slots[first].worker is None or key in self._slots[first].worker.keys:
             return self._slots[first]
         taken = [first]  # look for an idle worker that has the model loaded already
@@ -321,16 +329,18 @@ class ScoringPool:
 
     def stats(self) -> list[dict[str, Any]]:
         """Each running worker's pid, resident set and cached models (idle workers only are asked)."""
-        result = []
-        for _ in self._slots:
-            slot = self._acquire(None)
-            try:
+        taken = [self._free.get(timeout=self.timeout_s) for _ in self._slots]  # every slot, each once
+        try:
+            result = []
+            for index in sorted(taken):
+                slot = self._slots[index]
                 if slot.worker is not None and slot.worker.alive():
-                    answer = self._call(slot, {"op": "stats"})
-                    result.append({"pid": slot.worker.pid if slot.worker else None, **answer})
-            finally:
-                self._release(slot)
-        return result
+                    pid = slot.worker.pid
+                    result.append({"pid": pid, **self._call(slot, {"op": "stats"})})
+            return result
+        finally:
+            for index in taken:
+                self._free.put(index)
 
     def worker_pids(self) -> list[int]:
         return [slot.worker.pid for slot in self._slots if slot.worker is not None and slot.worker.alive()]
@@ -495,7 +505,11 @@ def main() -> None:
             answer = _failure(500, "INTERNAL_ERROR", f"Internal error in the scoring worker: {type(exc).__name__}: "
                                                      f"{exc}. The server's log has details.")
             answer["cached"] = list(cache.models)
-        write_message(answers, answer)
+        try:
+            write_message(answers, answer)
+        except ValueError as exc:  # too large for the protocol
+            write_message(answers, {**_failure(413, "REQUEST_LIMIT_EXCEEDED", str(exc)),
+                                    "cached": list(cache.models)})
 
 
 if __name__ == "__main__":

@@ -26,7 +26,10 @@ export function quoted(value) {
 export function ModelsPage({ query }) {
   const search = query.get("q") || "";
   const [text, setText] = useState(search);
-  const [tokens, setTokens] = useState([undefined]); // the page token of each page seen so far
+  // The page token of each page seen so far, for this search (back/forward may change the search).
+  const [paging, setPaging] = useState({ search, tokens: [undefined] });
+  const tokens = paging.search === search ? paging.tokens : [undefined];
+  const setTokens = (next) => setPaging({ search, tokens: next });
   const token = tokens[tokens.length - 1];
   const { data, error, loading } = useAsync(() => mlflow.get("/registered-models/search", {
     filter: search ? `name ILIKE ${quoted(`%${search}%`)}` : undefined, max_results: PAGE_SIZE,
@@ -34,7 +37,7 @@ export function ModelsPage({ query }) {
   }), [search, token]);
   const submit = (event) => {
     event.preventDefault();
-    setTokens([undefined]);
+    setPaging({ search: text, tokens: [undefined] });
     replaceQuery(text ? { q: text } : {});
   };
   const models = (data && data.registered_models) || [];
