@@ -47,7 +47,8 @@ def test_head_answers_like_get_without_a_body(shared_server):
 
 
 def test_ajax_twins_answer_like_the_api(shared_server):
-    created = shared_server.client.post("/ajax-api/2.0/mlflow/experiments/create", json={"name": "ajax-twin"})
+    created = shared_server.client.post("/ajax-api/2.0/mlflow/experiments/create", json={"name": "ajax-twin"},
+                                        headers={"x-mlcask-csrf": "1"})  # the web UI's header on its writes
     assert created.status_code == 200
     experiment_id = created.json()["experiment_id"]
     got = shared_server.api("GET", "/experiments/get", params={"experiment_id": experiment_id}).json()

@@ -70,10 +70,14 @@ def _request_for(endpoint_path: str, method: str, owned: dict[str, str]) -> dict
               "name": owned["name"], "experiment_name": "owned", "experiment_ids": [owned["experiment_id"]],
               "run_ids": [owned["run_id"]], "metric_key": "m", "key": "k", "value": 1.0, "timestamp": 1,
               "new_name": "renamed", "version": "1", "alias": "a", "stage": "Staging", "status": "READY",
-              "source": f"runs:/{owned['run_id']}/model", "path": "a.txt"}
+              "source": f"runs:/{owned['run_id']}/model", "path": "a.txt", "model_id": owned["model_id"]}
     if method == "GET":
         return {"method": method, "url": path, "params": {k: v for k, v in fields.items() if k != "run_uuid"}}
-    return {"method": method, "url": path, "json": {k: v for k, v in fields.items() if k != "run_uuid"}}
+    # Writes to the web twins carry the web UI's CSRF header, as the UI sends them (without it they are a
+    # 403 before authentication: tests/ui/test_shell.py).
+    headers = {"x-mlcask-csrf": "1"} if path.startswith("/ajax-api/") else {}
+    return {"method": method, "url": path, "json": {k: v for k, v in fields.items() if k != "run_uuid"},
+            "headers": headers}
 
 
 #: What a user without permission gets from these instead of a 403: creations are open to

@@ -30,8 +30,10 @@ def call(http, method, path, body=None, prefix=API):
     if method == "GET":
         response = http.request(method, prefix + path, params=body or {})
     else:
-        response = http.request(method, prefix + path, content=json.dumps(body or {}),
-                                headers={"Content-Type": "application/json"})
+        headers = {"Content-Type": "application/json"}
+        if prefix.startswith("/ajax-api/"):
+            headers["X-Mlcask-Csrf"] = "1"  # the web UI's header on its writes
+        response = http.request(method, prefix + path, content=json.dumps(body or {}), headers=headers)
     assert response.status_code < 500, (method, path, body, response.status_code, response.text)
     assert response.headers["content-type"].startswith("application/json"), response.text
     return response

@@ -7,7 +7,8 @@
 - ``ui_page``: a fresh page of a new browser context on ``ui_server`` that records console
   errors, page errors and every request; after the test it fails if the page logged an error
   (a CSP violation included) or sent a request anywhere but the server. What the sandboxed frame
-  of an HTML artifact's preview logs (its sandbox blocking scripts) goes to ``page.sandbox_messages``.
+  of an HTML artifact's preview logs (its sandbox blocking scripts) goes to ``page.sandbox_messages``,
+  and the 4xx answers of API calls (the UI showing a refusal) to ``page.http_errors``.
 - ``open_ui(page, server, fragment)``: load ``<server>/#<fragment>`` and wait for the shell.
 """
 
@@ -78,6 +79,12 @@ def browser():
 SANDBOXED_PREVIEW = "/artifacts/html-preview"
 
 
+# Chromium logs every 4xx answer as "Failed to load resource"; an API call the UI expected to be
+# refused (a bad filter, a missing run) is a page showing the server's message, not a UI error.
+# The test sees them in ``page.http_errors``; a missing static file stays an error.
+API_PATHS = ("/ajax-api/", "/api/", "/get-artifact", "/model-versions/get-artifact")
+
+
 def _record_console(page, message) -> None:
     if message.type != "error":
         return
@@ -85,14 +92,19 @@ def _record_console(page, message) -> None:
     if SANDBOXED_PREVIEW in location or SANDBOXED_PREVIEW in message.text:
         page.sandbox_messages.append(message.text)
         return
-    page.console_errors.append(message.text)
+    text = message.text
+    if (text.startswith("Failed to load resource: the server responded with a status of 4")
+            and any(path in location for path in API_PATHS)):
+        page.http_errors.append((location, text))
+        return
+    page.console_errors.append(text)
 
 
 def new_page(browser, *, viewport=None, **context_options):
     """A page of a fresh context that records console errors (``page.console_errors``) and requests."""
     context = browser.new_context(viewport=viewport or {"width": 1280, "height": 900}, **context_options)
     page = context.new_page()
-    page.requests, page.console_errors, page.dialogs, page.sandbox_messages = [], [], [], []
+    page.requests, page.console_errors, page.dialogs, page.sandbox_messages, page.http_errors = [], [], [], [], []
     page.on("request", lambda r: page.requests.append(r.url))
     page.on("console", lambda m: _record_console(page, m))
     page.on("pageerror", lambda err: page.console_errors.append(str(err)))

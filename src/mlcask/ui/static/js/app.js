@@ -1,29 +1,57 @@
 // The web UI's shell: the header, the theme switch and the routes (MLflow's URL forms).
-import { html, render, useState } from "./lib.js";
+import { html, render, useEffect, useState } from "./lib.js";
 import { compile, useLocation } from "./router.js";
-import { ExperimentsPage, ExperimentPage } from "./experiments.js";
-import { RunPage } from "./run.js";
-import { ComparePage, MetricPage } from "./compare.js";
-import { ModelsPage, ModelPage, ModelVersionPage, LoggedModelPage } from "./models.js";
+import { ErrorBanner, Loading } from "./components.js";
 
-// Each route: [pattern, component, extra props]. The first match wins.
+// Each page's module loads when a route first needs it: the first page a link opens does not wait
+// for the others (the charts' uPlot among them), and a page that fails to load fails alone.
+const PAGES = {
+  experiments: () => import("./experiments.js"),
+  run: () => import("./run.js"),
+  compare: () => import("./compare.js"),
+  models: () => import("./models.js"),
+};
+
+// Each route: [pattern, module, export, extra props]. The first match wins.
 const ROUTES = [
-  ["/", ExperimentsPage],
-  ["/experiments", ExperimentsPage],
-  ["/experiments/:experimentId", ExperimentPage, { tab: "runs" }],
-  ["/experiments/:experimentId/runs", ExperimentPage, { tab: "runs" }],
-  ["/experiments/:experimentId/models", ExperimentPage, { tab: "models" }],
-  ["/experiments/:experimentId/models/:modelId", LoggedModelPage],
-  ["/experiments/:experimentId/runs/:runId", RunPage, { tab: "overview" }],
-  ["/experiments/:experimentId/runs/:runId/artifacts/:artifactPath*", RunPage, { tab: "artifacts" }],
-  ["/experiments/:experimentId/runs/:runId/:tab", RunPage],
-  ["/compare-runs", ComparePage],
-  ["/metric/:metricKey*", MetricPage],
-  ["/models", ModelsPage],
-  ["/models/:name", ModelPage],
-  ["/models/:name/versions/:version", ModelVersionPage, { tab: "overview" }],
-  ["/models/:name/versions/:version/:tab", ModelVersionPage],
-].map(([pattern, component, props]) => ({ match: compile(pattern), component, props: props || {} }));
+  ["/", "experiments", "ExperimentsPage"],
+  ["/experiments", "experiments", "ExperimentsPage"],
+  ["/experiments/:experimentId", "experiments", "ExperimentPage", { tab: "runs" }],
+  ["/experiments/:experimentId/runs", "experiments", "ExperimentPage", { tab: "runs" }],
+  ["/experiments/:experimentId/models", "experiments", "ExperimentPage", { tab: "models" }],
+  ["/experiments/:experimentId/models/:modelId", "models", "LoggedModelPage"],
+  ["/experiments/:experimentId/runs/:runId", "run", "RunPage", { tab: "overview" }],
+  ["/experiments/:experimentId/runs/:runId/artifacts/:artifactPath*", "run", "RunPage", { tab: "artifacts" }],
+  ["/experiments/:experimentId/runs/:runId/:tab", "run", "RunPage"],
+  ["/compare-runs", "compare", "ComparePage"],
+  ["/metric/:metricKey*", "compare", "MetricPage"],
+  ["/models", "models", "ModelsPage"],
+  ["/models/:name", "models", "ModelPage"],
+  ["/models/:name/versions/:version", "models", "ModelVersionPage", { tab: "overview" }],
+  ["/models/:name/versions/:version/:tab", "models", "ModelVersionPage"],
+].map(([pattern, module, name, props]) => ({ match: compile(pattern), module, name, props: props || {} }));
+
+const loaded = {};
+
+function LazyPage({ route, pageProps }) {
+  const [, setLoadedCount] = useState(0);
+  const [error, setError] = useState(null);
+  useEffect(() => {
+    if (loaded[route.module]) return undefined;
+    let live = true;
+    setError(null);
+    PAGES[route.module]().then(
+      (module) => { loaded[route.module] = module; if (live) setLoadedCount((n) => n + 1); },
+      (failure) => { if (live) setError(failure); },
+    );
+    return () => { live = false; };
+  }, [route.module]);
+  if (error) return html`<${ErrorBanner} error=${error} />`;
+  const module = loaded[route.module];
+  if (!module) return html`<${Loading} />`;
+  const Component = module[route.name];
+  return html`<${Component} ...${pageProps} />`;
+}
 
 function NotFound({ path }) {
   return html`<section class="page"><h1>Page not found</h1>
@@ -71,8 +99,8 @@ function App() {
   for (const route of ROUTES) {
     const params = route.match(location.path);
     if (params) {
-      const Component = route.component;
-      view = html`<${Component} ...${route.props} ...${params} query=${location.query} path=${location.path} />`;
+      const pageProps = { ...route.props, ...params, query: location.query, path: location.path };
+      view = html`<${LazyPage} route=${route} pageProps=${pageProps} />`;
       break;
     }
   }
