@@ -313,3 +313,54 @@ def test_test_tab_at_phone_width(browser, ui_server, registry):
         assert not page.console_errors
     finally:
         page.context.close()
+
+
+def test_test_tab_types_each_field_from_the_signature(ui_page, ui_server):
+    """The table model of the Test tab: a field kind per signature type, records and split read alike,
+    a skeleton from the signature, and no table for tensor inputs."""
+    open_ui(ui_page, ui_server, "/models")
+    result = ui_page.evaluate("""async () => {
+      const tab = await import("/static-files/js/test-tab.js");
+      const signature = {inputs_kind: "columns", inputs: [
+        {name: "age", type: "long"}, {name: "city", type: "string"}, {name: "member", type: "boolean"},
+        {name: "tags", type: "array", items: {type: "string"}}, {name: "score", type: "double"}]};
+      const specs = tab.columnSpecs(signature);
+      const records = tab.toTable({dataframe_records: [{age: 3, city: "<b>x</b>", member: true, extra: "e"}],
+                                   params: {k: 1}}, specs);
+      const skeleton = tab.initialRequest({signature});
+      return {
+        kinds: records.columns.map((c) => c.kind), names: records.columns.map((c) => c.name),
+        rows: records.rows, back: tab.fromTable(records), skeleton,
+        tensor: tab.toTable({inputs: [[1, 2]]}, null),
+        ragged: tab.toTable({dataframe_split: {columns: ["a", "b"], data: [[1]]}}, null),
+        untyped: tab.toTable({dataframe_split: {columns: ["n", "t", "f"], data: [[1.5, "s", false]]}}, null)
+          .columns.map((c) => c.kind),
+      };
+    }""")
+    assert result["names"] == ["age", "city", "member", "tags", "score", "extra"]
+    assert result["kinds"] == ["number", "text", "boolean", "json", "number", "text"]
+    assert result["rows"] == [[3, "<b>x</b>", True, None, None, "e"]]
+    assert result["back"] == {"dataframe_split": {"columns": result["names"], "data": result["rows"]},
+                              "params": {"k": 1}}
+    assert result["skeleton"] == {"dataframe_split": {"columns": ["age", "city", "member", "tags", "score"],
+                                                      "data": [[0, "", False, None, 0]]}}
+    assert result["tensor"] is None and result["ragged"] is None
+    assert result["untyped"] == ["number", "text", "boolean"]
+
+
+def test_a_tampered_version_shows_its_failed_integrity_check(ui_page, ui_server, iris):
+    X, model = iris
+    point_fluent_at(ui_server.url)
+    try:
+        with mlcask.start_run():
+            mlcask.sklearn.log_model(model, name="t", input_example=X.head(1), registered_model_name="tampered-ui")
+    finally:
+        reset_fluent()
+    source = api_ok(ui_server, "GET", "/model-versions/get-download-uri", params={"name": "tampered-ui",
+                                                                                  "version": "1"})["artifact_uri"]
+    folder = ui_server.folder / "artifacts" / source.removeprefix("mlflow-artifacts:/")
+    (folder / "conda.yaml").write_text("dependencies: [evil]\n")
+    open_ui(ui_page, ui_server, "/models/tampered-ui/versions/1")
+    badge = ui_page.wait_for_selector("[data-testid=integrity]")
+    assert badge.get_attribute("data-status") == "failed"
+    assert "Integrity check failed" in badge.inner_text() and "changed file 'conda.yaml'" in badge.inner_text()
