@@ -30,7 +30,7 @@ from typing import Any
 
 from mlcask.exceptions import BAD_REQUEST, InvalidArgumentError, MlcaskException, ModelNotFoundError
 from mlcask.models.integrity import MANIFEST_FILE_NAME, ModelIntegrityError, verify_model
-from mlcask.models.model import Model
+from mlcask.models.model import MAX_MLMODEL_BYTES, Model
 from mlcask.server.artifact_roots import repository_for
 from mlcask.server.config import ServerConfig
 from mlcask.server.endpoints import MLCASK_PREFIX, Context, Endpoint, F
@@ -51,9 +51,13 @@ _GROUP = "Model views"
 
 # -- reading a model folder ------------------------------------------------------------------------------------------
 
-def _read_optional(repository: ArtifactRepository, path: str | None, limit: int) -> bytes | None:
-    """A file of the folder, or None when it is absent (or over ``limit`` bytes)."""
+def _read_optional(repository: ArtifactRepository, path: str | None, limit: int,
+                   sizes: dict[str, int] | None = None) -> bytes | None:
+    """A file of the folder, or None when it is absent or over ``limit`` bytes (not read at all when the
+    listing's ``sizes`` say so)."""
     if not path:
+        return None
+    if sizes is not None and sizes.get(path, 0) > limit:
         return None
     try:
         data = repository.read_bytes(clean_relative_path(path, "model file"))
@@ -78,8 +82,11 @@ def _listing(repository: ArtifactRepository) -> list[tuple[str, int]]:
     return sorted(files)
 
 
-def _mlmodel(repository: ArtifactRepository, where: str) -> Model:
-    data = _read_optional(repository, "MLmodel", 1 << 20)
+def _mlmodel(repository: ArtifactRepository, where: str, sizes: dict[str, int]) -> Model:
+    if sizes.get("MLmodel", 0) > MAX_MLMODEL_BYTES:
+        raise InvalidArgumentError(f"The MLmodel file of '{where}' is {sizes['MLmodel']} bytes, over the "
+                                   f"{MAX_MLMODEL_BYTES} bytes a model's metadata may take.")
+    data = _read_optional(repository, "MLmodel", MAX_MLMODEL_BYTES)
     if data is None:
         raise InvalidArgumentError(f"'{where}' is not a model folder: it has no MLmodel file.")
     return Model.from_yaml(data, f"{where}/MLmodel")
@@ -98,16 +105,16 @@ def _signature(model: Model) -> dict[str, Any] | None:
     }
 
 
-def _input_example(repository: ArtifactRepository, model: Model) -> dict[str, Any]:
+def _input_example(repository: ArtifactRepository, model: Model, sizes: dict[str, int]) -> dict[str, Any]:
     info = model.saved_input_example_info or {}
     path = info.get("serving_input_path") if isinstance(info, dict) else None
     if not isinstance(path, str):
         return {"input_example": None, "input_example_truncated": False}
-    data = _read_optional(repository, path, 1 << 40)
+    if sizes.get(path, 0) > MAX_EXAMPLE_BYTES:
+        return {"input_example": None, "input_example_truncated": True, "input_example_bytes": sizes[path]}
+    data = _read_optional(repository, path, MAX_EXAMPLE_BYTES)
     if data is None:
         return {"input_example": None, "input_example_truncated": False}
-    if len(data) > MAX_EXAMPLE_BYTES:
-        return {"input_example": None, "input_example_truncated": True, "input_example_bytes": len(data)}
     from mlcask.serving.codec import loads
 
     try:
@@ -126,13 +133,13 @@ def _yaml(data: bytes | None, where: str) -> Any:
         return None
 
 
-def _environment(repository: ArtifactRepository, model: Model) -> dict[str, Any]:
+def _environment(repository: ArtifactRepository, model: Model, sizes: dict[str, int]) -> dict[str, Any]:
     env = (model.flavors.get("python_function") or {}).get("env") or {}
     virtualenv = env.get("virtualenv", "python_env.yaml") if isinstance(env, dict) else "python_env.yaml"
     conda_path = env.get("conda", "conda.yaml") if isinstance(env, dict) else "conda.yaml"
-    requirements = _read_optional(repository, "requirements.txt", MAX_ENV_BYTES)
-    python_env = _yaml(_read_optional(repository, virtualenv, MAX_ENV_BYTES), virtualenv)
-    conda = _read_optional(repository, conda_path, MAX_ENV_BYTES)
+    requirements = _read_optional(repository, "requirements.txt", MAX_ENV_BYTES, sizes)
+    python_env = _yaml(_read_optional(repository, virtualenv, MAX_ENV_BYTES, sizes), virtualenv)
+    conda = _read_optional(repository, conda_path, MAX_ENV_BYTES, sizes)
     python_env = python_env if isinstance(python_env, dict) else {}
     return {
         "requirements": None if requirements is None else [
@@ -186,14 +193,15 @@ def integrity_of(config: ServerConfig, uri: str) -> dict[str, Any]:
 def model_details(config: ServerConfig, uri: str) -> dict[str, Any]:
     """The details of the model folder at ``uri`` (see the module's docstring)."""
     repository = repository_for(config, uri)
-    model = _mlmodel(repository, uri)
     files = _listing(repository)
+    sizes = dict(files)
+    model = _mlmodel(repository, uri, sizes)
     return {
         "artifact_uri": uri,
         "flavors": model.flavors,
         "signature": _signature(model),
-        **_input_example(repository, model),
-        "environment": _environment(repository, model),
+        **_input_example(repository, model, sizes),
+        "environment": _environment(repository, model, sizes),
         "integrity": integrity_of(config, uri),
         "size_bytes": model.model_size_bytes if model.model_size_bytes is not None else sum(s for _, s in files),
         "files": len(files),
