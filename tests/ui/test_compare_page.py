@@ -142,6 +142,7 @@ def test_unknown_runs_are_named(browser, ui_server, compared):
         page.goto(f"{ui_server.url}/#/metric/loss?runs={quote(json.dumps([missing]))}")
         page.wait_for_selector(f"text=not found: {missing}")
         # Only the 404s of the unknown run reached the console.
-        assert page.console_errors and all("404" in error for error in page.console_errors), page.console_errors
+        assert not page.console_errors, page.console_errors
+        assert page.http_errors and all("404" in text for _, text in page.http_errors), page.http_errors
     finally:
         page.context.close()

@@ -2,20 +2,30 @@
 import { html, useCallback, useEffect, useRef, useState } from "./lib.js";
 
 // useAsync(() => mlflow.get(...), [deps]) -> {data, error, loading, reload}
+// An answer belongs to the deps it was loaded for: when the deps change the old answer is not
+// returned (a page never shows, or edits, the previous run or model while the next loads), while
+// reload() keeps it on screen until the new answer arrives.
+function sameDeps(a, b) {
+  return a.length === b.length && a.every((item, i) => item === b[i]);
+}
+
 export function useAsync(load, deps) {
-  const [state, setState] = useState({ data: undefined, error: undefined, loading: true });
+  const [state, setState] = useState({ data: undefined, error: undefined, loading: true, deps: null });
   const [generation, setGeneration] = useState(0);
   useEffect(() => {
     let live = true;
-    setState((old) => ({ ...old, loading: true, error: undefined }));
+    setState((old) => ({ ...old, loading: true }));
     Promise.resolve().then(load).then(
-      (data) => { if (live) setState({ data, error: undefined, loading: false }); },
-      (error) => { if (live) setState({ data: undefined, error, loading: false }); },
+      (data) => { if (live) setState({ data, error: undefined, loading: false, deps }); },
+      (error) => { if (live) setState({ data: undefined, error, loading: false, deps }); },
     );
     return () => { live = false; };
   }, [...deps, generation]);
   const reload = useCallback(() => setGeneration((n) => n + 1), []);
-  return { ...state, reload };
+  if (state.deps === null || !sameDeps(state.deps, deps)) {
+    return { data: undefined, error: undefined, loading: true, reload };
+  }
+  return { data: state.data, error: state.error, loading: state.loading, reload };
 }
 
 export function Loading({ label = "Loading" }) {
