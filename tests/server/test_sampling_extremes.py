@@ -1,6 +1,7 @@
 """mlcask's ``sampling=min_max`` for ``metrics/get-history-bulk-interval``: each step bucket's smallest
 and largest values and the range's first and last, so a spike in a long history survives; at most
-``max_results`` values per run; the default stays MLflow's sampling."""
+``max_results`` values per run; the default stays MLflow's sampling. The algorithm here, over HTTP
+below; the stores' ``get_metric_history_extremes`` in tests/tracking/test_metric_extremes.py."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ import random
 import pytest
 
 from mlcask.entities import Metric
-from mlcask.server.sampling import history_min_max, min_max_buckets, sample_history, sample_min_max, scan_min_max
-from mlcask.tracking.store.sql_store import SqlTrackingStore
+from mlcask.server.sampling import sample_history
+from mlcask.tracking.metric_sampling import min_max_buckets, sample_min_max, scan_min_max
 
 BULK = "/metrics/get-history-bulk-interval"
 
@@ -84,26 +85,6 @@ def test_short_histories_come_back_whole_and_ranges_are_kept():
     assert sample_min_max(_metrics(range(100)), 10, 40, 60)[-1][0] == 60
     assert sample_min_max(_metrics(range(100)), 10, 200, 300) == []
     assert scan_min_max([], 0, 10, 10) == []
-
-
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_the_sql_scan_equals_the_in_memory_one(tmp_path, backend, request):
-    uri = request.getfixturevalue("postgres_uri") if backend == "postgresql" else f"sqlite:///{tmp_path / 'm.db'}"
-    store = SqlTrackingStore(uri, tmp_path / "artifacts")
-    run_id = store.create_run(store.create_experiment("e"), "u", 0, [], "r").info.run_id
-    rng = random.Random(7)
-    history = [Metric("loss", rng.gauss(0, 1), 10_000 + s, s) for s in range(0, 20_000, 2)]
-    history.append(Metric("loss", math.nan, 30_000, 19_998))
-    for start in range(0, len(history), 1000):
-        store.log_batch(run_id, history[start:start + 1000])
-    for max_results, start, end in ((300, None, None), (5, None, None), (100, 5000, 9000), (10_000, None, None)):
-        from_sql = history_min_max(store, run_id, "loss", max_results, start, end)
-        in_memory = sample_min_max(store.get_metric_history(run_id, "loss"), max_results, start, end)
-        assert [(p[0], p[1], p[3]) for p in from_sql] == [(p[0], p[1], p[3]) for p in in_memory]
-        assert [p[2] for p in from_sql if not p[3]] == pytest.approx([p[2] for p in in_memory if not p[3]])
-    assert history_min_max(store, run_id, "other", 100) == []
-    with pytest.raises(Exception, match="not found"):
-        history_min_max(store, "0" * 32, "loss", 100)
 
 
 # -- over HTTP -------------------------------------------------------------------------------------------------------

@@ -22,7 +22,8 @@ from mlcask.entities.messages import (
 from mlcask.exceptions import RESOURCE_DOES_NOT_EXIST, InvalidArgumentError, MlcaskException
 from mlcask.server.artifact_roots import check_artifact_location, repository_for
 from mlcask.server.endpoints import AJAX_PREFIX, TAG_FIELDS, Context, Endpoint, F
-from mlcask.server.sampling import history_min_max, point_to_metric, sample_history
+from mlcask.server.sampling import sample_history
+from mlcask.tracking.metric_sampling import check_step_range
 from mlcask.tracking.validation import (
     MAX_ENTITIES_PER_BATCH,
     MAX_METRICS_PER_BATCH,
@@ -244,17 +245,12 @@ def get_metric_history_bulk_interval(ctx: Context, args: dict[str, Any]) -> dict
     values: spikes survive, and a chart drawn from it has the envelope of the full history.
     """
     start, end = args.get("start_step"), args.get("end_step")
-    if (start is None) != (end is None):
-        raise InvalidArgumentError("If either start step or end step are specified, both must be specified.")
-    if start is not None and start > end:
-        raise InvalidArgumentError(f"end_step must be greater than start_step. Found start_step={start} and "
-                                   f"end_step={end}.")
+    check_step_range(start, end)
     max_results, key = args.get("max_results", MAX_RESULTS_PER_RUN), args["metric_key"]
     metrics: list[dict[str, Any]] = []
     for run_id in args["run_ids"]:
         if args.get("sampling") == "min_max":
-            sampled = [point_to_metric(key, point, run_id)
-                       for point in history_min_max(ctx.tracking, run_id, key, max_results, start, end)]
+            sampled = ctx.tracking.get_metric_history_extremes(run_id, key, max_results, start, end)
         else:
             sampled = [Metric(m.key, m.value, m.timestamp, m.step, run_id=run_id) for m in
                        sample_history(list(ctx.tracking.get_metric_history(run_id, key)), max_results, start, end)]

@@ -97,6 +97,18 @@ class TrackingStore(Protocol):
     def get_metric_summaries(self, run_id: str) -> list[MetricSummary]:
         """Every metric key of the run with its latest value, min, max and count, sorted by key;
         RESOURCE_DOES_NOT_EXIST for an unknown run."""
+    def get_metric_history_extremes(self, run_id: str, metric_key: str, max_results: int,
+                                    start_step: int | None = None, end_step: int | None = None) -> list[Metric]:
+        """At most ``max_results`` values of the metric's history that keep its envelope, in (step,
+        timestamp) order (mlcask's min/max sampling, :mod:`mlcask.tracking.metric_sampling`).
+
+        Of the values logged at steps ``start_step..end_step`` (both or neither; None, None: every
+        step) it keeps the first and the last and, in each of ``(max_results - 2) // 2`` equal step
+        ranges, the smallest and the largest value (NaN is never one of these, but may be the first
+        or last); all of them when there are at most ``max_results``. Each Metric has the key, value,
+        timestamp, step and ``run_id`` (not the model or dataset). Empty for a metric never logged;
+        RESOURCE_DOES_NOT_EXIST for an unknown run; INVALID_PARAMETER_VALUE for ``max_results``
+        below 1 or a half-given or reversed step range."""
     def log_inputs(self, run_id: str, datasets: list[Any] | None = None, models: list[Any] | None = None) -> None: ...
     def log_outputs(self, run_id: str, models: list[Any]) -> None: ...
 

@@ -33,7 +33,8 @@ from mlcask.entities.messages import (
 )
 from mlcask.exceptions import RESOURCE_DOES_NOT_EXIST, InvalidArgumentError, MlcaskException
 from mlcask.tracking.batches import batch_requests
-from mlcask.tracking.paging import PagedList
+from mlcask.tracking.metric_sampling import check_step_range, sample_min_max_metrics
+from mlcask.tracking.paging import PagedList, check_max_results
 from mlcask.tracking.protocols import MetricSummary
 from mlcask.tracking.rest.http import ServerStore
 
@@ -41,6 +42,10 @@ __all__ = ["RestTrackingStore"]
 LOGGED_MODEL_PARAMS_PER_REQUEST = 100
 # What a server answers for a path it does not serve (mlflow server for mlcask's own endpoints).
 ENDPOINT_NOT_FOUND = "ENDPOINT_NOT_FOUND"
+# The most values per run get-history-bulk-interval answers (MLflow's MAX_RESULTS_PER_RUN, mlcask server's too).
+BULK_INTERVAL_MAX_RESULTS = 2500
+# The header of /version by which an mlcask server tells its own version (mlflow server has none).
+MLCASK_VERSION_HEADER = "x-mlcask-version"
 _VIEW_TYPES = {ViewType.ACTIVE_ONLY: "ACTIVE_ONLY", ViewType.DELETED_ONLY: "DELETED_ONLY", ViewType.ALL: "ALL"}
 
 
@@ -125,6 +130,8 @@ class RestTrackingStore(ServerStore):
 
     #: The server chooses where experiments keep their artifacts; a client cannot know it.
     artifact_root: str = ""
+    #: Whether the server is ``mlcask server`` (None: not asked yet; see _is_mlcask_server).
+    _mlcask_server: bool | None = None
 
     # -- experiments -----------------------------------------------------------------------------
     def create_experiment(self, name: str, artifact_location: str | None = None,
@@ -270,6 +277,33 @@ class RestTrackingStore(ServerStore):
             summaries.append(MetricSummary(key, latest.value, latest.step, latest.timestamp,
                                            min(real) if real else None, max(real) if real else None, len(history)))
         return summaries
+
+    def get_metric_history_extremes(self, run_id: str, metric_key: str, max_results: int,
+                                    start_step: int | None = None, end_step: int | None = None) -> list[Metric]:
+        """From an mlcask server, ``metrics/get-history-bulk-interval`` with ``sampling=min_max`` for the
+        one run (the server scans the history). ``mlflow server`` ignores that field and answers its own
+        sampling (each bucket's first value), so from a server that is not mlcask, and for more values than
+        the endpoint answers (2,500), the full history is fetched and sampled here."""
+        check_max_results(max_results, 2**31 - 1)
+        check_step_range(start_step, end_step)
+        if max_results <= BULK_INTERVAL_MAX_RESULTS and self._is_mlcask_server():
+            answer = self._call("GET", "/mlflow/metrics/get-history-bulk-interval", {
+                "run_ids": [run_id], "metric_key": metric_key, "max_results": max_results,
+                "start_step": start_step, "end_step": end_step, "sampling": "min_max"})
+            return [_with_run(metric_from_message(item), run_id) for item in answer.get("metrics") or []]
+        history = self.get_metric_history(run_id, metric_key)
+        if not history:
+            self.get_run(run_id)  # mlflow server answers an unknown run's history empty: RESOURCE_DOES_NOT_EXIST here
+        return sample_min_max_metrics(history, run_id, metric_key, max_results, start_step, end_step)
+
+    def _is_mlcask_server(self) -> bool:
+        """Whether the server is ``mlcask server``: its ``/version`` (public on both servers) carries the
+        ``x-mlcask-version`` header. Asked once per store."""
+        known = self._mlcask_server
+        if known is None:
+            response = self._client.send("GET", "/version")
+            known = self._mlcask_server = bool(response.headers.get(MLCASK_VERSION_HEADER))
+        return known
 
     def log_inputs(self, run_id: str, datasets: list[Any] | None = None, models: list[Any] | None = None) -> None:
         if datasets is not None and not isinstance(datasets, list):
