@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from mlcask.cli_signing import allow_pickle_option
 from mlcask.exceptions import MlcaskException
 
 if TYPE_CHECKING:
@@ -59,6 +60,7 @@ def _split(values: tuple[str, ...]) -> tuple[str, ...]:
 
 
 @click.command("server")
+@allow_pickle_option
 @click.option("--backend-store-uri", default="sqlite:///mlcask.db", show_default=True, metavar="URI",
               envvar=_env("BACKEND_STORE_URI"),
               help="Experiments, runs and logged models: sqlite:///path.db or postgresql://...")

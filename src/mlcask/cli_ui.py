@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import click
 
+from mlcask.cli_signing import allow_pickle_option
+
 __all__ = ["ui"]
 
 
@@ -33,6 +35,7 @@ def _loopback_host(ctx: click.Context, param: click.Parameter, value: str) -> st
 
 
 @click.command("ui")
+@allow_pickle_option
 @click.option("--backend-store-uri", default="sqlite:///mlcask.db", show_default=True, metavar="URI",
               help="Experiments, runs and models: sqlite:///path.db or postgresql://...")
 @click.option("--artifacts-destination", default="./mlcask-artifacts", show_default=True, metavar="URI",

@@ -143,7 +143,7 @@ def test_an_untrusted_pickle_is_refused_with_how_to_allow_it(served):
     refused = score(served, "doubler", {"inputs": [[1.0, 2.0]]})
     assert refused.status_code == 403, refused.text
     message = refused.json()["message"]
-    assert "can run arbitrary code" in message and "MLCASK_ALLOW_PICKLE=1" in message
+    assert "can run arbitrary code" in message and "--allow-pickle" in message and "MLCASK_ALLOW_PICKLE=1" in message
 
 
 def test_a_tampered_model_fails_its_integrity_check_and_is_not_scored(served):
@@ -209,8 +209,9 @@ def test_concurrent_scores(served, iris):
 
 
 def test_allow_pickle_server_scores_the_pickle_and_stops_its_worker(tmp_path, iris):
-    server = launch(tmp_path / "allowing", env=server_env(MLCASK_ALLOW_PICKLE="1",
-                                                          MLCASK_HOME=str(tmp_path / "other-home")))
+    # --allow-pickle sets MLCASK_ALLOW_PICKLE=1 for the server, which its scoring workers inherit.
+    server = launch(tmp_path / "allowing", args=["--allow-pickle"],
+                    env=server_env(MLCASK_HOME=str(tmp_path / "other-home")))
     point_fluent_at(server.url)
     try:
         with mlcask.start_run():

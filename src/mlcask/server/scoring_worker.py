@@ -409,8 +409,8 @@ class ModelCache:
 def _refusal(exc: MlcaskException) -> dict[str, Any]:
     head = exc.message.split(" If you trust this model, ")[0]
     return {"ok": False, "status": 403, "error_code": "PERMISSION_DENIED",
-            "message": f"{head} To score it here, start the server with MLCASK_ALLOW_PICKLE=1 in its environment "
-                       "if you trust this model, or sign the model with a key the server trusts (mlcask models "
+            "message": f"{head} To score it here, start the server with --allow-pickle (or MLCASK_ALLOW_PICKLE=1 "
+                       "in its environment) if you trust this model, or sign the model with a key the server trusts (mlcask models "
                        "sign; MLCASK_TRUSTED_KEYS on the server; see SECURITY.md)."}
 
 
