@@ -457,7 +457,8 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"a small smoke run: {QUICK.runs} runs, {QUICK.curve_runs} x {QUICK.steps:,} steps")
     parser.add_argument("--only", action="append", choices=["mlflow", "mlcask"], help="one UI only (repeatable)")
     parser.add_argument("--page", action="append", choices=list(PAGES), help="one page only (repeatable)")
-    parser.add_argument("--timeout", type=float, default=120.0, help="seconds a page may take before it counts as failed")
+    parser.add_argument("--timeout", type=float, default=120.0,
+                        help="seconds a page may take before the sample counts as failed")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     parser.add_argument("--json", type=Path, help="also write every sample as JSON")
     parser.add_argument("--serve", action="store_true", help="seed, start both servers, print the pages' URLs, wait")
@@ -489,7 +490,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     finally:
         _stop_all()
-        if args.keep or args.serve:
+        if args.keep:
             print(f"kept {folder}", file=sys.stderr)
         else:
             shutil.rmtree(folder, ignore_errors=True)
