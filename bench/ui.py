@@ -255,8 +255,13 @@ READY = """(checks) => {
   return performance.now();
 }"""
 
-PAGES = {"runs": "runs table, 10,000-run experiment", "chart": "chart, 20 runs x 10,000 steps",
-         "metrics": "run page, 300 metrics"}
+PAGES = ("runs", "chart", "metrics")
+
+
+def titles(sizes: Sizes) -> dict[str, str]:
+    return {"runs": f"runs table, {sizes.runs:,}-run experiment",
+            "chart": f"chart, {sizes.curve_runs} runs x {sizes.steps:,} steps",
+            "metrics": f"run page, {sizes.wide_metrics} metrics"}
 
 
 def _json(value: Any) -> str:
@@ -383,10 +388,10 @@ def _cell(result: Result | None) -> str:
     return _seconds(result.median()) + failed
 
 
-def table_rows(results: list[Result]) -> list[list[str]]:
+def table_rows(results: list[Result], sizes: Sizes) -> list[list[str]]:
     by_key = {(r.tool, r.page, r.visit): r for r in results}
     rows = []
-    for page, title in PAGES.items():
+    for page, title in titles(sizes).items():
         for visit in ("first visit", "revisit"):
             mlflow, mlcask = by_key.get(("mlflow", page, visit)), by_key.get(("mlcask", page, visit))
             if mlflow is None and mlcask is None:
@@ -496,7 +501,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(folder, ignore_errors=True)
 
     print(("_" + line + "_" if args.markdown else line) + "\n")
-    print(render(table_rows(results), args.markdown))
+    print(render(table_rows(results, sizes), args.markdown))
     if len(found) == 2 and found["mlflow"] != found["mlcask"]:
         print(f"note: the servers hold different data: MLflow {found['mlflow']}, mlcask {found['mlcask']}")
     for error in errors:
