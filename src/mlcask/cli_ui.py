@@ -10,6 +10,8 @@ artifacts included. It listens on a loopback address only and reads no ``MLFLOW_
 
 from __future__ import annotations
 
+import socket
+
 import click
 
 from mlcask.cli_signing import allow_pickle_option
@@ -21,6 +23,19 @@ def _url(host: str, port: int) -> str:
     """The address to open in a browser (an IPv6 host in brackets)."""
     name = host.strip().strip("[]")
     return f"http://[{name}]:{port}/" if ":" in name else f"http://{name}:{port}/"
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Fail before anything starts (and before the URL is printed) if another process has the port."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise click.ClickException(f"Cannot listen on {_url(host, port)}: {exc.strerror or exc}. Another "
+                                       "`mlcask ui` or server may be running there; choose another port with "
+                                       "--port.") from None
 
 
 def _loopback_host(ctx: click.Context, param: click.Parameter, value: str) -> str:
@@ -49,6 +64,7 @@ def ui(backend_store_uri: str, artifacts_destination: str, port: int, host: str)
     from mlcask.cli_server import serve
     from mlcask.server.config import ServerConfig
 
+    _check_port_free(host, port)
     config = ServerConfig(backend_store_uri=backend_store_uri, artifacts_destination=artifacts_destination,
                           serve_artifacts=True, host=host, port=port, workers=1)
     serve(config, ready=f"mlcask ui: open {_url(host, port)} in a browser (Ctrl-C stops it)")
