@@ -102,7 +102,7 @@ def _outside_address() -> str | None:
 def test_help_lists_the_options():
     result = CliRunner().invoke(cli, ["ui", "--help"])
     assert result.exit_code == 0, result.output
-    for flag in ("--port", "--backend-store-uri", "--artifacts-destination", "--host"):
+    for flag in ("--port", "--backend-store-uri", "--artifacts-destination", "--host", "--allow-pickle"):
         assert flag in result.output, flag
     assert "sqlite:///mlcask.db" in result.output and "./mlcask-artifacts" in result.output
     assert "ui" in CliRunner().invoke(cli, ["--help"]).output
