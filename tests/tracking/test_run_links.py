@@ -1,4 +1,5 @@
-"""When a run ends on a tracking server, the fluent API prints the UI's links to it, as MLflow does:
+"""When a run ends on a tracking server (the fluent API's end_run, or the client's set_terminated), mlcask
+prints the UI's links to it, as MLflow does:
 ``🏃 View run <name> at: <server>/#/experiments/<id>/runs/<run_id>`` and
 ``🧪 View experiment at: <server>/#/experiments/<id>``. Not for a local store, not when
 ``MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT`` is true, and never with the URI's credentials."""
@@ -55,6 +56,21 @@ def test_a_failed_run_prints_its_links_too(tracking_server, tracking_state, caps
     links = _links(capsys.readouterr().out)
     assert len(links) == 2 and links[0].endswith(f"/runs/{run.info.run_id}") and "View run broken at" in links[0]
     assert mlcask.get_run(run.info.run_id).info.status == "FAILED"
+
+
+def test_the_clients_set_terminated_prints_them_too(tracking_server, tracking_state, capsys, monkeypatch):
+    """MLflow prints them from ``MlflowClient.set_terminated``, which the fluent end_run calls."""
+    from mlcask.tracking import MlcaskClient
+
+    monkeypatch.delenv("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", raising=False)
+    tracking_state(tracking_server.url, tracking_server.folder)
+    client = MlcaskClient(tracking_server.url)
+    run = client.create_run("0", run_name="by-client")
+    assert _links(capsys.readouterr().out) == []
+    client.set_terminated(run.info.run_id)
+    assert _links(capsys.readouterr().out) == [
+        f"🏃 View run by-client at: {tracking_server.url}/#/experiments/0/runs/{run.info.run_id}",
+        f"🧪 View experiment at: {tracking_server.url}/#/experiments/0"]
 
 
 def test_the_links_carry_no_credentials(tracking_server, tracking_state, capsys, monkeypatch):

@@ -32,6 +32,7 @@ from mlcask.tracking.batches import batch_requests
 from mlcask.tracking.paging import now_ms
 from mlcask.tracking.protocols import ArtifactRepository, TrackingStore
 from mlcask.tracking.registry_client import RegistryClientMixin
+from mlcask.tracking.run_links import print_run_links
 from mlcask.utils.paths import safe_name
 
 
@@ -121,6 +122,12 @@ class MlcaskClient(RegistryClientMixin):
         if status not in RunStatus.ALL:
             raise InvalidArgumentError(f"status must be one of {list(RunStatus.ALL)}, got {status!r}.")
         self._store.update_run_info(run_id, status, end_time or now_ms(), None)
+        if stores.is_server_uri(self.tracking_uri):  # MLflow's client prints where the ended run shows in the UI
+            try:
+                ended = self._store.get_run(run_id)
+            except MlcaskException:  # the run has ended; a link is not worth an error
+                return
+            print_run_links(self.tracking_uri, ended)
 
     def delete_run(self, run_id: str) -> None:
         self._store.delete_run(run_id)

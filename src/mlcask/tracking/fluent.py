@@ -197,37 +197,7 @@ def end_run(status: str = RunStatus.FINISHED) -> None:
         return
     run = stack.pop()
     client = _client()
-    client.set_terminated(run.info.run_id, status)
-    _print_run_links(client, run.info.run_id)
-
-
-_SUPPRESS_LINKS = ("MLCASK_SUPPRESS_PRINTING_URL_TO_STDOUT", "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT")
-
-
-def _print_run_links(client: Any, run_id: str) -> None:
-    """Print where the ended run and its experiment show in the tracking server's UI, as MLflow does:
-    only for an http(s) tracking URI (shown without credentials), not for an evaluation run
-    (``mlflow.runType`` genai_evaluate) and not with ``MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT`` true."""
-    from mlcask.tracking.stores import is_server_uri
-    from mlcask.utils.redaction import without_credentials
-
-    if not is_server_uri(client.tracking_uri):
-        return
-    if any(os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on") for name in _SUPPRESS_LINKS):
-        return
-    try:
-        ended = client.get_run(run_id)
-    except MlcaskException:  # the run has ended; a link is not worth an error
-        return
-    if ended.data.tags.get("mlflow.runType") == "genai_evaluate":
-        return
-    experiment_url = f"{without_credentials(client.tracking_uri).rstrip('/')}/#/experiments/{ended.info.experiment_id}"
-    lines = (f"\N{RUNNER} View run {ended.info.run_name} at: {experiment_url}/runs/{run_id}\n"
-             f"\N{TEST TUBE} View experiment at: {experiment_url}\n")
-    try:
-        sys.stdout.write(lines)
-    except UnicodeEncodeError:  # a console that cannot show the two emoji gets the lines without them
-        sys.stdout.write(lines.replace("\N{RUNNER} ", "").replace("\N{TEST TUBE} ", ""))
+    client.set_terminated(run.info.run_id, status)  # prints the run's links on a tracking server
 
 
 def active_run() -> ActiveRun | None:

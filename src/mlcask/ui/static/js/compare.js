@@ -203,7 +203,10 @@ export function MetricPage({ metricKey, query }) {
   const runsText = query.get("runs");
   const { parsed, data, error, loading } = useComparedRuns(runsText);
   const [controls, setControls] = useState(DEFAULT_CONTROLS);
-  const runs = useMemo(() => (data ? data.runs.map(compared) : []), [data]);
+  // The chart needs only the run ids to fetch its histories, so it starts with the ids of the URL while the
+  // runs' names load (the same ids: no second fetch); unknown runs then drop out.
+  const runs = useMemo(() => (data ? data.runs.map(compared)
+    : (parsed.ids || []).map((id) => ({ run_id: id, run_name: id }))), [data, parsed]);
   const crumbs = experimentCrumbs(query);
   if (parsed.error) {
     return html`<${Page} title=${`Metric ${metricKey}`} crumbs=${crumbs}><${ErrorBanner} error=${parsed.error} /></${Page}>`;
@@ -213,7 +216,7 @@ export function MetricPage({ metricKey, query }) {
     <${ErrorBanner} error=${error} />
     <${MissingRuns} missing=${data?.missing} />
     ${runs.length > 0 && html`<div class="metric-page">
-      <p class="compare-runs">Runs: ${runs.map((run, i) => html`${i > 0 ? ", " : ""}<a href=${runLink(run)}>${run.run_name}</a>`)}</p>
+      ${data && html`<p class="compare-runs">Runs: ${runs.map((run, i) => html`${i > 0 ? ", " : ""}<a href=${runLink(run)}>${run.run_name}</a>`)}</p>`}
       <${ChartControls} value=${controls} onChange=${setControls} />
       <${MetricChart} metricKey=${metricKey} runs=${runs} ...${controls} height=${460} />
     </div>`}
