@@ -35,6 +35,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from bench.mlflow_env import ensure_mlflow_python, run_in_mlflow  # noqa: E402
+from bench.tables import render_table  # noqa: E402
 
 HOST = "127.0.0.1"
 PAYLOADS = {"1 row": 1, "100 rows": 100}
@@ -303,15 +304,7 @@ HEADERS = ["server", "payload", "req/s", "p50", "p99", "vs MLflow (req/s)", "tar
 
 
 def render(rows: list[list[str]], markdown: bool) -> str:
-    if markdown:
-        lines = ["| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
-        lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows]
-        return "\n".join(lines)
-    widths = [max(len(str(x)) for x in col) for col in zip(HEADERS, *rows)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(HEADERS, widths)).rstrip(),
-             "  ".join("-" * w for w in widths)]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
-    return "\n".join(lines)
+    return render_table(HEADERS, rows, markdown)
 
 
 def machine_line(wrk: str, args: argparse.Namespace) -> str:

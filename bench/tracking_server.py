@@ -48,6 +48,7 @@ from bench.serving import (  # noqa: E402
     ensure_wrk,
     parse_wrk,
 )
+from bench.tables import render_table  # noqa: E402
 
 RUNS, METRICS_PER_RUN, PARAMS_PER_RUN, BATCH_METRICS = 2000, 20, 10, 100
 SEARCH = {"filter": "metrics.m0 > 0.5 and params.p1 != 'v3'", "order_by": ["metrics.m1 DESC"], "max_results": 100}
@@ -278,12 +279,7 @@ def table_rows(results: list[Result]) -> list[list[str]]:
 
 
 def render(rows: list[list[str]], markdown: bool) -> str:
-    if markdown:
-        lines = ["| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
-        return "\n".join(lines + ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows])
-    widths = [max(len(str(x)) for x in col) for col in zip(HEADERS, *rows)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(HEADERS, widths)).rstrip(), "  ".join("-" * w for w in widths)]
-    return "\n".join(lines + ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows])
+    return render_table(HEADERS, rows, markdown)
 
 
 def machine_line(wrk: str, args: argparse.Namespace) -> str:

@@ -50,6 +50,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from bench.mlflow_env import ensure_mlflow_python  # noqa: E402
 from bench.serving import HOST, _clean_env, _stop, _stop_all  # noqa: E402
+from bench.tables import render_table  # noqa: E402
 from bench.tracking_server import Server, start  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
@@ -404,12 +405,7 @@ def table_rows(results: list[Result], sizes: Sizes) -> list[list[str]]:
 
 
 def render(rows: list[list[str]], markdown: bool) -> str:
-    if markdown:
-        lines = ["| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
-        return "\n".join(lines + ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows])
-    widths = [max(len(str(x)) for x in col) for col in zip(HEADERS, *rows)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(HEADERS, widths)).rstrip(), "  ".join("-" * w for w in widths)]
-    return "\n".join(lines + ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows])
+    return render_table(HEADERS, rows, markdown)
 
 
 def machine_line(browser_version: str, sizes: Sizes, args: argparse.Namespace) -> str:

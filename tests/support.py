@@ -4,6 +4,8 @@ custom model whose pickle loads only where it is trusted."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
 
 import numpy as np
@@ -74,3 +76,25 @@ def logged_models(run):
     import mlcask
 
     return mlcask.MlflowClient().search_logged_models([run.info.experiment_id], f"source_run_id = '{run.info.run_id}'")
+
+
+# -- headless Chromium for the pages' tests (Debian's /usr/bin/chromium through Playwright, never a download) --
+CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+def need_browser() -> None:
+    """Skip the test without Playwright or Chromium (fail in CI, where scripts/test installs them)."""
+    import pytest
+
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        missing = "the playwright package"
+    else:
+        missing = None if CHROMIUM else "/usr/bin/chromium"
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"browser tests must run in CI, but {missing} is missing (scripts/test installs it)")
+        pytest.skip(f"{missing} is not installed (scripts/test installs it)")

@@ -10,12 +10,12 @@ The first tests need no browser: they render the pages through Starlette's TestC
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import warnings
 from types import SimpleNamespace
 
 import pytest
+
+from tests.support import CHROMIUM, CHROMIUM_ARGS, need_browser
 
 EVIL = '<img src=x onerror="alert(1)">&amp;'
 
@@ -126,24 +126,6 @@ def test_docs_page_uses_local_swagger_assets_only():
 
 # --------------------------------------------------------------------------- browser
 
-CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
-
-
-def _need_browser():
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        missing = "the playwright package"
-    else:
-        missing = None if CHROMIUM else "/usr/bin/chromium"
-    if missing:
-        if os.environ.get("CI"):
-            pytest.fail(f"browser tests must run in CI, but {missing} is missing (scripts/test installs it)")
-        pytest.skip(f"{missing} is not installed (scripts/test installs it)")
-
-
 @pytest.fixture(scope="module")
 def iris_model_dir(tmp_path_factory):
     import pandas as pd
@@ -172,7 +154,7 @@ def live(iris_model_dir, serve_model):
 
 @pytest.fixture(scope="module")
 def browser():
-    _need_browser()
+    need_browser()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

@@ -14,30 +14,12 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 
 import pytest
 
 from tests.server.conftest import ServerProcess, launch
-
-CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
-
-
-def need_browser() -> None:
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        missing = "the playwright package"
-    else:
-        missing = None if CHROMIUM else "/usr/bin/chromium"
-    if missing:
-        if os.environ.get("CI"):
-            pytest.fail(f"browser tests must run in CI, but {missing} is missing (scripts/test installs it)")
-        pytest.skip(f"{missing} is not installed (scripts/test installs it)")
+from tests.support import CHROMIUM, CHROMIUM_ARGS, need_browser
 
 
 @pytest.fixture(scope="module")

@@ -49,3 +49,39 @@ def test_the_page_references_only_its_own_files():
         if url.startswith("/static-files/"):
             assert (STATIC / url.removeprefix("/static-files/")).is_file(), url
     assert "<style" not in html and "style=" not in html and "<script>" not in html
+
+
+_STATIC_IMPORT = re.compile(r"""^\s*(?:import|export)\b[^;]*?\bfrom\s*["'](\.{1,2}/[^"']+)["']""", re.M | re.S)
+
+
+def _static_imports(file: Path) -> set[Path]:
+    return {(file.parent / target).resolve() for target in _STATIC_IMPORT.findall(file.read_text())}
+
+
+def _closure(start: Path) -> set[Path]:
+    seen, todo = set(), [start.resolve()]
+    while todo:
+        file = todo.pop()
+        if file not in seen:
+            seen.add(file)
+            todo.extend(_static_imports(file))
+    return seen
+
+
+def test_each_pages_preload_list_is_what_it_imports():
+    """app.js preloads each page module's imports when the page is first opened (index.html the shell's):
+    the lists name exactly the modules the page pulls in beyond those."""
+    html = (STATIC / "index.html").read_text()
+    preloaded = {(STATIC / url.removeprefix("/static-files/")).resolve()
+                 for url in re.findall(r'rel="modulepreload" href="([^"]+)"', html)}
+    shell = _closure(STATIC / "js" / "app.js")
+    assert shell <= preloaded | {(STATIC / "js" / "app.js").resolve()}, "index.html misses a shell module"
+    app = (STATIC / "js" / "app.js").read_text()
+    pages = dict(re.findall(r'(\w+): \(\) => import\("\./(\w[\w-]*\.js)"\)', app))
+    lists = re.search(r"PAGE_IMPORTS = \{(.*?)\n\};", app, re.S).group(1)
+    declared = {name: {(STATIC / f).resolve() for f in re.findall(r'"([^"]+)"', files)}
+                for name, files in re.findall(r"(\w+): \[([^\]]*)\]", lists)}
+    assert set(declared) == set(pages)
+    for name, module in pages.items():
+        needed = _closure(STATIC / "js" / module) - shell - preloaded - {(STATIC / "js" / module).resolve()}
+        assert declared[name] == needed, f"PAGE_IMPORTS.{name}: expected {sorted(p.name for p in needed)}"

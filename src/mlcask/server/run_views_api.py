@@ -34,9 +34,7 @@ import io
 import json
 import math
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import IO, Any
+from typing import Any
 
 from starlette.responses import Response
 
@@ -47,7 +45,7 @@ from mlcask.server.endpoints import MLCASK_PREFIX, Context, Endpoint, F
 from mlcask.tracking.artifacts import LocalArtifactRepository
 from mlcask.tracking.protocols import ArtifactRepository, MetricSummary
 from mlcask.utils.bounded_yaml import load_yaml
-from mlcask.utils.paths import clean_relative_path, open_below, open_folder
+from mlcask.utils.paths import clean_relative_path
 
 __all__ = ["ENDPOINTS", "HTML_PREVIEW_CSP", "routes"]
 
@@ -97,25 +95,10 @@ def _missing(path: str) -> MlcaskException:
     return MlcaskException(f"No artifact file '{path}' in this run.", error_code=RESOURCE_DOES_NOT_EXIST)
 
 
-@contextmanager
-def _local_file(repository: LocalArtifactRepository, path: str) -> Iterator[IO[bytes]]:
-    """The local file ``path`` opened for reading without following a link out of the root."""
-    target = repository.local_path(path, "artifact path")
-    if not target.is_file():
-        raise _missing(path)
-    root_fd = open_folder(repository.root)
-    try:
-        fd = open_below(root_fd, path, target)
-    finally:
-        os.close(root_fd)
-    with os.fdopen(fd, "rb") as handle:
-        yield handle
-
-
 def _read_head(repository: ArtifactRepository, path: str, limit: int) -> tuple[bytes, bool]:
     """At most ``limit`` bytes from the start of ``path``, and whether the file holds more."""
     if isinstance(repository, LocalArtifactRepository):
-        with _local_file(repository, path) as handle:
+        with repository.open_file(path) as handle:
             data = handle.read(limit + 1)
         return data[:limit], len(data) > limit
     opener = getattr(repository, "open_artifact", None)
@@ -310,7 +293,7 @@ def artifact_preview(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
     if kind == "parquet":
         _parquet_module()  # the message about pyarrow before any read
         if isinstance(repository, LocalArtifactRepository):
-            with _local_file(repository, path) as handle:
+            with repository.open_file(path) as handle:
                 table = _parquet_table(handle, path, max_rows)
         else:
             table = _parquet_table(io.BytesIO(_whole(repository, path, PARQUET_MAX_BYTES, "a Parquet preview")),

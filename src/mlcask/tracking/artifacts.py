@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from mlcask.exceptions import RESOURCE_DOES_NOT_EXIST, InvalidArgumentError, MlcaskException
 from mlcask.models.home import mlcask_home_files, refuse_mlcask_home
@@ -280,8 +281,10 @@ class LocalArtifactRepository:
         shutil.rmtree(doomed)
 
     # -- reads ---------------------------------------------------------------------------
-    def read_bytes(self, artifact_file: str) -> bytes:
-        """The contents of the file ``artifact_file``, read without following a link out of the root.
+    @contextmanager
+    def open_file(self, artifact_file: str) -> Iterator[IO[bytes]]:
+        """The file ``artifact_file`` opened for reading, without following a link out of the root (so a
+        caller may read only its head).
 
         A missing file raises :class:`~mlcask.exceptions.MlcaskException` with RESOURCE_DOES_NOT_EXIST.
         """
@@ -296,6 +299,14 @@ class LocalArtifactRepository:
         finally:
             os.close(root_fd)
         with os.fdopen(fd, "rb") as handle:
+            yield handle
+
+    def read_bytes(self, artifact_file: str) -> bytes:
+        """The contents of the file ``artifact_file``, read without following a link out of the root.
+
+        A missing file raises :class:`~mlcask.exceptions.MlcaskException` with RESOURCE_DOES_NOT_EXIST.
+        """
+        with self.open_file(artifact_file) as handle:
             return handle.read()
 
     def list_artifacts(self, path: str | None = None) -> list[FileInfo]:

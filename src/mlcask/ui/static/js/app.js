@@ -11,6 +11,25 @@ const PAGES = {
   compare: () => import("./compare.js"),
   models: () => import("./models.js"),
 };
+// What each page module imports beyond the shell's modules (index.html preloads those), fetched at once
+// when the page is first opened instead of one import level at a time (tests/ui/test_vendor.py checks
+// the lists against the modules' imports).
+export const PAGE_IMPORTS = {
+  experiments: ["js/runs-table.js"],
+  run: ["js/artifacts.js", "js/charts.js", "js/chart-data.js", "js/chart-plot.js", "vendor/uplot.mjs"],
+  compare: ["js/charts.js", "js/chart-data.js", "js/chart-plot.js", "js/chart-parallel.js", "js/chart-scatter.js",
+    "vendor/uplot.mjs"],
+  models: ["js/model-details.js", "js/model-version.js", "js/model-logged.js", "js/test-tab.js"],
+};
+
+function preload(module) {
+  for (const file of PAGE_IMPORTS[module]) {
+    const link = document.createElement("link");
+    link.rel = "modulepreload";
+    link.href = `/static-files/${file}`;
+    document.head.append(link);
+  }
+}
 
 // Each route: [pattern, module, export, extra props]. The first match wins.
 const ROUTES = [
@@ -40,6 +59,7 @@ function LazyPage({ route, pageProps }) {
     if (loaded[route.module]) return undefined;
     let live = true;
     setError(null);
+    preload(route.module);
     PAGES[route.module]().then(
       (module) => { loaded[route.module] = module; if (live) setLoadedCount((n) => n + 1); },
       (failure) => { if (live) setError(failure); },

@@ -43,17 +43,26 @@ export function parseIdList(text, name, { required = true } = {}) {
   return ids;
 }
 
-// runs/get for each id: {runs: [found, in the query's order], missing: [ids not found]}; other errors throw.
-async function loadRuns(ids) {
-  const answers = await Promise.allSettled(ids.map((id) => mlflow.get("/runs/get", { run_id: id })));
-  const runs = [];
+// {runs: [found, in the query's order], missing: [ids not found]}; other errors throw. With the URL's
+// experiments, one runs/search (attributes.run_id IN ...) finds them; runs/get asks for the rest one by one
+// (runs of other experiments, or no experiments in the URL), so an unknown id is told apart by its 404.
+async function loadRuns(ids, experimentIds) {
+  const found = new Map();
+  if (experimentIds.length > 0) {
+    const filter = `attributes.run_id IN (${ids.map((id) => `'${id.replace(/'/g, "")}'`).join(", ")})`;
+    const answer = await mlflow.post("/runs/search", { experiment_ids: experimentIds, filter,
+      max_results: ids.length, run_view_type: "ALL" });
+    for (const run of answer.runs || []) found.set(run.info.run_id, run);
+  }
+  const rest = ids.filter((id) => !found.has(id));
+  const answers = await Promise.allSettled(rest.map((id) => mlflow.get("/runs/get", { run_id: id })));
   const missing = [];
   answers.forEach((answer, i) => {
-    if (answer.status === "fulfilled") runs.push(answer.value.run);
-    else if (answer.reason && answer.reason.status === 404) missing.push(ids[i]);
+    if (answer.status === "fulfilled") found.set(rest[i], answer.value.run);
+    else if (answer.reason && answer.reason.status === 404) missing.push(rest[i]);
     else throw answer.reason;
   });
-  return { runs, missing };
+  return { runs: ids.filter((id) => found.has(id)).map((id) => found.get(id)), missing };
 }
 
 // The page's view of a run: ids, name, and its params and latest metrics under "param:"/"metric:" ids.
@@ -150,11 +159,12 @@ function Scatter({ runs, params, metrics }) {
   </section>`;
 }
 
-function useComparedRuns(runsText) {
+function useComparedRuns(runsText, experimentsText) {
   const parsed = useMemo(() => {
     try { return { ids: parseIdList(runsText, "runs") }; } catch (error) { return { error }; }
   }, [runsText]);
-  const state = useAsync(() => (parsed.ids ? loadRuns(parsed.ids) : null), [runsText]);
+  const state = useAsync(() => (parsed.ids ? loadRuns(parsed.ids, experimentIdsOf(experimentsText)) : null),
+    [runsText, experimentsText]);
   return { parsed, ...state };
 }
 
@@ -165,15 +175,19 @@ function MissingRuns({ missing }) {
   return html`<${ErrorBanner} error=${error} />`;
 }
 
+// The URL's experiment ids (MLflow's links carry them), or none when absent or malformed.
+function experimentIdsOf(text) {
+  try { return parseIdList(text, "experiments", { required: false }); } catch (_) { return []; }
+}
+
 function experimentCrumbs(query) {
-  let ids = [];
-  try { ids = parseIdList(query.get("experiments"), "experiments", { required: false }); } catch (_) { ids = []; }
+  const ids = experimentIdsOf(query.get("experiments"));
   return [["Experiments", "#/experiments"], ...ids.slice(0, 5).map((id) => [`Experiment ${id}`, href("/experiments", id)])];
 }
 
 export function ComparePage({ query }) {
   const runsText = query.get("runs");
-  const { parsed, data, error, loading } = useComparedRuns(runsText);
+  const { parsed, data, error, loading } = useComparedRuns(runsText, query.get("experiments"));
   const runs = useMemo(() => (data ? data.runs.map(compared) : []), [data]);
   const params = useMemo(() => keysOf(runs, "param:"), [runs]);
   const metrics = useMemo(() => keysOf(runs, "metric:"), [runs]);
@@ -201,7 +215,7 @@ export function ComparePage({ query }) {
 
 export function MetricPage({ metricKey, query }) {
   const runsText = query.get("runs");
-  const { parsed, data, error, loading } = useComparedRuns(runsText);
+  const { parsed, data, error, loading } = useComparedRuns(runsText, query.get("experiments"));
   const [controls, setControls] = useState(DEFAULT_CONTROLS);
   // The chart needs only the run ids to fetch its histories, so it starts with the ids of the URL while the
   // runs' names load (the same ids: no second fetch); unknown runs then drop out.
