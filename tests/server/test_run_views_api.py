@@ -372,13 +372,15 @@ def test_mlmodel_without_signature_and_bad_files(api, run):
     body = api.preview(run["run_id"], "plain/MLmodel").json()
     assert body["signature"] == {"inputs": None, "outputs": None, "params": None}
     api.put(run, "bad/MLmodel", b"- just\n- a list\n")
-    assert "not a mapping" in api.preview(run["run_id"], "bad/MLmodel").json()["message"]
+    assert "expected a YAML mapping" in api.preview(run["run_id"], "bad/MLmodel").json()["message"]
     api.put(run, "bomb/MLmodel", b"a: &a [x, x, x, x, x, x, x, x, x]\n" + b"".join(
         f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
         f"*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n".encode()
         for i in range(8)))
     bomb = api.preview(run["run_id"], "bomb/MLmodel")
     assert bomb.status_code == 400
-    api.put(run, "json/MLmodel", b"signature:\n  inputs: '[not json'\n")
+    api.put(run, "json/MLmodel", b"flavors:\n  python_function: {}\nsignature:\n  inputs: '[not json'\n")
     bad = api.preview(run["run_id"], "json/MLmodel")
-    assert bad.status_code == 400 and "not JSON" in bad.json()["message"]
+    assert bad.status_code == 400 and "Malformed schema JSON" in bad.json()["message"], bad.json()
+    api.put(run, "noflavor/MLmodel", b"signature: {}\n")
+    assert "'flavors'" in api.preview(run["run_id"], "noflavor/MLmodel").json()["message"]

@@ -40,11 +40,11 @@ from starlette.responses import Response
 
 from mlcask.entities.messages import double_to_json
 from mlcask.exceptions import RESOURCE_DOES_NOT_EXIST, InvalidArgumentError, MlcaskException, ModelFormatError
+from mlcask.models.model import Model
 from mlcask.server.artifact_roots import repository_for
 from mlcask.server.endpoints import MLCASK_PREFIX, Context, Endpoint, F
 from mlcask.tracking.artifacts import LocalArtifactRepository
 from mlcask.tracking.protocols import ArtifactRepository, MetricSummary
-from mlcask.utils.bounded_yaml import load_yaml
 from mlcask.utils.paths import clean_relative_path
 
 __all__ = ["ENDPOINTS", "HTML_PREVIEW_CSP", "routes"]
@@ -223,20 +223,6 @@ def _parquet_table(source: Any, path: str, max_rows: int) -> dict[str, Any]:
 
 # -- MLmodel signatures ----------------------------------------------------------------------------------------------
 
-def _specs(value: Any, where: str) -> list[Any] | None:
-    """A signature part: MLflow writes a JSON string of a list (older files: the list itself)."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            raise InvalidArgumentError(f"The signature's {where} in MLmodel is not JSON: {value[:100]!r}") from None
-    if not isinstance(value, list):
-        raise InvalidArgumentError(f"The signature's {where} in MLmodel is not a list of specs.")
-    return [item for item in value if isinstance(item, dict)]
-
-
 def _column_rows(specs: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
     if specs is None:
         return None
@@ -262,20 +248,21 @@ def _param_rows(specs: list[dict[str, Any]] | None) -> list[dict[str, Any]] | No
 
 
 def _mlmodel_summary(data: bytes, path: str) -> dict[str, Any]:
-    """The flavors, ids and signature (as rows) of an MLmodel file."""
+    """The flavors, ids and signature (as rows) of an MLmodel file, parsed as loading a model parses it."""
     try:
-        document = load_yaml(data, f"The artifact '{path}'", MLMODEL_MAX_BYTES)
-    except ModelFormatError as exc:
-        raise InvalidArgumentError(str(exc)) from None
-    if not isinstance(document, dict):
-        raise InvalidArgumentError(f"The artifact '{path}' is not an MLmodel file: its YAML is not a mapping.")
-    signature = document.get("signature") if isinstance(document.get("signature"), dict) else {}
-    flavors = document.get("flavors") if isinstance(document.get("flavors"), dict) else {}
-    return {"format": "mlmodel", "path": path, "flavors": sorted(str(name) for name in flavors),
-            "model_id": _cell(document.get("model_id")), "run_id": _cell(document.get("run_id")),
-            "signature": {"inputs": _column_rows(_specs(signature.get("inputs"), "inputs")),
-                          "outputs": _column_rows(_specs(signature.get("outputs"), "outputs")),
-                          "params": _param_rows(_specs(signature.get("params"), "params"))}}
+        model = Model.from_yaml(data, path)
+    except (ModelFormatError, MlcaskException) as exc:
+        raise InvalidArgumentError(str(exc)) from None  # names the file and what is wrong in it
+    signature = model.signature
+
+    def specs(schema: Any) -> list[dict[str, Any]] | None:
+        return None if schema is None else schema.to_dict()
+
+    return {"format": "mlmodel", "path": path, "flavors": sorted(str(name) for name in model.flavors),
+            "model_id": _cell(model.model_id), "run_id": _cell(model.run_id),
+            "signature": {"inputs": _column_rows(specs(signature and signature.inputs)),
+                          "outputs": _column_rows(specs(signature and signature.outputs)),
+                          "params": _param_rows(specs(signature and signature.params))}}
 
 
 def artifact_preview(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
