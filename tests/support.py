@@ -4,9 +4,11 @@ custom model whose pickle loads only where it is trusted."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -98,3 +100,17 @@ def need_browser() -> None:
         if os.environ.get("CI"):
             pytest.fail(f"browser tests must run in CI, but {missing} is missing (scripts/test installs it)")
         pytest.skip(f"{missing} is not installed (scripts/test installs it)")
+
+
+@contextlib.contextmanager
+def headless_chromium() -> Iterator:
+    """Debian's Chromium, headless, through Playwright (skipped without them, failed in CI); closed after."""
+    need_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield chromium
+        finally:
+            chromium.close()

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.support import CHROMIUM, CHROMIUM_ARGS, need_browser
+from tests.support import headless_chromium
 
 EVIL = '<img src=x onerror="alert(1)">&amp;'
 
@@ -154,15 +154,8 @@ def live(iris_model_dir, serve_model):
 
 @pytest.fixture(scope="module")
 def browser():
-    need_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
+    with headless_chromium() as chromium:
+        yield chromium
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.server.conftest import ServerProcess, launch
-from tests.support import CHROMIUM, CHROMIUM_ARGS, need_browser
+from tests.support import headless_chromium
 
 
 @pytest.fixture(scope="module")
@@ -45,15 +45,8 @@ def start_ui_server(tmp_path) -> Iterator:
 
 @pytest.fixture(scope="module")
 def browser():
-    need_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with headless_chromium() as chromium:
+        yield chromium
 
 
 # The sandboxed frame of an HTML artifact's preview logs what its sandbox blocks (its scripts, its
