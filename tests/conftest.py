@@ -31,6 +31,16 @@ def s3_server():
 
 
 @pytest.fixture(scope="session")
+def iris_classifier():
+    """The iris features (sklearn's column names) and a LogisticRegression fitted on them."""
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = load_iris(return_X_y=True, as_frame=True)
+    return X, LogisticRegression(max_iter=300).fit(X, y)
+
+
+@pytest.fixture(scope="session")
 def breast_cancer():
     from sklearn.datasets import load_breast_cancer
 

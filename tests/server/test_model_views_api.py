@@ -18,15 +18,6 @@ MLCASK = "/api/2.0/mlcask"
 ROOT = str(Path(__file__).resolve().parents[2])
 
 
-@pytest.fixture(scope="module")
-def iris():
-    from sklearn.datasets import load_iris
-    from sklearn.linear_model import LogisticRegression
-
-    X, y = load_iris(return_X_y=True, as_frame=True)
-    return X, LogisticRegression(max_iter=300).fit(X, y)
-
-
 def server_env(**extra: str) -> dict[str, str]:
     # The server trusts this session's signing key (same MLCASK_HOME); its download cache is the session's.
     return {"MLCASK_HOME": os.environ["MLCASK_HOME"], "MLCASK_MODEL_CACHE": os.environ["MLCASK_MODEL_CACHE"],
@@ -34,9 +25,9 @@ def server_env(**extra: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory, iris):
+def served(tmp_path_factory, iris_classifier):
     """A server with iris registered twice (v1 to score, a copy to tamper with) and an unsigned pickle."""
-    X, model = iris
+    X, model = iris_classifier
     server = launch(tmp_path_factory.mktemp("model-views"), env=server_env())
     point_fluent_at(server.url)
     try:
@@ -112,8 +103,8 @@ def test_the_ajax_twin_answers_too(served):
     assert answer.status_code == 200 and answer.json()["name"] == "iris"
 
 
-def test_score_a_model_version(served, iris):
-    X, model = iris
+def test_score_a_model_version(served, iris_classifier):
+    X, model = iris_classifier
     example = details(served, "iris").json()["input_example"]
     answer = score(served, "iris", example)
     assert answer.status_code == 200, answer.text
@@ -176,8 +167,8 @@ def worker_pids(server) -> list[int]:
     return pids
 
 
-def test_scoring_runs_in_a_worker_process_restarted_when_it_dies(served, iris):
-    X, model = iris
+def test_scoring_runs_in_a_worker_process_restarted_when_it_dies(served, iris_classifier):
+    X, model = iris_classifier
     request = {"dataframe_split": {"columns": served_columns(), "data": [X.iloc[100].tolist()]}}
     assert score(served, "iris", request).status_code == 200
     [pid] = worker_pids(served)
@@ -189,8 +180,8 @@ def test_scoring_runs_in_a_worker_process_restarted_when_it_dies(served, iris):
     assert new_pid != pid
 
 
-def test_concurrent_scores(served, iris):
-    X, model = iris
+def test_concurrent_scores(served, iris_classifier):
+    X, model = iris_classifier
     expected = model.predict(X).tolist()
     outcomes = []
 
@@ -208,7 +199,7 @@ def test_concurrent_scores(served, iris):
     assert len(outcomes) == 30 and all(outcomes)
 
 
-def test_allow_pickle_server_scores_the_pickle_and_stops_its_worker(tmp_path, iris):
+def test_allow_pickle_server_scores_the_pickle_and_stops_its_worker(tmp_path, iris_classifier):
     # --allow-pickle sets MLCASK_ALLOW_PICKLE=1 for the server, which its scoring workers inherit.
     server = launch(tmp_path / "allowing", args=["--allow-pickle"],
                     env=server_env(MLCASK_HOME=str(tmp_path / "other-home")))

@@ -31,17 +31,8 @@ class Crasher(mlcask.pyfunc.PythonModel):
 
 
 @pytest.fixture(scope="module")
-def iris():
-    from sklearn.datasets import load_iris
-    from sklearn.linear_model import LogisticRegression
-
-    X, y = load_iris(return_X_y=True, as_frame=True)
-    return X, LogisticRegression(max_iter=300).fit(X, y)
-
-
-@pytest.fixture(scope="module")
-def iris_folder(iris, tmp_path_factory):
-    X, model = iris
+def iris_folder(iris_classifier, tmp_path_factory):
+    X, model = iris_classifier
     folder = tmp_path_factory.mktemp("models") / "iris"
     mlcask.sklearn.save_model(model, str(folder), input_example=X.head(3))
     return folder
@@ -72,8 +63,8 @@ def alive(pid: int) -> bool:
         return False
 
 
-def test_scores_in_another_process_and_caches_the_model(pool, iris, iris_folder):
-    X, model = iris
+def test_scores_in_another_process_and_caches_the_model(pool, iris_classifier, iris_folder):
+    X, model = iris_classifier
     scoring = pool(workers=1)
     assert scoring.worker_pids() == []  # started lazily
     rows = X.iloc[[0, 60, 120]].values.tolist()
@@ -221,8 +212,8 @@ def test_models_are_evicted_least_recently_used_within_the_memory_budget(pool, i
     assert scoring.score("warm@1", iris_folder, split([[5.1, 3.5, 1.4, 0.2]]))["predictions"] == [0]
 
 
-def test_concurrent_requests_from_many_threads(pool, iris, iris_folder):
-    X, model = iris
+def test_concurrent_requests_from_many_threads(pool, iris_classifier, iris_folder):
+    X, model = iris_classifier
     scoring = pool(workers=2)
     expected = model.predict(X).tolist()
     errors, results = [], []

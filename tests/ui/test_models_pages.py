@@ -19,20 +19,11 @@ COLUMNS = ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal 
 
 
 @pytest.fixture(scope="module")
-def iris():
-    from sklearn.datasets import load_iris
-    from sklearn.linear_model import LogisticRegression
-
-    X, y = load_iris(return_X_y=True, as_frame=True)
-    return X, LogisticRegression(max_iter=300).fit(X, y)
-
-
-@pytest.fixture(scope="module")
-def registry(ui_server, iris):
+def registry(ui_server, iris_classifier):
     """iris-ui (2 versions, input example), no-example (signature only), doubler-ui (an unsigned pickle)."""
     from mlcask.models import infer_signature
 
-    X, model = iris
+    X, model = iris_classifier
     point_fluent_at(ui_server.url)
     try:
         with mlcask.start_run() as run:
@@ -185,8 +176,8 @@ def send_and_wait(page):
     page.wait_for_selector("[data-testid=predictions], .error-banner")
 
 
-def test_test_tab_scores_the_example_then_an_edited_cell_then_shows_a_400(ui_page, ui_server, registry, iris):
-    X, model = iris
+def test_test_tab_scores_the_example_then_an_edited_cell_then_shows_a_400(ui_page, ui_server, registry, iris_classifier):
+    X, model = iris_classifier
     open_ui(ui_page, ui_server, "/models/iris-ui/versions/1/test")
     ui_page.wait_for_selector("[data-testid=test-input-row]")
     assert ui_page.locator("[data-testid=test-input-row]").count() == 3
@@ -322,8 +313,8 @@ def test_test_tab_types_each_field_from_the_signature(ui_page, ui_server):
     assert result["untyped"] == ["number", "text", "boolean"]
 
 
-def test_a_tampered_version_shows_its_failed_integrity_check(ui_page, ui_server, iris):
-    X, model = iris
+def test_a_tampered_version_shows_its_failed_integrity_check(ui_page, ui_server, iris_classifier):
+    X, model = iris_classifier
     point_fluent_at(ui_server.url)
     try:
         with mlcask.start_run():
