@@ -218,7 +218,7 @@ def _lifespan(state: ServerState) -> Any:
         try:
             yield
         finally:
-            model_views_api.stop_scoring(state)
+            state.close()
 
     return lifespan
 

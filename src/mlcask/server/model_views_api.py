@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import threading
 import time
-import weakref
 from pathlib import Path
 from typing import Any
 
@@ -34,14 +32,12 @@ from mlcask.models.model import MAX_MLMODEL_BYTES, Model
 from mlcask.server.artifact_roots import repository_for
 from mlcask.server.config import ServerConfig
 from mlcask.server.endpoints import MLCASK_PREFIX, Context, Endpoint, F
-from mlcask.server.scoring_worker import ScoringPool
-from mlcask.server.state import ServerState
 from mlcask.tracking.artifacts import is_local_uri, local_path_of
 from mlcask.tracking.protocols import ArtifactRepository
 from mlcask.utils.bounded_yaml import load_yaml
 from mlcask.utils.paths import clean_relative_path
 
-__all__ = ["ENDPOINTS", "integrity_of", "model_details", "routes", "scoring_pool", "stop_scoring"]
+__all__ = ["ENDPOINTS", "integrity_of", "model_details", "routes"]
 
 MAX_EXAMPLE_BYTES = 1 << 20
 MAX_ENV_BYTES = 256 << 10
@@ -225,27 +221,6 @@ def logged_model_details(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
 
 # -- scoring ---------------------------------------------------------------------------------------------------------
 
-_pools: weakref.WeakKeyDictionary[ServerState, ScoringPool] = weakref.WeakKeyDictionary()
-_pools_lock = threading.Lock()
-
-
-def scoring_pool(state: ServerState) -> ScoringPool:
-    """The scoring pool of this server (created on first use; its workers start on the first score)."""
-    with _pools_lock:
-        pool = _pools.get(state)
-        if pool is None:
-            pool = _pools[state] = ScoringPool()
-        return pool
-
-
-def stop_scoring(state: ServerState) -> None:
-    """Stop the scoring workers of this server (at its shutdown)."""
-    with _pools_lock:
-        pool = _pools.pop(state, None)
-    if pool is not None:
-        pool.close()
-
-
 def _digest(folder: Path) -> str:
     """A digest of the folder's contents as listed (paths, sizes, modification times) and of its MLmodel and
     manifest: a changed model gets a new cache key."""
@@ -273,7 +248,7 @@ def score_model_version(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
     root = ctx.registry.get_model_version_download_uri(args["name"], args["version"])
     folder = local_model_folder(ctx.config, root)
     key = f"{args['name']}/{args['version']}@{_digest(folder)}"
-    answer = scoring_pool(ctx.state).score(key, folder, request)
+    answer = ctx.state.scoring.score(key, folder, request)
     return {"predictions": answer["predictions"], "latency_ms": round((time.perf_counter() - started) * 1000, 3),
             "predict_ms": answer.get("predict_ms"), "load_ms": answer.get("load_ms"),
             "from_cache": answer.get("from_cache"), "model": {"name": args["name"], "version": args["version"]}}

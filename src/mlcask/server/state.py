@@ -1,7 +1,9 @@
-"""The state one server process shares across requests: its config and its stores.
+"""The state one server process shares across requests: its config, its stores and the web UI's
+scoring workers.
 
 Stores are opened once per process (on first use, so a worker opens its own database
-connections after uvicorn forks it) and shared by every request.
+connections after uvicorn forks it) and shared by every request; so is the scoring pool,
+whose workers start on the first score and stop with :meth:`ServerState.close`.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import TYPE_CHECKING
 from mlcask.server.config import ServerConfig
 
 if TYPE_CHECKING:
+    from mlcask.server.scoring_worker import ScoringPool
     from mlcask.tracking.protocols import RegistryStore, TrackingStore
 
 __all__ = ["ServerState"]
@@ -25,6 +28,7 @@ class ServerState:
         self.config = config
         self._tracking = tracking
         self._registry = registry
+        self._scoring: ScoringPool | None = None
         self._lock = threading.Lock()
 
     @property
@@ -46,6 +50,24 @@ class ServerState:
 
                     self._registry = registry_store(self.config.registry_uri)
         return self._registry
+
+    @property
+    def scoring(self) -> ScoringPool:
+        """The web UI's scoring pool (created on first use; its workers start on the first score)."""
+        if self._scoring is None:
+            with self._lock:
+                if self._scoring is None:
+                    from mlcask.server.scoring_worker import ScoringPool
+
+                    self._scoring = ScoringPool()
+        return self._scoring
+
+    def close(self) -> None:
+        """Stop the scoring workers, if any started (at the server's shutdown)."""
+        with self._lock:
+            pool, self._scoring = self._scoring, None
+        if pool is not None:
+            pool.close()
 
 
 def open_tracking_store(config: ServerConfig) -> TrackingStore:
