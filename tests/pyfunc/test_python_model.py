@@ -134,13 +134,13 @@ def test_loader_module_model_uses_code_paths(tmp_path):
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({}, "Give exactly one of python_model"),
-        ({"python_model": Echo(), "loader_module": "x"}, "Give exactly one of python_model"),
-        ({"python_model": "model.py"}, "models-from-code"),
+        ({}, "Either `loader_module` or `python_model` must be specified"),
+        ({"python_model": Echo(), "loader_module": "x"}, "cannot be specified together"),
+        ({"python_model": "model.py"}, "The provided model path '.*model.py' does not exist"),
         ({"python_model": Echo(), "artifacts": {"a": "/no/such/file"}}, "Artifact 'a': '/no/such/file' does not exist"),
         ({"python_model": Echo(), "artifacts": ["x"]}, "artifacts must be a dict"),
-        ({"loader_module": "x", "artifacts": {"a": "b"}}, "artifacts go with python_model"),
-        ({"python_model": 42}, "python_model must be a PythonModel"),
+        ({"loader_module": "x", "artifacts": {"a": "b"}}, "cannot be specified together"),
+        ({"python_model": 42}, "`python_model` must be a PythonModel instance, callable object"),
     ],
 )
 def test_bad_save_arguments(tmp_path, kwargs, message):
@@ -179,7 +179,7 @@ def test_get_raw_model_and_unwrap_on_a_native_flavor(tmp_path, xgb_classifier):
     mlcask.xgboost.save_model(xgb_classifier, tmp_path / "m")
     loaded = mlcask.pyfunc.load_model(tmp_path / "m")
     assert loaded.get_raw_model().__class__.__name__ == "XGBClassifier"
-    with pytest.raises(MlcaskException, match="get_raw_model"):
+    with pytest.raises(MlcaskException, match="Unable to retrieve base model object from pyfunc"):
         loaded.unwrap_python_model()
 
 

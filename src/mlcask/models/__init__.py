@@ -15,6 +15,11 @@ _EXPORTS = {
     "validate_serving_input": "mlcask.models.serving_input",
     "convert_input_example_to_serving_input": "mlcask.models.serving_input",
     "infer_pip_requirements": "mlcask.models.environment",
+    "set_model": "mlcask.models.from_code",
+    "ModelConfig": "mlcask.models.from_code",
+    "validate_schema": "mlcask.models.enforcement",
+    "get_model_info": "mlcask.models.model",
+    "update_model_requirements": "mlcask.models.requirements_update",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -268,14 +268,14 @@ def _mlflow_conda_env(
     return env
 
 
-def _pip_deps_of_conda_env(conda_env: dict[str, Any]) -> list[str]:
+def pip_deps_of_conda_env(conda_env: dict[str, Any]) -> list[str]:
     for dep in conda_env.get("dependencies") or []:
         if isinstance(dep, dict) and "pip" in dep:
             return list(dep["pip"] or [])
     return []
 
 
-def _replace_pip_deps(conda_env: dict[str, Any], pip_deps: list[str]) -> dict[str, Any]:
+def replace_pip_deps(conda_env: dict[str, Any], pip_deps: list[str]) -> dict[str, Any]:
     env = dict(conda_env)
     deps = [d for d in env.get("dependencies") or [] if not (isinstance(d, dict) and "pip" in d)]
     env["dependencies"] = [*deps, {"pip": pip_deps}]
@@ -322,11 +322,11 @@ class Environment:
                     "conda_env must be a dict or the path to a conda YAML file, "
                     f"got {type(conda_env).__name__}."
                 )
-            requirements, constraints = parse_pip_requirements(_pip_deps_of_conda_env(conda_env))
+            requirements, constraints = parse_pip_requirements(pip_deps_of_conda_env(conda_env))
             requirements = _with_mlflow(requirements)
             if constraints:
                 requirements.append(f"-c {CONSTRAINTS_FILE_NAME}")
-            return cls(_replace_pip_deps(conda_env, requirements), requirements, constraints)
+            return cls(replace_pip_deps(conda_env, requirements), requirements, constraints)
         constraints: list[str] = []
         if pip_requirements is not None:
             requirements, constraints = parse_pip_requirements(pip_requirements)

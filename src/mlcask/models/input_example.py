@@ -165,3 +165,19 @@ def load_input_example(model: Any, folder: str | Path) -> Any:
             array = array.astype(schema.inputs[0].type, copy=False)
         return array
     return content
+
+
+def load_input_example_params(model: Any, folder: str | Path) -> dict[str, Any] | None:
+    """The params saved with the model's input example (a ``(data, params)`` example), or None."""
+    info = model.saved_input_example_info
+    if not info or not info.get("params"):
+        return None
+    file = Path(folder) / info.get("artifact_path", EXAMPLE_FILE_NAME)
+    try:
+        content = json.loads(file.read_text())
+    except FileNotFoundError:
+        raise FileNotFoundError(f"The model's input example file '{file}' is missing.") from None
+    except json.JSONDecodeError as exc:
+        raise ModelFormatError(f"Malformed input example '{file}': {exc}") from None
+    params = content.get("params") if isinstance(content, dict) else None
+    return params if isinstance(params, dict) else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
+import urllib.parse
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -95,16 +96,91 @@ class Model:
 
     # -- signature accessors (MLflow's names) --------------------------------------
     def get_input_schema(self) -> Schema | None:
+        """The input schema of the model's signature, or None without one."""
         return self.signature.inputs if self.signature is not None else None
 
     def get_output_schema(self) -> Schema | None:
+        """The output schema of the model's signature, or None without one."""
         return self.signature.outputs if self.signature is not None else None
 
     def get_params_schema(self) -> ParamSchema | None:
+        """The params schema of the model's signature, or None without one."""
         return getattr(self.signature, "params", None) if self.signature is not None else None
 
-    def get_model_info(self) -> ModelInfo:
-        return ModelInfo.from_model(self)
+    def get_model_info(self, logged_model: Any = None) -> ModelInfo:
+        """This metadata as a :class:`ModelInfo`, its ``model_uri`` as MLflow writes it."""
+        uri = f"models:/{self.model_id}" if self.model_id else f"runs:/{self.run_id}/{self.artifact_path}"
+        return ModelInfo.from_model(self, model_uri=uri, logged_model=logged_model)
+
+    # -- the input example saved with the model ----------------------------------------
+    def _example_folder(self, path: str | os.PathLike | None) -> Path:
+        from mlcask.models.uri import resolve_model_path
+
+        if path is None:
+            path = f"models:/{self.model_id}" if self.model_id else f"runs:/{self.run_id}/{self.artifact_path}"
+        return resolve_model_path(path)
+
+    def load_input_example(self, path: str | os.PathLike | None = None) -> Any:
+        """The input example saved with the model, or None when it was saved without one.
+
+        Parameters
+        ----------
+        path : str or path-like, optional
+            The model folder, or a ``runs:/`` or ``models:/`` URI; by default the model this
+            metadata was logged as.
+
+        Raises
+        ------
+        FileNotFoundError
+            When the metadata names an example file that the folder does not hold.
+        """
+        from mlcask.models.input_example import load_input_example
+
+        if self.saved_input_example_info is None:
+            return None
+        folder = self._example_folder(path)
+        name = self.saved_input_example_info.get("artifact_path")
+        if isinstance(name, str) and not (folder / name).is_file():
+            raise FileNotFoundError(f"The model's input example file '{folder / name}' is missing.")
+        return load_input_example(self, folder)
+
+    def load_input_example_params(self, path: str | os.PathLike) -> dict[str, Any] | None:
+        """The params saved with the input example (``(data, params)`` examples), or None."""
+        from mlcask.models.input_example import load_input_example_params
+
+        if self.saved_input_example_info is None:
+            return None
+        return load_input_example_params(self, self._example_folder(path))
+
+    def get_serving_input(self, path: str | os.PathLike) -> str | None:
+        """The text of the model's ``serving_input_example.json``, or None when it has none."""
+        name = (self.saved_input_example_info or {}).get("serving_input_path")
+        if not isinstance(name, str):
+            return None
+        file = self._example_folder(path) / name
+        return file.read_text() if file.is_file() else None
+
+    # -- logging into a run (the tracking layer does the work) -------------------------
+    @classmethod
+    def log(cls, artifact_path: str | None, flavor: Any, registered_model_name: str | None = None,
+            await_registration_for: int = 300, metadata: dict[str, Any] | None = None,
+            run_id: str | None = None, resources: Any = None, auth_policy: Any = None,
+            prompts: list[str] | None = None, name: str | None = None, model_type: str | None = None,
+            params: dict[str, Any] | None = None, tags: dict[str, Any] | None = None, step: int = 0,
+            model_id: str | None = None, **kwargs: Any) -> ModelInfo:
+        """Log a model with ``flavor`` (a module with ``save_model``) into the active run.
+
+        ``flavor.save_model(path=..., mlflow_model=..., **kwargs)`` writes the folder; it is
+        logged as a logged model of the run (``models:/<model_id>``), and registered as a
+        new version of ``registered_model_name`` when given. A run is started if none is active.
+        """
+        from mlcask.models.logging_hook import log_with_flavor
+
+        return log_with_flavor(
+            cls, ModelInfo, flavor, name=name, artifact_path=artifact_path, registered_model_name=registered_model_name,
+            await_registration_for=await_registration_for, metadata=metadata, run_id=run_id,
+            resources=resources, auth_policy=auth_policy, prompts=prompts, model_type=model_type,
+            params=params, tags=tags, step=step, model_id=model_id, save_kwargs=kwargs)
 
     # -- serialisation --------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -137,11 +213,23 @@ class Model:
             del res["mlflow_version"]
         return res
 
-    def to_yaml(self) -> str:
-        return yaml.safe_dump(self.to_dict(), default_flow_style=False)
+    def to_yaml(self, stream: Any = None) -> str | None:
+        """The MLmodel YAML text; written to ``stream`` instead when one is given (then None)."""
+        return yaml.safe_dump(self.to_dict(), stream=stream, default_flow_style=False)
+
+    def to_json(self) -> str:
+        """The MLmodel fields as JSON."""
+        import json
+
+        return json.dumps(self.to_dict())
 
     def __str__(self) -> str:
         return self.to_yaml()
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Model) and self.__dict__ == other.__dict__
+
+    __hash__ = None  # type: ignore[assignment]
 
     def save(self, path: str | os.PathLike) -> None:
         """Write this metadata as an ``MLmodel`` YAML file at ``path``."""
@@ -160,7 +248,15 @@ class Model:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Model:
-        """Read a model folder's ``MLmodel`` file (``path`` is the folder or the file)."""
+        """Read a model's ``MLmodel`` file.
+
+        ``path`` is the model folder or its MLmodel file, a ``file:`` URI, or a ``runs:/``
+        or ``models:/`` URI (resolved through the tracking layer).
+        """
+        if isinstance(path, str) and len(urllib.parse.urlparse(path).scheme) > 1:
+            from mlcask.models.uri import resolve_model_path
+
+            path = resolve_model_path(path)  # a one-letter scheme is a Windows drive
         path = Path(path)
         file = path / MLMODEL_FILE_NAME if path.is_dir() else path
         try:
@@ -209,9 +305,13 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 200 else text[:200] + "..."
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(eq=False)
 class ModelInfo:
-    """What ``save_model``/``log_model`` return: where the model is and what it holds."""
+    """What ``save_model``/``log_model`` return: where the model is and what it holds.
+
+    ``logged_model`` is the tracking record of a logged model (None for a saved one); its
+    ``name``, ``params``, ``tags``, ``metrics`` and ``creation_timestamp`` show through.
+    """
 
     artifact_path: str | None
     flavors: dict[str, Any]
@@ -225,17 +325,37 @@ class ModelInfo:
     metadata: dict[str, Any] | None = None
     model_id: str | None = None
     registered_model_version: int | None = None
+    env_vars: list[str] | None = None
+    prompts: list[str] | None = None
+    logged_model: Any = None
 
     @property
     def name(self) -> str | None:
-        return self.artifact_path
+        """The logged model's name (its artifact path for a model saved outside a run)."""
+        return getattr(self.logged_model, "name", None) or self.artifact_path
+
+    @property
+    def params(self) -> dict[str, str] | None:
+        return getattr(self.logged_model, "params", None)
+
+    @property
+    def tags(self) -> dict[str, str] | None:
+        return getattr(self.logged_model, "tags", None)
+
+    @property
+    def metrics(self) -> list[Any] | None:
+        return getattr(self.logged_model, "metrics", None)
+
+    @property
+    def creation_timestamp(self) -> int | None:
+        return getattr(self.logged_model, "creation_timestamp", None)
 
     @property
     def signature_dict(self) -> dict[str, Any] | None:
         return self.signature.to_dict() if self.signature is not None else None
 
     @classmethod
-    def from_model(cls, model: Model, model_uri: str | None = None) -> ModelInfo:
+    def from_model(cls, model: Model, model_uri: str | None = None, logged_model: Any = None) -> ModelInfo:
         return cls(
             artifact_path=model.artifact_path,
             flavors=model.flavors,
@@ -248,4 +368,7 @@ class ModelInfo:
             mlflow_version=model.mlflow_version,
             metadata=model.metadata,
             model_id=model.model_id,
+            env_vars=model.env_vars,
+            prompts=model.prompts,
+            logged_model=logged_model,
         )

@@ -153,7 +153,21 @@ def infer_signature_from_example(example: InputExample, predict: Callable[[Any, 
     from mlcask.models.signature import infer_signature
 
     try:
-        output = predict(example.inference_data, example.inference_params)
+        import copy
+
+        import numpy as np
+        import pandas as pd
+
+        from mlcask.models.enforcement import enforce_params, enforce_schema
+        from mlcask.types.inference import infer_param_schema, infer_schema
+
+        data, params = copy.deepcopy(example.inference_data), example.inference_params
+        inputs = infer_schema(data)
+        param_schema = infer_param_schema(params) if params else None
+        # Predict on the example as pyfunc's predict would see it, as MLflow does.
+        output = predict(enforce_schema(data, inputs), enforce_params(params, param_schema) if params else params)
+        if not inputs.is_tensor_spec() and isinstance(output, np.ndarray) and output.ndim == 1:
+            output = pd.Series(output)  # row-wise predictions of a table: one column, as in MLflow
         return infer_signature(example.inference_data, output, example.inference_params)
     except Exception as exc:  # MLflow also saves without a signature when this fails
         _logger.warning("Could not infer the model signature from the input example: %s", exc)
@@ -196,6 +210,8 @@ def save_model_folder(
             model.saved_input_example_info = example.info
             if signature is None and predict_for_signature is not None:
                 signature = infer_signature_from_example(example, predict_for_signature)
+        if signature is False:  # MLflow's way to save no signature and infer none
+            signature = None
         if signature is not None:
             _check_signature(signature)
             model.signature = signature

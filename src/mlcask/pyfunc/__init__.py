@@ -44,45 +44,77 @@ def save_model(
     pip_requirements: list[str] | str | None = None,
     extra_pip_requirements: list[str] | str | None = None,
     metadata: dict[str, Any] | None = None,
-    model_config: dict[str, Any] | None = None,
+    model_config: dict[str, Any] | str | os.PathLike | None = None,
+    streamable: bool | None = None,
+    **kwargs: Any,
 ) -> ModelInfo:
     """Save a custom model to ``path`` in the MLflow format.
 
-    Either ``python_model`` (a :class:`PythonModel` instance, pickled with cloudpickle,
-    with optional ``artifacts={name: local path}`` copied into the model), or
-    ``loader_module`` (a module with ``_load_pyfunc(data_path)``, shipped through
-    ``code_paths``) with an optional ``data_path``.
+    Parameters
+    ----------
+    python_model : PythonModel, callable, str or path-like
+        A :class:`PythonModel` instance (pickled with cloudpickle); a function taking one
+        argument, the model input (wrapped, and its type hints give the signature); or
+        the path of a ``.py`` file that builds the model and calls
+        :func:`mlcask.models.set_model` (MLflow's models from code: the file is copied
+        into the model and run again at load, which needs the trust code needs).
+    artifacts : dict, optional
+        ``{name: local path or URI}`` copied into the model (``runs:/`` and ``models:/``
+        URIs are resolved and downloaded first).
+    loader_module, data_path
+        Instead of ``python_model``: a module with ``_load_pyfunc(data_path)``, shipped
+        through ``code_paths``, and its data.
+    model_config : dict, str or path-like, optional
+        The model's configuration (a dict, or a YAML file), given to ``load_context`` and to
+        :class:`mlcask.models.ModelConfig` in a code file.
+    signature : ModelSignature or False, optional
+        ``False`` saves no signature and infers none.
     """
+    mlflow_model = kwargs.pop("model", mlflow_model)
+    if kwargs:
+        raise TypeError(f"save_model() got unexpected keyword arguments: {kwargs}")
     common = dict(mlflow_model=mlflow_model, signature=signature, input_example=input_example,
                   conda_env=conda_env, pip_requirements=pip_requirements,
                   extra_pip_requirements=extra_pip_requirements, code_paths=code_paths,
                   metadata=metadata)
-    if (python_model is None) == (loader_module is None):
-        raise InvalidArgumentError(
-            "Give exactly one of python_model (a PythonModel instance) and loader_module "
-            f"(a module name); got python_model={type(python_model).__name__ if python_model is not None else None}, "
-            f"loader_module={loader_module!r}."
-        )
+    _check_model_arguments(loader_module, data_path, python_model, artifacts)
     if python_model is not None:
-        if isinstance(python_model, (str, os.PathLike)):
-            raise InvalidArgumentError(
-                "python_model given as a file path (MLflow's models-from-code) is not supported yet; "
-                "pass a PythonModel instance."
-            )
-        if data_path is not None:
-            raise InvalidArgumentError("data_path goes with loader_module, not with python_model; use artifacts.")
+        from mlcask.models.from_code import check_model_config
         from mlcask.pyfunc.python_model import save_python_model
 
-        model = save_python_model(path, python_model, artifacts=artifacts, model_config=model_config, **common)
+        model_config = check_model_config(model_config)
+        code_path = None
+        if isinstance(python_model, (str, os.PathLike)):
+            from mlcask.pyfunc.code_file import code_file_path, run_code_file
+
+            code_path = code_file_path(python_model)
+            python_model = run_code_file(code_path.read_bytes(), str(code_path), model_config)
+        model = save_python_model(path, python_model, artifacts=artifacts, model_config=model_config,
+                                  model_code_path=code_path, streamable=streamable, **common)
     else:
         if artifacts:
             raise InvalidArgumentError("artifacts go with python_model, not with loader_module; use data_path.")
-        model = _save_loader_module_model(path, loader_module, data_path, **common)
+        model = _save_loader_module_model(path, loader_module, data_path, streamable, **common)
     return ModelInfo.from_model(model, model_uri=str(Path(path).absolute()))
 
 
-def _save_loader_module_model(path: str | os.PathLike, loader_module: str,
-                              data_path: str | os.PathLike | None, **common: Any) -> Model:
+def _check_model_arguments(loader_module: Any, data_path: Any, python_model: Any, artifacts: Any) -> None:
+    """MLflow's two argument sets, with its messages: (loader_module, data_path) or
+    (python_model, artifacts)."""
+    first = {"loader_module": loader_module, "data_path": data_path}
+    second = {"artifacts": artifacts, "python_model": python_model}
+    if any(v is not None for v in first.values()) and any(v is not None for v in second.values()):
+        raise InvalidArgumentError(
+            f"The following sets of parameters cannot be specified together: {first.keys()}  and {second.keys()}. "
+            "All parameters in one set must be `None`. Instead, found the following values: "
+            f"{first} and {second}")
+    if loader_module is None and python_model is None:
+        raise InvalidArgumentError("Either `loader_module` or `python_model` must be specified. A `loader_module` "
+                                   "should be a python module. A `python_model` should be a subclass of PythonModel")
+
+
+def _save_loader_module_model(path: str | os.PathLike, loader_module: str, data_path: str | os.PathLike | None,
+                              streamable: bool | None, **common: Any) -> Model:
     from mlcask.models.packaging import copy_into_model, save_model_folder
 
     def write_data(folder: Path) -> dict[str, Any]:
@@ -98,7 +130,8 @@ def _save_loader_module_model(path: str | os.PathLike, loader_module: str,
         path,
         flavor_name=None,
         write_data=write_data,
-        pyfunc_conf=lambda conf: {"loader_module": loader_module, **conf},
+        pyfunc_conf=lambda conf: {"loader_module": loader_module, **conf,
+                                  **({"streamable": streamable} if streamable is not None else {})},
         default_requirements=lambda _: [],
         **common,
     )

@@ -40,3 +40,35 @@ class PythonModel:
 
     def predict(self, context: PythonModelContext, model_input: Any, params: dict[str, Any] | None = None) -> Any:
         raise NotImplementedError("A PythonModel subclass must implement predict().")
+
+    @property
+    def predict_type_hints(self) -> Any:
+        """The type hints of ``predict``'s model input and return value (MLflow's ``_TypeHints``)."""
+        from mlcask.pyfunc.type_hints import predict_type_hints
+
+        return predict_type_hints(type(self).predict)
+
+
+class FunctionPythonModel(PythonModel):
+    """A plain function given as ``python_model``: ``predict(model_input)`` calls it.
+
+    It pickles under MLflow's name for the same wrapper (``mlflow.pyfunc.model._FunctionPythonModel``)
+    so that real MLflow loads it; its state is ``func`` (and ``signature``, always None here).
+    """
+
+    def __init__(self, func: Any, signature: Any = None) -> None:
+        self.func = func
+        self.signature = signature
+
+    @property
+    def predict_type_hints(self) -> Any:
+        from mlcask.pyfunc.type_hints import predict_type_hints
+
+        return predict_type_hints(getattr(self.func, "__wrapped__", self.func))
+
+    def predict(self, model_input: Any, params: dict[str, Any] | None = None) -> Any:
+        return self.func(model_input)
+
+
+# The name MLflow pickles function models under (see mlcask.pyfunc.mlflow_compat).
+_FunctionPythonModel = FunctionPythonModel

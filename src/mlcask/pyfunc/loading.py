@@ -22,6 +22,7 @@ LOADER_MODULES = {
     "mlflow.xgboost": "mlcask.xgboost",
     "mlflow.lightgbm": "mlcask.lightgbm",
     "mlflow.pyfunc.model": "mlcask.pyfunc.python_model",
+    "mlflow.pyfunc.loaders.code_model": "mlcask.pyfunc.code_model",
 }
 
 
@@ -119,7 +120,9 @@ def _load_verified(trust: LoadTrust, model_config: dict[str, Any] | None) -> PyF
     else:  # a user's loader module follows MLflow's protocol: _load_pyfunc(data_path)
         data = conf.get("data")
         impl = loader._load_pyfunc(str(model_path(model_dir, data, "data")) if data else str(model_dir))
-    return PyFuncModel(meta, impl, loader_module, model_dir, _serving_input_example(trust, meta))
+    stream = "predict_stream" if callable(getattr(impl, "predict_stream", None)) else None
+    return PyFuncModel(meta, impl, predict_stream_fn=stream, loader_module=loader_module, model_path=model_dir,
+                       serving_input_example=_serving_input_example(trust, meta))
 
 
 def _serving_input_example(trust: LoadTrust, meta: Model) -> str | None:

@@ -17,27 +17,53 @@ class PyFuncModel:
     checked and their defaults filled in. Models without a signature get the data as is.
     """
 
-    def __init__(self, model_meta: Model, model_impl: Any, loader_module: str,
-                 model_path: str | Path | None = None, serving_input_example: str | None = None) -> None:
-        if not hasattr(model_impl, "predict"):
-            raise MlcaskException(f"The {loader_module} loader returned an object without a "
-                                  "'predict' method.")
+    def __init__(self, model_meta: Model, model_impl: Any, predict_fn: str = "predict",
+                 predict_stream_fn: str | None = None, model_id: str | None = None, *,
+                 loader_module: str | None = None, model_path: str | Path | None = None,
+                 serving_input_example: str | None = None) -> None:
+        """``PyFuncModel(model_meta, model_impl)`` as in MLflow: ``model_impl`` is the flavor's
+        wrapper and ``predict_fn`` names its predict method. The keyword-only arguments are
+        what :func:`mlcask.pyfunc.load_model` knows about the folder it loaded."""
+        if not hasattr(model_impl, predict_fn):
+            raise MlcaskException(f"Model implementation is missing required {predict_fn} method.")
+        if not model_meta:
+            raise MlcaskException("Model is missing metadata.")
+        conf = (model_meta.flavors or {}).get("python_function") or {}
         self._model_meta = model_meta
         self._model_impl = model_impl
-        self._loader_module = loader_module
+        self._loader_module = loader_module if loader_module is not None else conf.get("loader_module")
         self._model_path = Path(model_path) if model_path is not None else None
         self._input_schema = model_meta.get_input_schema()
         self._params_schema = model_meta.get_params_schema()
-        self._predict_impl = model_impl.predict
+        self._predict_impl = getattr(model_impl, predict_fn)
+        self._predict_stream_impl = getattr(model_impl, predict_stream_fn) if predict_stream_fn else None
+        self._model_id = model_id if model_id is not None else model_meta.model_id
         self._serving_input_example = serving_input_example
+        # A signature read from predict's type hints is checked by the model's wrapper, as in MLflow.
+        self._enforce_inputs = not getattr(model_meta, "is_signature_from_type_hint", False)
 
     def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
         """Predict on ``data`` (DataFrame, array, dict, list, ...) with optional ``params``."""
-        if self._input_schema is not None:
+        if self._input_schema is not None and self._enforce_inputs:
             from mlcask.models.enforcement import enforce_schema
 
             data = enforce_schema(data, self._input_schema)
         return self.predict_enforced(data, params)
+
+    def predict_stream(self, data: Any, params: dict[str, Any] | None = None) -> Any:
+        """Stream predictions, for models that define ``predict_stream``."""
+        if self._predict_stream_impl is None:
+            raise MlcaskException("This model does not support predict_stream method.")
+        if params is not None or self._params_schema is not None:
+            from mlcask.models.enforcement import enforce_params
+
+            params = enforce_params(params, self._params_schema)
+        return self._predict_stream_impl(data, params)
+
+    @property
+    def model_id(self) -> str | None:
+        """The logged model id this model was loaded from, if any."""
+        return self._model_id
 
     def predict_enforced(self, data: Any, params: dict[str, Any] | None = None) -> Any:
         """``predict`` for ``data`` already passed through ``enforce_schema`` (params are still checked).
@@ -57,7 +83,8 @@ class PyFuncModel:
         return self._model_meta
 
     @property
-    def loader_module(self) -> str:
+    def loader_module(self) -> str | None:
+        """The module that loaded the model (MLflow's name, e.g. ``mlflow.sklearn``)."""
         return self._loader_module
 
     @property
@@ -71,27 +98,33 @@ class PyFuncModel:
 
     @property
     def model_config(self) -> dict[str, Any]:
-        return getattr(getattr(self._model_impl, "context", None), "model_config", None) or {}
+        """The model's configuration (MLmodel ``config``, overridden by the load's ``model_config``)."""
+        config = getattr(getattr(self._model_impl, "context", None), "model_config", None)
+        if config is None:
+            config = ((self._model_meta.flavors or {}).get("python_function") or {}).get("config")
+        return config or {}
 
     def unwrap_python_model(self) -> Any:
         """The user's :class:`PythonModel` instance behind a custom pyfunc model."""
         unwrap = getattr(self._model_impl, "unwrap_python_model", None)
-        if unwrap is None:
-            raise MlcaskException(
-                f"unwrap_python_model() applies to custom PythonModel models; this model is "
-                f"loaded by {self._loader_module}. Use get_raw_model() instead."
-            )
+        if unwrap is None:  # MLflow's message
+            raise MlcaskException("Unable to retrieve base model object from pyfunc.")
         return unwrap()
 
     def get_raw_model(self) -> Any:
         """The flavor's native model object (an XGBClassifier, a Booster, a Pipeline, ...)."""
         get_raw = getattr(self._model_impl, "get_raw_model", None)
-        if get_raw is None:
-            raise MlcaskException(f"get_raw_model() is not available for models loaded by {self._loader_module}.")
+        if get_raw is None:  # MLflow's exception and message
+            raise NotImplementedError("`get_raw_model` is not implemented by the underlying model")
         return get_raw()
 
     def __repr__(self) -> str:
-        info = [f"flavor: {self._loader_module}"]
-        if self._model_meta.run_id:
-            info.append(f"run_id: {self._model_meta.run_id}")
-        return "mlcask.pyfunc.loaded_model:\n  " + "\n  ".join(info)
+        import yaml
+
+        info: dict[str, Any] = {}
+        if self._model_meta.run_id is not None:
+            info["run_id"] = self._model_meta.run_id
+        if self._model_meta.artifact_path is not None:
+            info["artifact_path"] = self._model_meta.artifact_path
+        info["flavor"] = self._loader_module
+        return yaml.safe_dump({"mlflow.pyfunc.loaded_model": info}, default_flow_style=False)

@@ -11,21 +11,25 @@ from __future__ import annotations
 import importlib
 import inspect
 import io
+import logging
 import os
 import pickle
+import shutil
 from pathlib import Path
 from typing import Any
 
 from mlcask.exceptions import InvalidArgumentError, ModelFormatError
 from mlcask.models.model import PYFUNC_FLAVOR, Model
 from mlcask.models.trust import current_trust, model_file_name
-from mlcask.pyfunc.custom_model import PythonModel, PythonModelContext
+from mlcask.pyfunc.code_file import CODE_MODEL_LOADER
+from mlcask.pyfunc.custom_model import FunctionPythonModel, PythonModel, PythonModelContext
 from mlcask.pyfunc.loading import model_path
 from mlcask.pyfunc.mlflow_compat import MlflowCompatibleUnpickler
 
 PYTHON_MODEL_FILE_NAME = "python_model.pkl"
 ARTIFACTS_FOLDER = "artifacts"
 MLFLOW_LOADER_MODULE = "mlflow.pyfunc.model"
+_logger = logging.getLogger(__name__)
 
 
 def _takes_context(python_model: PythonModel) -> bool:
@@ -44,8 +48,14 @@ class _PythonModelWrapper:
         self.context = context
         self._with_context = _takes_context(python_model)
         self._with_params = _accepts_params(python_model)
+        hints = getattr(python_model, "predict_type_hints", None)
+        self._input_hint = getattr(hints, "input", None)
 
     def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
+        if self._input_hint is not None:  # checked against predict's type hint, as in MLflow
+            from mlcask.pyfunc.type_hints import convert_and_validate
+
+            data = convert_and_validate(data, self._input_hint)
         args = (self.context, data) if self._with_context else (data,)
         if self._with_params:
             return self.python_model.predict(*args, params=params)
@@ -66,6 +76,8 @@ def _dump_python_model(python_model: PythonModel, file: Path) -> None:
         def reducer_override(self, obj: Any) -> Any:
             if obj is PythonModel:  # reference MLflow's base class by name, see module docstring
                 return getattr, (_ModuleRef(), "PythonModel")
+            if obj is FunctionPythonModel:  # and MLflow's wrapper of plain functions
+                return getattr, (_ModuleRef(), "_FunctionPythonModel")
             return super().reducer_override(obj)
 
     with open(file, "wb") as f:
@@ -98,6 +110,22 @@ def _load_python_model(model_dir: Path, name: str) -> PythonModel:
 
 
 # -- save and load --------------------------------------------------------------------
+def local_artifact(name: str, uri: str | os.PathLike) -> Path:
+    """The local file or folder of artifact ``name``: a path or ``file:`` URI as is; a ``runs:/``,
+    ``models:/`` or remote URI resolved (downloaded) as a model URI is, as MLflow downloads it."""
+    import urllib.parse
+
+    from mlcask.models.uri import resolve_model_path
+
+    text = os.fspath(uri)
+    if len(urllib.parse.urlparse(text).scheme) > 1 and not text.startswith("file:"):
+        return resolve_model_path(text)
+    source = Path(text[len("file://"):] if text.startswith("file://") else text)
+    if not source.exists():
+        raise InvalidArgumentError(f"Artifact '{name}': '{uri}' does not exist.")
+    return source
+
+
 def _copy_artifacts(artifacts: dict[str, str], folder: Path) -> dict[str, dict[str, str]]:
     """Copy each artifact to ``artifacts/<its base name>``; names and base names must be plain names.
     A folder is copied as :func:`~mlcask.models.packaging.copy_into_model` does: no link out of it."""
@@ -111,9 +139,7 @@ def _copy_artifacts(artifacts: dict[str, str], folder: Path) -> dict[str, dict[s
     recorded: dict[str, dict[str, str]] = {}
     for name, uri in artifacts.items():
         safe_name(name, "artifact name (a key of artifacts=)")
-        source = Path(uri[len("file://"):] if str(uri).startswith("file://") else uri)
-        if not source.exists():
-            raise InvalidArgumentError(f"Artifact '{name}': '{uri}' does not exist.")
+        source = local_artifact(name, uri)
         safe_name(source.name, f"file name of artifact {name!r} (it is saved as artifacts/<file name>)")
         target = destination / source.name
         if target.exists():
@@ -137,43 +163,85 @@ def _default_requirements(python_model: PythonModel, input_example: Any) -> list
     return requirements
 
 
-def save_python_model(path: str | os.PathLike, python_model: PythonModel, *, artifacts: dict[str, str] | None,
-                      model_config: dict[str, Any] | None, **common: Any) -> Model:
+def _signature_and_model(python_model: Any, common: dict[str, Any]) -> None:
+    """MLflow's rule: a signature implied by ``predict``'s type hints wins over one given
+    (with a warning when they differ); ``signature=False`` saves none."""
+    from mlcask.models.model import Model
+    from mlcask.pyfunc.type_hints import signature_from_type_hints
+
+    if common.get("signature") is False:
+        return
+    hinted = signature_from_type_hints(python_model.predict_type_hints)
+    if hinted is None:
+        return
+    given = common.get("signature")
+    if given is not None and given != hinted:
+        _logger.warning("Provided signature does not match the signature inferred from the Python model's `predict` "
+                        "function type hint. Signature inferred from type hint will be used:\n%s", hinted)
+    model = common.get("mlflow_model") or Model()
+    model.is_signature_from_type_hint = True
+    common.update(mlflow_model=model, signature=hinted)
+
+
+def as_python_model(python_model: Any, common: dict[str, Any]) -> PythonModel:
+    """``python_model`` as a :class:`PythonModel`: a plain function is wrapped (it then needs
+    an input example or requirements, as in MLflow, to know its environment)."""
+    from mlcask.pyfunc.code_file import check_function_model
+
+    check_function_model(python_model)
+    if isinstance(python_model, PythonModel) or callable(getattr(python_model, "predict", None)):
+        return python_model
+    if all(common.get(k) is None for k in ("input_example", "pip_requirements", "extra_pip_requirements")):
+        raise InvalidArgumentError("If `python_model` is a callable object, at least one of `input_example`, "
+                                   "`pip_requirements`, or `extra_pip_requirements` must be specified.")
+    return FunctionPythonModel(python_model)
+
+
+def save_python_model(path: str | os.PathLike, python_model: Any, *, artifacts: dict[str, str] | None,
+                      model_config: dict[str, Any] | None, model_code_path: Path | None = None,
+                      streamable: bool | None = None, **common: Any) -> Model:
+    """Save a custom model: a :class:`PythonModel` (pickled with cloudpickle), a plain function
+    (wrapped, then pickled), or the model a code file sets (``model_code_path``: the file is
+    copied into the folder instead, and run again at load)."""
     import cloudpickle
 
     from mlcask.models.packaging import save_model_folder
 
-    if not isinstance(python_model, PythonModel) and not callable(getattr(python_model, "predict", None)):
-        raise InvalidArgumentError(
-            f"python_model must be a PythonModel instance, got {type(python_model).__name__}."
-        )
+    python_model = as_python_model(python_model, common)
+    _signature_and_model(python_model, common)
 
     def write_data(folder: Path) -> dict[str, Any]:
-        _dump_python_model(python_model, folder / PYTHON_MODEL_FILE_NAME)
         conf: dict[str, Any] = {}
+        if model_code_path is not None:
+            shutil.copy2(model_code_path, folder / model_code_path.name)
+        else:
+            _dump_python_model(python_model, folder / PYTHON_MODEL_FILE_NAME)
         if artifacts:
             conf["artifacts"] = _copy_artifacts(artifacts, folder)
         return conf
 
     def predict_for_signature(data: Any, params: dict | None) -> Any:
-        staged = {name: str(Path(uri)) for name, uri in (artifacts or {}).items()}
+        staged = {name: str(local_artifact(name, uri)) for name, uri in (artifacts or {}).items()}
         wrapper = _PythonModelWrapper(python_model, PythonModelContext(staged, model_config))
         python_model.load_context(wrapper.context)
         return wrapper.predict(data, params)
 
     def pyfunc_conf(conf: dict[str, Any]) -> dict[str, Any]:
-        extra: dict[str, Any] = {
-            "cloudpickle_version": cloudpickle.__version__,
-            "loader_module": MLFLOW_LOADER_MODULE,
-            "python_model": PYTHON_MODEL_FILE_NAME,
-            "streamable": callable(getattr(type(python_model), "predict_stream", None)),
-            **conf,
-        }
+        extra: dict[str, Any] = {"cloudpickle_version": cloudpickle.__version__}
+        if model_code_path is not None:
+            extra.update(loader_module=CODE_MODEL_LOADER, model_code_path=str(model_code_path))
+        else:
+            extra.update(loader_module=MLFLOW_LOADER_MODULE, python_model=PYTHON_MODEL_FILE_NAME)
+        if streamable is None:
+            streams = callable(getattr(type(python_model), "predict_stream", None))
+        else:
+            streams = bool(streamable)
+        extra.update(streamable=streams, **conf)
         if model_config:
             extra["config"] = model_config
         return extra
 
-    model = save_model_folder(
+    return save_model_folder(
         path,
         flavor_name=None,
         write_data=write_data,
@@ -182,7 +250,6 @@ def save_python_model(path: str | os.PathLike, python_model: PythonModel, *, art
         predict_for_signature=predict_for_signature,
         **common,
     )
-    return model
 
 
 def load_pyfunc_model(model_dir: Path, meta: Model, model_config: dict[str, Any] | None = None) -> _PythonModelWrapper:
@@ -192,6 +259,14 @@ def load_pyfunc_model(model_dir: Path, meta: Model, model_config: dict[str, Any]
         raise ModelFormatError(f"Malformed MLmodel in '{model_dir}': the python_function flavor "
                                "names no 'python_model' file.")
     python_model = _load_python_model(model_dir, model_file_name(model_dir, subpath, "python model file"))
+    return wrap_loaded_model(python_model, model_dir, conf, model_config)
+
+
+def wrap_loaded_model(python_model: Any, model_dir: Path, conf: dict[str, Any],
+                      model_config: dict[str, Any] | None) -> _PythonModelWrapper:
+    """The loaded ``python_model`` with its context (artifacts, config), ``load_context`` called."""
+    if callable(python_model) and not callable(getattr(python_model, "predict", None)):
+        python_model = FunctionPythonModel(python_model)
     artifacts = {}
     for name, info in (conf.get("artifacts") or {}).items():
         artifact = model_path(model_dir, info.get("path") if isinstance(info, dict) else None, f"artifact '{name}'")
