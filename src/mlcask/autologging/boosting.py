@@ -33,6 +33,8 @@ from typing import Any
 
 from mlcask.autologging.config import get_config
 from mlcask.autologging.patching import inside_patched_call, warn_once
+from mlcask.data.numpy_dataset import NumpyDataset
+from mlcask.data.sources import resolve as resolve_source
 from mlcask.tracking.validation import MAX_METRICS_PER_BATCH
 
 _logger = logging.getLogger("mlcask.autolog")
@@ -322,30 +324,46 @@ def input_example(integration: str, config: dict[str, Any], data: Callable[[], A
 
 
 def dataset_from(data: Any, name: str | None = None, targets: Any = None) -> Any:
-    """A dataset for ``log_input`` over a DataFrame, an array or a sparse matrix, or None."""
+    """A dataset for ``log_input`` over a pandas or polars DataFrame, an array or a sparse matrix
+    (``targets`` go with arrays only, as MLflow logs them), or None for other data."""
     import numpy as np
     import pandas as pd
 
     from mlcask.data import from_numpy, from_pandas
+    from mlcask.data.dataset import is_polars_dataframe
 
     if isinstance(data, pd.DataFrame):
         return from_pandas(data, name=name)
+    if is_polars_dataframe(data):
+        from mlcask.data import from_polars
+
+        return from_polars(data, name=name)
     if hasattr(data, "toarray"):  # scipy sparse (XGBoost gives back any DMatrix's data as CSR)
         rows, columns = data.shape
-        if rows * columns <= _MAX_DENSE_ELEMENTS:
-            data = data.toarray()
-        else:  # not a dense copy of big data: its first rows identify it, the profile says its size
-            import dataclasses
-
-            head = from_numpy(data[:_DATASET_HEAD_ROWS].toarray(), name=name)
-            itemsize = np.dtype(data.dtype).itemsize
-            profile = {"features_shape": [rows, columns], "features_size": rows * columns,
-                       "features_nbytes": rows * columns * itemsize}
-            return dataclasses.replace(head, profile=json.dumps(profile), data=data)
+        if rows * columns > _MAX_DENSE_ELEMENTS:  # no dense copy of big data
+            return SparseHeadDataset(data, name)
+        data = data.toarray()
     if isinstance(data, np.ndarray):
         return from_numpy(data, name=name, targets=targets)
     _logger.debug("unrecognised dataset type %s: dataset logging skipped", type(data).__name__)
     return None
+
+
+class SparseHeadDataset(NumpyDataset):
+    """A sparse matrix too big to densify for its dataset: its first rows identify it (digest,
+    schema), the profile gives its full size."""
+
+    def __init__(self, matrix: Any, name: str | None = None) -> None:
+        import numpy as np
+
+        super().__init__(matrix[:_DATASET_HEAD_ROWS].toarray(), resolve_source(None), name=name)
+        rows, columns = matrix.shape
+        self._full = {"features_shape": [rows, columns], "features_size": rows * columns,
+                      "features_nbytes": rows * columns * np.dtype(matrix.dtype).itemsize}
+
+    @property
+    def profile(self) -> dict[str, Any]:
+        return dict(self._full)
 
 
 def log_datasets(client: Any, run_id: str, datasets: Sequence[tuple[Any, str]]) -> None:

@@ -161,14 +161,20 @@ def _head(X: Any) -> Any:
 
 
 def _make_dataset(X: Any, y: Any = None) -> Any:
-    """``mlcask.data.from_pandas``/``from_numpy`` over ``X`` (None for other data types)."""
+    """``mlcask.data.from_pandas``/``from_numpy``/``from_polars`` over ``X`` (None for other data types),
+    as MLflow's autolog builds it: a frame without its targets, arrays with them."""
     import numpy as np
     from scipy.sparse import issparse
 
     from mlcask.data import from_numpy, from_pandas
+    from mlcask.data.dataset import is_polars_dataframe
 
     if _is_dataframe(X):
         return from_pandas(X)
+    if is_polars_dataframe(X):
+        from mlcask.data import from_polars
+
+        return from_polars(X)
     if issparse(X):
         if X.shape[0] * X.shape[1] > _DENSE_LIMIT:
             return None
