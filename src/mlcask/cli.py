@@ -323,5 +323,10 @@ def db_upgrade(url: str) -> None:
     click.echo(f"Database {database} is {done} the current schema (revision {HEAD_REVISION}).")
 
 
+from mlcask.cli_import import db_import as _db_import_command  # noqa: E402
+
+db.add_command(_db_import_command)
+
+
 if __name__ == "__main__":  # pragma: no cover
     cli()

@@ -150,9 +150,10 @@ def _refusal(uri: str, revision: str | None, tables: list[str], *, upgrading: bo
     if _looks_like_mlflow(revision, tables):
         return DatabaseError(
             f"'{shown}' is an MLflow tracking database (MLflow schema revision {revision}), not an mlcask one, so "
-            "mlcask neither reads nor upgrades it. Importing MLflow stores into mlcask is planned, not available "
-            f"yet: keep using this database with MLflow (mlflow ui --backend-store-uri {shown}), and give mlcask a "
-            "database of its own (MLCASK_TRACKING_URI, mlcask.set_tracking_uri or --tracking-uri).")
+            "mlcask neither reads nor upgrades it. Copy its experiments, runs, models and artifacts into an mlcask "
+            f"store with: mlcask db import --from {shown} --to <mlcask tracking URI>; or keep using it with MLflow "
+            f"(mlflow ui --backend-store-uri {shown}) and give mlcask a database of its own (MLCASK_TRACKING_URI, "
+            "mlcask.set_tracking_uri or --tracking-uri).")
     if revision is None:
         return DatabaseError(f"'{shown}' holds tables but no mlcask schema version; it is not an mlcask tracking "
                              "database. Point mlcask at its own database (MLCASK_TRACKING_URI or --tracking-uri).")
