@@ -15,12 +15,34 @@ from mlcask.models.model import Model, ModelInfo
 from mlcask.pyfunc.loading import get_model_dependencies, load_model
 from mlcask.pyfunc.model import PyFuncModel
 from mlcask.pyfunc.python_model import PythonModel, PythonModelContext
+from mlcask.pyfunc.spec import (
+    CODE,
+    DATA,
+    ENV,
+    MAIN,
+    MODEL_CODE_PATH,
+    MODEL_CONFIG,
+    PY_VERSION,
+    add_to_model,
+    get_default_conda_env,
+    get_default_pip_requirements,
+)
 
 FLAVOR_NAME = "python_function"
 
 __all__ = [
+    "CODE",
+    "DATA",
+    "ENV",
     "FLAVOR_NAME",
+    "MAIN",
+    "MODEL_CODE_PATH",
+    "MODEL_CONFIG",
+    "PY_VERSION",
     "PyFuncModel",
+    "add_to_model",
+    "get_default_conda_env",
+    "get_default_pip_requirements",
     "PythonModel",
     "PythonModelContext",
     "get_model_dependencies",
