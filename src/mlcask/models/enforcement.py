@@ -28,7 +28,7 @@ from mlcask.types.datatype import DataType
 from mlcask.types.params import ParamSchema, ParamValueError, convert_param_value
 from mlcask.types.schema import Schema
 
-__all__ = ["enforce_params", "enforce_schema"]
+__all__ = ["enforce_params", "enforce_schema", "validate_schema"]
 
 _logger = logging.getLogger(__name__)
 
@@ -425,3 +425,12 @@ def enforce_params(params: dict[str, Any] | None, param_schema: ParamSchema | No
     if errors:
         raise InvalidInputError("Invalid params: " + "; ".join(errors))
     return result
+
+
+def validate_schema(data: Any, expected_schema: Schema) -> None:
+    """Check that ``data`` fits ``expected_schema`` (MLflow's ``mlflow.models.validate_schema``).
+
+    Raises :class:`~mlcask.exceptions.InvalidInputError` naming what does not fit, as
+    ``predict`` would.
+    """
+    enforce_schema(data, expected_schema)

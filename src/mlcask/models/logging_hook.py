@@ -82,10 +82,10 @@ def log_with_flavor(model_class: type, info_class: type, flavor: Any, *, name: s
     accepted = inspect.signature(logger).parameters
     takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values())
     extra = {}
-    for key, value in more.items():
+    for key, value in {**more, "prompts": prompts}.items():
         if takes_any or key in accepted:
             extra[key] = value
-        elif value not in (None, 0, 300):
+        elif key != "prompts" and value not in (None, 0, 300):
             warnings.warn(f"Model.log: {key}={value!r} is not supported by this mlcask version and is ignored.",
                           UserWarning, stacklevel=3)
     return logger(save, name=name, artifact_path=artifact_path, registered_model_name=registered_model_name,

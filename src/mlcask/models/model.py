@@ -300,6 +300,11 @@ class Model:
             raise ModelFormatError(f"Malformed MLmodel file '{where}': {exc}") from None
 
 
+def get_model_info(model_uri: str | os.PathLike) -> ModelInfo:
+    """The :class:`ModelInfo` of the model at ``model_uri`` (a path, ``runs:/`` or ``models:/`` URI)."""
+    return Model.load(model_uri).get_model_info()
+
+
 def _shown(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 200 else text[:200] + "..."

@@ -68,7 +68,7 @@ def infer_signature(model_input: Any = None, model_output: Any = None,
     Data that has no inferable schema gets ``Schema([ColSpec(AnyType())])`` with a logged
     warning, as in MLflow; params that cannot be typed raise InvalidArgumentError.
     """
-    from mlcask.types.inference import infer_param_schema, infer_schema
+    from mlcask.types.inference import InvalidDataForSignatureInferenceError, infer_param_schema, infer_schema
 
     schemas: dict[str, Schema | None] = {}
     for key, data in (("inputs", model_input), ("outputs", model_output)):
@@ -77,6 +77,8 @@ def infer_signature(model_input: Any = None, model_output: Any = None,
             continue
         try:
             schemas[key] = infer_schema(data)
+        except InvalidDataForSignatureInferenceError:
+            raise
         except Exception as exc:
             _logger.warning(
                 "Failed to infer schema for %s (%s). Setting schema to `Schema([ColSpec(type=AnyType())])` "

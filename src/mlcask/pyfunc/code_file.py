@@ -8,11 +8,17 @@ over with :func:`mlcask.models.set_model`.
 
 from __future__ import annotations
 
+import importlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
 import inspect
 import os
 import sys
 import types
 import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +38,50 @@ def code_file_path(python_model: str | os.PathLike) -> Path:
     return path
 
 
+class _MlflowAlias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Imports ``mlflow`` and ``mlflow.<x>`` as ``mlcask`` and ``mlcask.<x>``."""
+
+    def find_spec(self, fullname: str, path: Sequence[str] | None = None,
+                  target: types.ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
+        if fullname != "mlflow" and not fullname.startswith("mlflow."):
+            return None
+        try:
+            found = importlib.util.find_spec("mlcask" + fullname[len("mlflow"):])
+        except ImportError:
+            return None
+        return importlib.util.spec_from_loader(fullname, self) if found is not None else None
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
+        return importlib.import_module("mlcask" + spec.name[len("mlflow"):])
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        """The mlcask module is imported already."""
+
+
+@contextmanager
+def mlflow_alias() -> Iterator[None]:
+    """While a code file runs without MLflow installed, its ``import mlflow`` gets mlcask
+    (the promise: code written for MLflow runs with mlcask), and nothing else is changed after."""
+    if "mlflow" in sys.modules or importlib.util.find_spec("mlflow") is not None:
+        yield
+        return
+    finder = _MlflowAlias()
+    sys.meta_path.insert(0, finder)
+    try:
+        yield
+    finally:
+        sys.meta_path.remove(finder)
+        for name in [n for n in sys.modules if n == "mlflow" or n.startswith("mlflow.")]:
+            if getattr(sys.modules[name], "__name__", "").startswith("mlcask"):
+                del sys.modules[name]
+
+
 def run_code_file(source: bytes, filename: str, config: dict[str, Any] | None) -> Any:
     """Run the code ``source`` (shown as ``filename`` in tracebacks); return the model it set."""
     name = f"code_model_{uuid.uuid4().hex}"
     module = types.ModuleType(name)
     module.__file__ = filename
-    with running_code(config) as found:
+    with running_code(config) as found, mlflow_alias():
         sys.modules[name] = module
         try:
             exec(compile(source, filename, "exec", dont_inherit=True), module.__dict__)  # noqa: S102 (trusted: see callers)

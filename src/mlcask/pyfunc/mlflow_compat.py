@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 from mlcask.exceptions import MlcaskException, ModelFormatError
 from mlcask.pyfunc import custom_model
-from mlcask.pyfunc.custom_model import PythonModel, PythonModelContext
+from mlcask.pyfunc.custom_model import FunctionPythonModel, PythonModel, PythonModelContext
 
 
 class TypeHints:
@@ -73,6 +73,7 @@ def stand_ins() -> dict[tuple[str, str], Any]:
         ("mlflow.pyfunc", "PythonModel"): PythonModel,
         ("mlflow.pyfunc.model", "PythonModelContext"): PythonModelContext,
         ("mlflow.pyfunc", "PythonModelContext"): PythonModelContext,
+        ("mlflow.pyfunc.model", "_FunctionPythonModel"): FunctionPythonModel,
         ("mlflow.models.signature", "_TypeHints"): TypeHints,
         ("mlflow.pyfunc.utils.data_validation", "FuncInfo"): FuncInfo,
         ("mlflow.pyfunc.utils.data_validation", "_validate_model_input"): validate_model_input,

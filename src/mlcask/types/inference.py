@@ -23,7 +23,7 @@ from mlcask.types.datatype import DataType
 from mlcask.types.params import ParamSchema, ParamSpec
 from mlcask.types.schema import ColSpec, Schema, TensorSpec
 
-__all__ = ["infer_param_schema", "infer_schema"]
+__all__ = ["InvalidDataForSignatureInferenceError", "infer_param_schema", "infer_schema"]
 
 MULTIPLE_TYPES_MESSAGE = (
     "Expected all values in the list to be of the same type. To declare a list holding "
@@ -52,6 +52,24 @@ class _InferenceError(InvalidArgumentError):
     """Raised when data has no schema MLflow could infer either."""
 
 
+class InvalidDataForSignatureInferenceError(InvalidArgumentError):
+    """Data no signature may be inferred from (``infer_signature`` raises it instead of
+    falling back to ``[Any]``), as MLflow's error of that name."""
+
+
+_PYDANTIC_MESSAGE = (
+    "MLflow does not support inferring model signature from input example with Pydantic objects. To use "
+    "Pydantic objects, define your PythonModel's `predict` method with a Pydantic type hint, and model signature "
+    "will be automatically inferred when logging the model. e.g. `def predict(self, model_input: "
+    "list[PydanticType])`. Check https://mlflow.org/docs/latest/model/python_model.html#type-hint-usage-in-"
+    "pythonmodel for more details."
+)
+
+
+def _is_pydantic(value: Any) -> bool:
+    return any(c.__name__ == "BaseModel" and c.__module__.startswith("pydantic") for c in type(value).__mro__)
+
+
 def _is_missing(x: Any) -> bool:
     if isinstance(x, float):
         return x != x
@@ -69,6 +87,8 @@ def _scalar_type(value: Any) -> DataType:
 
 def _value_type(value: Any) -> ColumnType | None:
     """The type of one (possibly nested) value; None for an empty numpy array."""
+    if _is_pydantic(value):
+        raise InvalidDataForSignatureInferenceError(_PYDANTIC_MESSAGE)
     if _is_missing(value) or (isinstance(value, (list, dict)) and not value):
         return AnyType()
     if isinstance(value, dict):
@@ -152,6 +172,8 @@ def _series_type(col: pd.Series) -> ColumnType:
             return DataType.binary
     try:
         return _column_type_of_values(col.to_list())
+    except InvalidDataForSignatureInferenceError:
+        raise
     except Exception as exc:
         if pd.api.types.is_string_dtype(col):
             return DataType.string
@@ -289,6 +311,8 @@ def _infer_schema(data: Any) -> Schema:
         if value_type is None:
             raise _InferenceError("Numpy array must include at least one non-empty item.")
         return Schema([ColSpec(value_type)])
+    except InvalidDataForSignatureInferenceError:
+        raise
     except InvalidArgumentError as exc:
         raise _InferenceError(
             "Failed to infer schema. Expected a pandas DataFrame or Series, a numpy array, a "
