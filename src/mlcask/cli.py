@@ -1,78 +1,29 @@
-"""The ``mlcask`` command: experiments, runs, models and the database, from a terminal."""
+"""The ``mlcask`` command: experiments, runs, artifacts, models, gc and the database, from a terminal.
+
+One module per command group (``cli_experiments``, ``cli_runs``, ``cli_artifacts``, ``cli_gc``,
+``cli_server``, ``cli_ui``, ``cli_predict``, ``cli_signing``, ``cli_import``), registered here.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
-from collections.abc import Sequence
-from typing import Any
 
 import click
 
+from mlcask.cli_artifacts import artifacts as _artifacts_group
+from mlcask.cli_experiments import experiment_options, resolve_experiment_id
+from mlcask.cli_experiments import experiments as _experiments_group
+from mlcask.cli_gc import gc as _gc_command
+from mlcask.cli_output import Group as _Group
+from mlcask.cli_output import all_pages, client_for, echo_json, output_option, table, when
+from mlcask.cli_runs import runs as _runs_group
 from mlcask.cli_signing import allow_pickle_option
 from mlcask.cli_signing import register as register_signing_commands
-from mlcask.cli_store import needs_store, open_client, reading_client, tracking_uri_option
-from mlcask.exceptions import RESOURCE_DOES_NOT_EXIST, InvalidArgumentError, MlcaskException
+from mlcask.cli_store import needs_store, tracking_uri_option
+from mlcask.exceptions import InvalidArgumentError
 
-
-def _experiment_id(client: Any, experiment_id: str | None, experiment_name: str | None) -> str | None:
-    """The id of the experiment given by --experiment-id or --experiment-name (None if neither), checked."""
-    if experiment_id is not None and experiment_name is not None:
-        raise click.UsageError("--experiment-id and --experiment-name are mutually exclusive: give one of them.")
-    hint = "`mlcask experiments list` shows the experiments of this store"
-    if experiment_name is not None:
-        found = client.get_experiment_by_name(experiment_name)
-        if found is None:
-            raise click.BadParameter(f"no experiment is named {experiment_name!r} in {client.tracking_uri}; {hint}.",
-                                     param_hint="'--experiment-name'")
-        return found.experiment_id
-    if experiment_id is None:
-        return None
-    try:
-        return client.get_experiment(experiment_id).experiment_id
-    except MlcaskException as exc:
-        if exc.error_code == RESOURCE_DOES_NOT_EXIST:
-            raise click.BadParameter(f"no experiment has id {experiment_id!r} in {client.tracking_uri}; {hint}.",
-                                     param_hint="'--experiment-id'") from None
-        raise click.BadParameter(exc.message, param_hint="'--experiment-id'") from None
-
-
-def experiment_options(default_help: str) -> Any:
-    """``--experiment-id`` and ``--experiment-name`` (mutually exclusive), for commands reading one experiment."""
-
-    def decorate(command: Any) -> Any:
-        command = click.option("--experiment-name", default=None,
-                               help=f"The experiment's name (or give --experiment-id). {default_help}")(command)
-        return click.option("--experiment-id", default=None,
-                            help=f"The experiment's id (or give --experiment-name). {default_help}")(command)
-
-    return decorate
-
-
-def _time(ms: int | None) -> str:
-    if not ms:
-        return "-"
-    return dt.datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """Rows as an aligned text table with a header rule."""
-    cells = [[str(c) for c in headers]] + [["" if c is None else str(c) for c in row] for row in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
-class _Group(click.Group):
-    """Shows an mlcask error as one line and exit code 1, not a traceback."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except MlcaskException as exc:
-            raise click.ClickException(exc.cli_message) from None
+__all__ = ["cli", "table"]
 
 
 @click.group(cls=_Group)
@@ -81,87 +32,10 @@ def cli() -> None:
     """mlcask: track, register, load and serve models in the MLflow format."""
 
 
-# -- experiments ---------------------------------------------------------------------------
-@cli.group(cls=_Group)
-def experiments() -> None:
-    """List and create experiments."""
-
-
-@experiments.command("list")
-@tracking_uri_option
-@click.option("--view", type=click.Choice(["active", "deleted", "all"]), default="active")
-def experiments_list(tracking_uri: str | None, view: str) -> None:
-    """List experiments."""
-    view_type = {"active": 1, "deleted": 2, "all": 3}[view]
-    found = reading_client(tracking_uri).search_experiments(view_type=view_type)
-    click.echo(table(["ID", "NAME", "STAGE", "CREATED", "ARTIFACT LOCATION"],
-                     [[e.experiment_id, e.name, e.lifecycle_stage, _time(e.creation_time), e.artifact_location]
-                      for e in found]))
-
-
-@experiments.command("create")
-@tracking_uri_option
-@click.option("--experiment-name", "-n", required=True)
-@click.option("--artifact-location", "-l", default=None)
-def experiments_create(tracking_uri: str | None, experiment_name: str, artifact_location: str | None) -> None:
-    """Create an experiment and print its id."""
-    experiment_id = open_client(tracking_uri).create_experiment(experiment_name, artifact_location)
-    click.echo(f"Created experiment '{experiment_name}' with id {experiment_id}")
-
-
-# -- runs ------------------------------------------------------------------------------------
-@cli.group(cls=_Group)
-def runs() -> None:
-    """List and describe runs."""
-
-
-@runs.command("list")
-@tracking_uri_option
-@experiment_options("Default: 0, the Default experiment.")
-@click.option("--filter", "filter_string", default="", help="MLflow filter, e.g. \"metrics.acc > 0.9\".")
-@click.option("--max-results", type=click.IntRange(min=1), default=100, show_default=True)
-def runs_list(tracking_uri: str | None, experiment_id: str | None, experiment_name: str | None, filter_string: str,
-              max_results: int) -> None:
-    """List the runs of an experiment, newest first."""
-    client = reading_client(tracking_uri)
-    chosen = _experiment_id(client, experiment_id, experiment_name) or _experiment_id(client, "0", None)
-    try:
-        found = client.search_runs([chosen], filter_string, max_results=max_results)
-    except MlcaskException as exc:
-        raise click.BadParameter(exc.message, param_hint="'--filter'") from None
-    click.echo(table(["RUN ID", "NAME", "STATUS", "STARTED", "METRICS"],
-                     [[r.info.run_id, r.info.run_name, r.info.status, _time(r.info.start_time),
-                       ", ".join(f"{k}={v:.4g}" for k, v in sorted(r.data.metrics.items())[:4])]
-                      for r in found]))
-
-
-@runs.command("describe")
-@tracking_uri_option
-@click.option("--run-id", required=True)
-def runs_describe(tracking_uri: str | None, run_id: str) -> None:
-    """Show a run: info, params, metrics, tags and logged models."""
-    client = reading_client(tracking_uri)
-    try:
-        run = client.get_run(run_id)
-    except MlcaskException as exc:
-        if exc.error_code != RESOURCE_DOES_NOT_EXIST:
-            raise click.BadParameter(exc.message, param_hint="'--run-id'") from None
-        raise click.BadParameter(f"no run has id {run_id!r} in {client.tracking_uri}; `mlcask runs list` shows the "
-                                 "runs of an experiment.", param_hint="'--run-id'") from None
-    info = run.info
-    click.echo(table(["FIELD", "VALUE"], [
-        ["run_id", info.run_id], ["name", info.run_name], ["experiment_id", info.experiment_id],
-        ["status", info.status], ["started", _time(info.start_time)], ["ended", _time(info.end_time)],
-        ["artifact_uri", info.artifact_uri],
-    ]))
-    for title, values in (("PARAM", run.data.params), ("METRIC", run.data.metrics), ("TAG", run.data.tags)):
-        if values:
-            click.echo("")
-            click.echo(table([title, "VALUE"], sorted(values.items())))
-    models = client.search_logged_models([info.experiment_id], f"source_run_id = '{run_id}'")
-    if models:
-        click.echo("")
-        click.echo(table(["LOGGED MODEL", "NAME", "STATUS"], [[m.model_id, m.name, m.status] for m in models]))
+cli.add_command(_experiments_group)
+cli.add_command(_runs_group)
+cli.add_command(_artifacts_group)
+cli.add_command(_gc_command)
 
 
 # -- models ------------------------------------------------------------------------------------
@@ -174,25 +48,35 @@ def models() -> None:
 @tracking_uri_option
 @click.option("--registered", is_flag=True, help="List registered models instead of logged ones.")
 @experiment_options("Default: the logged models of every experiment.")
+@output_option
 def models_list(tracking_uri: str | None, registered: bool, experiment_id: str | None,
-                experiment_name: str | None) -> None:
+                experiment_name: str | None, output: str) -> None:
     """List logged models (or registered models with --registered)."""
-    client = reading_client(tracking_uri)
-    experiment_id = _experiment_id(client, experiment_id, experiment_name)
+    from mlcask.entities.messages import logged_model_to_message, registered_model_to_message
+
+    client = client_for(tracking_uri)
+    experiment_id = resolve_experiment_id(client, experiment_id, experiment_name)
     if registered and experiment_id is not None:
         raise click.UsageError("--registered lists the registry, which is not per experiment: drop "
                                "--experiment-id/--experiment-name, or drop --registered for logged models.")
     if registered:
-        found = client.search_registered_models(max_results=1000)
+        found = all_pages(lambda token: client.search_registered_models(max_results=1000, page_token=token))
+        if output == "json":
+            echo_json([registered_model_to_message(m) for m in found])
+            return
         click.echo(table(["NAME", "LATEST", "ALIASES", "UPDATED", "DESCRIPTION"], [
             [m.name, max((int(v.version) for v in m.latest_versions), default="-"),
-             ", ".join(f"{a}->v{v}" for a, v in sorted(m.aliases.items())), _time(m.last_updated_timestamp),
+             ", ".join(f"{a}->v{v}" for a, v in sorted(m.aliases.items())), when(m.last_updated_timestamp),
              (m.description or "")[:40]] for m in found]))
         return
-    ids = [experiment_id] if experiment_id else [e.experiment_id for e in client.search_experiments()]
-    found = client.search_logged_models(ids, max_results=1000)
+    ids = [experiment_id] if experiment_id else [e.experiment_id for e in all_pages(
+        lambda token: client.search_experiments(page_token=token))]
+    found = all_pages(lambda token: client.search_logged_models(ids, max_results=1000, page_token=token))
+    if output == "json":
+        echo_json([logged_model_to_message(m) for m in found])
+        return
     click.echo(table(["MODEL ID", "NAME", "STATUS", "RUN ID", "CREATED"],
-                     [[m.model_id, m.name, m.status, m.source_run_id, _time(m.creation_timestamp)] for m in found]))
+                     [[m.model_id, m.name, m.status, m.source_run_id, when(m.creation_timestamp)] for m in found]))
 
 
 @models.command("describe")
@@ -206,7 +90,7 @@ def models_describe(tracking_uri: str | None, model_uri: str) -> None:
     from mlcask.tracking import fluent
 
     if needs_store(model_uri):
-        reading_client(tracking_uri)
+        client_for(tracking_uri)
     if tracking_uri:
         fluent.set_tracking_uri(tracking_uri)
     try:
@@ -228,7 +112,6 @@ def models_describe(tracking_uri: str | None, model_uri: str) -> None:
     if requirements.is_file():
         click.echo("")
         click.echo("requirements: " + ", ".join(requirements.read_text().split()))
-
 
 
 @models.command("serve")
@@ -272,7 +155,7 @@ def models_serve(tracking_uri: str | None, model_uri: str, host: str, port: int,
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
 
     if needs_store(model_uri):
-        reading_client(tracking_uri)
+        client_for(tracking_uri)
     if tracking_uri:
         from mlcask.tracking import fluent
 

@@ -11,13 +11,14 @@ from typing import Any
 
 from mlcask.tracking.paging import PagedList
 from mlcask.tracking.store.experiments import DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME
+from mlcask.tracking.store.gc import GarbageCollectionMixin
 from mlcask.tracking.store.logged_models import LoggedModelsMixin
 from mlcask.utils.redaction import redact_uri
 
 __all__ = ["DEFAULT_EXPERIMENT_ID", "DEFAULT_EXPERIMENT_NAME", "PagedList", "SqlTrackingStore"]
 
 
-class SqlTrackingStore(LoggedModelsMixin):
+class SqlTrackingStore(LoggedModelsMixin, GarbageCollectionMixin):
     """Experiments, runs, metrics, params, tags, inputs and logged models in a SQL database.
 
     Args:
@@ -28,7 +29,8 @@ class SqlTrackingStore(LoggedModelsMixin):
             ``<artifact_root>/N/<run_id>/artifacts``.
 
     Every store has the experiment "Default" with id "0". All calls are safe from many
-    threads and processes at once; a call that fails changes nothing.
+    threads and processes at once; a call that fails changes nothing. The permanent deletions
+    of ``mlcask gc`` are :class:`mlcask.tracking.store.gc.HardDeletingStore`'s.
     """
 
     def __init__(self, store_uri: str, artifact_root: str | os.PathLike[str] | Any) -> None:

@@ -1,0 +1,153 @@
+"""Permanent deletion, for ``mlcask gc``: the SQL store's maintenance interface.
+
+Deleting a run, experiment or logged model through the tracking API only marks it
+``deleted`` (restorable). These calls remove such rows for good, with every row that
+belongs to them, each in one transaction: a failure part-way leaves the entity whole.
+They never touch artifacts (the caller removes those first, as ``mlflow gc`` does, so a
+failed removal leaves the run in place for the next attempt).
+
+Only a database store can do this: MLflow's REST API has no permanent deletion, so a
+tracking server's store (:class:`mlcask.tracking.rest.RestTrackingStore`) does not
+satisfy :class:`HardDeletingStore`; run ``mlcask gc`` against the server's database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
+
+import sqlalchemy as sa
+
+from mlcask.entities import LifecycleStage
+from mlcask.exceptions import InvalidArgumentError
+from mlcask.tracking.paging import now_ms
+from mlcask.tracking.store.base import SqlStoreBase, chunks, not_found
+from mlcask.tracking.store.experiments import experiment_id_int
+from mlcask.tracking.store.schema import (
+    datasets,
+    experiment_tags,
+    experiments,
+    input_tags,
+    inputs,
+    latest_metrics,
+    logged_model_params,
+    logged_model_tags,
+    logged_models,
+    metrics,
+    params,
+    runs,
+    tags,
+)
+
+__all__ = ["GarbageCollectionMixin", "HardDeletingStore"]
+
+
+@runtime_checkable
+class HardDeletingStore(Protocol):
+    """A tracking store that can remove deleted runs, logged models and experiments for good."""
+
+    def deleted_run_ids(self, older_than_ms: int = 0) -> list[str]:
+        """Ids of the runs in the ``deleted`` stage, deleted at least ``older_than_ms`` ago."""
+    def deleted_logged_model_ids(self, older_than_ms: int = 0) -> list[str]:
+        """Ids of the logged models in the ``deleted`` stage, last changed at least ``older_than_ms`` ago."""
+    def hard_delete_run(self, run_id: str) -> None:
+        """Remove a deleted run with its metrics, params, tags, inputs and outputs."""
+    def hard_delete_logged_model(self, model_id: str) -> None:
+        """Remove a deleted logged model with its tags, params and input/output links."""
+    def hard_delete_experiment(self, experiment_id: str) -> None:
+        """Remove a deleted experiment with everything in it: runs, logged models, datasets, tags."""
+
+
+def _delete_links(connection: sa.Connection, condition: Any) -> None:
+    """Remove ``inputs`` edges matching ``condition`` and their tags."""
+    doomed = list(connection.execute(sa.select(inputs.c.input_uuid).where(condition)).scalars())
+    for part in chunks(doomed):
+        connection.execute(input_tags.delete().where(input_tags.c.input_uuid.in_(part)))
+        connection.execute(inputs.delete().where(inputs.c.input_uuid.in_(part)))
+
+
+def _delete_runs(connection: sa.Connection, run_ids: Sequence[str]) -> None:
+    for part in chunks(list(run_ids)):
+        _delete_links(connection, sa.or_(
+            sa.and_(inputs.c.destination_type == "RUN", inputs.c.destination_id.in_(part)),
+            sa.and_(inputs.c.source_type.in_(("RUN_INPUT", "RUN_OUTPUT")), inputs.c.source_id.in_(part))))
+        # Bulk deletes, child tables first: memory stays flat however long a metric history is.
+        for table in (metrics, latest_metrics, params, tags):
+            connection.execute(table.delete().where(table.c.run_uuid.in_(part)))
+        connection.execute(runs.delete().where(runs.c.run_uuid.in_(part)))
+
+
+def _delete_models(connection: sa.Connection, model_ids: Sequence[str]) -> None:
+    for part in chunks(list(model_ids)):
+        _delete_links(connection, sa.or_(
+            sa.and_(inputs.c.destination_type.in_(("MODEL_INPUT", "MODEL_OUTPUT")), inputs.c.destination_id.in_(part)),
+            sa.and_(inputs.c.source_type == "MODEL", inputs.c.source_id.in_(part))))
+        for table in (logged_model_tags, logged_model_params):
+            connection.execute(table.delete().where(table.c.model_id.in_(part)))
+        connection.execute(logged_models.delete().where(logged_models.c.model_id.in_(part)))
+
+
+class GarbageCollectionMixin(SqlStoreBase):
+    """:class:`HardDeletingStore` on the SQL tracking store."""
+
+    def deleted_run_ids(self, older_than_ms: int = 0) -> list[str]:
+        cutoff = now_ms() - int(older_than_ms)
+        statement = (sa.select(runs.c.run_uuid)
+                     .where(runs.c.lifecycle_stage == LifecycleStage.DELETED,
+                            sa.func.coalesce(runs.c.deleted_time, 0) <= cutoff)
+                     .order_by(runs.c.run_uuid))
+        with self._read() as connection:
+            return list(connection.execute(statement).scalars())
+
+    def deleted_logged_model_ids(self, older_than_ms: int = 0) -> list[str]:
+        cutoff = now_ms() - int(older_than_ms)
+        statement = (sa.select(logged_models.c.model_id)
+                     .where(logged_models.c.lifecycle_stage == LifecycleStage.DELETED,
+                            logged_models.c.last_updated_timestamp_ms <= cutoff)
+                     .order_by(logged_models.c.model_id))
+        with self._read() as connection:
+            return list(connection.execute(statement).scalars())
+
+    def hard_delete_run(self, run_id: str) -> None:
+        with self._write() as connection:
+            stage = connection.execute(sa.select(runs.c.lifecycle_stage).where(runs.c.run_uuid == run_id)).scalar()
+            if stage is None:
+                raise not_found(f"Run with id={run_id} not found.")
+            if stage != LifecycleStage.DELETED:
+                raise InvalidArgumentError(f"Run {run_id} is not in `deleted` lifecycle stage. Only runs in "
+                                           "`deleted` lifecycle stage can be deleted.")
+            _delete_runs(connection, [run_id])
+
+    def hard_delete_logged_model(self, model_id: str) -> None:
+        with self._write() as connection:
+            stage = connection.execute(sa.select(logged_models.c.lifecycle_stage)
+                                       .where(logged_models.c.model_id == model_id)).scalar()
+            if stage is None:
+                raise not_found(f"Logged model with ID '{model_id}' not found.")
+            if stage != LifecycleStage.DELETED:
+                raise InvalidArgumentError(f"Logged model {model_id} is not in `deleted` lifecycle stage. Only "
+                                           "logged models in `deleted` lifecycle stage can be deleted.")
+            _delete_models(connection, [model_id])
+
+    def hard_delete_experiment(self, experiment_id: str) -> None:
+        number = experiment_id_int(experiment_id)
+        with self._write() as connection:
+            stage = connection.execute(sa.select(experiments.c.lifecycle_stage)
+                                       .where(experiments.c.experiment_id == number)).scalar()
+            if stage is None:
+                raise not_found(f"No Experiment with id={experiment_id} exists")
+            if stage != LifecycleStage.DELETED:
+                raise InvalidArgumentError(f"Experiments ['{experiment_id}'] are not in the deleted lifecycle "
+                                           "stage. Only experiments in the deleted lifecycle stage can be "
+                                           "hard-deleted.")
+            _delete_runs(connection, list(connection.execute(
+                sa.select(runs.c.run_uuid).where(runs.c.experiment_id == number)).scalars()))
+            _delete_models(connection, list(connection.execute(
+                sa.select(logged_models.c.model_id).where(logged_models.c.experiment_id == number)).scalars()))
+            dataset_ids = list(connection.execute(
+                sa.select(datasets.c.dataset_uuid).where(datasets.c.experiment_id == number)).scalars())
+            for part in chunks(dataset_ids):
+                _delete_links(connection, sa.and_(inputs.c.source_type == "DATASET", inputs.c.source_id.in_(part)))
+            connection.execute(datasets.delete().where(datasets.c.experiment_id == number))
+            connection.execute(experiment_tags.delete().where(experiment_tags.c.experiment_id == number))
+            connection.execute(experiments.delete().where(experiments.c.experiment_id == number))
