@@ -17,6 +17,7 @@ from mlcask.entities.runs import (
     InputTag,
     LifecycleStage,
     LoggedModel,
+    LoggedModelInput,
     LoggedModelOutput,
     LoggedModelStatus,
     Metric,
@@ -28,12 +29,13 @@ from mlcask.entities.runs import (
     RunOutputs,
     RunStatus,
     RunTag,
+    SourceType,
     ViewType,
 )
 
 __all__ = [
     "Dataset", "DatasetInput", "Experiment", "ExperimentTag", "FileInfo", "InputTag", "LifecycleStage", "LoggedModel",
-    "LoggedModelOutput", "LoggedModelStatus", "Metric", "ModelVersion", "ModelVersionTag", "Param", "RegisteredModel",
+    "LoggedModelInput", "LoggedModelOutput", "LoggedModelStatus", "Metric", "ModelVersion", "ModelVersionTag", "Param", "RegisteredModel",
     "RegisteredModelAlias", "RegisteredModelTag", "Run", "RunData", "RunInfo", "RunInputs", "RunOutputs", "RunStatus", "RunTag",
-    "ViewType",
+    "SourceType", "ViewType",
 ]

@@ -7,6 +7,7 @@ _EXPORTS = {
     "MlflowClient": "mlcask.tracking.client",
     "set_tracking_uri": "mlcask.tracking.context",
     "get_tracking_uri": "mlcask.tracking.context",
+    "is_tracking_uri_set": "mlcask.tracking.context",
     "set_registry_uri": "mlcask.tracking.context",
     "get_registry_uri": "mlcask.tracking.context",
 }

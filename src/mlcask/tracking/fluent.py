@@ -1,7 +1,9 @@
 """The fluent tracking API: ``mlcask.start_run``, ``log_metric``, ``set_experiment``, ...
 
-The active run is kept per thread (a stack, for nested runs), the tracking URI and the
-active experiment per process, as MLflow keeps them.
+As in MLflow, the active run stack (nested runs), the last active run and the last logged model
+are kept per thread (:mod:`mlcask.tracking.context`), the tracking URI and the active experiment
+per process. Logged models (``last_logged_model``, ``search_logged_models``, ...) are in
+:mod:`mlcask.tracking.fluent_logged_models`.
 """
 
 from __future__ import annotations
@@ -9,56 +11,88 @@ from __future__ import annotations
 import atexit
 import os
 import sys
-import threading
 import time
 from typing import Any
 
-from mlcask.entities import Experiment, Metric, Param, Run, RunStatus, RunTag, ViewType
-from mlcask.exceptions import RESOURCE_DOES_NOT_EXIST, InvalidArgumentError, MlcaskException
-from mlcask.tracking import context
+from mlcask.entities import Experiment, LoggedModelOutput, Metric, Param, Run, RunStatus, RunTag, ViewType
+from mlcask.exceptions import (
+    RESOURCE_ALREADY_EXISTS,
+    RESOURCE_DOES_NOT_EXIST,
+    InvalidArgumentError,
+    MlcaskException,
+)
+from mlcask.tracking import async_logging, context
+from mlcask.tracking.async_logging import RunOperations
 from mlcask.tracking.context import (  # noqa: F401 (mlcask.set_tracking_uri and friends)
     get_registry_uri,
     get_tracking_uri,
+    is_tracking_uri_set,
     set_registry_uri,
     set_tracking_uri,
 )
 from mlcask.tracking.runs_uri import split_runs_uri
 
-_thread = threading.local()
 _client = context.current_client
+_RUN_NOTE = "mlflow.note.content"
+_PARENT_RUN = "mlflow.parentRunId"
 
 
 # -- experiments ---------------------------------------------------------------------------
 def set_experiment(experiment_name: str | None = None, experiment_id: str | None = None) -> Experiment:
     """Make an experiment active (by name, created on first use, or by id) and return it."""
     if (experiment_name is None) == (experiment_id is None):
-        raise InvalidArgumentError("set_experiment takes exactly one of experiment_name and experiment_id.")
+        raise InvalidArgumentError("Must specify exactly one of: `experiment_id` or `experiment_name`.")
     client = _client()
     if experiment_id is not None:
-        experiment = client.get_experiment(str(experiment_id))
+        try:
+            experiment = client.get_experiment(str(experiment_id))
+        except MlcaskException as exc:
+            if exc.error_code != RESOURCE_DOES_NOT_EXIST:
+                raise
+            raise MlcaskException(f"Experiment with ID '{experiment_id}' does not exist.",
+                                  error_code=RESOURCE_DOES_NOT_EXIST) from None
     else:
         experiment = client.get_experiment_by_name(experiment_name)
         if experiment is None:
             try:
                 client.create_experiment(experiment_name)
-            except MlcaskException:  # another process created it first
-                pass
+            except MlcaskException as exc:  # another process created it first
+                if exc.error_code != RESOURCE_ALREADY_EXISTS:
+                    raise
             experiment = client.get_experiment_by_name(experiment_name)
     if experiment.lifecycle_stage == "deleted":
-        raise MlcaskException(f"Cannot set a deleted experiment {experiment.name!r} as the active experiment; "
-                              "restore it first (MlcaskClient().restore_experiment).")
+        raise InvalidArgumentError(f"Cannot set a deleted experiment {experiment.name!r} as the active experiment. "
+                              "You can restore the experiment, or permanently delete the experiment to create a "
+                              "new one.")
     context.set_active_experiment_id(experiment.experiment_id)
     return experiment
 
 
+def _experiment_id_from_env() -> str | None:
+    """``MLFLOW_EXPERIMENT_NAME`` (created if missing; must agree with ``MLFLOW_EXPERIMENT_ID`` if both
+    are set), else ``MLFLOW_EXPERIMENT_ID`` (must exist), else None."""
+    name, wanted = os.environ.get("MLFLOW_EXPERIMENT_NAME"), os.environ.get("MLFLOW_EXPERIMENT_ID")
+    client = _client()
+    if name:
+        experiment = client.get_experiment_by_name(name)
+        if experiment is None:
+            return client.create_experiment(name)
+        if wanted and wanted != experiment.experiment_id:
+            raise InvalidArgumentError(f"The provided MLFLOW_EXPERIMENT_ID environment variable value `{wanted}` does not "
+                                  f"match the experiment id `{experiment.experiment_id}` for experiment name `{name}`")
+        return experiment.experiment_id
+    if wanted:
+        try:
+            return client.get_experiment(wanted).experiment_id
+        except MlcaskException as exc:
+            raise InvalidArgumentError(f"The provided MLFLOW_EXPERIMENT_ID environment variable value `{wanted}` does not "
+                                  "exist in the tracking server. Provide a valid experiment_id.") from exc
+    return None
+
+
 def _experiment_id_for_new_run() -> str:
-    if context.active_experiment_id() is not None:
-        return context.active_experiment_id()
-    if os.environ.get("MLFLOW_EXPERIMENT_ID"):
-        return os.environ["MLFLOW_EXPERIMENT_ID"]
-    if os.environ.get("MLFLOW_EXPERIMENT_NAME"):
-        return set_experiment(os.environ["MLFLOW_EXPERIMENT_NAME"]).experiment_id
-    return "0"
+    """The active experiment, else the environment's, else the Default experiment ("0")."""
+    return context.active_experiment_id() or _experiment_id_from_env() or "0"
 
 
 def create_experiment(name: str, artifact_location: str | None = None, tags: dict[str, Any] | None = None) -> str:
@@ -101,6 +135,10 @@ def delete_experiment(experiment_id: str) -> None:
     _client().delete_experiment(experiment_id)
 
 
+def restore_experiment(experiment_id: str) -> None:
+    _client().restore_experiment(experiment_id)
+
+
 def set_experiment_tag(key: str, value: Any) -> None:
     _client().set_experiment_tag(_experiment_id_for_new_run(), key, value)
 
@@ -110,13 +148,18 @@ def set_experiment_tags(tags: dict[str, Any]) -> None:
         set_experiment_tag(key, value)
 
 
+def delete_experiment_tag(key: str) -> None:
+    """Remove a tag from the active experiment."""
+    _client().store.delete_experiment_tag(_experiment_id_for_new_run(), key)
+
+
 # -- runs ------------------------------------------------------------------------------------
 class ActiveRun(Run):
     """The run ``start_run`` returns; as a context manager it ends the run on exit
     (FINISHED, or FAILED if the block raised, KILLED on KeyboardInterrupt)."""
 
     def __init__(self, run: Run) -> None:
-        super().__init__(run.info, run.data, run.inputs)
+        super().__init__(run.info, run.data, run.inputs, run.outputs)
 
     def __enter__(self) -> ActiveRun:
         return self
@@ -134,10 +177,7 @@ class ActiveRun(Run):
 
 
 def _stack() -> list[ActiveRun]:
-    stack = getattr(_thread, "runs", None)
-    if stack is None:
-        stack = _thread.runs = []
-    return stack
+    return context.active_run_stack()
 
 
 def default_run_tags() -> dict[str, str]:
@@ -152,52 +192,93 @@ def default_run_tags() -> dict[str, str]:
     return {"mlflow.user": user, "mlflow.source.name": source, "mlflow.source.type": "LOCAL"}
 
 
+def _check_experiment_id(experiment_id: Any) -> None:
+    if experiment_id is not None and not isinstance(experiment_id, (str, int)):
+        raise InvalidArgumentError(f"Invalid experiment id: {experiment_id} of type {type(experiment_id)}. "
+                              "Must be one of str, int, or None.")
+
+
+def _run_tags(tags: dict[str, Any] | None, description: str | None) -> dict[str, Any]:
+    tags = dict(tags or {})
+    if description:
+        if _RUN_NOTE in tags:
+            raise InvalidArgumentError(f"Description is already set via the tag {_RUN_NOTE} in tags."
+                                  f"Remove the key {_RUN_NOTE} from the tags or omit the description.")
+        tags[_RUN_NOTE] = description
+    return tags
+
+
+def _resume_run(run_id: str, run_name: str | None, tags: dict[str, Any]) -> Run:
+    client = _client()
+    existing = client.get_run(run_id)
+    active_experiment = context.active_experiment_id()
+    if active_experiment is not None and active_experiment != existing.info.experiment_id:
+        raise MlcaskException(f"Cannot start run with ID {run_id} because active experiment ID does not match "
+                              "environment run ID. Make sure --experiment-name or --experiment-id matches experiment "
+                              "set with set_experiment(), or just use command-line arguments")
+    if existing.info.lifecycle_stage == "deleted":
+        raise MlcaskException(f"Cannot start run with ID {run_id} because it is in the deleted state.")
+    client.store.update_run_info(run_id, RunStatus.RUNNING, existing.info.end_time, run_name)
+    if tags:
+        client.log_batch(run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()], synchronous=True)
+    return client.get_run(run_id)
+
+
+def _parent_for_new_run(parent_run_id: str | None, stack: list[ActiveRun]) -> str | None:
+    if not parent_run_id:
+        return stack[-1].info.run_id if stack else None
+    if stack and parent_run_id != stack[-1].info.run_id:
+        current = stack[-1].info.run_id
+        raise MlcaskException(f"Current run with UUID {current} does not match the specified parent_run_id "
+                              f"{parent_run_id}. To start a new nested run under the parent run with UUID "
+                              f"{current}, first end the current run with mlflow.end_run().")
+    if _client().get_run(parent_run_id).info.lifecycle_stage == "deleted":
+        raise MlcaskException(f"Cannot start run under parent run with ID {parent_run_id} because it is in the "
+                              "deleted state.")
+    return parent_run_id
+
+
 def start_run(run_id: str | None = None, experiment_id: str | None = None, run_name: str | None = None,
               nested: bool = False, parent_run_id: str | None = None, tags: dict[str, Any] | None = None,
               description: str | None = None, log_system_metrics: bool | None = None) -> ActiveRun:
-    """Start a new run (or resume ``run_id``) and make it active.
+    """Start a new run (or resume ``run_id``, or ``MLFLOW_RUN_ID``) and make it active.
 
     Use it as a context manager (``with mlcask.start_run():``) to end the run
     automatically. With an active run, pass ``nested=True`` to start a child run.
     """
     stack = _stack()
+    _check_experiment_id(experiment_id)
     if stack and not nested:
         raise MlcaskException(
-            f"Run with UUID {stack[-1].info.run_id} is already active. To start a nested run, call start_run "
-            "with nested=True; to start a new one, end the active run first with end_run()."
+            f"Run with UUID {stack[0].info.run_id} is already active. To start a new run, first end the current "
+            "run with mlflow.end_run(). To start a nested run, call start_run with nested=True"
         )
-    client = _client()
-    if run_id is not None:
-        existing = client.get_run(run_id)
-        if existing.info.lifecycle_stage == "deleted":
-            raise MlcaskException(f"Cannot resume run {run_id}: it is deleted.", error_code=RESOURCE_DOES_NOT_EXIST)
-        client.update_run(run_id, RunStatus.RUNNING, run_name)
-        for key, value in (tags or {}).items():
-            client.set_tag(run_id, key, value)
-        run = client.get_run(run_id)
+    existing_run_id = run_id or os.environ.pop("MLFLOW_RUN_ID", None) or None
+    all_tags = _run_tags(tags, description)
+    if existing_run_id:
+        run = _resume_run(existing_run_id, run_name, all_tags)
     else:
-        all_tags = {**default_run_tags(), **{k: str(v) for k, v in (tags or {}).items()}}
-        parent = parent_run_id or (stack[-1].info.run_id if stack and nested else None)
-        if parent:
-            all_tags["mlflow.parentRunId"] = parent
-        if description:
-            all_tags["mlflow.note.content"] = description
-        run = client.create_run(str(experiment_id) if experiment_id is not None else _experiment_id_for_new_run(),
-                                tags=all_tags, run_name=run_name)
+        parent = _parent_for_new_run(parent_run_id, stack)
+        if parent is not None:
+            all_tags[_PARENT_RUN] = parent
+        all_tags = {**default_run_tags(), **{k: str(v) for k, v in all_tags.items()}}
+        run = _client().create_run(str(experiment_id) if experiment_id is not None else _experiment_id_for_new_run(),
+                                   tags=all_tags, run_name=run_name)
     active = ActiveRun(run)
     stack.append(active)
-    context.set_last_active_run_id(active.info.run_id)
     return active
 
 
 def end_run(status: str = RunStatus.FINISHED) -> None:
-    """End the active run (the innermost one, for nested runs)."""
+    """End the active run (the innermost one, for nested runs), once what it logged asynchronously
+    has landed; it becomes this thread's ``last_active_run``."""
     stack = _stack()
     if not stack:
         return
+    os.environ.pop("MLFLOW_RUN_ID", None)
     run = stack.pop()
-    client = _client()
-    client.set_terminated(run.info.run_id, status)  # prints the run's links on a tracking server
+    context.set_last_active_run_id(run.info.run_id)
+    _client().set_terminated(run.info.run_id, status)  # prints the run's links on a tracking server
 
 
 def active_run() -> ActiveRun | None:
@@ -207,26 +288,39 @@ def active_run() -> ActiveRun | None:
 
 
 def last_active_run() -> Run | None:
-    """The active run, or else the run most recently started in this process."""
+    """The active run of this thread, else the run this thread ended last (fetched again), else None."""
     run = active_run()
     if run is not None:
-        return _client().get_run(run.info.run_id)
+        return run
     last = context.last_active_run_id()
     return _client().get_run(last) if last else None
 
 
-def _run_id() -> str:
-    """The active run's id, starting a run if none is active (as MLflow does)."""
+def _active_or_new_run() -> ActiveRun:
+    """The active run, starting a run if none is active (as MLflow does)."""
     stack = _stack()
-    return (stack[-1] if stack else start_run()).info.run_id
+    return stack[-1] if stack else start_run()
+
+
+def _run_id() -> str:
+    return _active_or_new_run().info.run_id
 
 
 def get_run(run_id: str) -> Run:
     return _client().get_run(run_id)
 
 
+def get_parent_run(run_id: str) -> Run | None:
+    """The parent of a nested run, or None for a top-level run."""
+    return _client().get_parent_run(run_id)
+
+
 def delete_run(run_id: str) -> None:
     _client().delete_run(run_id)
+
+
+def restore_run(run_id: str) -> None:
+    _client().restore_run(run_id)
 
 
 def get_artifact_uri(artifact_path: str | None = None) -> str:
@@ -247,68 +341,156 @@ def _end_runs_at_exit() -> None:
 
 
 # -- logging -------------------------------------------------------------------------------
-def log_param(key: str, value: Any) -> Any:
-    """Log a parameter (stored as a string); re-logging a different value is an error."""
-    return _client().log_param(_run_id(), key, value)
+def flush_async_logging() -> None:
+    """Wait until everything logged with ``synchronous=False`` so far is stored."""
+    async_logging.flush()
 
 
-def log_params(params: dict[str, Any]) -> None:
-    _client().log_batch(_run_id(), params=[Param(k, str(v)) for k, v in params.items()])
+def log_param(key: str, value: Any, synchronous: bool | None = None) -> Any:
+    """Log a parameter (stored as ``str(value)``); re-logging a different value is an error.
+
+    Returns ``value``, or a :class:`~mlcask.tracking.async_logging.RunOperations` with
+    ``synchronous=False`` (None: ``MLFLOW_ENABLE_ASYNC_LOGGING``).
+    """
+    return _client().log_param(_run_id(), key, value, synchronous=synchronous)
 
 
-def log_metric(key: str, value: float, step: int | None = None, timestamp: int | None = None,
-               model_id: str | None = None, **_: Any) -> None:
-    """Log a metric value (at ``step``, default 0); every value is kept in the history."""
-    _client().store.log_metric(_run_id(), Metric(key, value, timestamp or int(time.time() * 1000), step or 0, model_id))
+def log_params(params: dict[str, Any], synchronous: bool | None = None,
+               run_id: str | None = None) -> RunOperations | None:
+    """Log params (values stored as ``str(value)``) to the active run (or ``run_id``)."""
+    return _client().log_batch(run_id or _run_id(), params=[Param(k, str(v)) for k, v in params.items()],
+                               synchronous=synchronous)
 
 
-def log_metrics(metrics: dict[str, float], step: int | None = None, timestamp: int | None = None,
-                **_: Any) -> None:
+def _metrics_run(run_id: str | None) -> Run:
+    return _active_or_new_run() if run_id is None else _client().get_run(run_id)
+
+
+def _metric_model_ids(run: Run, model_id: str | None, step: int) -> list[str | None]:
+    """The logged models a new metric is linked to: ``model_id`` (or the active model), else the
+    models the run output at this step (a metric after ``log_model`` belongs to the model)."""
+    model_id = model_id or context.active_model_id()
+    if model_id is not None:
+        return [model_id]
+    return [o.model_id for o in run.outputs.model_outputs if o.step == step] or [None]
+
+
+def _link_inputs(run: Run, metrics: list[Metric], dataset: Any) -> None:
+    """Record, as MLflow does, the models and the dataset the run's new metrics are about as inputs of the run."""
+    outputs = {o.model_id for o in run.outputs.model_outputs}
+    models = sorted({m.model_id for m in metrics if m.model_id and m.model_id not in outputs}
+                    - set(run.inputs.model_inputs))
+    datasets = []
+    if dataset is not None and not any((i.dataset.name, i.dataset.digest) == (dataset.name, dataset.digest)
+                                       for i in run.inputs.dataset_inputs):
+        from mlcask.data.dataset import dataset_input
+
+        datasets = [dataset_input(dataset)]
+    if models or datasets:
+        _client().log_inputs(run.info.run_id, datasets=datasets or None, models=models or None)
+        run.inputs.model_inputs.extend(models)
+        run.inputs.dataset_inputs.extend(datasets)
+
+
+def log_metric(key: str, value: float, step: int | None = None, synchronous: bool | None = None,
+               timestamp: int | None = None, run_id: str | None = None, model_id: str | None = None,
+               dataset: Any = None) -> RunOperations | None:
+    """Log a metric value (at ``step``, default 0); every value is kept in the history.
+
+    ``model_id`` (default: the active model, else the models the run logged at this step) and
+    ``dataset`` (an ``mlcask.data`` dataset) link the value to a logged model and what it was
+    measured on, as in MLflow 3. ``synchronous=False`` returns a ``RunOperations``.
+    """
+    metrics = _metric_batch({key: value}, step, timestamp, run_id, model_id, dataset)
+    if len(metrics) == 1:
+        m = metrics[0]
+        return _client().log_metric(m.run_id, m.key, m.value, m.timestamp, m.step, synchronous, m.dataset_name,
+                                    m.dataset_digest, m.model_id)
+    return _client().log_batch(metrics[0].run_id, metrics=metrics, synchronous=synchronous)
+
+
+def log_metrics(metrics: dict[str, float], step: int | None = None, synchronous: bool | None = None,
+                run_id: str | None = None, timestamp: int | None = None, model_id: str | None = None,
+                dataset: Any = None) -> RunOperations | None:
+    """Log several metrics at one step and time (see :func:`log_metric`)."""
+    batch = _metric_batch(metrics, step, timestamp, run_id, model_id, dataset)
+    if not batch:
+        return None
+    return _client().log_batch(batch[0].run_id, metrics=batch, synchronous=synchronous)
+
+
+def _metric_batch(metrics: dict[str, Any], step: int | None, timestamp: int | None, run_id: str | None,
+                  model_id: str | None, dataset: Any) -> list[Metric]:
+    run = _metrics_run(run_id)
+    step = step or 0
     now = timestamp or int(time.time() * 1000)
-    _client().log_batch(_run_id(), metrics=[Metric(k, v, now, step or 0) for k, v in metrics.items()])
+    name, digest = (dataset.name, dataset.digest) if dataset is not None else (None, None)
+    batch = [Metric(key, value, now, step, linked, name, digest, run.info.run_id)
+             for key, value in metrics.items() for linked in _metric_model_ids(run, model_id, step)]
+    _link_inputs(run, batch, dataset)
+    return batch
 
 
-def set_tag(key: str, value: Any) -> None:
-    _client().set_tag(_run_id(), key, value)
+def set_tag(key: str, value: Any, synchronous: bool | None = None) -> RunOperations | None:
+    return _client().set_tag(_run_id(), key, value, synchronous=synchronous)
 
 
-def set_tags(tags: dict[str, Any]) -> None:
-    _client().log_batch(_run_id(), tags=[RunTag(k, str(v)) for k, v in tags.items()])
+def set_tags(tags: dict[str, Any], synchronous: bool | None = None) -> RunOperations | None:
+    return _client().log_batch(_run_id(), tags=[RunTag(k, str(v)) for k, v in tags.items()], synchronous=synchronous)
 
 
 def delete_tag(key: str) -> None:
     _client().delete_tag(_run_id(), key)
 
 
-def log_artifact(local_path: str, artifact_path: str | None = None) -> None:
-    _client().log_artifact(_run_id(), local_path, artifact_path)
+def log_artifact(local_path: str, artifact_path: str | None = None, run_id: str | None = None) -> None:
+    _client().log_artifact(run_id or _run_id(), local_path, artifact_path)
 
 
-def log_artifacts(local_dir: str, artifact_path: str | None = None) -> None:
-    _client().log_artifacts(_run_id(), local_dir, artifact_path)
+def log_artifacts(local_dir: str, artifact_path: str | None = None, run_id: str | None = None) -> None:
+    _client().log_artifacts(run_id or _run_id(), local_dir, artifact_path)
 
 
-def log_text(text: str, artifact_file: str) -> None:
-    _client().log_text(_run_id(), text, artifact_file)
+def log_text(text: str, artifact_file: str, run_id: str | None = None) -> None:
+    _client().log_text(run_id or _run_id(), text, artifact_file)
 
 
-def log_dict(dictionary: dict[str, Any], artifact_file: str) -> None:
-    _client().log_dict(_run_id(), dictionary, artifact_file)
+def log_dict(dictionary: dict[str, Any], artifact_file: str, run_id: str | None = None) -> None:
+    _client().log_dict(run_id or _run_id(), dictionary, artifact_file)
 
 
 def log_figure(figure: Any, artifact_file: str) -> None:
     _client().log_figure(_run_id(), figure, artifact_file)
 
 
-def log_table(data: Any, artifact_file: str) -> None:
-    _client().log_table(_run_id(), data, artifact_file)
+def log_table(data: Any, artifact_file: str, run_id: str | None = None) -> None:
+    _client().log_table(run_id or _run_id(), data, artifact_file)
 
 
-def log_input(dataset: Any, context: str | None = None, tags: dict[str, str] | None = None) -> None:
-    """Record that the active run used ``dataset`` (from ``mlcask.data.from_pandas``/``from_numpy``)."""
-    from mlcask.data import dataset_input
+def log_input(dataset: Any = None, context: str | None = None, tags: dict[str, str] | None = None,
+              model: Any = None) -> None:
+    """Record that the active run used ``dataset`` (from ``mlcask.data.from_pandas``/``from_numpy``)
+    and/or the logged model ``model`` (a ``LoggedModelInput`` or an id)."""
+    log_inputs([dataset] if dataset is not None else None, [context], [tags],
+               [model] if model is not None else None)
 
-    _client().log_inputs(_run_id(), datasets=[dataset_input(dataset, context, tags)])
+
+def log_inputs(datasets: list[Any] | None = None, contexts: list[str | None] | None = None,
+               tags_list: list[dict[str, str] | None] | None = None, models: list[Any] | None = None) -> None:
+    """Record datasets (each with its context and tags) and logged models as inputs of the active run."""
+    from mlcask.data.dataset import dataset_input
+
+    datasets = [d for d in datasets or [] if d is not None]
+    contexts = list(contexts or []) + [None] * (len(datasets) - len(contexts or []))
+    tags_list = list(tags_list or []) + [None] * (len(datasets) - len(tags_list or []))
+    inputs = [dataset_input(d, c, t) for d, c, t in zip(datasets, contexts, tags_list)]
+    model_ids = [getattr(m, "model_id", m) for m in models or [] if m is not None]
+    _client().log_inputs(_run_id(), datasets=inputs or None, models=model_ids or None)
+
+
+def log_outputs(models: list[LoggedModelOutput] | None = None) -> None:
+    """Record logged models as outputs of the active run (``log_model`` does this for you)."""
+    _client().log_outputs(_run_id(), list(models or []))
 
 
 # -- search ---------------------------------------------------------------------------------
@@ -318,12 +500,16 @@ def search_runs(experiment_ids: list[str] | None = None, filter_string: str = ""
                 search_all_experiments: bool = False, experiment_names: list[str] | None = None) -> Any:
     """Runs matching ``filter_string`` (MLflow's grammar), as a DataFrame or a list of Runs."""
     client = _client()
+    if experiment_ids and experiment_names:
+        raise InvalidArgumentError("Only experiment_ids or experiment_names can be used, but not both")
     if experiment_names:
-        experiment_ids = list(experiment_ids or [])
+        experiment_ids = []
         for name in experiment_names:
-            experiment = client.get_experiment_by_name(name)
+            experiment = client.get_experiment_by_name(name) if name is not None else None
             if experiment is not None:
                 experiment_ids.append(experiment.experiment_id)
+        if not experiment_ids:  # no such experiment: no runs, as in MLflow
+            return [] if output_format == "list" else runs_to_frame([])
     elif not experiment_ids:
         experiment_ids = ([e.experiment_id for e in search_experiments(ViewType.ALL)]
                           if search_all_experiments else [_experiment_id_for_new_run()])
@@ -376,7 +562,8 @@ def register_model(model_uri: str, name: str, tags: dict[str, Any] | None = None
     elif model_uri.startswith("runs:/"):
         run_id, path = split_runs_uri(model_uri)
         run = client.get_run(run_id)
-        for model in client.search_logged_models([run.info.experiment_id], f"source_run_id = '{run_id}'", 1000):
+        for model in client.search_logged_models([run.info.experiment_id], f"source_run_id = '{run_id}'",
+                                                 max_results=1000):
             if model.name == path:
                 model_id, source = model.model_id, f"models:/{model.model_id}"
                 break
