@@ -69,8 +69,7 @@ def _store(backend_store_uri: str | None, tracking_uri: str | None) -> Any:
         tracking_store,
     )
 
-    uri = backend_store_uri or (tracking_uri if tracking_uri and not is_server_uri(tracking_uri) else None)
-    uri = uri or current_tracking_uri()
+    uri = backend_store_uri or tracking_uri or current_tracking_uri()
     if is_server_uri(uri):
         raise click.UsageError(
             f"mlcask gc removes rows from a tracking database, and '{uri}' is a tracking server: MLflow's REST API "
@@ -117,8 +116,7 @@ def _plan_experiments(store: Any, experiment_ids: list[str] | None, older_than: 
 
 
 def _plan(store: Any, run_ids: list[str] | None, experiment_ids: list[str] | None,
-          model_ids: list[str] | None, older_than: str | None) -> _Plan:
-    delta = parse_older_than(older_than) if older_than is not None else 0
+          model_ids: list[str] | None, older_than: str | None, delta: int) -> _Plan:
     plan = _Plan(experiments=_plan_experiments(store, experiment_ids, older_than, delta))
     old_runs = set(store.deleted_run_ids(delta))
     for run_id in dict.fromkeys(run_ids if run_ids is not None else sorted(old_runs)):
@@ -190,10 +188,10 @@ def _remove_files(uri: str | None, tracking_uri: str | None, artifacts_destinati
                     "unused artifacts. ", fg="yellow")
         return
     repository.delete_artifacts()
-    from mlcask.tracking.artifacts import is_local_uri, local_path_of
+    from mlcask.tracking.artifacts import LocalArtifactRepository
 
-    if is_local_uri(uri):  # the emptied folder, and the run's own folder above "artifacts" when empty too
-        folder = local_path_of(uri)
+    if isinstance(repository, LocalArtifactRepository):  # the emptied folder, and the one above "artifacts"
+        folder = repository.root
         for candidate in (folder, folder.parent) if folder.name == "artifacts" else (folder,):
             try:
                 os.rmdir(candidate)
@@ -213,7 +211,7 @@ def _server(tracking_uri: str | None) -> str | None:
               help="Only what was deleted longer ago than this: #d#h#m#s, floats allowed (1d2h3m4s, 1.5d).")
 @click.option("--backend-store-uri", default=None, metavar="URI",
               help="The tracking database to collect (sqlite:///..., postgresql://..., a folder). Default: "
-                   "--tracking-uri when it names a database, else MLCASK_TRACKING_URI, else ./mlcask.db.")
+                   "--tracking-uri, else MLCASK_TRACKING_URI, else ./mlcask.db.")
 @click.option("--artifacts-destination", default=None, metavar="URI",
               help="Where a server keeps proxied artifacts: mlflow-artifacts:/ locations are removed there.")
 @click.option("--run-ids", default=None, help="Comma-separated runs to remove (each must be deleted). "
@@ -222,15 +220,17 @@ def _server(tracking_uri: str | None) -> str | None:
                                                      "(each must be deleted). Default: every deleted experiment.")
 @click.option("--logged-model-ids", default=None, help="Comma-separated logged models to remove (each must be "
                                                        "deleted). Default: every deleted logged model.")
-@click.option("--tracking-uri", default=None, help="The tracking server that mlflow-artifacts:/ locations refer to "
-                                                   "(http://host:port), or the database to collect.")
+@click.option("--tracking-uri", default=None, help="With --backend-store-uri: the tracking server "
+                                                   "that mlflow-artifacts:/ locations refer to (http://host:port). "
+                                                   "Alone: the database to collect.")
 def gc(older_than: str | None, backend_store_uri: str | None, artifacts_destination: str | None,
        run_ids: str | None, experiment_ids: str | None, logged_model_ids: str | None,
        tracking_uri: str | None) -> None:
     """Permanently delete runs in the `deleted` lifecycle stage, with their artifacts, metrics, params, tags,
     inputs and outputs; and deleted experiments (with everything in them) and deleted logged models."""
+    delta = parse_older_than(older_than) if older_than is not None else 0
     store = _store(backend_store_uri, tracking_uri)
-    plan = _plan(store, _ids(run_ids), _ids(experiment_ids), _ids(logged_model_ids), older_than)
+    plan = _plan(store, _ids(run_ids), _ids(experiment_ids), _ids(logged_model_ids), older_than, delta)
     server = _server(tracking_uri)
     for run in plan.runs:
         _remove_files(run.info.artifact_uri, server, artifacts_destination)
