@@ -51,7 +51,7 @@ def test_pickle_formats_when_asked(tmp_path, logistic_regression, breast_cancer,
 
 
 def test_bad_arguments(tmp_path, logistic_regression):
-    with pytest.raises(InvalidArgumentError, match="serialization_format must be one of"):
+    with pytest.raises(InvalidArgumentError, match="Unrecognized serialization format: joblib. Please specify one of the following supported formats"):
         mlcask.sklearn.save_model(logistic_regression, tmp_path / "m", serialization_format="joblib")
     with pytest.raises(InvalidArgumentError, match="pyfunc_predict_fn='transform_all'"):
         mlcask.sklearn.save_model(logistic_regression, tmp_path / "m", pyfunc_predict_fn="transform_all")

@@ -4,20 +4,24 @@ models (LGBMClassifier, ...) in skops, as MLflow 3.x writes them."""
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
 from mlcask._lazy import lazy_attributes
 from mlcask.exceptions import InvalidArgumentError, ModelFormatError
-from mlcask.models.environment import infer_pip_requirements
+from mlcask.models.environment import _mlflow_conda_env, infer_pip_requirements, pinned
+from mlcask.models.flavor_files import copy_extra_files, copy_model_to
 from mlcask.models.model import Model, ModelInfo
 from mlcask.pyfunc.native import NativeModelWrapper, data_file, open_flavor, read_data_file
 from mlcask.sklearn.serialization import (
     SERIALIZATION_FORMAT_SKOPS,
     SUPPORTED_SERIALIZATION_FORMATS,
+    check_serialization_format,
     dump_model,
     load_model_file,
 )
+from mlcask.tracking.model_logging import flavor_log_model
 
 FLAVOR_NAME = "lightgbm"
 _BOOSTER_CLASS = "lightgbm.basic.Booster"
@@ -31,14 +35,39 @@ SKLEARN_API_TRUSTED_TYPES = (
 )
 
 
-def get_default_pip_requirements(model: Any = None, serialization_format: str = SERIALIZATION_FORMAT_SKOPS) -> list[str]:
-    """Pinned requirements for a LightGBM model."""
+def get_default_pip_requirements(include_cloudpickle: bool = False, include_skops: bool = False) -> list[str]:
+    """The pinned requirements MLflow lists for a LightGBM model.
+
+    Parameters
+    ----------
+    include_cloudpickle : bool, default False
+        Add ``cloudpickle`` (a scikit-learn-API model saved in the cloudpickle format).
+    include_skops : bool, default False
+        Add ``skops`` (a scikit-learn-API model saved in the skops format).
+
+    Returns
+    -------
+    list of str
+        ``lightgbm==<installed version>``, then the serializers asked for.
+    """
+    names = ["lightgbm", *(["cloudpickle"] if include_cloudpickle else []), *(["skops"] if include_skops else [])]
+    return [pinned(name) for name in names]
+
+
+def get_default_conda_env(include_cloudpickle: bool = False, include_skops: bool = False) -> dict[str, Any]:
+    """The conda environment of :func:`get_default_pip_requirements`, in MLflow's layout."""
+    return _mlflow_conda_env(additional_pip_deps=get_default_pip_requirements(include_cloudpickle, include_skops))
+
+
+def _model_requirements(model: Any, serialization_format: str) -> list[str]:
+    """What a saved model lists: lightgbm and its stack, the serializer of a scikit-learn-API
+    model, and the model's own packages."""
     import lightgbm
 
     packages = ["lightgbm", "numpy", "pandas", "scikit-learn", "scipy"]
-    if model is not None and not isinstance(model, lightgbm.Booster):
+    if not isinstance(model, lightgbm.Booster):
         packages.append("skops" if serialization_format == SERIALIZATION_FORMAT_SKOPS else "cloudpickle")
-    return infer_pip_requirements(sorted(packages), [model] if model is not None else [])
+    return infer_pip_requirements(sorted(packages), [model])
 
 
 def save_model(
@@ -54,9 +83,47 @@ def save_model(
     metadata: dict[str, Any] | None = None,
     serialization_format: str = SERIALIZATION_FORMAT_SKOPS,
     skops_trusted_types: list[str] | None = None,
+    extra_files: list[str] | None = None,
+    **kwargs: Any,
 ) -> ModelInfo:
-    """Save a LightGBM ``Booster`` (native text, ``model.lgb``) or scikit-learn-API model
-    (``serialization_format``: skops by default, or cloudpickle/pickle) to ``path``."""
+    """Save a LightGBM ``Booster`` (native text, ``model.lgb``) or scikit-learn-API model to ``path``.
+
+    Parameters
+    ----------
+    lgb_model : lightgbm.Booster or lightgbm.LGBMModel
+        The trained model.
+    path : str or path-like
+        The folder to create; it must not exist, or be empty.
+    conda_env : dict or str, optional
+        A conda environment (dict, or the path of a YAML file) instead of the inferred one.
+    code_paths : list of str, optional
+        Local files or folders copied into the model's ``code/`` and put on ``sys.path`` at load.
+    mlflow_model : Model, optional
+        The MLmodel metadata this flavor is added to.
+    signature : ModelSignature, optional
+        The model's signature; inferred from ``input_example`` when not given.
+    input_example : DataFrame, ndarray, dict or list, optional
+        An example input saved with the model.
+    pip_requirements : list of str or str, optional
+        The model's pip requirements (a list, or a requirements file), instead of the inferred ones.
+    extra_pip_requirements : list of str or str, optional
+        Requirements added to the inferred ones.
+    metadata : dict, optional
+        Free-form metadata written to MLmodel.
+    serialization_format : {"skops", "cloudpickle", "pickle"}, default "skops"
+        How a scikit-learn-API model is written (a ``Booster`` is always LightGBM's own text).
+    skops_trusted_types : list of str, optional
+        Types added to those recorded for skops (LightGBM's own classes always are).
+    extra_files : list of str, optional
+        Local files (paths or ``file:`` URIs) saved as ``extra_files/<name>`` and listed in MLmodel.
+    **kwargs
+        Accepted as by MLflow, which uses none of them; any given is warned about.
+
+    Returns
+    -------
+    ModelInfo
+        The saved model's metadata; ``model_uri`` is the folder's absolute path.
+    """
     import lightgbm
 
     from mlcask.models.packaging import save_model_folder
@@ -66,9 +133,10 @@ def save_model(
             f"lgb_model must be a lightgbm.Booster or a LightGBM scikit-learn model, got "
             f"{type(lgb_model).__module__}.{type(lgb_model).__name__}."
         )
-    if serialization_format not in SUPPORTED_SERIALIZATION_FORMATS:
-        raise InvalidArgumentError(f"serialization_format must be one of {list(SUPPORTED_SERIALIZATION_FORMATS)}, "
-                                   f"got {serialization_format!r}.")
+    check_serialization_format(serialization_format)
+    if kwargs:
+        warnings.warn(f"lightgbm.save_model: {sorted(kwargs)} are not used (MLflow's lightgbm flavor uses no "
+                      "extra keyword arguments either).", UserWarning, stacklevel=2)
     is_booster = isinstance(lgb_model, lightgbm.Booster)
     model_class = f"{type(lgb_model).__module__}.{type(lgb_model).__name__}"
     trusted = sorted(set(SKLEARN_API_TRUSTED_TYPES) | set(skops_trusted_types or []))
@@ -84,14 +152,14 @@ def save_model(
                                 "model_class": model_class, "serialization_format": serialization_format}
         if serialization_format == SERIALIZATION_FORMAT_SKOPS:
             conf["skops_trusted_types"] = trusted
-        return conf
+        return {**conf, **copy_extra_files(extra_files, folder)}
 
     model = save_model_folder(
         path,
         flavor_name=FLAVOR_NAME,
         write_data=write_data,
         pyfunc_conf=lambda conf: {"data": conf["data"], "loader_module": "mlflow.lightgbm"},
-        default_requirements=lambda _: get_default_pip_requirements(lgb_model, serialization_format),
+        default_requirements=lambda _: _model_requirements(lgb_model, serialization_format),
         predict_for_signature=NativeModelWrapper(lgb_model).predict,
         mlflow_model=mlflow_model, signature=signature, input_example=input_example,
         conda_env=conda_env, pip_requirements=pip_requirements,
@@ -121,8 +189,11 @@ def load_model(model_uri: str | os.PathLike, dst_path: str | None = None,
     """Load the native LightGBM model: a ``Booster``, or the saved scikit-learn-API class.
 
     The scikit-learn-API classes in skops files load as trusted; ``allow_pickle`` and
-    ``skops_trusted_types`` work as in :func:`mlcask.sklearn.load_model`.
+    ``skops_trusted_types`` work as in :func:`mlcask.sklearn.load_model`. With ``dst_path``, the
+    model folder (downloaded first if remote) is copied into ``dst_path`` and loaded from there.
     """
+    if dst_path is not None:
+        model_uri = copy_model_to(model_uri, dst_path)
     with open_flavor(model_uri, FLAVOR_NAME, allow_pickle, skops_trusted_types,
                      takes_skops_types=True) as (model_dir, _, conf):
         return _load(model_dir, conf)
@@ -132,43 +203,13 @@ def load_pyfunc_model(model_dir: Path, meta: Model, model_config: dict[str, Any]
     return NativeModelWrapper(_load(model_dir, meta.flavor(FLAVOR_NAME)))
 
 
-def log_model(
-    lgb_model: Any,
-    artifact_path: str | None = None,
-    conda_env: dict | str | None = None,
-    code_paths: list[str] | None = None,
-    signature: Any = None,
-    input_example: Any = None,
-    pip_requirements: list[str] | str | None = None,
-    extra_pip_requirements: list[str] | str | None = None,
-    metadata: dict[str, Any] | None = None,
-    serialization_format: str = SERIALIZATION_FORMAT_SKOPS,
-    skops_trusted_types: list[str] | None = None,
-    registered_model_name: str | None = None,
-    await_registration_for: int = 300,
-    name: str | None = None,
-    params: dict[str, Any] | None = None,
-    tags: dict[str, Any] | None = None,
-    model_type: str | None = None,
-    step: int = 0,
-    model_id: str | None = None,
-) -> ModelInfo:
-    """Log a LightGBM model into the active run (arguments as ``save_model``).
-
-    Returns a :class:`~mlcask.models.ModelInfo` whose ``model_uri`` is ``models:/<model_id>``;
-    ``registered_model_name`` also registers it as a new version of that name.
-    """
-    from mlcask.tracking.model_logging import log_model as log_into_run
-
-    return log_into_run(
-        lambda path, mlflow_model: save_model(
-            lgb_model, path, conda_env=conda_env, code_paths=code_paths, mlflow_model=mlflow_model,
-            signature=signature, input_example=input_example, pip_requirements=pip_requirements,
-            extra_pip_requirements=extra_pip_requirements, metadata=metadata,
-            serialization_format=serialization_format, skops_trusted_types=skops_trusted_types),
-        name=name, artifact_path=artifact_path, registered_model_name=registered_model_name,
-        params=params, tags=tags, model_type=model_type, flavor=FLAVOR_NAME,
-    )
+log_model = flavor_log_model(
+    save_model, FLAVOR_NAME,
+    "lgb_model artifact_path conda_env code_paths registered_model_name signature input_example "
+    "await_registration_for pip_requirements extra_pip_requirements metadata extra_files name params tags "
+    "model_type step model_id serialization_format skops_trusted_types **kwargs",
+    what="a LightGBM model",
+)
 
 
 # -- autolog (lazy: ``import mlcask.lightgbm`` loads neither lightgbm nor the autolog machinery) -----

@@ -27,6 +27,7 @@ from mlcask.pyfunc.spec import (
     get_default_conda_env,
     get_default_pip_requirements,
 )
+from mlcask.tracking.model_logging import flavor_log_model
 
 FLAVOR_NAME = "python_function"
 
@@ -159,42 +160,13 @@ def _save_loader_module_model(path: str | os.PathLike, loader_module: str, data_
     )
 
 
-def log_model(
-    artifact_path: str | None = None,
-    loader_module: str | None = None,
-    data_path: str | None = None,
-    code_paths: list[str] | None = None,
-    conda_env: dict | str | None = None,
-    python_model: PythonModel | None = None,
-    artifacts: dict[str, str] | None = None,
-    signature: Any = None,
-    input_example: Any = None,
-    pip_requirements: list[str] | str | None = None,
-    extra_pip_requirements: list[str] | str | None = None,
-    metadata: dict[str, Any] | None = None,
-    model_config: dict[str, Any] | None = None,
-    registered_model_name: str | None = None,
-    await_registration_for: int = 300,
-    name: str | None = None,
-    params: dict[str, Any] | None = None,
-    tags: dict[str, Any] | None = None,
-    model_type: str | None = None,
-    step: int = 0,
-    model_id: str | None = None,
-) -> ModelInfo:
-    """Log a custom pyfunc model into the active run (arguments as ``save_model``).
-
-    Returns a :class:`~mlcask.models.ModelInfo` whose ``model_uri`` is ``models:/<model_id>``;
-    ``registered_model_name`` also registers it as a new version of that name.
-    """
-    from mlcask.tracking.model_logging import log_model as log_into_run
-
-    return log_into_run(
-        lambda path, mlflow_model: save_model(
-            path, loader_module=loader_module, data_path=data_path, code_paths=code_paths, conda_env=conda_env,
-            mlflow_model=mlflow_model, python_model=python_model, artifacts=artifacts, signature=signature,
-            input_example=input_example, pip_requirements=pip_requirements,
-            extra_pip_requirements=extra_pip_requirements, metadata=metadata, model_config=model_config),
-        name=name, artifact_path=artifact_path, registered_model_name=registered_model_name,
-        params=params, tags=tags, model_type=model_type, flavor=FLAVOR_NAME,
-    )
+log_model = flavor_log_model(
+    save_model, FLAVOR_NAME,
+    "artifact_path loader_module data_path code_paths infer_code_paths conda_env python_model artifacts "
+    "registered_model_name signature input_example await_registration_for pip_requirements extra_pip_requirements "
+    "metadata model_config streamable resources auth_policy uv_project_path uv_groups uv_extras prompts name params "
+    "tags model_type step model_id",
+    unsupported={"infer_code_paths": False, "resources": None, "auth_policy": None, "uv_project_path": None,
+                 "uv_groups": None, "uv_extras": None},
+    what="a custom pyfunc model",
+)

@@ -20,8 +20,19 @@ from mlcask.models.trust import current_trust
 SERIALIZATION_FORMAT_SKOPS = "skops"
 SERIALIZATION_FORMAT_CLOUDPICKLE = "cloudpickle"
 SERIALIZATION_FORMAT_PICKLE = "pickle"
-SUPPORTED_SERIALIZATION_FORMATS = (SERIALIZATION_FORMAT_SKOPS, SERIALIZATION_FORMAT_CLOUDPICKLE,
-                                   SERIALIZATION_FORMAT_PICKLE)
+# A list in MLflow's order, as MLflow's (its error messages print it).
+SUPPORTED_SERIALIZATION_FORMATS = [SERIALIZATION_FORMAT_SKOPS, SERIALIZATION_FORMAT_PICKLE,
+                                   SERIALIZATION_FORMAT_CLOUDPICKLE]
+
+
+def check_serialization_format(serialization_format: object) -> str:
+    """``serialization_format`` if supported, else MLflow's error (INVALID_PARAMETER_VALUE)."""
+    if serialization_format not in SUPPORTED_SERIALIZATION_FORMATS:
+        from mlcask.exceptions import InvalidArgumentError
+
+        raise InvalidArgumentError(f"Unrecognized serialization format: {serialization_format}. Please specify one "
+                                   f"of the following supported formats: {SUPPORTED_SERIALIZATION_FORMATS}.")
+    return serialization_format  # type: ignore[return-value]
 
 
 def dump_model(model: Any, file: Path, serialization_format: str,

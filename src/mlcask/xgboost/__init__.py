@@ -8,25 +8,34 @@ from typing import Any
 
 from mlcask._lazy import lazy_attributes
 from mlcask.exceptions import InvalidArgumentError
-from mlcask.models.environment import infer_pip_requirements, package_version
+from mlcask.models.environment import _mlflow_conda_env, infer_pip_requirements, package_version, pinned
+from mlcask.models.flavor_files import copy_extra_files, copy_model_to
 from mlcask.models.model import Model, ModelInfo
 from mlcask.pyfunc.native import NativeModelWrapper, data_file, import_class, open_flavor, read_data_file
+from mlcask.tracking.model_logging import flavor_log_model
 
 FLAVOR_NAME = "xgboost"
-MODEL_FORMATS = ("ubj", "json", "xgb", "deprecated")
+MODEL_FORMATS = ("ubj", "json", "xgb", "deprecated")  # what MLmodel files may name (mlcask writes ubj or json)
 _DEFAULT_CLASS = "xgboost.core.Booster"
 
 
-def get_default_pip_requirements(model: Any = None) -> list[str]:
-    """Pinned requirements for an XGBoost model.
+def get_default_pip_requirements() -> list[str]:
+    """The pinned requirements MLflow lists for an XGBoost model: ``["xgboost==<installed version>"]``."""
+    return [pinned("xgboost")]
 
-    scikit-learn is listed when installed, as MLflow lists it: xgboost imports it when
-    present, and the scikit-learn-API classes need it.
-    """
+
+def get_default_conda_env() -> dict[str, Any]:
+    """The conda environment of :func:`get_default_pip_requirements`, in MLflow's layout."""
+    return _mlflow_conda_env(additional_pip_deps=get_default_pip_requirements())
+
+
+def _model_requirements(model: Any) -> list[str]:
+    """What a saved model lists: xgboost and its stack, and scikit-learn when installed, as MLflow
+    lists it (xgboost imports it when present, and the scikit-learn-API classes need it)."""
     packages = ["numpy", "pandas", "scipy", "xgboost"]
     if package_version("scikit-learn") is not None:
         packages.append("scikit-learn")
-    return infer_pip_requirements(sorted(packages), [model] if model is not None else [])
+    return infer_pip_requirements(sorted(packages), [model])
 
 
 def save_model(
@@ -41,9 +50,46 @@ def save_model(
     extra_pip_requirements: list[str] | str | None = None,
     model_format: str = "ubj",
     metadata: dict[str, Any] | None = None,
+    extra_files: list[str] | None = None,
     **kwargs: Any,
 ) -> ModelInfo:
-    """Save an XGBoost ``Booster`` or scikit-learn-API model (XGBClassifier, ...) to ``path``."""
+    """Save an XGBoost ``Booster`` or scikit-learn-API model (XGBClassifier, ...) to ``path``.
+
+    Parameters
+    ----------
+    xgb_model : xgboost.Booster or xgboost.XGBModel
+        The trained model.
+    path : str or path-like
+        The folder to create; it must not exist, or be empty.
+    conda_env : dict or str, optional
+        A conda environment (dict, or the path of a YAML file) instead of the inferred one.
+    code_paths : list of str, optional
+        Local files or folders copied into the model's ``code/`` and put on ``sys.path`` at load.
+    mlflow_model : Model, optional
+        The MLmodel metadata this flavor is added to.
+    signature : ModelSignature, optional
+        The model's signature; inferred from ``input_example`` when not given.
+    input_example : DataFrame, ndarray, dict or list, optional
+        An example input saved with the model.
+    pip_requirements : list of str or str, optional
+        The model's pip requirements (a list, or a requirements file), instead of the inferred ones.
+    extra_pip_requirements : list of str or str, optional
+        Requirements added to the inferred ones.
+    model_format : {"ubj", "json"}, default "ubj"
+        XGBoost's own file format. ``"xgb"`` (the legacy binary format, which XGBoost 3 no
+        longer writes) is refused.
+    metadata : dict, optional
+        Free-form metadata written to MLmodel.
+    extra_files : list of str, optional
+        Local files (paths or ``file:`` URIs) saved as ``extra_files/<name>`` and listed in MLmodel.
+    **kwargs
+        Passed to the model's own ``save_model``.
+
+    Returns
+    -------
+    ModelInfo
+        The saved model's metadata; ``model_uri`` is the folder's absolute path.
+    """
     import xgboost
 
     from mlcask.models.packaging import save_model_folder
@@ -61,7 +107,7 @@ def save_model(
     def write_data(folder: Path) -> dict[str, Any]:
         xgb_model.save_model(str(folder / data_name), **kwargs)
         return {"data": data_name, "model_class": model_class, "model_format": model_format,
-                "xgb_version": xgboost.__version__}
+                "xgb_version": xgboost.__version__, **copy_extra_files(extra_files, folder)}
 
     wrapper = _XGBModelWrapper(xgb_model)
     model = save_model_folder(
@@ -69,7 +115,7 @@ def save_model(
         flavor_name=FLAVOR_NAME,
         write_data=write_data,
         pyfunc_conf=lambda conf: {"data": conf["data"], "loader_module": "mlflow.xgboost"},
-        default_requirements=lambda _: get_default_pip_requirements(xgb_model),
+        default_requirements=lambda _: _model_requirements(xgb_model),
         predict_for_signature=wrapper.predict,
         mlflow_model=mlflow_model, signature=signature, input_example=input_example,
         conda_env=conda_env, pip_requirements=pip_requirements,
@@ -96,8 +142,12 @@ def load_model(model_uri: str | os.PathLike, dst_path: str | None = None, allow_
     """Load the native XGBoost model (``Booster`` or the saved scikit-learn-API class).
 
     The model file is XGBoost's own format and runs no code; ``allow_pickle`` matters
-    only for a model that ships ``code_paths`` (see :func:`mlcask.pyfunc.load_model`).
+    only for a model that ships ``code_paths`` (see :func:`mlcask.pyfunc.load_model`). With
+    ``dst_path``, the model folder (downloaded first if remote) is copied into ``dst_path`` and
+    loaded from there, as in MLflow.
     """
+    if dst_path is not None:
+        model_uri = copy_model_to(model_uri, dst_path)
     with open_flavor(model_uri, FLAVOR_NAME, allow_pickle) as (model_dir, _, conf):
         return _load(model_dir, conf)
 
@@ -138,41 +188,13 @@ def load_pyfunc_model(model_dir: Path, meta: Model, model_config: dict[str, Any]
     return _XGBModelWrapper(_load(model_dir, meta.flavor(FLAVOR_NAME)))
 
 
-def log_model(
-    xgb_model: Any,
-    artifact_path: str | None = None,
-    conda_env: dict | str | None = None,
-    code_paths: list[str] | None = None,
-    signature: Any = None,
-    input_example: Any = None,
-    pip_requirements: list[str] | str | None = None,
-    extra_pip_requirements: list[str] | str | None = None,
-    model_format: str = "ubj",
-    metadata: dict[str, Any] | None = None,
-    registered_model_name: str | None = None,
-    await_registration_for: int = 300,
-    name: str | None = None,
-    params: dict[str, Any] | None = None,
-    tags: dict[str, Any] | None = None,
-    model_type: str | None = None,
-    step: int = 0,
-    model_id: str | None = None,
-) -> ModelInfo:
-    """Log an XGBoost model into the active run (arguments as ``save_model``).
-
-    Returns a :class:`~mlcask.models.ModelInfo` whose ``model_uri`` is ``models:/<model_id>``;
-    ``registered_model_name`` also registers it as a new version of that name.
-    """
-    from mlcask.tracking.model_logging import log_model as log_into_run
-
-    return log_into_run(
-        lambda path, mlflow_model: save_model(
-            xgb_model, path, conda_env=conda_env, code_paths=code_paths, mlflow_model=mlflow_model,
-            signature=signature, input_example=input_example, pip_requirements=pip_requirements,
-            extra_pip_requirements=extra_pip_requirements, model_format=model_format, metadata=metadata),
-        name=name, artifact_path=artifact_path, registered_model_name=registered_model_name,
-        params=params, tags=tags, model_type=model_type, flavor=FLAVOR_NAME,
-    )
+log_model = flavor_log_model(
+    save_model, FLAVOR_NAME,
+    "xgb_model artifact_path conda_env code_paths registered_model_name signature input_example "
+    "await_registration_for pip_requirements extra_pip_requirements model_format metadata extra_files name params "
+    "tags model_type step model_id **kwargs",
+    what="an XGBoost model",
+)
 
 
 # -- autolog (lazy: ``import mlcask.xgboost`` loads neither xgboost nor the autolog machinery) -----
