@@ -58,7 +58,7 @@ def _store_images(repository: Any, frame: Any, artifact_file: str) -> Any:
         repository.write_bytes(f"{stem}.webp", _saved_bytes(compress_image_size(image), "image.webp"))
         return {"type": "image", "filepath": f"{stem}.png", "compressed_filepath": f"{stem}.webp"}
 
-    for column in frame.select_dtypes(include=["object"]).columns:
+    for column in [name for name, dtype in frame.dtypes.items() if dtype == object]:  # image cells are objects
         is_image = frame[column].map(_is_image)
         if is_image.any() and not is_image.all():
             raise ValueError(f"Column `{column}` contains a mix of images and non-images. "
