@@ -19,7 +19,7 @@ def _string_columns(df: Any) -> Any:
     candidates = [c for c, dtype in zip(df.columns, df.dtypes) if getattr(dtype, "kind", "O") not in "biufcmM"]
     if not candidates:
         return df.columns[:0]
-    is_str = (df[candidates].map(type) == str).all(0)
+    is_str = (df[candidates].map(type) == str).all(axis=0)
     return is_str.index[is_str.to_numpy()]
 
 
