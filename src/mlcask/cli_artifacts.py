@@ -21,7 +21,7 @@ artifact_path_option = click.option(
 
 
 def _run_id_option(help_text: str, required: bool = True) -> Any:
-    return click.option("--run-id", "-r", required=required, default=None, help=help_text)
+    return click.option("--run-id", "-r", required=required, help=help_text)
 
 
 @click.group(cls=Group)
