@@ -1,0 +1,428 @@
+"""The classification rules: every rule the harness applies, in the order it applies them.
+
+A test of MLflow's suite run against mlcask ends in one of four classes:
+
+``pass``
+    It passed (or xpassed).
+``missing``
+    It failed because a public MLflow name or argument that mlcask is meant to provide is absent:
+    ``AttributeError`` / ``ImportError`` on a public ``mlflow.*`` name, a ``TypeError`` for an
+    unexpected keyword or a positional signature mlcask's function does not take, a
+    ``NotImplementedError``.
+``different``
+    It failed any other way: a wrong value, another exception, another message, a timeout.
+``set-aside``
+    It does not measure mlcask's public behaviour: it needs MLflow internals (private names,
+    ``mlflow.utils`` / ``mlflow.store`` / ..., patching them), a part of MLflow outside mlcask's
+    scope (tracing, GenAI, other flavors, deployments, ...), an environment the harness does not
+    give (Spark, Docker, Databricks, conda/virtualenv, the CLI scoring server, the network), a
+    package that is not installed, or it was skipped by the test itself.
+
+Names are judged with :func:`name_category`; each test with :func:`classify`, which walks
+:data:`RULES` top to bottom and takes the first verdict.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+PASS, MISSING, DIFFERENT, SET_ASIDE = "pass", "missing", "different", "set-aside"
+CLASSES = (PASS, MISSING, DIFFERENT, SET_ASIDE)
+
+# Categories of a name (placeholders, import errors, patched targets).
+PUBLIC, INTERNAL, OUT_OF_SCOPE, DEPENDENCY, ENVIRONMENT, HELPER = (
+    "public", "internal", "out-of-scope", "dependency", "environment", "helper")
+CATEGORIES = (PUBLIC, INTERNAL, OUT_OF_SCOPE, DEPENDENCY, ENVIRONMENT, HELPER)
+CLASS_OF_CATEGORY = {PUBLIC: MISSING, INTERNAL: SET_ASIDE, OUT_OF_SCOPE: SET_ASIDE, DEPENDENCY: SET_ASIDE,
+                     ENVIRONMENT: SET_ASIDE, HELPER: SET_ASIDE}
+
+# ---------------------------------------------------------------------------------------------
+# Which mlflow names are public and in mlcask's scope
+# ---------------------------------------------------------------------------------------------
+
+# Top-level MLflow modules whose public names mlcask promises (``import mlcask as mlflow``).
+IN_SCOPE_MODULES = frozenset({
+    "artifacts", "client", "config", "data", "entities", "environment_variables", "exceptions",
+    "lightgbm", "models", "pyfunc", "sklearn", "tracking", "types", "version", "xgboost",
+})
+
+# MLflow modules (and their submodules) that are implementation, not documented API.
+INTERNAL_MODULES = (
+    "mlflow.utils", "mlflow.store", "mlflow.protos", "mlflow.ml_package_versions",
+    "mlflow.tracking.context", "mlflow.tracking.default_experiment", "mlflow.tracking.request_header",
+    "mlflow.tracking.request_auth", "mlflow.tracking.registry", "mlflow.tracking.artifact_utils",
+    "mlflow.tracking.metric_value_conversion_utils", "mlflow.tracking.multimedia",
+    "mlflow.pyfunc.scoring_server", "mlflow.pyfunc.backend", "mlflow.pyfunc.context",
+    "mlflow.pyfunc.dbconnect_artifact_cache", "mlflow.pyfunc.loaders", "mlflow.pyfunc.stdin_server",
+    "mlflow.models.container", "mlflow.models.docker_utils", "mlflow.models.flavor_backend",
+    "mlflow.models.flavor_backend_registry", "mlflow.models.dependencies_schemas",
+    "mlflow.models.display_utils", "mlflow.models.model_config", "mlflow.sklearn.utils",
+    "mlflow.types.type_hints", "mlflow.entities.trace_location", "mlflow.data.spark_dataset",
+    "mlflow.data.spark_delta_utils", "mlflow.data.delta_dataset_source",
+    "mlflow.environment_variables._",  # only the private ones (the underscore rule catches them)
+)
+
+# Parts of MLflow outside mlcask's scope (public in MLflow, not promised by mlcask).
+OUT_OF_SCOPE_MODULES = (
+    "mlflow.tracing", "mlflow.genai", "mlflow.evaluation", "mlflow.models.evaluation", "mlflow.metrics",
+    "mlflow.deployments", "mlflow.projects", "mlflow.gateway", "mlflow.spark", "mlflow.pyspark",
+    "mlflow.server", "mlflow.telemetry", "mlflow.prompt", "mlflow.types.llm", "mlflow.types.chat",
+    "mlflow.types.agent", "mlflow.types.responses", "mlflow.types.responses_helpers",
+    "mlflow.models.rag_signatures", "mlflow.models.resources", "mlflow.pyfunc.spark_model_cache",
+    "mlflow.otel", "mlflow.webhooks", "mlflow.assistant", "mlflow.ai_commands",
+)
+
+# Every top-level package of MLflow 3.x; one not in IN_SCOPE_MODULES is another flavor or
+# product (langchain, openai, tensorflow, ...): out of scope.
+MLFLOW_TOP_MODULES = frozenset("""
+ag2 agent agno ai_commands anthropic artifacts assistant autogen azure bedrock catboost claude_code cli
+client config crewai data db demo deployments diffusers dspy entities environment_variables
+error_classification evaluation exceptions experiments gateway gemini genai groq h2o haystack
+johnsnowlabs keras langchain legacy_databricks_cli lightgbm litellm llama_index mcp metrics mismatch
+mistral ml_package_versions models onnx openai optuna otel paddle pmdarima projects prompt prophet
+protos pydantic_ai pyfunc pyspark pytest pytorch rfunc runs sagemaker semantic_kernel
+sentence_transformers server shap sklearn smolagents spacy spark statsmodels store strands
+system_metrics telemetry tensorflow tracing tracking transformers types typesafe utils version
+webhooks xgboost
+""".split())
+
+# A name component matching this belongs to tracing, GenAI, Spark, Databricks and the like.
+OUT_OF_SCOPE_NAME = re.compile(
+    r"trace|tracing|span|prompt|genai|evaluat|assessment|feedback|expectation|scorer|judge|"
+    r"webhook|workspace|spark|databricks|chat|agent|llm|gateway|deployment|dbfs|unity_catalog|"
+    r"sagemaker|telemetry|system_metrics|otel",
+    re.IGNORECASE)
+
+
+def _private(part: str) -> bool:
+    return part.startswith("_") and not (part.startswith("__") and part.endswith("__"))
+
+
+def _under(name: str, prefixes: tuple[str, ...]) -> bool:
+    return any(name == p or name.startswith(p if p.endswith("_") else p + ".") for p in prefixes)
+
+
+def name_category(name: str) -> str:
+    """The category of a dotted name as MLflow spells it (``mlflow.models.Model.log``).
+
+    Rules, first match wins: a ``_``-prefixed component is ``internal``; a name outside
+    ``mlflow`` is a ``dependency``; a component naming tracing/GenAI/Spark/Databricks... is
+    ``out-of-scope``; a name under :data:`INTERNAL_MODULES` is ``internal``; one under
+    :data:`OUT_OF_SCOPE_MODULES` or another top-level MLflow package is ``out-of-scope``;
+    everything else (``mlflow.last_logged_model``, ``mlflow.models.Model.log``) is ``public``.
+    """
+    if name.startswith("mlcask"):
+        name = "mlflow" + name[len("mlcask"):]
+    parts = name.split(".")
+    if any(_private(p) for p in parts):
+        return INTERNAL
+    if parts[0] != "mlflow":
+        return HELPER if parts[0] == "tests" else DEPENDENCY
+    if any(OUT_OF_SCOPE_NAME.search(p) for p in parts[1:]):
+        return OUT_OF_SCOPE
+    if _under(name, INTERNAL_MODULES):
+        return INTERNAL
+    if _under(name, OUT_OF_SCOPE_MODULES):
+        return OUT_OF_SCOPE
+    if len(parts) > 1 and parts[1] in MLFLOW_TOP_MODULES and parts[1] not in IN_SCOPE_MODULES:
+        return OUT_OF_SCOPE
+    return PUBLIC
+
+
+def import_category(dotted: str, error: BaseException) -> str:
+    """The category of a name a guarded top-level import could not bind."""
+    missing_module = getattr(error, "name", None) or ""
+    if dotted.startswith("mlflow"):
+        if missing_module and not missing_module.startswith(("mlflow", "mlcask")):
+            return DEPENDENCY  # mlcask's module exists but needs a package that is not installed
+        return name_category(dotted)
+    if dotted.startswith("tests"):
+        if missing_module and missing_module.startswith(("mlflow", "mlcask")):
+            return name_category(missing_module)
+        return HELPER
+    return DEPENDENCY
+
+
+def error_name_category(error: BaseException) -> tuple[str, str]:
+    """(the mlflow name, its category) behind an error raised while a module was imported."""
+    name = getattr(error, "name", None)
+    obj = getattr(error, "obj", None)
+    if isinstance(error, AttributeError) and name and getattr(obj, "__name__", "").startswith("mlcask"):
+        dotted = f"mlflow{obj.__name__[len('mlcask'):]}.{name}"
+        return dotted, name_category(dotted)
+    if isinstance(error, ImportError) and name:
+        dotted = "mlflow" + name[len("mlcask"):] if name.startswith("mlcask") else name
+        return dotted, name_category(dotted)
+    placeholder = getattr(error, "category", None)
+    if placeholder:
+        return error.name, placeholder
+    return f"{type(error).__name__}: {str(error)[:120]}", HELPER
+
+
+# ---------------------------------------------------------------------------------------------
+# Tests set aside before they run (they would need an environment the harness does not give)
+# ---------------------------------------------------------------------------------------------
+
+# On the test's node id (its name and parameters).
+SET_ASIDE_NODEID = [
+    (re.compile(r"spark", re.I), "needs Spark"),
+    (re.compile(r"docker|sagemaker", re.I), "needs Docker"),
+    (re.compile(r"databricks|dbfs|unity_catalog|(^|[_\[])uc([_\]]|$)", re.I), "needs Databricks"),
+    (re.compile(r"virtualenv|pyenv|(^|_)uv(_|$)|conda_env_creation", re.I), "creates a Python environment"),
+    (re.compile(r"scoring_server|(^|_)serv(e|ing)(_|$)", re.I), "serves through the mlflow CLI scoring server"),
+]
+# On the test function's source (decorators included).
+# (Tests that also serve a model run until they reach the scoring-server helper: see
+# SET_ASIDE_HELPERS.)
+SET_ASIDE_SOURCE = [
+    (re.compile(r"spark", re.I), "needs Spark"),
+    (re.compile(r"databricks", re.I), "needs Databricks"),
+    (re.compile(r"_is_available_on_pypi|requests\.(get|post)\(\s*f?[\"']https?://"), "needs the network"),
+    (re.compile(r"mock_s3_bucket|moto\b|boto3"), "needs S3 (moto/boto3)"),
+    (re.compile(r"docker", re.I), "needs Docker"),
+]
+# Fixtures of MLflow's own suite that stand for such environments.
+SET_ASIDE_FIXTURE = re.compile(r"spark|databricks|s3|docker|sagemaker|openai|langchain|dbfs", re.I)
+
+# MLflow test helpers (tests/helper_functions.py) replaced, before collection, by placeholders.
+SET_ASIDE_HELPERS = {
+    "pyfunc_serve_and_score_model": "serves through the mlflow CLI scoring server",
+    "pyfunc_scoring_endpoint": "serves through the mlflow CLI scoring server",
+    "pyfunc_build_image": "needs Docker",
+    "pyfunc_generate_dockerfile": "needs Docker",
+    "pyfunc_serve_from_docker_image": "needs Docker",
+    "pyfunc_serve_from_docker_image_with_env_override": "needs Docker",
+    "score_model_in_sagemaker_docker_container": "needs Docker",
+    "_is_available_on_pypi": "needs the network (PyPI)",
+    "start_mock_openai_server": "out of scope (OpenAI)",
+}
+SET_ASIDE_MARK = "[parity set-aside] "
+
+# Statements of MLflow's fixtures that only keep MLflow's own internals isolated between tests
+# (tracer resets, registry reloads). The working copy replaces each with ``pass`` so that the
+# tests around them measure mlcask's public behaviour instead of being set aside for them.
+SCAFFOLDING_STATEMENTS = re.compile(
+    r"^(\s*)(mlflow\.tracing\.(disable|enable)\(\)|reload\(mlflow\.tracking\.context\.registry\)|"
+    r"mlflow\.tracking\.fluent\._active_experiment_id = None)\s*$",
+    re.MULTILINE)
+
+
+def pre_run_set_aside(nodeid: str, source: str, fixturenames: list[str]) -> str | None:
+    """Why a test is set aside without running it, or None."""
+    test_part = nodeid.split("::", 1)[-1]
+    for pattern, why in SET_ASIDE_NODEID:
+        if pattern.search(test_part):
+            return why
+    for pattern, why in SET_ASIDE_SOURCE:
+        if pattern.search(source):
+            return why
+    for fixture in fixturenames:
+        if SET_ASIDE_FIXTURE.search(fixture):
+            return f"needs the MLflow test fixture {fixture!r}"
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Classifying one test's outcome
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verdict:
+    cls: str
+    reason: str
+    name: str | None = None  # the missing public name, when cls is "missing"
+
+
+_SIGNATURE_ERROR = re.compile(
+    r"unexpected keyword argument|missing \d+ required (positional|keyword-only) argument|"
+    r"takes (from \d+ to )?\d+ positional arguments? but \d+ (were|was) given|"
+    r"got multiple values for argument|got some positional-only arguments|takes no arguments")
+_CALLABLE = re.compile(r"^([\w.<>]+)\(\) ")
+_KEYWORD = re.compile(r"unexpected keyword argument '(\w+)'")
+_MOCK_TARGET = re.compile(r"<module '([\w.]+)'.*?> does not have the attribute '(\w+)'")
+_FIXTURE_MISSING = re.compile(r"fixture '(\w+)' not found")
+
+
+def _category_verdict(name: str, category: str, how: str) -> Verdict:
+    cls = CLASS_OF_CATEGORY[category]
+    label = "missing public name" if category == PUBLIC else category
+    return Verdict(cls, f"{how} {name} ({label})", name if cls == MISSING else None)
+
+
+def _mlflow(name: str) -> str:
+    return "mlflow" + name[len("mlcask"):] if name.startswith("mlcask") else name
+
+
+def rule_passed(rec: dict[str, Any]) -> Verdict | None:
+    if rec["outcome"] in ("passed", "xpassed"):
+        return Verdict(PASS, "passed")
+    return None
+
+
+def rule_skipped(rec: dict[str, Any]) -> Verdict | None:
+    """Set aside before running (SET_ASIDE_*), skipped by the test itself, or xfailed."""
+    if rec["outcome"] == "skipped":
+        reason = rec.get("skip_reason") or "skipped"
+        if reason.startswith(SET_ASIDE_MARK):
+            return Verdict(SET_ASIDE, reason[len(SET_ASIDE_MARK):])
+        return Verdict(SET_ASIDE, f"skipped by the test: {reason}")
+    if rec["outcome"] == "xfailed":
+        return Verdict(SET_ASIDE, "xfail in MLflow's suite")
+    return None
+
+
+def rule_placeholder(rec: dict[str, Any]) -> Verdict | None:
+    """The test used a name its guarded import could not bind: the first such name decides."""
+    touched = rec.get("touched") or []
+    if not touched:
+        return None
+    ranked = sorted(touched, key=lambda t: 0 if t[1] != PUBLIC else 1)  # internal use sets aside first
+    name, category, _why = ranked[0]
+    return _category_verdict(name, category, "uses")
+
+
+def rule_patched_internal(rec: dict[str, Any]) -> Verdict | None:
+    """The test patched an MLflow internal (mock.patch / monkeypatch.setattr)."""
+    for target in rec.get("patched") or []:
+        name = _mlflow(target)
+        if name.startswith("mlflow") and name_category(name) != PUBLIC:
+            return Verdict(SET_ASIDE, f"patches MLflow internal {name}")
+    return None
+
+
+def rule_fixture_missing(rec: dict[str, Any]) -> Verdict | None:
+    match = _FIXTURE_MISSING.search(rec.get("longrepr") or "")
+    if match:
+        return Verdict(SET_ASIDE, f"needs the MLflow test fixture {match.group(1)!r}")
+    return None
+
+
+def rule_timeout(rec: dict[str, Any]) -> Verdict | None:
+    exc = rec.get("exc") or {}
+    if rec.get("timeout") or exc.get("type") == "ParityTimeout":
+        return Verdict(DIFFERENT, f"timed out after {rec.get('timeout_s', '?')} s")
+    if rec["outcome"] == "crashed":
+        return Verdict(DIFFERENT, "the test process died (crash or hard timeout)")
+    return None
+
+
+def rule_import_error(rec: dict[str, Any]) -> Verdict | None:
+    """ImportError / ModuleNotFoundError naming an mlflow module or name, or another package."""
+    exc = rec.get("exc") or {}
+    if exc.get("type") not in ("ImportError", "ModuleNotFoundError"):
+        return None
+    message = exc.get("message", "")
+    module = _mlflow(exc.get("import_name") or "")
+    cannot = re.search(r"cannot import name '(\w+)' from '([\w.]+)'", message)
+    if cannot:
+        return _category_verdict(f"{_mlflow(cannot.group(2))}.{cannot.group(1)}",
+                                 name_category(f"{_mlflow(cannot.group(2))}.{cannot.group(1)}"), "imports")
+    if module.startswith("mlflow"):
+        return _category_verdict(module, name_category(module), "imports")
+    if module:
+        return Verdict(SET_ASIDE, f"needs the package {module.split('.')[0]!r} (not installed)")
+    return None
+
+
+def rule_mock_target(rec: dict[str, Any]) -> Verdict | None:
+    """mock.patch of an mlflow target mlcask does not have."""
+    exc = rec.get("exc") or {}
+    match = _MOCK_TARGET.search(exc.get("message", ""))
+    if exc.get("type") == "AttributeError" and match:
+        name = f"{_mlflow(match.group(1))}.{match.group(2)}"
+        category = name_category(name)
+        if category == PUBLIC:
+            return _category_verdict(name, category, "patches")
+        return Verdict(SET_ASIDE, f"patches MLflow internal {name}")
+    return None
+
+
+def rule_attribute_error(rec: dict[str, Any]) -> Verdict | None:
+    """AttributeError on an mlcask module, class or object: the attribute is missing."""
+    exc = rec.get("exc") or {}
+    if exc.get("type") != "AttributeError" or not exc.get("attr_name"):
+        return None
+    attr, owner, kind = exc["attr_name"], exc.get("attr_owner") or "", exc.get("attr_kind")
+    if not owner.startswith("mlcask"):
+        return None  # None.x, a DataFrame's attribute...: a behaviour difference
+    if kind == "module":
+        name = f"{_mlflow(owner)}.{attr}"
+    else:
+        name = f"{owner.rsplit('.', 1)[-1]}.{attr}"
+        if _private(attr):
+            return Verdict(SET_ASIDE, f"uses MLflow internal attribute {name}")
+        category = OUT_OF_SCOPE if OUT_OF_SCOPE_NAME.search(attr) else PUBLIC
+        return _category_verdict(name, category, "uses")
+    return _category_verdict(name, name_category(name), "uses")
+
+
+def rule_signature(rec: dict[str, Any]) -> Verdict | None:
+    """TypeError raised at a call in the test's own code: mlcask's function lacks that signature."""
+    exc = rec.get("exc") or {}
+    if exc.get("type") != "TypeError" or not _SIGNATURE_ERROR.search(exc.get("message", "")):
+        return None
+    frames = exc.get("frames") or []
+    if not frames or not frames[-1].get("in_tests"):
+        return None  # raised inside mlcask or a library: a behaviour difference
+    message = exc["message"]
+    func = _CALLABLE.match(message)
+    keyword = _KEYWORD.search(message)
+    func_name = func.group(1) if func else "?"
+    name = f"{func_name}({keyword.group(1)}=)" if keyword else f"{func_name}() signature"
+    if keyword and (_private(keyword.group(1)) or OUT_OF_SCOPE_NAME.search(keyword.group(1))):
+        category = INTERNAL if _private(keyword.group(1)) else OUT_OF_SCOPE
+        return _category_verdict(name, category, "calls")
+    return Verdict(MISSING, f"calls {name}: {message.splitlines()[0][:160]}", name)
+
+
+def rule_not_implemented(rec: dict[str, Any]) -> Verdict | None:
+    exc = rec.get("exc") or {}
+    if exc.get("type") == "NotImplementedError":
+        first = (exc.get("message") or "").splitlines()[0][:160] if exc.get("message") else ""
+        return Verdict(MISSING, f"NotImplementedError: {first}", f"not implemented: {first[:80]}")
+    return None
+
+
+def rule_different(rec: dict[str, Any]) -> Verdict:
+    """Anything else: behaviour or message differs."""
+    exc = rec.get("exc") or {}
+    phase = rec.get("phase") or "call"
+    prefix = "" if phase == "call" else f"[{phase}] "
+    if not exc:
+        return Verdict(DIFFERENT, prefix + (rec.get("longrepr") or rec["outcome"]).strip().splitlines()[-1][:200])
+    first = (exc.get("message") or "").strip().splitlines()
+    return Verdict(DIFFERENT, f"{prefix}{exc.get('type')}: {first[0][:200] if first else ''}".rstrip(": "))
+
+
+RULES: list[Callable[[dict[str, Any]], Verdict | None]] = [
+    rule_passed, rule_skipped, rule_placeholder, rule_patched_internal, rule_fixture_missing,
+    rule_timeout, rule_import_error, rule_mock_target, rule_attribute_error, rule_signature,
+    rule_not_implemented,
+]
+
+
+def classify(rec: dict[str, Any]) -> Verdict:
+    """The verdict for one test record (as the plugin writes it)."""
+    for rule in RULES:
+        verdict = rule(rec)
+        if verdict is not None:
+            return verdict
+    return rule_different(rec)
+
+
+_VOLATILE = [
+    (re.compile(r"/tmp/\S+|/work/\S+|file://\S+|sqlite:///\S+"), "<path>"),
+    (re.compile(r"\b[0-9a-f]{32}\b|\bm-[0-9a-f]{32}\b"), "<id>"),
+    (re.compile(r"0x[0-9a-f]+"), "<addr>"),
+]
+
+
+def normalise(reason: str) -> str:
+    """A reason with paths, ids and addresses blanked, for grouping like failures together."""
+    for pattern, repl in _VOLATILE:
+        reason = pattern.sub(repl, reason)
+    return reason

@@ -1,0 +1,266 @@
+"""scripts/mlflow_parity: the mlflow -> mlcask alias, the guarded imports, the placeholders and the
+classification rules, on synthetic records (no MLflow test is run here)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+sys.path.insert(0, str(SCRIPTS))
+
+from mlflow_parity import alias, placeholders, rules, stage  # noqa: E402
+from mlflow_parity.rules import DIFFERENT, MISSING, PASS, SET_ASIDE, classify  # noqa: E402
+
+
+@pytest.fixture
+def aliased():
+    finder = alias.install()
+    yield finder
+    alias.uninstall()
+
+
+def test_alias_gives_the_mlcask_module_objects(aliased):
+    import mlflow
+    import mlflow.sklearn
+    from mlflow.models import Model
+
+    import mlcask
+    import mlcask.sklearn
+
+    assert mlflow is mlcask
+    assert mlflow.sklearn is mlcask.sklearn
+    assert sys.modules["mlflow.sklearn"] is mlcask.sklearn
+    assert Model is mlcask.models.Model
+    assert mlcask.sklearn.__spec__.name == "mlcask.sklearn"  # the module keeps its own identity
+
+
+def test_alias_does_not_find_what_mlcask_lacks(aliased):
+    with pytest.raises(ModuleNotFoundError, match="No module named 'mlflow.no_such_module'"):
+        __import__("mlflow.no_such_module")
+
+
+def test_alias_is_installed_once_and_removed(aliased):
+    assert alias.install() is aliased
+    assert sum(isinstance(f, alias.MlflowAliasFinder) for f in sys.meta_path) == 1
+    alias.uninstall()
+    assert "mlflow" not in sys.modules
+    assert not any(isinstance(f, alias.MlflowAliasFinder) for f in sys.meta_path)
+    alias.install()  # for the fixture's teardown
+
+
+def test_alias_reaches_child_processes_through_sitecustomize(tmp_path):
+    work = stage.build(_fake_tests(tmp_path), tmp_path / "work")
+    code = "import mlflow, mlflow.pyfunc, mlcask; print(mlflow is mlcask, mlflow.pyfunc is mlcask.pyfunc)"
+    env = {"PYTHONPATH": f"{SCRIPTS}:{work / 'site'}", "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "True"]
+
+
+def _fake_tests(root: Path) -> Path:
+    tests = root / "src" / "tests"
+    (tests / "sub").mkdir(parents=True)
+    (tests / "__init__.py").write_text("")
+    (tests / "conftest.py").write_text("import mlflow.utils.internal_only\n")
+    (tests / "sub" / "test_x.py").write_text(textwrap.dedent('''\
+        """doc"""
+        from __future__ import annotations
+        import os
+        from mlflow.models import Model, not_a_public_name
+        from mlflow.utils.file_utils import TempDir as T
+        '''))
+    return root / "src"
+
+
+def test_stage_guards_imports_and_replaces_conftest(tmp_path):
+    work = stage.build(_fake_tests(tmp_path), tmp_path / "work")
+    guarded = (work / "tests" / "sub" / "test_x.py").read_text()
+    assert guarded.index("from __future__") < guarded.index(stage.GUARD_IMPORT.strip())
+    assert "    from mlflow.models import not_a_public_name\n" in guarded
+    assert "T = __parity_unavailable('mlflow.utils.file_utils', 'TempDir', __parity_error)" in guarded
+    assert "import os\n" in guarded  # the original line is replaced by its guarded form
+    compile(guarded, "test_x.py", "exec")
+    assert "internal_only" not in (work / "tests" / "conftest.py").read_text()
+    assert (work / "site" / "sitecustomize.py").exists()
+
+
+def test_stage_guards_definitions_that_mention_mlflow():
+    source = textwrap.dedent('''\
+        import mlflow
+        class Traced(mlflow.pyfunc.PythonModel):
+            @mlflow.no_such_decorator
+            def predict(self, model_input):
+                return model_input
+        def test_plain():
+            pass
+        ''')
+    guarded = stage.guard_imports(source)
+    assert "    class Traced(mlflow.pyfunc.PythonModel):\n" in guarded
+    assert "Traced = __parity_unavailable_definition(__name__, 'Traced', __parity_error)" in guarded
+    assert "\ndef test_plain():\n" in guarded  # undecorated functions stay as they are
+
+
+def test_stage_drops_only_the_listed_scaffolding():
+    source = "def f():\n    mlflow.tracing.disable()\n    mlflow.tracing.disable_later()\n"
+    assert stage.drop_scaffolding(source) == (
+        "def f():\n    pass  # parity: dropped mlflow.tracing.disable()\n    mlflow.tracing.disable_later()\n")
+
+
+def test_unavailable_definition_names_the_missing_attribute():
+    import mlcask
+
+    try:
+        mlcask.no_such_attribute_for_parity
+    except AttributeError as error:
+        holder = placeholders.unavailable_definition("tests.x.test_y", "test_z", error)
+    assert holder._parity_name == "mlflow.no_such_attribute_for_parity"
+    assert placeholders.LOST_DEFINITIONS.pop() == ("tests.x.test_y", "test_z", "mlflow.no_such_attribute_for_parity",
+                                                   rules.PUBLIC)
+
+
+def test_stage_refuses_a_folder_without_tests(tmp_path):
+    with pytest.raises(FileNotFoundError, match="expected MLflow's test folder at"):
+        stage.build(tmp_path, tmp_path / "work")
+
+
+def test_placeholder_is_lenient_at_import_and_raises_in_a_test():
+    holder = placeholders.make("mlflow.last_logged_model", rules.PUBLIC, "ImportError: cannot import name")
+    assert placeholders.is_placeholder(holder.child.grandchild())  # collect mode: chains
+    placeholders.start_test()
+    try:
+        holder.in_a_fixture  # fixtures are lenient too
+        placeholders.start_call()
+        with pytest.raises(placeholders.NameUnavailable, match="mlflow.last_logged_model is not available"):
+            holder()
+        assert not isinstance(3, holder)
+        placeholders.end_call()
+    finally:
+        touched, in_fixtures = placeholders.end_test()
+    assert [t[0] for t in touched] == ["mlflow.last_logged_model", "mlflow.last_logged_model"]
+    assert [t[0] for t in in_fixtures] == ["mlflow.last_logged_model"]
+
+
+@pytest.mark.parametrize(("name", "category"), [
+    ("mlflow.last_logged_model", rules.PUBLIC),
+    ("mlflow.models.Model.log", rules.PUBLIC),
+    ("mlflow.artifacts.download_artifacts", rules.PUBLIC),
+    ("mlcask.models.validate_schema", rules.PUBLIC),
+    ("mlflow.utils.file_utils.TempDir", rules.INTERNAL),
+    ("mlflow.store.tracking.file_store", rules.INTERNAL),
+    ("mlflow.models.utils._enforce_schema", rules.INTERNAL),
+    ("mlflow.tracking._model_registry.x", rules.INTERNAL),
+    ("mlflow.get_last_active_trace_id", rules.OUT_OF_SCOPE),
+    ("mlflow.langchain", rules.OUT_OF_SCOPE),
+    ("mlflow.models.rag_signatures", rules.OUT_OF_SCOPE),
+    ("pyspark.sql", rules.DEPENDENCY),
+    ("tests.helper_functions.x", rules.HELPER),
+])
+def test_name_category(name, category):
+    assert rules.name_category(name) == category
+
+
+def _record(outcome="failed", **exc):
+    rec = {"nodeid": "tests/x/test_y.py::test_z", "outcome": outcome, "phase": "call"}
+    if exc:
+        rec["exc"] = {"frames": [{"file": "tests/x/test_y.py", "line": 1, "func": "t", "in_tests": True}], **exc}
+    return rec
+
+
+def test_classify_pass_and_skips():
+    assert classify(_record("passed")).cls == PASS
+    aside = classify({**_record("skipped"), "skip_reason": rules.SET_ASIDE_MARK + "needs Spark"})
+    assert (aside.cls, aside.reason) == (SET_ASIDE, "needs Spark")
+    assert classify({**_record("skipped"), "skip_reason": "requires torch"}).reason == \
+        "skipped by the test: requires torch"
+
+
+def test_classify_missing_module_attribute():
+    verdict = classify(_record(type="AttributeError", message="module 'mlcask' has no attribute 'last_logged_model'",
+                               attr_name="last_logged_model", attr_owner="mlcask", attr_kind="module"))
+    assert (verdict.cls, verdict.name) == (MISSING, "mlflow.last_logged_model")
+
+
+def test_classify_missing_class_attribute_and_private_one():
+    public = classify(_record(type="AttributeError", message="type object 'Model' has no attribute 'log'",
+                              attr_name="log", attr_owner="mlcask.models.model.Model", attr_kind="class"))
+    assert (public.cls, public.name) == (MISSING, "Model.log")
+    private = classify(_record(type="AttributeError", message="'PyFuncModel' object has no attribute '_model_impl'",
+                               attr_name="_model_impl", attr_owner="mlcask.pyfunc.model.PyFuncModel",
+                               attr_kind="instance"))
+    assert private.cls == SET_ASIDE
+
+
+def test_classify_attribute_error_on_a_foreign_object_is_a_difference():
+    verdict = classify(_record(type="AttributeError", message="'NoneType' object has no attribute 'info'",
+                               attr_name="info", attr_owner="builtins.NoneType", attr_kind="instance"))
+    assert verdict.cls == DIFFERENT
+
+
+def test_classify_import_errors():
+    public = classify(_record(type="ImportError", import_name="mlcask.models",
+                              message="cannot import name 'set_model' from 'mlcask.models' (/x/__init__.py)"))
+    assert (public.cls, public.name) == (MISSING, "mlflow.models.set_model")
+    internal = classify(_record(type="ModuleNotFoundError", import_name="mlflow.utils.nope",
+                                message="No module named 'mlflow.utils.nope'"))
+    assert internal.cls == SET_ASIDE
+    dependency = classify(_record(type="ModuleNotFoundError", import_name="pyspark", message="No module named 'pyspark'"))
+    assert (dependency.cls, dependency.reason) == (SET_ASIDE, "needs the package 'pyspark' (not installed)")
+
+
+def test_classify_signature_errors_only_at_the_tests_own_call():
+    message = "log_param() got an unexpected keyword argument 'synchronous'"
+    at_test = classify(_record(type="TypeError", message=message))
+    assert (at_test.cls, at_test.name) == (MISSING, "log_param(synchronous=)")
+    inside = _record(type="TypeError", message=message)
+    inside["exc"]["frames"].append({"file": "/src/mlcask/x.py", "line": 3, "func": "f", "in_tests": False})
+    assert classify(inside).cls == DIFFERENT
+    stricter = classify(_record(type="TypeError", message="RunInfo.__init__() missing 1 required positional "
+                                                           "argument: 'run_name'"))
+    assert (stricter.cls, stricter.name) == (MISSING, "RunInfo.__init__() signature")
+
+
+def test_classify_placeholders_and_patches():
+    touched = {**_record(type="NameUnavailable", message="x"),
+               "touched": [("mlflow.models.get_model_info", rules.PUBLIC, "ImportError")]}
+    assert classify(touched).name == "mlflow.models.get_model_info"
+    internal_first = {**touched, "touched": [("mlflow.models.get_model_info", rules.PUBLIC, ""),
+                                             ("mlflow.utils.x", rules.INTERNAL, "")]}
+    assert classify(internal_first).cls == SET_ASIDE
+    patched = {**_record(type="AssertionError", message="assert 1 == 2"),
+               "patched": ["mlcask.models.utils._logger.warning"]}
+    assert classify(patched).reason == "patches MLflow internal mlflow.models.utils._logger.warning"
+    public_patch = {**_record(type="AssertionError", message="assert 1 == 2"), "patched": ["mlflow.sklearn.log_model"]}
+    assert classify(public_patch).cls == DIFFERENT
+
+
+def test_classify_mock_target_fixture_timeout_and_differences():
+    mock_missing = classify(_record(type="AttributeError",
+                                    message="<module 'mlcask.tracking.fluent' from '/x.py'> does not have the "
+                                            "attribute '_get_experiment_id'"))
+    assert mock_missing.cls == SET_ASIDE
+    fixture = {**_record("error"), "phase": "setup", "longrepr": "E       fixture 'spark' not found"}
+    assert classify(fixture).reason == "needs the MLflow test fixture 'spark'"
+    assert classify({**_record(type="ParityTimeout", message="past 60 s"), "timeout": True,
+                     "timeout_s": 60}).reason == "timed out after 60 s"
+    differs = classify(_record(type="AssertionError", message="Regex pattern did not match.\n Regex: 'x'"))
+    assert (differs.cls, differs.reason) == (DIFFERENT, "AssertionError: Regex pattern did not match.")
+
+
+def test_pre_run_set_aside_rules():
+    assert rules.pre_run_set_aside("m.py::test_spark_udf", "", []) == "needs Spark"
+    assert rules.pre_run_set_aside("m.py::test_x", "with SparkSession.builder.getOrCreate() as s:", []) == \
+        "needs Spark"
+    # serving is set aside when the test reaches the helper (SET_ASIDE_HELPERS), not before it runs
+    assert rules.pre_run_set_aside("m.py::test_x", "r = pyfunc_serve_and_score_model(uri)", []) is None
+    assert rules.pre_run_set_aside("m.py::test_x", "", ["tmp_path", "mock_s3_bucket"]) == \
+        "needs the MLflow test fixture 'mock_s3_bucket'"
+    assert rules.pre_run_set_aside("m.py::test_log_model[served]", "mlflow.log_param('a', 1)", ["tmp_path"]) is None
+
+
+def test_normalise_blanks_paths_and_ids():
+    reason = "RESOURCE_DOES_NOT_EXIST: run 0123456789abcdef0123456789abcdef at /tmp/pytest-1/x not found"
+    assert rules.normalise(reason) == "RESOURCE_DOES_NOT_EXIST: run <id> at <path> not found"
