@@ -3,7 +3,8 @@
 As in MLflow, the active run stack (nested runs), the last active run and the last logged model
 are kept per thread (:mod:`mlcask.tracking.context`), the tracking URI and the active experiment
 per process. Logged models (``last_logged_model``, ``search_logged_models``, ...) are in
-:mod:`mlcask.tracking.fluent_logged_models`.
+:mod:`mlcask.tracking.fluent_logged_models`, the artifact calls beyond ``log_artifact(s)``
+(``log_text``, ``log_image``, ``load_table``, ...) in :mod:`mlcask.tracking.fluent_artifacts`.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from mlcask.tracking.context import (  # noqa: F401 (mlcask.set_tracking_uri and
     set_registry_uri,
     set_tracking_uri,
 )
-from mlcask.tracking.runs_uri import split_runs_uri
 
 _client = context.current_client
 _RUN_NOTE = "mlflow.note.content"
@@ -62,8 +62,8 @@ def set_experiment(experiment_name: str | None = None, experiment_id: str | None
             experiment = client.get_experiment_by_name(experiment_name)
     if experiment.lifecycle_stage == "deleted":
         raise InvalidArgumentError(f"Cannot set a deleted experiment {experiment.name!r} as the active experiment. "
-                              "You can restore the experiment, or permanently delete the experiment to create a "
-                              "new one.")
+                                   "You can restore the experiment, or permanently delete the experiment to create a "
+                                   "new one.")
     context.set_active_experiment_id(experiment.experiment_id)
     return experiment
 
@@ -78,20 +78,23 @@ def _experiment_id_from_env() -> str | None:
         if experiment is None:
             return client.create_experiment(name)
         if wanted and wanted != experiment.experiment_id:
-            raise InvalidArgumentError(f"The provided MLFLOW_EXPERIMENT_ID environment variable value `{wanted}` does not "
-                                  f"match the experiment id `{experiment.experiment_id}` for experiment name `{name}`")
+            raise InvalidArgumentError(f"The provided MLFLOW_EXPERIMENT_ID environment variable value `{wanted}` "
+                                       f"does not match the experiment id `{experiment.experiment_id}` for "
+                                       f"experiment name `{name}`")
         return experiment.experiment_id
     if wanted:
         try:
             return client.get_experiment(wanted).experiment_id
         except MlcaskException as exc:
-            raise InvalidArgumentError(f"The provided MLFLOW_EXPERIMENT_ID environment variable value `{wanted}` does not "
-                                  "exist in the tracking server. Provide a valid experiment_id.") from exc
+            raise InvalidArgumentError(f"The provided MLFLOW_EXPERIMENT_ID environment variable value `{wanted}` "
+                                       "does not exist in the tracking server. Provide a valid experiment_id."
+                                       ) from exc
     return None
 
 
-def _experiment_id_for_new_run() -> str:
-    """The active experiment, else the environment's, else the Default experiment ("0")."""
+def current_experiment_id() -> str:
+    """The experiment fluent calls use: the active one (``set_experiment``), else the environment's
+    (``MLFLOW_EXPERIMENT_NAME``/``MLFLOW_EXPERIMENT_ID``), else the Default experiment ("0")."""
     return context.active_experiment_id() or _experiment_id_from_env() or "0"
 
 
@@ -110,7 +113,7 @@ def get_experiment_by_name(name: str) -> Experiment | None:
 _PAGE = 50_000  # the most one store query returns, as in MLflow
 
 
-def _all_pages(search: Any, max_results: int | None) -> list[Any]:
+def all_pages(search: Any, max_results: int | None) -> list[Any]:
     """Follow page tokens until ``max_results`` items (or all, for None) are gathered."""
     found: list[Any] = []
     token = None
@@ -127,7 +130,7 @@ def _all_pages(search: Any, max_results: int | None) -> list[Any]:
 def search_experiments(view_type: int = ViewType.ACTIVE_ONLY, max_results: int | None = None,
                        filter_string: str | None = None, order_by: list[str] | None = None) -> list[Experiment]:
     client = _client()
-    return _all_pages(lambda n, token: client.search_experiments(view_type, n, filter_string, order_by, token),
+    return all_pages(lambda n, token: client.search_experiments(view_type, n, filter_string, order_by, token),
                       max_results)
 
 
@@ -140,7 +143,7 @@ def restore_experiment(experiment_id: str) -> None:
 
 
 def set_experiment_tag(key: str, value: Any) -> None:
-    _client().set_experiment_tag(_experiment_id_for_new_run(), key, value)
+    _client().set_experiment_tag(current_experiment_id(), key, value)
 
 
 def set_experiment_tags(tags: dict[str, Any]) -> None:
@@ -150,7 +153,7 @@ def set_experiment_tags(tags: dict[str, Any]) -> None:
 
 def delete_experiment_tag(key: str) -> None:
     """Remove a tag from the active experiment."""
-    _client().store.delete_experiment_tag(_experiment_id_for_new_run(), key)
+    _client().store.delete_experiment_tag(current_experiment_id(), key)
 
 
 # -- runs ------------------------------------------------------------------------------------
@@ -195,7 +198,7 @@ def default_run_tags() -> dict[str, str]:
 def _check_experiment_id(experiment_id: Any) -> None:
     if experiment_id is not None and not isinstance(experiment_id, (str, int)):
         raise InvalidArgumentError(f"Invalid experiment id: {experiment_id} of type {type(experiment_id)}. "
-                              "Must be one of str, int, or None.")
+                                   "Must be one of str, int, or None.")
 
 
 def _run_tags(tags: dict[str, Any] | None, description: str | None) -> dict[str, Any]:
@@ -203,7 +206,7 @@ def _run_tags(tags: dict[str, Any] | None, description: str | None) -> dict[str,
     if description:
         if _RUN_NOTE in tags:
             raise InvalidArgumentError(f"Description is already set via the tag {_RUN_NOTE} in tags."
-                                  f"Remove the key {_RUN_NOTE} from the tags or omit the description.")
+                                       f"Remove the key {_RUN_NOTE} from the tags or omit the description.")
         tags[_RUN_NOTE] = description
     return tags
 
@@ -262,7 +265,7 @@ def start_run(run_id: str | None = None, experiment_id: str | None = None, run_n
         if parent is not None:
             all_tags[_PARENT_RUN] = parent
         all_tags = {**default_run_tags(), **{k: str(v) for k, v in all_tags.items()}}
-        run = _client().create_run(str(experiment_id) if experiment_id is not None else _experiment_id_for_new_run(),
+        run = _client().create_run(str(experiment_id) if experiment_id is not None else current_experiment_id(),
                                    tags=all_tags, run_name=run_name)
     active = ActiveRun(run)
     stack.append(active)
@@ -451,22 +454,6 @@ def log_artifacts(local_dir: str, artifact_path: str | None = None, run_id: str 
     _client().log_artifacts(run_id or _run_id(), local_dir, artifact_path)
 
 
-def log_text(text: str, artifact_file: str, run_id: str | None = None) -> None:
-    _client().log_text(run_id or _run_id(), text, artifact_file)
-
-
-def log_dict(dictionary: dict[str, Any], artifact_file: str, run_id: str | None = None) -> None:
-    _client().log_dict(run_id or _run_id(), dictionary, artifact_file)
-
-
-def log_figure(figure: Any, artifact_file: str) -> None:
-    _client().log_figure(_run_id(), figure, artifact_file)
-
-
-def log_table(data: Any, artifact_file: str, run_id: str | None = None) -> None:
-    _client().log_table(run_id or _run_id(), data, artifact_file)
-
-
 def log_input(dataset: Any = None, context: str | None = None, tags: dict[str, str] | None = None,
               model: Any = None) -> None:
     """Record that the active run used ``dataset`` (from ``mlcask.data.from_pandas``/``from_numpy``)
@@ -512,8 +499,8 @@ def search_runs(experiment_ids: list[str] | None = None, filter_string: str = ""
             return [] if output_format == "list" else runs_to_frame([])
     elif not experiment_ids:
         experiment_ids = ([e.experiment_id for e in search_experiments(ViewType.ALL)]
-                          if search_all_experiments else [_experiment_id_for_new_run()])
-    runs = _all_pages(lambda n, token: client.search_runs(experiment_ids, filter_string, run_view_type, n,
+                          if search_all_experiments else [current_experiment_id()])
+    runs = all_pages(lambda n, token: client.search_runs(experiment_ids, filter_string, run_view_type, n,
                                                           order_by, token), max_results)
     if output_format == "list":
         return runs
@@ -544,27 +531,3 @@ def runs_to_frame(runs: list[Run]) -> Any:
                                                         key=lambda c: (c.split(".")[0] != "metrics",
                                                                        c.split(".")[0] != "params", c)))
     return frame
-
-
-# -- registry --------------------------------------------------------------------------------
-def register_model(model_uri: str, name: str, tags: dict[str, Any] | None = None,
-                   await_registration_for: int = 300) -> Any:
-    """Register the model at ``model_uri`` as a new version of ``name`` (created if needed)."""
-    from mlcask.models.uri import is_models_uri, parse_models_uri
-
-    client = _client()
-    run_id = model_id = None
-    source = model_uri
-    if is_models_uri(model_uri):
-        model_id = parse_models_uri(model_uri).model_id
-        if model_id is not None:
-            run_id = client.get_logged_model(model_id).source_run_id
-    elif model_uri.startswith("runs:/"):
-        run_id, path = split_runs_uri(model_uri)
-        run = client.get_run(run_id)
-        for model in client.search_logged_models([run.info.experiment_id], f"source_run_id = '{run_id}'",
-                                                 max_results=1000):
-            if model.name == path:
-                model_id, source = model.model_id, f"models:/{model.model_id}"
-                break
-    return client.register_version(source, name, tags=tags, run_id=run_id, model_id=model_id)

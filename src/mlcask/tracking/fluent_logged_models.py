@@ -42,7 +42,7 @@ def _experiment_for_model(experiment_id: str | None, source_run_id: str | None) 
         if run is not None:
             experiment_id = run.info.experiment_id
         elif context.active_experiment_id() or os.environ.get("MLFLOW_EXPERIMENT_NAME") or not source_run_id:
-            experiment_id = fluent._experiment_id_for_new_run()
+            experiment_id = fluent.current_experiment_id()
         else:
             experiment_id = context.current_client().get_run(source_run_id).info.experiment_id
     return str(experiment_id), source_run_id
@@ -146,13 +146,13 @@ def search_logged_models(experiment_ids: list[str] | None = None, filter_string:
     output_format
         ``"pandas"`` (MLflow's columns, one row per model) or ``"list"`` (of LoggedModel).
     """
-    from mlcask.tracking.fluent import _experiment_id_for_new_run
+    from mlcask.tracking.fluent import current_experiment_id
 
     if output_format not in ("pandas", "list"):
         raise InvalidArgumentError(f"Unsupported output format: {output_format!r}. Supported string values are "
-                              "'pandas' or 'list'")
+                                   "'pandas' or 'list'")
     client = context.current_client()
-    experiment_ids = list(experiment_ids or [_experiment_id_for_new_run()])
+    experiment_ids = list(experiment_ids or [current_experiment_id()])
     models: list[LoggedModel] = []
     token = None
     while max_results is None or len(models) < max_results:
@@ -216,8 +216,8 @@ def set_active_model(*, name: str | None = None, model_id: str | None = None) ->
     if model_id is not None:
         model = get_logged_model(model_id)
         if name is not None and model.name != name:
-            raise InvalidArgumentError(f"LoggedModel with model_id {model_id!r} has name {model.name!r}, which does not "
-                                  f"match the provided name {name!r}.")
+            raise InvalidArgumentError(f"LoggedModel with model_id {model_id!r} has name {model.name!r}, which "
+                                       f"does not match the provided name {name!r}.")
     else:
         found = search_logged_models(filter_string=f"name = '{_quoted(name)}'", max_results=1, output_format="list")
         model = found[0] if found else create_external_model(name=name)
