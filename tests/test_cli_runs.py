@@ -112,3 +112,76 @@ def test_models_list_json(tracking):
     assert json.loads(result.output) == [registered_model_to_message(client.get_registered_model("registered"))]
     result = CliRunner().invoke(cli, ["models", "list", "--output", "yaml", "--tracking-uri", tracking])
     assert result.exit_code == 2 and "Invalid value for '--output': 'yaml' is not one of 'table', 'json'." in result.output
+
+
+MLFLOW_SIDE = """
+import json, os, mlflow
+from click.testing import CliRunner
+from mlflow.cli import cli
+mlflow.set_experiment("parity")
+with mlflow.start_run(run_name="same") as run:
+    mlflow.log_param("C", 1)
+    mlflow.log_metric("acc", 0.5)
+    mlflow.log_text("hello", "dir/x.txt")
+    mlflow.log_text("hi", "top.txt")
+run_id = run.info.run_id
+def out(*args):
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+print(json.dumps({
+    "run_id": run_id,
+    "list": out("artifacts", "list", "-r", run_id),
+    "list_dir": out("artifacts", "list", "-r", run_id, "-a", "dir"),
+    "describe": out("runs", "describe", "--run-id", run_id),
+    "get": out("experiments", "get", "-x", run.info.experiment_id, "--output", "json"),
+    "delete": out("runs", "delete", "--run-id", run_id),
+    "restore": out("runs", "restore", "--run-id", run_id),
+    "create": out("experiments", "create", "-n", "made"),
+    "gc": out("runs", "delete", "--run-id", run_id) and out("gc", "--backend-store-uri",
+                                                            os.environ["MLFLOW_TRACKING_URI"]),
+}))
+"""
+
+
+@pytest.mark.interop
+@pytest.mark.slow
+def test_outputs_match_real_mlflows(tracking, tmp_path):
+    """The same run logged with MLflow 3.17 and with mlcask: `mlflow artifacts list` and `mlcask artifacts list
+    --output json` print the same JSON, `runs describe --output json` has MLflow's shape and values, and the
+    delete/restore/create/gc messages are MLflow's."""
+    from bench.mlflow_env import run_in_mlflow
+
+    theirs = json.loads(run_in_mlflow(MLFLOW_SIDE, cwd=tmp_path).strip().splitlines()[-1])
+    mlcask.set_experiment("parity")
+    with mlcask.start_run(run_name="same") as run:
+        mlcask.log_param("C", 1)
+        mlcask.log_metric("acc", 0.5)
+        mlcask.log_text("hello", "dir/x.txt")
+        mlcask.log_text("hi", "top.txt")
+    run_id = run.info.run_id
+
+    def ours(*args):
+        code, out = invoke(tracking, *args)
+        assert code == 0, out
+        return out
+
+    assert json.loads(ours("artifacts", "list", "-r", run_id, "--output", "json")) == json.loads(theirs["list"])
+    assert (json.loads(ours("artifacts", "list", "-r", run_id, "-a", "dir", "--output", "json"))
+            == json.loads(theirs["list_dir"]))
+    mine, mlflows = json.loads(ours("runs", "describe", "--run-id", run_id, "--output", "json")), \
+        json.loads(theirs["describe"])
+    assert set(mine) == set(mlflows) and set(mine["info"]) == set(mlflows["info"])
+    assert {k: mine["info"][k] for k in ("run_name", "status", "lifecycle_stage")} == \
+        {k: mlflows["info"][k] for k in ("run_name", "status", "lifecycle_stage")}
+    assert mine["data"]["params"] == mlflows["data"]["params"] and mine["data"]["metrics"] == mlflows["data"]["metrics"]
+    assert mine["inputs"] == mlflows["inputs"] and mine["outputs"] == mlflows["outputs"]
+    mine_get = json.loads(ours("experiments", "get", "-x", run.info.experiment_id, "--output", "json"))
+    assert set(mine_get) <= set(json.loads(theirs["get"]))
+    for verb in ("delete", "restore"):
+        assert ours("runs", verb, "--run-id", run_id) == theirs[verb].replace(theirs["run_id"], run_id)
+    created = ours("experiments", "create", "-n", "made")
+    assert created.rsplit(" ", 1)[0] == theirs["create"].rsplit(" ", 1)[0]
+    ours("runs", "delete", "--run-id", run_id)
+    code, out = invoke(tracking, "gc")  # gc takes --tracking-uri as the database too
+    assert code == 0 and out == theirs["gc"].replace(theirs["run_id"], run_id)
