@@ -143,3 +143,57 @@ def test_write_commands_do_not_create_a_missing_store(tmp_path, monkeypatch):
         code, out = invoke(f"sqlite:///{missing}", "experiments", *args)
         assert code == 1 and "No tracking database at" in out
     assert not missing.exists()
+
+
+@pytest.fixture
+def server(tmp_path, monkeypatch):
+    """A running ``mlcask server`` over a fresh database (its URL)."""
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from tests.support import free_port
+
+    for name in ("MLCASK_TRACKING_URI", "MLFLOW_TRACKING_URI", "MLCASK_ARTIFACT_ROOT"):
+        monkeypatch.delenv(name, raising=False)
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mlcask.cli", "server", "--backend-store-uri", f"sqlite:///{tmp_path / 's.db'}",
+         "--artifacts-destination", str(tmp_path / "served"), "--host", "127.0.0.1", "--port", str(port),
+         "--workers", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+@pytest.mark.slow
+def test_the_verbs_work_against_a_tracking_server(server, tmp_path):
+    code, out = invoke(server, "experiments", "create", "-n", "remote")
+    assert code == 0 and out.startswith("Created experiment 'remote' with id ")
+    experiment_id = out.split()[-1]
+    code, out = invoke(server, "experiments", "search", "--output", "json")
+    assert code == 0 and {e["name"] for e in json.loads(out)} == {"Default", "remote"}
+    client = mlcask.MlflowClient(server)
+    run = client.create_run(experiment_id)
+    local = tmp_path / "f.txt"
+    local.write_text("proxied")
+    code, out = invoke(server, "artifacts", "log-artifact", "-l", str(local), "-r", run.info.run_id)
+    assert code == 0, out
+    code, out = invoke(server, "artifacts", "list", "-r", run.info.run_id, "--output", "json")
+    assert code == 0 and json.loads(out) == [{"path": "f.txt", "is_dir": False, "file_size": 7}]
+    code, out = invoke(server, "artifacts", "download", "-r", run.info.run_id, "-a", "f.txt", "-d", str(tmp_path / "d"))
+    assert code == 0 and (tmp_path / "d" / "f.txt").read_text() == "proxied"
+    code, out = invoke(server, "runs", "delete", "--run-id", run.info.run_id)
+    assert code == 0 and client.get_run(run.info.run_id).info.lifecycle_stage == "deleted"
+    result = CliRunner().invoke(cli, ["gc", "--tracking-uri", server])
+    assert result.exit_code == 2 and "MLflow's REST API has no permanent deletion" in result.output
