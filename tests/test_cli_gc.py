@@ -260,6 +260,7 @@ def test_the_store_refuses_to_hard_delete_what_is_not_deleted(store):
     from mlcask.tracking import stores
 
     sql = stores.tracking_store(store)
+    mlcask.set_experiment("alive")
     run, model = logged_run("alive")
     with pytest.raises(InvalidArgumentError, match="is not in `deleted` lifecycle stage"):
         sql.hard_delete_run(run.info.run_id)
@@ -271,3 +272,19 @@ def test_the_store_refuses_to_hard_delete_what_is_not_deleted(store):
         sql.hard_delete_run("f" * 32)
     assert raised.value.error_code == RESOURCE_DOES_NOT_EXIST
     assert rows_of(store, run.info.run_id)["runs"] == 1
+
+
+def test_the_default_experiment_stays(store):
+    client = mlcask.MlflowClient()
+    with mlcask.start_run(experiment_id="0") as run:
+        pass
+    client.delete_experiment("0")
+    code, out = gc(store, "--experiment-ids", "0")
+    assert code == 2 and "the Default experiment (id 0) cannot be permanently deleted" in out
+    code, out = gc(store)  # its deleted runs go; the experiment stays
+    assert code == 0 and out == f"Run with ID {run.info.run_id} has been permanently deleted.\n"
+    assert client.get_experiment("0").name == "Default"
+    from mlcask.tracking import stores
+
+    with pytest.raises(InvalidArgumentError, match="Default experiment"):
+        stores.tracking_store(store).hard_delete_experiment("0")

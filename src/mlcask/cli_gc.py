@@ -97,12 +97,17 @@ def _checked(get: Any, given: str, option: str, what: str) -> Any:
 
 
 def _plan_experiments(store: Any, experiment_ids: list[str] | None, older_than: str | None, delta: int) -> list[str]:
+    from mlcask.tracking.store.experiments import DEFAULT_EXPERIMENT_ID
+
     threshold = int(dt.datetime.now().timestamp() * 1000) - delta
-    if not experiment_ids:
+    if not experiment_ids:  # every deleted one, but the Default experiment, which every store keeps
         found = all_pages(lambda token: store.search_experiments(view_type=ViewType.DELETED_ONLY, page_token=token))
-        return [e.experiment_id for e in found
-                if not older_than or (e.last_update_time is not None and e.last_update_time < threshold)]
+        return [e.experiment_id for e in found if e.experiment_id != DEFAULT_EXPERIMENT_ID
+                and (not older_than or (e.last_update_time is not None and e.last_update_time < threshold))]
     found = [_checked(store.get_experiment, given, "--experiment-ids", "experiment") for given in experiment_ids]
+    if any(e.experiment_id == DEFAULT_EXPERIMENT_ID for e in found):
+        raise click.BadParameter("the Default experiment (id 0) cannot be permanently deleted: every store has it. "
+                                 "Its deleted runs can be (--run-ids).", param_hint="'--experiment-ids'")
     active = [e.experiment_id for e in found if e.lifecycle_stage != LifecycleStage.DELETED]
     if active:
         raise click.BadParameter(f"Experiments {active} are not in the deleted lifecycle stage. Only experiments in "
@@ -115,9 +120,7 @@ def _plan_experiments(store: Any, experiment_ids: list[str] | None, older_than: 
     return list(dict.fromkeys(e.experiment_id for e in found))
 
 
-def _plan(store: Any, run_ids: list[str] | None, experiment_ids: list[str] | None,
-          model_ids: list[str] | None, older_than: str | None, delta: int) -> _Plan:
-    plan = _Plan(experiments=_plan_experiments(store, experiment_ids, older_than, delta))
+def _plan_runs(store: Any, plan: _Plan, run_ids: list[str] | None, older_than: str | None, delta: int) -> None:
     old_runs = set(store.deleted_run_ids(delta))
     for run_id in dict.fromkeys(run_ids if run_ids is not None else sorted(old_runs)):
         run = _checked(store.get_run, run_id, "--run-ids", "run")
@@ -134,6 +137,9 @@ def _plan(store: Any, run_ids: list[str] | None, experiment_ids: list[str] | Non
             if run.info.run_id not in planned:
                 deleted = run.info.lifecycle_stage == LifecycleStage.DELETED
                 (plan.runs if deleted else plan.experiment_runs).append(run)
+
+
+def _plan_models(store: Any, plan: _Plan, model_ids: list[str] | None, older_than: str | None, delta: int) -> None:
     deleted_models, old_models = set(store.deleted_logged_model_ids(0)), set(store.deleted_logged_model_ids(delta))
     for model_id in dict.fromkeys(model_ids if model_ids is not None else sorted(old_models)):
         model = _checked(lambda m: store.get_logged_model(m, allow_deleted=True), model_id, "--logged-model-ids",
@@ -155,6 +161,14 @@ def _plan(store: Any, run_ids: list[str] | None, experiment_ids: list[str] | Non
         plan.experiment_models.extend(
             model for model in (store.get_logged_model(m, allow_deleted=True) for m in sorted(deleted_models - planned))
             if model.experiment_id in plan.experiments)
+
+
+def _plan(store: Any, run_ids: list[str] | None, experiment_ids: list[str] | None,
+          model_ids: list[str] | None, older_than: str | None, delta: int) -> _Plan:
+    """Everything one gc removes, every given id checked first (a refusal removes nothing)."""
+    plan = _Plan(experiments=_plan_experiments(store, experiment_ids, older_than, delta))
+    _plan_runs(store, plan, run_ids, older_than, delta)
+    _plan_models(store, plan, model_ids, older_than, delta)
     return plan
 
 

@@ -22,7 +22,7 @@ from mlcask.entities import LifecycleStage
 from mlcask.exceptions import InvalidArgumentError
 from mlcask.tracking.paging import now_ms
 from mlcask.tracking.store.base import SqlStoreBase, chunks, not_found
-from mlcask.tracking.store.experiments import experiment_id_int
+from mlcask.tracking.store.experiments import DEFAULT_EXPERIMENT_ID, experiment_id_int
 from mlcask.tracking.store.schema import (
     datasets,
     experiment_tags,
@@ -55,7 +55,8 @@ class HardDeletingStore(Protocol):
     def hard_delete_logged_model(self, model_id: str) -> None:
         """Remove a deleted logged model with its tags, params and input/output links."""
     def hard_delete_experiment(self, experiment_id: str) -> None:
-        """Remove a deleted experiment with everything in it: runs, logged models, datasets, tags."""
+        """Remove a deleted experiment with everything in it: runs, logged models, datasets, tags
+        (never the Default experiment, id 0: every store has it)."""
 
 
 def _delete_links(connection: sa.Connection, condition: Any) -> None:
@@ -131,6 +132,9 @@ class GarbageCollectionMixin(SqlStoreBase):
 
     def hard_delete_experiment(self, experiment_id: str) -> None:
         number = experiment_id_int(experiment_id)
+        if number == int(DEFAULT_EXPERIMENT_ID):
+            raise InvalidArgumentError("The Default experiment (id 0) cannot be permanently deleted: every store has "
+                                       "it. Its deleted runs can be (--run-ids).")
         with self._write() as connection:
             stage = connection.execute(sa.select(experiments.c.lifecycle_stage)
                                        .where(experiments.c.experiment_id == number)).scalar()
