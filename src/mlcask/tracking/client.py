@@ -27,7 +27,7 @@ from mlcask.entities import (
     ViewType,
 )
 from mlcask.exceptions import InvalidArgumentError, MlcaskException
-from mlcask.tracking import async_logging, stores
+from mlcask.tracking import async_logging, stores, thread_state
 from mlcask.tracking.artifacts import FileInfo, clean_relative_path, get_artifact_repository
 from mlcask.tracking.async_logging import RunOperations
 from mlcask.tracking.batches import as_float_if_possible, batch_requests, stringify_params, stringify_tags
@@ -162,7 +162,7 @@ class MlcaskClient(RegistryClientMixin):
         """Log a metric value; ``synchronous=False`` queues it and returns a :class:`RunOperations`
         (None: ``MLFLOW_ENABLE_ASYNC_LOGGING``). ``model_id`` and the dataset link it to a logged model."""
         metric = Metric(key, as_float_if_possible(value), now_ms() if timestamp is None else timestamp, step or 0,
-                        model_id, dataset_name, dataset_digest)
+                        model_id or thread_state.current().active_model_id, dataset_name, dataset_digest)
         if async_logging.is_async(synchronous):
             return async_logging.submit(self._store.log_batch, run_id, metrics=[metric])
         self._store.log_metric(run_id, metric)
@@ -192,8 +192,11 @@ class MlcaskClient(RegistryClientMixin):
         """Log many metrics, params and tags: one transaction per request of at most 1,000 metrics,
         100 params and 100 tags (1,000 entities); a larger batch is split, params and tags first.
         Param and tag values that are not strings are stored as ``str(value)``, as MLflow stores them.
-        ``synchronous=False`` queues the requests and returns one :class:`RunOperations` for all."""
-        metrics = [m if isinstance(m.value, float) else dataclasses.replace(m, value=as_float_if_possible(m.value))
+        ``synchronous=False`` queues the requests and returns one :class:`RunOperations` for all.
+        Metrics without a ``model_id`` are linked to the active model (``mlcask.set_active_model``)."""
+        active_model = thread_state.current().active_model_id
+        metrics = [m if isinstance(m.value, float) and (m.model_id or not active_model)
+                   else dataclasses.replace(m, value=as_float_if_possible(m.value), model_id=m.model_id or active_model)
                    for m in metrics]
         requests = batch_requests(metrics, stringify_params(params), stringify_tags(tags))
         if async_logging.is_async(synchronous):
@@ -349,9 +352,10 @@ class MlcaskClient(RegistryClientMixin):
                                                _strings(tags), _strings(params), model_type)
 
     def get_logged_model(self, model_id: str) -> LoggedModel:
-        """The logged model, with the metrics its source run logged for it (``model.metrics``)."""
+        """The logged model, with the metrics its source run logged for it (``model.metrics``, None if none)."""
+        _check_model_id(model_id)
         model = self._store.get_logged_model(model_id)
-        model.metrics = self._model_metrics(model)
+        model.metrics = self._model_metrics(model) or None
         return model
 
     def _model_metrics(self, model: LoggedModel) -> list[Metric]:
@@ -364,18 +368,33 @@ class MlcaskClient(RegistryClientMixin):
         return [dataclasses.replace(m, run_id=model.source_run_id) for key in sorted(keys)
                 for m in self._store.get_metric_history(model.source_run_id, key) if m.model_id == model.model_id]
 
+    def _existing_model(self, model_id: str, doing: str) -> None:
+        """Refuse, with MLflow's message, to ``doing`` on a logged model that cannot be read."""
+        _check_model_id(model_id)
+        try:
+            self._store.get_logged_model(model_id)
+        except MlcaskException as exc:
+            raise InvalidArgumentError(f"Failed to get logged model with ID {model_id}. You may not have access to "
+                                       "the logged model, or the logged model may have been deleted. If you are "
+                                       f"attempting to {doing}") from exc
+
     def finalize_logged_model(self, model_id: str, status: Any) -> LoggedModel:
         """Mark a logged model READY (its artifacts are complete) or FAILED."""
+        _check_model_id(model_id)
         return self._store.finalize_logged_model(model_id, status)
 
     def set_logged_model_tags(self, model_id: str, tags: dict[str, Any]) -> None:
+        self._existing_model(model_id, "set tags on a Registered Model Version, use `set_model_version_tag` "
+                                       "instead.")
         self._store.set_logged_model_tags(model_id, _strings(tags))
 
     def delete_logged_model_tag(self, model_id: str, key: str) -> None:
+        _check_model_id(model_id)
         self._store.delete_logged_model_tag(model_id, key)
 
     def log_model_params(self, model_id: str, params: dict[str, Any]) -> None:
         """Add params to a logged model (values stored as ``str(value)``)."""
+        self._existing_model(model_id, "log parameters to a Registered Model Version, this is not supported.")
         self._store.log_logged_model_params(model_id, _strings(params))
 
     def delete_logged_model(self, model_id: str) -> None:
@@ -393,6 +412,11 @@ class MlcaskClient(RegistryClientMixin):
         return self._store.search_logged_models([str(e) for e in experiment_ids], filter_string,
                                                 100 if max_results is None else max_results, order_by,
                                                 page_token, datasets=datasets)
+
+
+def _check_model_id(model_id: Any) -> None:
+    if not model_id:
+        raise InvalidArgumentError(f"`model_id` must be a non-empty string, but got {model_id!r}")
 
 
 def _strings(values: dict[str, Any] | None) -> dict[str, str] | None:

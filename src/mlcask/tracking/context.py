@@ -3,8 +3,9 @@ the active experiment, and per thread the active run stack, the last run and the
 
 Public functions only; autologging, ``log_model`` and the tests use these rather than
 the fluent module's state. As in MLflow: the URIs and the active experiment are per process
-(and a set URI is exported to ``MLFLOW_TRACKING_URI`` so child processes use it too); the active
-run stack, the last active run and the last logged model are per thread, and a forked child
+(a set URI is exported to ``MLFLOW_TRACKING_URI``, the active experiment to ``MLFLOW_EXPERIMENT_ID``,
+so that child processes use them too); the active run stack, the last active run, the last logged
+model and the active model are per thread (:mod:`mlcask.tracking.thread_state`), and a forked child
 starts with none of them (it does not end, or log to, its parent's run).
 """
 
@@ -15,7 +16,7 @@ import threading
 from typing import Any
 
 from mlcask.entities import LoggedModelOutput
-from mlcask.tracking import stores
+from mlcask.tracking import stores, thread_state
 from mlcask.tracking.client import MlcaskClient
 
 __all__ = [
@@ -32,35 +33,14 @@ _state: dict[str, str | None] = {"experiment_id": None}
 # (reset puts them back).
 _saved_environment: dict[str, str | None] = {}
 _EXPORTED = {"tracking": ("MLFLOW_TRACKING_URI", "MLCASK_TRACKING_URI"),
-             "registry": ("MLFLOW_REGISTRY_URI", "MLCASK_REGISTRY_URI")}
+             "registry": ("MLFLOW_REGISTRY_URI", "MLCASK_REGISTRY_URI"), "experiment": ("MLFLOW_EXPERIMENT_ID",)}
 
 
-class _PerThread(threading.local):
-    """This thread's active runs (a stack, for nested runs), last active run and last logged model."""
-
-    def __init__(self) -> None:
-        self.runs: list[Any] = []
-        self.last_run_id: str | None = None
-        self.last_model_id: str | None = None
-        self.active_model_id: str | None = os.environ.get("MLFLOW_ACTIVE_MODEL_ID") or None
-
-
-_thread = _PerThread()
-
-
-def _forget_thread_state_in_child() -> None:
-    global _thread
-    _thread = _PerThread()
-
-
-os.register_at_fork(after_in_child=_forget_thread_state_in_child)
-
-
-def _export(kind: str, uri: str) -> None:
-    """Put ``uri`` in the environment (both spellings) so that child processes inherit it."""
+def _export(kind: str, value: str) -> None:
+    """Put ``value`` in the environment (every spelling) so that child processes inherit it."""
     for name in _EXPORTED[kind]:
         _saved_environment.setdefault(name, os.environ.get(name))
-        os.environ[name] = uri
+        os.environ[name] = value
 
 
 def _restore_environment() -> None:
@@ -125,40 +105,44 @@ def active_experiment_id() -> str | None:
 
 
 def set_active_experiment_id(experiment_id: str | None) -> None:
+    """Make ``experiment_id`` the active experiment of this process, and of the child processes it
+    starts (``MLFLOW_EXPERIMENT_ID``, as MLflow's ``set_experiment`` exports it)."""
     _state["experiment_id"] = experiment_id
+    if experiment_id is not None:
+        _export("experiment", experiment_id)
 
 
 def active_run_stack() -> list[Any]:
     """This thread's active runs, innermost last (the fluent API pushes and pops them)."""
-    return _thread.runs
+    return thread_state.current().runs
 
 
 def last_active_run_id() -> str | None:
     """The run that ``mlcask.last_active_run`` returns when no run is active (this thread's last ended run)."""
-    return _thread.last_run_id
+    return thread_state.current().last_run_id
 
 
 def set_last_active_run_id(run_id: str | None) -> None:
-    _thread.last_run_id = run_id
+    thread_state.current().last_run_id = run_id
 
 
 def last_logged_model_id() -> str | None:
     """The logged model that ``mlcask.last_logged_model`` returns (this thread's most recent one)."""
-    return _thread.last_model_id
+    return thread_state.current().last_model_id
 
 
 def set_last_logged_model_id(model_id: str | None) -> None:
     """Record ``model_id`` as this thread's most recently logged model (every ``log_model`` does)."""
-    _thread.last_model_id = model_id
+    thread_state.current().last_model_id = model_id
 
 
 def active_model_id() -> str | None:
     """This thread's active model (``mlcask.set_active_model``, else ``MLFLOW_ACTIVE_MODEL_ID``)."""
-    return _thread.active_model_id
+    return thread_state.current().active_model_id
 
 
 def set_active_model_id(model_id: str | None) -> None:
-    _thread.active_model_id = model_id
+    thread_state.current().active_model_id = model_id
 
 
 def record_logged_model(model_id: str, run_id: str | None = None, step: int = 0) -> None:
@@ -166,7 +150,7 @@ def record_logged_model(model_id: str, run_id: str | None = None, step: int = 0)
     last logged model, and an output of the active run object (so that the fluent ``log_metric`` at
     ``step`` links metrics to it, as MLflow's does)."""
     set_last_logged_model_id(model_id)
-    stack = _thread.runs
+    stack = thread_state.current().runs
     if run_id is not None and stack and stack[-1].info.run_id == run_id:
         outputs = stack[-1].outputs.model_outputs
         if not any(o.model_id == model_id for o in outputs):
@@ -180,7 +164,8 @@ def reset() -> None:
     stores.set_current_uri("registry", None)
     _restore_environment()
     _state.update(experiment_id=None)
-    _thread.last_run_id = _thread.last_model_id = _thread.active_model_id = None
+    state = thread_state.current()
+    state.last_run_id = state.last_model_id = state.active_model_id = None
     with _lock:
         _clients.clear()
     stores.clear_cache()

@@ -24,6 +24,7 @@ from mlcask.exceptions import (
 )
 from mlcask.tracking import async_logging, context
 from mlcask.tracking.async_logging import RunOperations
+from mlcask.tracking.client import MlflowClient  # noqa: F401 (mlflow.tracking.fluent.MlflowClient)
 from mlcask.tracking.context import (  # noqa: F401 (mlcask.set_tracking_uri and friends)
     get_registry_uri,
     get_tracking_uri,
@@ -96,6 +97,9 @@ def current_experiment_id() -> str:
     """The experiment fluent calls use: the active one (``set_experiment``), else the environment's
     (``MLFLOW_EXPERIMENT_NAME``/``MLFLOW_EXPERIMENT_ID``), else the Default experiment ("0")."""
     return context.active_experiment_id() or _experiment_id_from_env() or "0"
+
+
+_get_experiment_id = current_experiment_id  # the name MLflow's fluent module (and code written for it) uses
 
 
 def create_experiment(name: str, artifact_location: str | None = None, tags: dict[str, Any] | None = None) -> str:

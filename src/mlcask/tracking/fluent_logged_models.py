@@ -146,23 +146,23 @@ def search_logged_models(experiment_ids: list[str] | None = None, filter_string:
     output_format
         ``"pandas"`` (MLflow's columns, one row per model) or ``"list"`` (of LoggedModel).
     """
-    from mlcask.tracking.fluent import current_experiment_id
+    from mlcask.tracking import fluent
 
     if output_format not in ("pandas", "list"):
         raise InvalidArgumentError(f"Unsupported output format: {output_format!r}. Supported string values are "
                                    "'pandas' or 'list'")
-    client = context.current_client()
-    experiment_ids = list(experiment_ids or [current_experiment_id()])
+    client = fluent.MlflowClient()  # a client of the current URIs (its stores are shared)
+    experiment_ids = list(experiment_ids or [fluent.current_experiment_id()])
     models: list[LoggedModel] = []
     token = None
-    while max_results is None or len(models) < max_results:
-        page = client.search_logged_models(experiment_ids, filter_string, datasets,
-                                           None if max_results is None else max_results - len(models), order_by,
-                                           token)
-        models.extend(page)
-        token = page.token
-        if not token or not page:
+    while True:
+        page = client.search_logged_models(experiment_ids=experiment_ids, filter_string=filter_string,
+                                           datasets=datasets, max_results=max_results, order_by=order_by,
+                                           page_token=token)
+        models.extend(page.to_list() if hasattr(page, "to_list") else page)  # MLflow's PagedList has to_list
+        if (max_results is not None and len(models) >= max_results) or not page.token:
             break
+        token = page.token
     models = models[:max_results] if max_results is not None else models
     if output_format == "list":
         return models
