@@ -96,8 +96,10 @@ def test_load_table_concatenates_the_runs_of_the_experiment(tracking):
     loaded = fa.load_table("t.json", extra_columns=["run_id"])
     assert sorted(zip(loaded["a"], loaded["run_id"])) == [(1, first.info.run_id), (2, first.info.run_id),
                                                           (3, second.info.run_id)]
-    only = fa.load_table("t.json", run_ids=[second.info.run_id])
-    assert only["a"].tolist() == [3]
+    only = fa.load_table("t.json", run_ids=[second.info.run_id], extra_columns=["tags.mlflow.runName", "status"])
+    assert only.to_dict("records") == [{"a": 3, "tags.mlflow.runName": second.info.run_name, "status": "FINISHED"}]
+    with pytest.raises(KeyError, match="nope"):
+        fa.load_table("t.json", extra_columns=["nope"])
 
 
 def test_an_extra_column_the_table_has_gets_an_underscore(tracking):

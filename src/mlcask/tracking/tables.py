@@ -134,17 +134,22 @@ def log_table(client: Any, run_id: str, data: Any, artifact_file: str) -> None:
 
 
 def _run_column(run: Any, column: str) -> Any:
-    """The value ``search_runs``' DataFrame has for ``run`` in ``column`` (run_id, tags.x, ...)."""
+    """The value ``search_runs``' DataFrame has for ``run`` in ``column``: run_id, experiment_id, status,
+    artifact_uri, start_time, end_time, or metrics.<key>, params.<key>, tags.<key> (None when absent)."""
+    import pandas as pd
+
     info = run.info
     attributes = {"run_id": info.run_id, "experiment_id": info.experiment_id, "status": info.status,
-                  "artifact_uri": info.artifact_uri, "run_name": info.run_name}
+                  "artifact_uri": info.artifact_uri,
+                  "start_time": pd.to_datetime(info.start_time, unit="ms", utc=True),
+                  "end_time": pd.to_datetime(info.end_time, unit="ms", utc=True) if info.end_time else pd.NaT}
     if column in attributes:
         return attributes[column]
     kind, _, key = column.partition(".")
     values = {"metrics": run.data.metrics, "params": run.data.params, "tags": run.data.tags}.get(kind)
-    if values is None or key not in values:
+    if values is None or not key:
         raise KeyError(column)
-    return values[key]
+    return values.get(key)
 
 
 def load_table(client: Any, experiment_id: str, artifact_file: str, run_ids: list[str] | None = None,
