@@ -244,3 +244,15 @@ def test_an_argument_save_model_does_not_take_is_a_type_error(tracking, logistic
     with pytest.raises(TypeError, match=r"unexpected keyword arguments \['colour'\]"):
         mlcask.sklearn.log_model(logistic_regression, name="m", colour="red")
     assert mlcask.last_active_run() is None
+
+
+# -- the README's table of differences (rows not pinned elsewhere) ------------------------------------
+def test_readme_artifact_paths_with_dot_dot_are_refused(tracking):
+    with mlcask.start_run() as run:
+        with pytest.raises(InvalidArgumentError, match=r"Invalid artifact file 'dir/\.\./f\.txt': '\.\.' segments "
+                                                       r"are not allowed"):
+            mlcask.log_text("x", "dir/../f.txt")
+        with pytest.raises(InvalidArgumentError, match=r"'dir/\.\./f\.json': '\.\.' segments are not allowed"):
+            mlcask.log_dict({"a": 1}, "dir/../f.json")
+        mlcask.log_text("x", "dir/f.txt")
+    assert [f.path for f in mlcask.MlflowClient().list_artifacts(run.info.run_id)] == ["dir"]
