@@ -16,9 +16,8 @@ from mlcask._lazy import lazy_attributes
 from mlcask.version import __version__
 
 _SUBMODULES = {
-    "artifacts", "autologging", "config", "data", "entities", "exceptions", "lightgbm", "models", "pyfunc", "sklearn",
-    "tracking",
-    "types", "utils", "xgboost",
+    "artifacts", "autologging", "config", "data", "entities", "environment_variables", "exceptions", "lightgbm",
+    "models", "pyfunc", "sklearn", "tracking", "types", "utils", "xgboost",
 }
 
 _FLUENT = [

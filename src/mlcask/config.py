@@ -5,7 +5,7 @@ from __future__ import annotations
 from mlcask._lazy import lazy_attributes
 
 _EXPORTS = {
-    "MLFLOW_ENABLE_ASYNC_LOGGING": "mlcask.tracking.async_logging",
+    "MLFLOW_ENABLE_ASYNC_LOGGING": "mlcask.environment_variables",
     "enable_async_logging": "mlcask.tracking.async_logging",
     "get_registry_uri": "mlcask.tracking.context",
     "get_tracking_uri": "mlcask.tracking.context",

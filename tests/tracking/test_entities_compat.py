@@ -132,3 +132,26 @@ def test_log_batch_over_the_limits_is_split_as_mlflows_client_splits_it(tracking
     data = mlcask.get_run(run.info.run_id).data
     assert len(data.metrics) == 2345 and len(data.params) == 250 and len(data.tags) >= 1001
     assert data.params["p249"] == "249" and data.tags["t1000"] == "1000"
+
+
+def test_mlflows_entity_module_paths():
+    from mlcask.entities import logged_model_status, metric, run_info, source_type
+
+    assert metric.Metric is Metric and logged_model_status.LoggedModelStatus is LoggedModelStatus
+    assert run_info.RunInfo is RunInfo and source_type.SourceType is SourceType
+
+
+def test_environment_variable_objects(monkeypatch):
+    from mlcask import environment_variables as env
+
+    monkeypatch.delenv("MLFLOW_EXPERIMENT_NAME", raising=False)
+    assert not env.MLFLOW_EXPERIMENT_NAME.defined and env.MLFLOW_EXPERIMENT_NAME.get() is None
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", "exp")
+    assert env.MLFLOW_EXPERIMENT_NAME.defined and env.MLFLOW_EXPERIMENT_NAME.get() == "exp"
+    assert f"{env.MLFLOW_EXPERIMENT_NAME}" == "MLFLOW_EXPERIMENT_NAME"
+    monkeypatch.setenv("MLFLOW_ENABLE_ASYNC_LOGGING", "TRUE")
+    assert env.MLFLOW_ENABLE_ASYNC_LOGGING.get() is True
+    env.MLFLOW_ENABLE_ASYNC_LOGGING.set(False)
+    assert env.MLFLOW_ENABLE_ASYNC_LOGGING.get() is False
+    env.MLFLOW_ENABLE_ASYNC_LOGGING.unset()
+    assert env.MLFLOW_ENABLE_ASYNC_LOGGING.get() is False and not env.MLFLOW_ENABLE_ASYNC_LOGGING.defined

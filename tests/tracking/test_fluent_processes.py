@@ -29,6 +29,14 @@ def test_a_set_tracking_uri_is_inherited_by_child_processes(tracking, tmp_path):
     assert mlcask.get_run(run_id).data.params == {"from": "child"}
 
 
+def test_the_active_experiment_is_inherited_by_child_processes(tracking):
+    experiment = mlcask.set_experiment("for children")
+    assert os.environ["MLFLOW_EXPERIMENT_ID"] == experiment.experiment_id
+    code = "import mlcask\nprint(mlcask.tracking.fluent._get_experiment_id())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.strip() == experiment.experiment_id
+
+
 def test_reset_puts_the_environment_back(monkeypatch, tmp_path):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5999")
     monkeypatch.delenv("MLCASK_TRACKING_URI", raising=False)

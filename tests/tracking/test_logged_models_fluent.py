@@ -152,7 +152,7 @@ def test_set_active_model_errors(tracking):
 
 
 def test_metrics_with_model_id_and_dataset_link_both_to_the_run(tracking):
-    dataset = mlcask.data.from_pandas(pd.DataFrame({"x": [1, 2]}), name="eval")
+    dataset = mlcask.data.from_pandas(pd.DataFrame({"x": [1.0, 2.0]}), name="eval")
     model = mlcask.initialize_logged_model(name="m")
     with mlcask.start_run() as run:
         mlcask.log_metric("acc", 0.9, model_id=model.model_id, dataset=dataset)
@@ -181,3 +181,44 @@ def test_last_logged_model_is_per_thread(tracking):
     thread.join()
     assert seen["before"] is None and seen["after"] == seen["own"]
     assert mlcask.last_logged_model().model_id == mine.model_id
+
+
+def test_unreadable_models_are_refused_with_mlflows_messages(tracking):
+    with pytest.raises(InvalidArgumentError, match="Failed to get logged model with ID m-nope. You may not have "
+                                                   "access to the logged model"):
+        mlcask.set_logged_model_tags("m-nope", {"t": "v"})
+    with pytest.raises(InvalidArgumentError, match="You may not have access to the logged model"):
+        mlcask.log_model_params({"p": 1}, model_id="m-nope")
+    for call in (lambda: mlcask.get_logged_model(""), lambda: mlcask.finalize_logged_model(None, "READY"),
+                 lambda: mlcask.MlflowClient().delete_logged_model_tag("", "k")):
+        with pytest.raises(InvalidArgumentError, match="`model_id` must be a non-empty string"):
+            call()
+
+
+def test_client_logs_and_lists_a_logged_models_artifacts(tracking, tmp_path):
+    client = mlcask.MlflowClient()
+    model = client.create_logged_model(experiment_id="0")
+    (tmp_path / "file").write_text("a")
+    client.log_model_artifact(model.model_id, str(tmp_path / "file"))
+    folder = tmp_path / "folder"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "sub" / "deep.txt").write_text("bbb")
+    client.log_model_artifacts(model.model_id, folder)
+    listed = sorted((f.path, f.is_dir, f.file_size) for f in client.list_logged_model_artifacts(model.model_id))
+    assert listed == [("file", False, 1), ("sub", True, None)]
+    assert [f.path for f in client.list_logged_model_artifacts(model.model_id, "sub")] == ["sub/deep.txt"]
+
+
+def test_client_log_batch_and_log_metric_link_to_the_active_model(tracking):
+    from mlcask.entities import Metric
+
+    client = mlcask.MlflowClient()
+    with mlcask.set_active_model(name="linked") as active:
+        run = client.create_run("0")
+        client.log_batch(run.info.run_id, metrics=[Metric("batch", 1.0, 1, 0)])
+        client.log_metric(run.info.run_id, "single", 2.0)
+        other = mlcask.initialize_logged_model(name="other")
+        client.log_metric(run.info.run_id, "explicit", 3.0, model_id=other.model_id)
+    history = {key: [m.model_id for m in client.get_metric_history(run.info.run_id, key)]
+               for key in ("batch", "single", "explicit")}
+    assert history == {"batch": [active.model_id], "single": [active.model_id], "explicit": [other.model_id]}

@@ -176,6 +176,18 @@ class ExperimentTag:
 
 
 @dataclass(frozen=True, slots=True)
+class LoggedModelTag:
+    key: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedModelParameter:
+    key: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
 class InputTag:
     key: str
     value: str

@@ -3,6 +3,7 @@
 from mlcask._lazy import lazy_attributes
 
 _EXPORTS = {
+    **{name: f"mlcask.tracking.{name}" for name in ("client", "context", "fluent")},  # mlflow.tracking.fluent...
     "MlcaskClient": "mlcask.tracking.client",
     "MlflowClient": "mlcask.tracking.client",
     "set_tracking_uri": "mlcask.tracking.context",

@@ -23,48 +23,11 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from mlcask.entities import Metric, Param, RunTag
+from mlcask.environment_variables import MLFLOW_ENABLE_ASYNC_LOGGING
 from mlcask.exceptions import MlcaskException
 from mlcask.tracking.validation import MAX_ENTITIES_PER_BATCH, MAX_METRICS_PER_BATCH, MAX_PARAMS_TAGS_PER_BATCH
 
 __all__ = ["MLFLOW_ENABLE_ASYNC_LOGGING", "RunOperations", "enable_async_logging", "flush", "is_async", "submit"]
-
-_ENV = "MLFLOW_ENABLE_ASYNC_LOGGING"
-_TRUE = ("true", "1")
-_FALSE = ("false", "0")
-
-
-class BooleanEnvironmentVariable:
-    """An environment variable holding a boolean (``true``/``false``, ``1``/``0``), as MLflow's
-    ``mlflow.environment_variables`` objects: ``name``, ``defined``, ``get()``."""
-
-    def __init__(self, name: str, default: bool) -> None:
-        self.name = name
-        self.default = default
-
-    @property
-    def defined(self) -> bool:
-        return self.name in os.environ
-
-    def get(self) -> bool:
-        value = os.environ.get(self.name)
-        if value is None:
-            return self.default
-        if value.strip().lower() not in _TRUE + _FALSE:
-            raise ValueError(f"{self.name} should be one of 'true', 'false', '1' or '0' (any case), got {value!r}.")
-        return value.strip().lower() in _TRUE
-
-    def set(self, value: bool) -> None:
-        os.environ[self.name] = "true" if value else "false"
-
-    def unset(self) -> None:
-        os.environ.pop(self.name, None)
-
-    def __str__(self) -> str:
-        return f"{self.name} (default: {self.default})"
-
-
-MLFLOW_ENABLE_ASYNC_LOGGING = BooleanEnvironmentVariable(_ENV, False)
-"""Whether logging calls without a ``synchronous`` argument are asynchronous (default False)."""
 
 
 class RunOperations:

@@ -397,6 +397,22 @@ class MlcaskClient(RegistryClientMixin):
         self._existing_model(model_id, "log parameters to a Registered Model Version, this is not supported.")
         self._store.log_logged_model_params(model_id, _strings(params))
 
+    def _model_artifacts(self, model_id: str) -> ArtifactRepository:
+        _check_model_id(model_id)
+        return get_artifact_repository(self._store.get_logged_model(model_id).artifact_location, self.tracking_uri)
+
+    def log_model_artifact(self, model_id: str, local_path: str | os.PathLike) -> None:
+        """Upload a local file into the logged model's artifacts."""
+        self._model_artifacts(model_id).log_artifact(local_path)
+
+    def log_model_artifacts(self, model_id: str, local_dir: str | os.PathLike) -> None:
+        """Upload the contents of a local folder into the logged model's artifacts."""
+        self._model_artifacts(model_id).log_artifacts(local_dir)
+
+    def list_logged_model_artifacts(self, model_id: str, path: str | None = None) -> list[FileInfo]:
+        """The files and folders directly under ``path`` of a logged model's artifacts."""
+        return self._model_artifacts(model_id).list_artifacts(path)
+
     def delete_logged_model(self, model_id: str) -> None:
         self._store.delete_logged_model(model_id)
 

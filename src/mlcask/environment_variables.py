@@ -1,0 +1,91 @@
+"""The environment variables mlcask reads, as MLflow's ``mlflow.environment_variables`` objects:
+each has its ``name``, ``defined``, ``get()`` (typed, else the default), ``set()`` and ``unset()``;
+in an f-string it is its name."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+__all__ = [
+    "MLFLOW_ACTIVE_MODEL_ID", "MLFLOW_ENABLE_ASYNC_LOGGING", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME",
+    "MLFLOW_REGISTRY_URI", "MLFLOW_RUN_ID", "MLFLOW_TRACKING_URI", "BooleanEnvironmentVariable", "EnvironmentVariable",
+]
+
+
+class EnvironmentVariable:
+    """An environment variable holding a value of type ``type_`` (``default`` when it is not set)."""
+
+    def __init__(self, name: str, type_: Callable[[str], Any], default: Any) -> None:
+        self.name = name
+        self.type = type_
+        self.default = default
+
+    @property
+    def defined(self) -> bool:
+        return self.name in os.environ
+
+    def is_set(self) -> bool:
+        return self.defined
+
+    def get_raw(self) -> str | None:
+        return os.environ.get(self.name)
+
+    def get(self) -> Any:
+        raw = self.get_raw()
+        if raw is None:
+            return self.default
+        try:
+            return self.type(raw)
+        except Exception as exc:
+            raise ValueError(f"Failed to convert {raw!r} for {self.name}: {exc}") from None
+
+    def set(self, value: Any) -> None:
+        os.environ[self.name] = str(value)
+
+    def unset(self) -> None:
+        os.environ.pop(self.name, None)
+
+    def __str__(self) -> str:
+        return f"{self.name} (default: {self.default})"
+
+    def __repr__(self) -> str:
+        return repr(self.name)
+
+    def __format__(self, format_spec: str) -> str:
+        return self.name.__format__(format_spec)
+
+
+class BooleanEnvironmentVariable(EnvironmentVariable):
+    """A boolean variable: ``true``/``false`` or ``1``/``0``, any case."""
+
+    def __init__(self, name: str, default: bool | None) -> None:
+        super().__init__(name, bool, default)
+
+    def get(self) -> bool | None:
+        raw = self.get_raw()
+        if raw is None:
+            return self.default
+        value = raw.strip().lower()
+        if value not in ("true", "false", "1", "0"):
+            raise ValueError(f"{self.name} should be one of 'true', 'false', '1' or '0' (any case), got {raw!r}.")
+        return value in ("true", "1")
+
+    def set(self, value: Any) -> None:
+        os.environ[self.name] = "true" if value else "false"
+
+
+MLFLOW_TRACKING_URI = EnvironmentVariable("MLFLOW_TRACKING_URI", str, None)
+"""The tracking URI (``MLCASK_TRACKING_URI`` wins over it); ``set_tracking_uri`` sets both."""
+MLFLOW_REGISTRY_URI = EnvironmentVariable("MLFLOW_REGISTRY_URI", str, None)
+MLFLOW_EXPERIMENT_NAME = EnvironmentVariable("MLFLOW_EXPERIMENT_NAME", str, None)
+"""The experiment of new runs when none is active (created if missing); wins over MLFLOW_EXPERIMENT_ID."""
+MLFLOW_EXPERIMENT_ID = EnvironmentVariable("MLFLOW_EXPERIMENT_ID", str, None)
+"""The experiment of new runs when none is active; ``set_experiment`` sets it for child processes."""
+MLFLOW_RUN_ID = EnvironmentVariable("MLFLOW_RUN_ID", str, None)
+"""A run for the next ``start_run()`` to resume (it is then removed)."""
+MLFLOW_ENABLE_ASYNC_LOGGING = BooleanEnvironmentVariable("MLFLOW_ENABLE_ASYNC_LOGGING", False)
+"""Whether logging calls without a ``synchronous`` argument are asynchronous."""
+MLFLOW_ACTIVE_MODEL_ID = EnvironmentVariable("MLFLOW_ACTIVE_MODEL_ID", str, None)
+"""The active model of threads that have not set one (``mlcask.set_active_model``)."""
