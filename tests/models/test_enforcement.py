@@ -63,13 +63,13 @@ def test_all_missing_required_columns_are_listed(abc):
     df = pd.DataFrame({"c": ["s"], "x": [0]})
     with pytest.raises(InvalidInputError) as info:
         enforce_schema(df, abc)
-    assert str(info.value) == ("Model is missing required input columns ['a', 'b'] (the input has columns "
-                               "['c', 'x']). Note that there were extra inputs: ['x']")
+    assert str(info.value) == ("Model is missing inputs ['a', 'b']. Note that there were extra inputs: ['x']. "
+                               "(missing required input columns ['a', 'b']; the input has columns ['c', 'x']).")
 
 
 def test_missing_columns_without_extras(abc):
-    with pytest.raises(InvalidInputError, match=r"^Model is missing required input columns \['b'\] "
-                                                r"\(the input has columns \['a'\]\)\.$"):
+    with pytest.raises(InvalidInputError, match=r"^Model is missing inputs \['b'\]\. \(missing required input "
+                                                r"columns \['b'\]; the input has columns \['a'\]\)\.$"):
         enforce_schema(pd.DataFrame({"a": [1]}), abc)
 
 
@@ -109,7 +109,7 @@ def test_ndarray_and_rows_are_matched_by_position():
 def test_unnamed_input_of_the_wrong_width_is_refused(abc):
     with pytest.raises(InvalidInputError) as info:
         enforce_schema(np.array([[1, 2.0]]), abc)
-    assert "missing required input columns ['a', 'b'] (the input has columns [0, 1])" in str(info.value)
+    assert "missing required input columns ['a', 'b']; the input has columns [0, 1]" in str(info.value)
     assert "matched to the model's columns by position only when it has exactly 3 columns" in str(info.value)
 
 
@@ -208,9 +208,9 @@ def test_int_column_with_missing_values_for_double_becomes_nan():
 
 @pytest.mark.parametrize(("values", "t", "message"), [
     ([1.0, None], "long",
-     "Column 'c': expected type long, got float64 with missing values (NaN). Integer columns cannot hold "
-     "missing values, so such data arrives as floats; if this column may have missing values, declare it "
-     "as double in the model signature"),
+     "Column 'c': expected type long, got float64 with missing values (NaN). Hint: the type mismatch is likely "
+     "caused by missing values."),
+    ([1.5, None], "long", "Column 'c': expected type long, got float64; floats are not converted to integers"),
     ([1.5, 2.0], "long", "Column 'c': expected type long, got float64; floats are not converted to integers"),
     ([1.0, 2.0], "integer", "Column 'c': expected type integer, got float64; floats are not converted"),
     (np.array([2**40]), "integer",
@@ -239,7 +239,10 @@ def test_int_column_with_missing_values_for_double_becomes_nan():
 def test_unsafe_conversions_are_refused(values, t, message):
     with pytest.raises(InvalidInputError) as info:
         enforce_schema(pd.DataFrame({"c": values}), cols((t, "c")))
-    assert str(info.value).startswith(message)
+    # MLflow's lead sentence (what users match), then the precise reason
+    assert str(info.value).startswith(("Incompatible input types for column c. Can not safely convert ",
+                                       "Failed to convert column c from type "))
+    assert message in str(info.value)
 
 
 def test_bools_with_none_stay_object_for_a_boolean_column():
@@ -267,9 +270,11 @@ def test_unnamed_schema_checks_by_position_and_drops_extra_columns():
 
 def test_unnamed_schema_refusals_name_the_position():
     schema = cols(("double",), ("long",))
-    with pytest.raises(InvalidInputError, match=r"^Column at position 1: expected type long, got float64"):
+    with pytest.raises(InvalidInputError, match=r"^Incompatible input types for column 1\. Can not safely convert "
+                                                r"float64 to int64\. Column at position 1: expected type long"):
         enforce_schema(np.array([[1.0, 2.5]]), schema)
-    with pytest.raises(InvalidInputError, match="Model takes 2 input columns, but the input has 1"):
+    with pytest.raises(InvalidInputError, match="The model signature declares 2 inputs  but the provided value only "
+                                                "has 1 inputs"):
         enforce_schema([[1.0]], schema)
 
 
@@ -355,12 +360,13 @@ def test_named_tensors_from_a_dict(named):
 def test_named_tensors_missing_are_all_listed(named):
     with pytest.raises(InvalidInputError) as info:
         enforce_schema({"z": np.zeros(1)}, named)
-    assert str(info.value) == ("Model is missing required input tensors ['a', 'b'] (the input has ['z']). "
-                               "Note that there were extra inputs: ['z']")
+    assert str(info.value) == ("Model is missing inputs ['a', 'b']. Note that there were extra inputs: ['z']. "
+                               "(missing required input tensors ['a', 'b']; the input has ['z']).")
 
 
 def test_named_tensor_refusal_names_the_tensor(named):
-    with pytest.raises(InvalidInputError, match=r"^Tensor 'b': expected shape \(-1, 2\), got \(1, 3\)"):
+    with pytest.raises(InvalidInputError, match=r"^Shape of input \(1, 3\) does not match expected shape \(-1, 2\)\. "
+                                                r"Tensor 'b': expected shape \(-1, 2\), got \(1, 3\)"):
         enforce_schema({"a": np.zeros(1, dtype=np.float32), "b": np.zeros((1, 3), dtype=np.int64)}, named)
     with pytest.raises(InvalidInputError, match="Tensor 'a': expected a numpy array, got str"):
         enforce_schema({"a": "x", "b": np.zeros((1, 2), dtype=np.int64)}, named)
@@ -433,19 +439,23 @@ def test_none_value_is_passed_as_none(params_schema):
 def test_every_invalid_param_is_reported(params_schema):
     with pytest.raises(InvalidInputError) as info:
         enforce_params({"k": 1.5, "temperature": "hot", "stops": "x", "greedy": 1, "when": 5}, params_schema)
-    assert str(info.value) == (
-        "Invalid params: Param 'k': expected long, got float 1.5; "
-        "Param 'temperature': expected double, got str 'hot'; "
-        "Param 'stops': expected a 1-D array (shape (-1,)) of string, got str 'x'; "
-        "Param 'when': expected a datetime (or an ISO 8601 string), got int 5; "
-        "Param 'greedy': expected boolean, got int 1"
-    )
+    message = str(info.value)
+    assert message.startswith("Invalid parameters found: {")  # MLflow's: a set of (name, error)
+    for part in ("'k': long (default: 3), error: Can not safely convert `<class 'float'>` to `DataType.long` for "
+                 "value `1.5`",
+                 "'temperature': double (default: 0.5), error: Can not safely convert `<class 'str'>`",
+                 "Value must be a 1D array with shape (-1,) for param 'stops': string",
+                 "'when'", "Failed to convert value `5` from type `<class 'int'>` to `DataType.datetime`",
+                 "'greedy': boolean (default: False), error: Can not safely convert `<class 'int'>`"):
+        assert part in message
 
 
 def test_array_param_items_are_checked(params_schema):
-    with pytest.raises(InvalidInputError, match="Param 'stops': item 1: expected string, got int 2"):
+    with pytest.raises(InvalidInputError, match="error: item 1: Can not safely convert `<class 'int'>` to "
+                                                "`DataType.string` for value `2`"):
         enforce_params({"stops": ["a", 2]}, params_schema)
-    with pytest.raises(InvalidInputError, match=r"Param 'stops': expected a 1-D array"):
+    with pytest.raises(InvalidInputError, match=r"Value must be a 1D array with shape \(-1,\) for param 'stops'.* "
+                                                r"received list with ndim 2"):
         enforce_params({"stops": [["a"]]}, params_schema)
 
 
@@ -460,7 +470,7 @@ def test_unknown_params_are_dropped_with_a_warning_when_not_strict(params_schema
     with caplog.at_level(logging.WARNING, logger="mlcask.models.enforcement"):
         out = enforce_params({"k": 1, "top_p": 0.9}, params_schema, strict=False)
     assert "top_p" not in out and out["k"] == 1
-    assert "Unknown params ['top_p']" in caplog.text
+    assert "Unrecognized params ['top_p'] are ignored for inference" in caplog.text
 
 
 def test_params_for_a_model_without_params_schema():
@@ -474,11 +484,11 @@ def test_params_for_a_model_without_params_schema():
 def test_params_without_schema_dropped_when_not_strict(caplog):
     with caplog.at_level(logging.WARNING, logger="mlcask.models.enforcement"):
         assert enforce_params({"k": 1}, None, strict=False) == {}
-    assert "declares no params" in caplog.text
+    assert "This model does not define a params schema. Ignoring provided params: ['k']" in caplog.text
 
 
 def test_params_must_be_a_dict(params_schema):
-    with pytest.raises(InvalidInputError, match="Params must be a dict, got list"):
+    with pytest.raises(InvalidInputError, match="Parameters must be a dictionary. Got type 'list'."):
         enforce_params([1], params_schema)
 
 
@@ -492,9 +502,10 @@ def test_object_params_are_checked_and_passed_unchanged():
     schema = ParamSchema([ParamSpec("cfg", obj, {"a": 1})])
     value = {"a": 2, "b": [1.0]}
     assert enforce_params({"cfg": value}, schema)["cfg"] is value
-    with pytest.raises(InvalidInputError, match="Param 'cfg': object is missing properties \\['a'\\]"):
+    with pytest.raises(InvalidInputError, match="'cfg'.* error: object is missing properties \\['a'\\]"):
         enforce_params({"cfg": {"b": [1.0]}}, schema)
-    with pytest.raises(InvalidInputError, match="Param 'cfg': property 'a': expected long, got str 'x'"):
+    with pytest.raises(InvalidInputError, match="error: property 'a': Can not safely convert `<class 'str'>` to "
+                                                "`DataType.long` for value `x`"):
         enforce_params({"cfg": {"a": "x"}}, schema)
 
 

@@ -265,7 +265,7 @@ def test_infer_param_schema_default_is_a_copy():
     ({"b": b"x"}, "'b' = b'x': Binary type is not supported"),
     ({"n": None}, "'n' = None: Expected parameters to be 1D array or scalar, got NoneType"),
     ({"m": [[1]]}, "got 2D array"),
-    ({"x": [1, "a"]}, "item 0: expected string, got int 1"),
+    ({"x": [1, "a"]}, "item 0: Can not safely convert `<class 'int'>` to `DataType.string` for value `1`"),
     ({"t": (1, 2)}, "got tuple"),
 ])
 def test_infer_param_schema_errors(params, message):

@@ -304,12 +304,16 @@ def test_paramspec_converts_defaults_to_python_types():
 
 @pytest.mark.parametrize(("args", "message"), [
     (("b", "binary", b"x"), "Binary type is not supported for parameters, ParamSpec 'b'"),
-    (("k", "long", 1.5), "Invalid default 1.5 for param 'k': expected long, got float 1.5"),
-    (("k", "long", True), "expected long, got bool True"),
-    (("k", "long", [1]), "expected a scalar long, got list"),
-    (("k", "long", 1, (-1,)), r"expected a 1-D array \(shape \(-1,\)\) of long, got int 1"),
-    (("k", "long", [[1]], (-1,)), "1-D array"),
-    (("k", "long", 1, (2,)), r"shape must be None .* got \(2,\)"),
+    # MLflow's messages
+    (("k", "long", 1.5), r"Failed to validate type and shape for 'k': long \(default: 1.5\), error: Can not safely "
+                         r"convert `<class 'float'>` to `DataType.long` for value `1.5`"),
+    (("k", "long", True), "Can not safely convert `<class 'bool'>` to `DataType.long` for value `True`"),
+    (("k", "long", [1]), r"Value must be a scalar for type `DataType.long`, got `\[1\]`"),
+    (("k", "long", 1, (-1,)), r"Value must be a 1D array with shape \(-1,\) for param 'k': long \(default: 1\) "
+                              r"\(shape: \(-1,\)\), received int with ndim 0"),
+    (("k", "long", [[1]], (-1,)), "received list with ndim 2"),
+    (("k", "long", 1, (2,)), r"Shape must be None for scalar or dictionary value, or \(-1,\) for 1D array value .* "
+                             r"received \(2,\)"),
     (("k", "int64", 1), "Unsupported type 'int64' for param 'k'"),
     (("k", "integer", 2**40), "out of its range"),
 ])

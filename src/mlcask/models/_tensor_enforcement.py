@@ -46,15 +46,24 @@ def check_tensor(values: Any, spec: TensorSpec, label: str, casting: str = "safe
     if len(expected_shape) != len(actual_shape) or any(
         e != -1 and e != a for e, a in zip(expected_shape, actual_shape)
     ):
-        raise InvalidInputError(f"{label}: expected shape {expected_shape}, got {actual_shape}")
+        raise InvalidInputError(f"Shape of input {actual_shape} does not match expected shape {expected_shape}. "
+                                f"{label}: expected shape {expected_shape}, got {actual_shape}")
     if _clean(actual) == expected:
         return values
     if _castable(actual, expected, casting):
         return values.astype(expected)
     raise InvalidInputError(
-        f"{label}: expected dtype {expected}, got {actual}. Only conversions that keep every value "
-        "are made (for example int32 -> float64)."
+        f"dtype of input {actual} does not match expected dtype {expected}. {label}: expected dtype {expected}, "
+        f"got {actual}. Only conversions that keep every value are made (for example int32 -> float64)."
     )
+
+
+def _input_name(label: str) -> str:
+    return "the unnamed input" if label == "Input tensor" else "input " + label.removeprefix("Tensor ").strip("'")
+
+
+def _column_name(series: pd.Series, label: str) -> str:
+    return str(series.name) if label == "Input tensor" else label.removeprefix("Tensor ").strip("'")
 
 
 def _is_sparse(data: Any) -> bool:
@@ -65,6 +74,8 @@ def _column_to_tensor(series: pd.Series, spec: TensorSpec, label: str) -> np.nda
     shape = spec.shape
     if not shape or shape[0] != -1 or -1 in shape[1:]:
         raise InvalidInputError(
+            "For pandas dataframe input, the first dimension of shape must be a variable dimension and other "
+            f"dimensions must be fixed, but in model signature the shape of {_input_name(label)} is {shape}. "
             f"{label}: a DataFrame column can only feed a tensor whose first dimension is variable "
             f"and the others fixed; the signature declares shape {shape}"
         )
@@ -75,6 +86,8 @@ def _column_to_tensor(series: pd.Series, spec: TensorSpec, label: str) -> np.nda
         if np.isscalar(first):
             if shape not in ((-1,), (-1, 1)):
                 raise InvalidInputError(
+                    f"The input pandas dataframe column '{_column_name(series, label)}' contains scalar values, "
+                    f"which requires the shape to be (-1,) or (-1, 1), but got tensor spec shape of {shape}. "
                     f"{label}: the DataFrame column holds scalars, which fit a tensor of shape (-1,) "
                     f"or (-1, 1) only; the signature declares {shape}"
                 )
@@ -84,15 +97,20 @@ def _column_to_tensor(series: pd.Series, spec: TensorSpec, label: str) -> np.nda
             arr = stacked.reshape(shape)
             if len(arr) != len(series):
                 raise ValueError("row count changed")
-            return check_tensor(arr, spec, label, "same_kind" if isinstance(first, list) else "safe")
+            # Lists carry no dtype: cast as MLflow does; arrays keep theirs, checked safely.
+            return check_tensor(arr, spec, label, "unsafe" if isinstance(first, list) else "safe")
     except ValueError:
         raise InvalidInputError(
-            f"{label}: the values in the DataFrame column could not be stacked into shape {shape}; "
-            "each row must hold a list or array of the same length"
+            f"The value in the Input DataFrame column '{_column_name(series, label)}' could not be converted to "
+            f"the expected shape of: '{shape}'. Ensure that each of the input list elements are of uniform length "
+            f"and that the data can be coerced to the tensor type '{spec.type}'. {label}: the values in the "
+            f"DataFrame column could not be stacked into shape {shape}; each row must hold a list or array of the "
+            "same length"
         ) from None
     raise InvalidInputError(
-        f"{label}: for a tensor signature, DataFrame cells must hold scalars, lists of scalars or "
-        f"numpy arrays; got {type(first).__name__}"
+        "Because the model signature requires tensor spec input, the input pandas dataframe values should be "
+        "either scalar value, python list containing scalar values or numpy array containing scalar values, other "
+        f"types are not supported. {label}: got {type(first).__name__}"
     )
 
 
@@ -113,20 +131,26 @@ def _enforce_unnamed(data: Any, spec: TensorSpec) -> Any:
         data = data.to_frame()
     if isinstance(data, pd.DataFrame):
         if data.empty:
-            raise InvalidInputError(f"{label}: the input DataFrame is empty")
+            raise InvalidInputError(f"Input DataFrame is empty. ({label}: the input DataFrame is empty)")
         width = data.shape[1]
         if width == 1:
             return _column_to_tensor(data.iloc[:, 0], spec, label)
         if spec.shape != (-1, width):
             raise InvalidInputError(
-                f"{label}: a DataFrame with {width} columns can only feed a tensor of shape (-1, {width}); "
-                f"the signature declares {spec.shape}"
+                "This model contains a model signature with an unnamed input. Since the input data is a pandas "
+                "DataFrame containing multiple columns, the input shape must be of the structure "
+                f"(-1, number_of_dataframe_columns). Instead, the input DataFrame passed had {width} columns and an "
+                f"input shape of {spec.shape} with all values within the DataFrame of scalar type. Please adjust the "
+                f"passed in DataFrame to match the expected structure. ({label}: a DataFrame with {width} columns "
+                f"can only feed a tensor of shape (-1, {width}); the signature declares {spec.shape})"
             )
         return check_tensor(data.to_numpy(), spec, label, "same_kind")
-    if isinstance(data, (np.ndarray, list, tuple)) or _is_sparse(data):
+    if isinstance(data, (np.ndarray, list, tuple)) or _is_sparse(data):  # lists too (MLflow refuses them)
         return check_tensor(_as_array(data, label), spec, label)
     raise InvalidInputError(
-        f"This model takes a numpy array (dtype {spec.type}, shape {spec.shape}); got an input of "
+        "This model contains a tensor-based model signature with no input names, which suggests a numpy array "
+        f"input or a pandas dataframe input with proper column values, but an input of type {type(data)} was "
+        f"found. This model takes a numpy array (dtype {spec.type}, shape {spec.shape}); got an input of "
         f"type {type(data).__name__}"
     )
 
@@ -144,15 +168,16 @@ def _enforce_named(data: Any, schema: Schema) -> dict[str, Any]:
         source = {c: data[c] for c in names if c in data.columns}
     else:
         raise InvalidInputError(
-            f"This model takes named tensors {names}: pass a dict of numpy arrays (or a DataFrame "
-            f"with those columns); got an input of type {type(data).__name__}"
+            f"Model is missing inputs {names}. This model takes named tensors {names}: pass a dict of numpy arrays "
+            f"(or a DataFrame with those columns); got an input of type {type(data).__name__}"
         )
     missing = [n for n in names if n not in source]
     if missing:
-        message = f"Model is missing required input tensors {missing} (the input has {given})."
+        message = f"Model is missing inputs {missing}."
         extra = [k for k in given if k not in names]
         if extra:
-            message += f" Note that there were extra inputs: {extra}"
+            message += f" Note that there were extra inputs: {extra}."
+        message += f" (missing required input tensors {missing}; the input has {given})."
         raise InvalidInputError(message)
     result = {}
     for spec in specs:

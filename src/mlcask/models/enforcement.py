@@ -20,12 +20,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlcask.exceptions import InvalidInputError
+from mlcask.exceptions import InvalidArgumentError, InvalidInputError
 from mlcask.models._tensor_enforcement import enforce_tensor_schema
 from mlcask.types._frames import column_values, frame_dtypes
 from mlcask.types.compound import AnyType, Array, Map, Object
 from mlcask.types.datatype import DataType
-from mlcask.types.params import ParamSchema, ParamValueError, convert_param_value
+from mlcask.types.params import ParamSchema, spec_repr, validate_param_value
 from mlcask.types.schema import Schema
 
 __all__ = ["enforce_params", "enforce_schema", "validate_schema"]
@@ -181,12 +181,13 @@ def _enforce_named(df: pd.DataFrame, plan: _ColumnPlan) -> pd.DataFrame:
         known = set(plan.names)
         if missing:
             extra = [c for c in columns if c not in known]
-            message = (f"Model is missing required input columns {_shown(missing)} "
-                       f"(the input has columns {_shown(columns)}).")
+            message = f"Model is missing inputs {_shown(missing)}."
             if extra:
-                message += f" Note that there were extra inputs: {_shown(extra)}"
+                message += f" Note that there were extra inputs: {_shown(extra)}."
+            message += (f" (missing required input columns {_shown(missing)}; the input has columns "
+                        f"{_shown(columns)}).")
             if isinstance(df.columns, pd.RangeIndex):
-                message += (f". The input has no column names; such input is matched to the model's "
+                message += (f" The input has no column names; such input is matched to the model's "
                             f"columns by position only when it has exactly {plan.n} columns.")
             raise InvalidInputError(message)
         if len(index) != len(columns):
@@ -216,8 +217,9 @@ def _enforce_unnamed(df: pd.DataFrame, plan: _ColumnPlan) -> pd.DataFrame:
     width = df.shape[1]
     if width < plan.n:
         raise InvalidInputError(
-            f"Model takes {plan.n} input columns, but the input has {width}. (The signature does not "
-            "name its columns, so only their count and types are checked, by position.)"
+            f"Model inference is missing inputs. The model signature declares {plan.n} inputs  but the provided "
+            f"value only has {width} inputs. Note: the inputs were not named in the signature so we can only "
+            "verify their count."
         )
     dtypes = frame_dtypes(df)
     converted: dict[int, Any] = {}
@@ -251,8 +253,17 @@ def _assemble(df: pd.DataFrame, positions: list[int], converted: dict[int, Any])
 
 # -- one column against one DataType -----------------------------------------------------
 
+def _mlflow_name(label: str) -> str:
+    """The column as MLflow names it in messages: ``a`` for ``Column 'a'``, ``1`` for ``Column at position 1``."""
+    name = label.removeprefix("Column at position ").removeprefix("Column ")
+    return name[1:-1] if len(name) >= 2 and name[0] == name[-1] and name[0] in "'\"" else name
+
+
 def _type_error(label: str, t: DataType, dtype: Any, why: str = "") -> InvalidInputError:
-    return InvalidInputError(f"{label}: expected type {t.name}, got {dtype}{why}")
+    """MLflow's message (its first two sentences are what users match), then what exactly is wrong."""
+    target = t.to_numpy() if t not in (DataType.string, DataType.binary) else t.name
+    return InvalidInputError(f"Incompatible input types for column {_mlflow_name(label)}. Can not safely convert "
+                             f"{dtype} to {target}. {label}: expected type {t.name}, got {dtype}{why}")
 
 
 def _series(values: Any) -> pd.Series:
@@ -319,8 +330,9 @@ def _to_datetime(values: Any, label: str) -> Any:
     try:
         return _series(values).astype(_DATETIME_NS).to_numpy()
     except (ValueError, TypeError, OverflowError) as exc:
-        raise _type_error(label, DataType.datetime, dtype,
-                          f" values that cannot be read as datetimes ({exc})") from None
+        raise InvalidInputError(f"Failed to convert column {_mlflow_name(label)} from type {dtype} to datetime. "
+                                f"{label}: expected type datetime, got {dtype} values that cannot be read as "
+                                f"datetimes ({exc})") from None
 
 
 def _to_number(values: Any, t: DataType, label: str) -> Any:
@@ -356,7 +368,8 @@ def _to_number(values: Any, t: DataType, label: str) -> Any:
                 return values.astype(target)
             raise _type_error(label, t, dtype, "; converting float64 to float (32-bit) would lose precision. "
                                                "Pass float32 data or declare the column as double")
-        if np.isnan(values).any():
+        missing = np.isnan(values)
+        if missing.any() and bool((values[~missing] == np.round(values[~missing])).all()):
             raise _missing_values_error(label, t, dtype)
         raise _type_error(label, t, dtype, "; floats are not converted to integers (fractional parts would be "
                                            "lost). Declare the column as double if it holds floats")
@@ -370,13 +383,18 @@ def _to_number(values: Any, t: DataType, label: str) -> Any:
     raise _type_error(label, t, dtype)
 
 
+MISSING_VALUES_HINT = (
+    "Hint: the type mismatch is likely caused by missing values. Integer columns in python can not represent "
+    "missing values and are therefore encoded as floats. The best way to avoid this problem is to infer the model "
+    "schema based on a realistic data sample (training dataset) that includes missing values. Alternatively, you "
+    "can declare integer columns as doubles (float64) whenever these columns may have missing values. See "
+    "`Handling Integers With Missing Values <https://www.mlflow.org/docs/latest/models.html#"
+    "handling-integers-with-missing-values>`_ for more details"
+)
+
+
 def _missing_values_error(label: str, t: DataType, dtype: Any, marker: str = "NaN") -> InvalidInputError:
-    return _type_error(
-        label, t, dtype,
-        f" with missing values ({marker}). Integer columns cannot hold missing values, so such data "
-        "arrives as floats; if this column may have missing values, declare it as double in "
-        "the model signature (or infer the signature from data that has them)",
-    )
+    return _type_error(label, t, dtype, f" with missing values ({marker}). {MISSING_VALUES_HINT}")
 
 
 # -- params ------------------------------------------------------------------------------
@@ -398,19 +416,23 @@ def enforce_params(params: dict[str, Any] | None, param_schema: ParamSchema | No
                    "Log the model with a params schema (e.g. infer_signature(..., params=...)) to use them.")
         if strict:
             raise InvalidInputError(message)
-        _logger.warning("%s They are ignored.", message)
+        ignored = (f"Ignoring provided params: {given}" if isinstance(params, dict)
+                   else "Ignoring invalid params (not a dictionary).")
+        _logger.warning("`params` can only be specified at inference time if the model signature defines a params "
+                        "schema. This model does not define a params schema. %s", ignored)
         return {}
     if params is None:
         params = {}
     elif not isinstance(params, dict):
-        raise InvalidInputError(f"Params must be a dict, got {type(params).__name__}")
+        raise InvalidInputError(f"Parameters must be a dictionary. Got type '{type(params).__name__}'.")
     specs = param_schema.spec_by_name()
     unknown = [k for k in params if (k if isinstance(k, str) else str(k)) not in specs]
     if unknown:
         message = f"Unknown params {unknown}; this model accepts {list(specs)}."
         if strict:
             raise InvalidInputError(message)
-        _logger.warning("%s The unknown ones are ignored.", message)
+        _logger.warning("Unrecognized params %s are ignored for inference. Supported params are: %s. To enable them, "
+                        "please add corresponding schema in ModelSignature.", unknown, set(specs))
     given = {str(k): v for k, v in params.items()}
     result: dict[str, Any] = {}
     errors = []
@@ -419,11 +441,12 @@ def enforce_params(params: dict[str, Any] | None, param_schema: ParamSchema | No
             result[name] = spec.default
             continue
         try:
-            result[name] = convert_param_value(given[name], spec.dtype, spec.shape)
-        except ParamValueError as exc:
-            errors.append(f"Param '{name}': {exc}")
-    if errors:
-        raise InvalidInputError("Invalid params: " + "; ".join(errors))
+            shown = spec_repr(name, spec.dtype, spec.default, spec.shape)
+            result[name] = validate_param_value(shown, given[name], spec.dtype, spec.shape)
+        except InvalidArgumentError as exc:
+            errors.append((name, exc.message))
+    if errors:  # MLflow's message: the set of (name, error) pairs
+        raise InvalidInputError(f"Invalid parameters found: {set(errors)!r}")
     return result
 
 

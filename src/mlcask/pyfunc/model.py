@@ -5,8 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from mlcask.exceptions import MlcaskException
+from mlcask.exceptions import INVALID_PARAMETER_VALUE, InvalidInputError, MlcaskException
 from mlcask.models.model import Model
+
+
+def _shown(data: Any, limit: int = 1000) -> str:
+    text = str(data)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 class PyFuncModel:
@@ -47,8 +52,13 @@ class PyFuncModel:
         if self._input_schema is not None and self._enforce_inputs:
             from mlcask.models.enforcement import enforce_schema
 
-            data = enforce_schema(data, self._input_schema)
-        return self.predict_enforced(data, params)
+            try:
+                data = enforce_schema(data, self._input_schema)
+            except InvalidInputError as exc:  # MLflow's wrapping; the reason stays last
+                raise InvalidInputError(f"Failed to enforce schema of data '{_shown(data)}' with schema "
+                                        f"'{self._input_schema}'. Error: {exc.message}",
+                                        error_code=INVALID_PARAMETER_VALUE) from None
+        return self.predict_enforced(data, params, strict_params=False)
 
     def predict_stream(self, data: Any, params: dict[str, Any] | None = None) -> Any:
         """Stream predictions, for models that define ``predict_stream``."""
@@ -57,7 +67,7 @@ class PyFuncModel:
         if params is not None or self._params_schema is not None:
             from mlcask.models.enforcement import enforce_params
 
-            params = enforce_params(params, self._params_schema)
+            params = enforce_params(params, self._params_schema, strict=False)
         return self._predict_stream_impl(data, params)
 
     @property
@@ -65,16 +75,18 @@ class PyFuncModel:
         """The logged model id this model was loaded from, if any."""
         return self._model_id
 
-    def predict_enforced(self, data: Any, params: dict[str, Any] | None = None) -> Any:
+    def predict_enforced(self, data: Any, params: dict[str, Any] | None = None, *, strict_params: bool = True) -> Any:
         """``predict`` for ``data`` already passed through ``enforce_schema`` (params are still checked).
 
         For callers that enforce the input schema themselves, e.g. the scoring server, which
-        checks each request on its own and may then merge several into one call.
+        checks each request on its own and may then merge several into one call. With
+        ``strict_params`` (the default here) params the signature does not declare are refused;
+        :meth:`predict` ignores them with a warning, as MLflow does.
         """
         if params is not None or self._params_schema is not None:
             from mlcask.models.enforcement import enforce_params
 
-            params = enforce_params(params, self._params_schema)
+            params = enforce_params(params, self._params_schema, strict=strict_params)
         return self._predict_impl(data, params)
 
     @property

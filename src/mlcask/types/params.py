@@ -12,7 +12,7 @@ from mlcask.exceptions import InvalidArgumentError, ModelFormatError
 from mlcask.types.compound import AnyType, Array, Map, Object, type_to_dict
 from mlcask.types.datatype import DataType
 
-__all__ = ["ParamSchema", "ParamSpec", "ParamValueError", "convert_param_value"]
+__all__ = ["ParamSchema", "ParamSpec", "ParamValueError", "convert_param_value", "validate_param_value"]
 
 _INT_RANGES = {
     DataType.integer: (-(2**31), 2**31 - 1),
@@ -34,10 +34,12 @@ def _convert_datetime(value: Any) -> dt.date:
         return value.to_pydatetime() if hasattr(value, "to_pydatetime") else value
     try:
         result = np.datetime64(value).item()
-    except (ValueError, TypeError, OverflowError):
-        result = None
+    except (ValueError, TypeError, OverflowError):  # MLflow's wording, below too
+        raise ParamValueError(f"Failed to convert value `{value}` from type `{type(value)}` to "
+                              f"`{DataType.datetime}`") from None
     if not isinstance(result, dt.date):
-        raise ParamValueError(f"expected a datetime (or an ISO 8601 string), got {_describe(value)}")
+        raise ParamValueError(f"Failed to convert value to `{DataType.datetime}`. It must be convertible to "
+                              f"datetime.date/datetime, got `{value}`")
     return result
 
 
@@ -63,7 +65,7 @@ def _convert_scalar(value: Any, dtype: DataType) -> Any:
     elif dtype is DataType.string:
         if isinstance(value, str):
             return str(value)
-    raise ParamValueError(f"expected {dtype.name}, got {_describe(value)}")
+    raise ParamValueError(f"Can not safely convert `{type(value)}` to `{dtype}` for value `{value}`")
 
 
 def _check_value(value: Any, typ: Any, required: bool = True) -> None:
@@ -110,7 +112,7 @@ def convert_param_value(value: Any, dtype: DataType | Object, shape: tuple[int, 
             _check_value(value, dtype)
             return value
         if value is not None and not np.isscalar(value) and not isinstance(value, dt.date):
-            raise ParamValueError(f"expected a scalar {dtype.name}, got {_describe(value)}")
+            raise ParamValueError(f"Value must be a scalar for type `{dtype}`, got `{value}`")
         return _convert_scalar(value, dtype)
     if shape == (-1,):
         if value is None:
@@ -131,6 +133,33 @@ def convert_param_value(value: Any, dtype: DataType | Object, shape: tuple[int, 
                 raise ParamValueError(f"item {i}: {exc}") from None
         return out
     raise ParamValueError(f"shape must be None (a scalar or object) or (-1,) (a 1-D array), got {shape}")
+
+
+def _ndim(value: Any) -> int:
+    try:
+        return np.array(value).ndim
+    except ValueError:  # ragged
+        return np.asarray(value, dtype=object).ndim
+
+
+def spec_repr(name: str, dtype: Any, default: Any, shape: tuple[int, ...] | None) -> str:
+    """A param spec as MLflow shows it in errors: ``'k': long (default: 3) (shape: (-1,))``."""
+    return f"{name!r}: {dtype!r} (default: {default})" + (f" (shape: {shape})" if shape is not None else "")
+
+
+def validate_param_value(spec: str, value: Any, dtype: DataType | Object, shape: tuple[int, ...] | None) -> Any:
+    """``value`` checked and converted for the param shown as ``spec`` (:func:`spec_repr`),
+    with MLflow's errors (InvalidArgumentError)."""
+    if shape == (-1,) and value is not None and not (isinstance(value, (list, np.ndarray)) and _ndim(value) == 1):
+        raise InvalidArgumentError(f"Value must be a 1D array with shape (-1,) for param {spec}, received "
+                                   f"{type(value).__name__} with ndim {_ndim(value)}")
+    if shape not in (None, (-1,)):
+        raise InvalidArgumentError("Shape must be None for scalar or dictionary value, or (-1,) for 1D array value "
+                                   f"for ParamSpec {spec}), received {shape}")
+    try:
+        return convert_param_value(value, dtype, shape)
+    except ParamValueError as exc:
+        raise InvalidArgumentError(f"Failed to validate type and shape for {spec}, error: {exc}") from None
 
 
 class ParamSpec:
@@ -155,10 +184,8 @@ class ParamSpec:
             raise InvalidArgumentError(f"Binary type is not supported for parameters, ParamSpec '{self._name}' "
                                        "has dtype 'binary'")
         self._dtype = dtype
-        try:
-            self._default = convert_param_value(default, dtype, self._shape)
-        except ParamValueError as exc:
-            raise InvalidArgumentError(f"Invalid default {default!r} for param '{self._name}': {exc}") from None
+        self._default = validate_param_value(spec_repr(self._name, dtype, default, self._shape), default, dtype,
+                                             self._shape)
 
     @property
     def name(self) -> str:
