@@ -233,6 +233,13 @@ def test_classify_placeholders_and_patches():
     patched = {**_record(type="AssertionError", message="assert 1 == 2"),
                "patched": ["mlcask.models.utils._logger.warning"]}
     assert classify(patched).reason == "patches MLflow internal mlflow.models.utils._logger.warning"
+    by_fixture = {**_record(type="AssertionError", message="assert 1 == 2"),
+                  "fixture_patched": ["mlflow.tracking.fluent._get_experiment_id"]}
+    assert classify(by_fixture).cls == DIFFERENT  # the failure is not on the fixture's mock
+    by_fixture["exc"]["frames"].append({"file": "/usr/lib/python3.11/unittest/mock.py", "line": 9,
+                                        "func": "assert_called_once", "in_tests": False})
+    assert classify(by_fixture).reason == \
+        "patches MLflow internal mlflow.tracking.fluent._get_experiment_id (in a fixture)"
     public_patch = {**_record(type="AssertionError", message="assert 1 == 2"), "patched": ["mlflow.sklearn.log_model"]}
     assert classify(public_patch).cls == DIFFERENT
 
@@ -250,6 +257,23 @@ def test_classify_mock_target_fixture_timeout_and_differences():
     assert (differs.cls, differs.reason) == (DIFFERENT, "AssertionError: Regex pattern did not match.")
 
 
+def test_patch_targets_are_public_only_in_documented_modules():
+    assert rules.patch_target_category("mlflow.sklearn.log_model") == rules.PUBLIC
+    assert rules.patch_target_category("mlflow.models.Model.log") == rules.PUBLIC
+    assert rules.patch_target_category("mlflow.tracking.fluent.MlflowClient") == rules.INTERNAL
+    assert rules.patch_target_category("mlflow.utils.x.y") == rules.INTERNAL
+
+
+def test_classify_internals_in_child_processes_and_mlflow_private_attributes():
+    child = classify(_record(type="CalledProcessError", message="Command '['python', '-c', 'import mlflow; "
+                                                                 "mlflow.tracking.fluent._get_experiment_id()']'"))
+    assert child.reason == "runs MLflow internal mlflow.tracking.fluent._get_experiment_id in a child process"
+    private = classify(_record(type="AttributeError", message="'LinearRegression' object has no attribute "
+                                                               "'_mlflow_run_id'", attr_name="_mlflow_run_id",
+                               attr_owner="sklearn.linear_model.LinearRegression", attr_kind="instance"))
+    assert private.cls == SET_ASIDE
+
+
 def test_pre_run_set_aside_rules():
     assert rules.pre_run_set_aside("m.py::test_spark_udf", "", []) == "needs Spark"
     assert rules.pre_run_set_aside("m.py::test_x", "with SparkSession.builder.getOrCreate() as s:", []) == \
@@ -259,6 +283,9 @@ def test_pre_run_set_aside_rules():
     assert rules.pre_run_set_aside("m.py::test_x", "", ["tmp_path", "mock_s3_bucket"]) == \
         "needs the MLflow test fixture 'mock_s3_bucket'"
     assert rules.pre_run_set_aside("m.py::test_log_model[served]", "mlflow.log_param('a', 1)", ["tmp_path"]) is None
+    # a mere mention is not a need
+    assert rules.pre_run_set_aside("m.py::test_x", 'assert not hasattr(m, "databricks_runtime")', []) is None
+    assert rules.pre_run_set_aside("m.py::test_x", 'mlflow.set_tracking_uri("databricks")', []) == "needs Databricks"
 
 
 def test_normalise_blanks_paths_and_ids():

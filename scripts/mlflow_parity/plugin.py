@@ -28,7 +28,8 @@ alias.install()
 
 TIMEOUT = float(os.environ.get("PARITY_TIMEOUT", "60"))
 RESULTS = os.environ.get("PARITY_RESULTS")
-PATCHED: list[str] = []
+PATCHED: list[str] = []  # patched during the current phase
+FIXTURE_PATCHED: list[str] = []  # patched by the current test's fixtures (setup)
 
 
 class ParityTimeout(Exception):
@@ -157,6 +158,23 @@ def pytest_exception_interact(node: Any, call: pytest.CallInfo, report: Any) -> 
 
 # --- running -------------------------------------------------------------------------------------
 
+def _placeholder_params(item: pytest.Item) -> list[tuple[str, str, str]]:
+    """Placeholders among the test's parameters (made while the module was imported)."""
+    found = []
+    callspec = getattr(item, "callspec", None)
+    values = list(callspec.params.values()) if callspec is not None else []
+    while values:
+        value = values.pop()
+        if placeholders.is_placeholder(value):
+            found.append((value._parity_name, value._parity_category, "a parameter of the test"))
+        elif isinstance(value, (list, tuple, set)):
+            values.extend(value)
+        elif isinstance(value, dict):
+            values.extend(value.keys())
+            values.extend(value.values())
+    return found
+
+
 def _alarm(signum: int, frame: Any) -> None:
     raise ParityTimeout(f"test phase ran past {TIMEOUT:g} s")
 
@@ -167,6 +185,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
                     "patched": [], "timeout_s": TIMEOUT}
     _write({"event": "start", "nodeid": item.nodeid})
     PATCHED.clear()
+    FIXTURE_PATCHED.clear()
     placeholders.start_test()
     faulthandler.dump_traceback_later(TIMEOUT * 3 + 30, exit=True)
     try:
@@ -175,8 +194,10 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
         faulthandler.cancel_dump_traceback_later()
         record = item._parity
         record["touched"], fixture_touched = placeholders.end_test()
+        record["touched"] += _placeholder_params(item)
         record["fixture_touched"] = sorted({t[0] for t in fixture_touched})
         record["patched"] = list(PATCHED)
+        record["fixture_patched"] = list(FIXTURE_PATCHED)
         record["event"] = "result"
         _write(record)
 
@@ -187,6 +208,8 @@ def _timed(phase: str):
         previous = signal.signal(signal.SIGALRM, _alarm)
         signal.setitimer(signal.ITIMER_REAL, TIMEOUT)
         if phase == "call":
+            FIXTURE_PATCHED.extend(PATCHED)
+            PATCHED.clear()
             placeholders.start_call()
         try:
             return (yield)

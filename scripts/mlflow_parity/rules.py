@@ -173,16 +173,18 @@ SET_ASIDE_NODEID = [
     (re.compile(r"databricks|dbfs|unity_catalog|(^|[_\[])uc([_\]]|$)", re.I), "needs Databricks"),
     (re.compile(r"virtualenv|pyenv|(^|_)uv(_|$)|conda_env_creation", re.I), "creates a Python environment"),
     (re.compile(r"scoring_server|(^|_)serv(e|ing)(_|$)", re.I), "serves through the mlflow CLI scoring server"),
+    (re.compile(r"(^|_)(traces?|tracing|tracer|spans?|prompts?|genai|chat_model|agent|judges?|scorers?|"
+                r"assessments?|webhooks?)(_|$|\[)", re.I), "out of scope (tracing / GenAI)"),
 ]
 # On the test function's source (decorators included).
 # (Tests that also serve a model run until they reach the scoring-server helper: see
 # SET_ASIDE_HELPERS.)
 SET_ASIDE_SOURCE = [
-    (re.compile(r"spark", re.I), "needs Spark"),
-    (re.compile(r"databricks", re.I), "needs Databricks"),
+    (re.compile(r"\bspark\b|pyspark|SparkSession|spark_udf|spark_session"), "needs Spark"),
+    (re.compile(r"[\"']databricks(-uc)?[\"':/]|DATABRICKS_(HOST|TOKEN)|mock_is_in_databricks"), "needs Databricks"),
     (re.compile(r"_is_available_on_pypi|requests\.(get|post)\(\s*f?[\"']https?://"), "needs the network"),
     (re.compile(r"mock_s3_bucket|moto\b|boto3"), "needs S3 (moto/boto3)"),
-    (re.compile(r"docker", re.I), "needs Docker"),
+    (re.compile(r"\bdocker\b|build_docker|pyfunc_build_image", re.I), "needs Docker"),
 ]
 # Fixtures of MLflow's own suite that stand for such environments.
 SET_ASIDE_FIXTURE = re.compile(r"spark|databricks|s3|docker|sagemaker|openai|langchain|dbfs", re.I)
@@ -285,12 +287,45 @@ def rule_placeholder(rec: dict[str, Any]) -> Verdict | None:
     return _category_verdict(name, category, "uses")
 
 
+# The modules MLflow documents; patching a name elsewhere (``mlflow.tracking.fluent.MlflowClient``,
+# where MLflow's fluent API happens to import its client from) patches MLflow's wiring.
+DOCUMENTED_MODULES = frozenset({
+    "mlflow", "mlflow.artifacts", "mlflow.client", "mlflow.config", "mlflow.data", "mlflow.entities",
+    "mlflow.environment_variables", "mlflow.exceptions", "mlflow.lightgbm", "mlflow.models", "mlflow.pyfunc",
+    "mlflow.sklearn", "mlflow.tracking", "mlflow.types", "mlflow.xgboost",
+})
+
+
+def patch_target_category(target: str) -> str:
+    """The category of a patched name: public only for a public name of a documented module
+    (or a method of a class exported there)."""
+    name = _mlflow(target)
+    category = name_category(name)
+    if category != PUBLIC:
+        return category
+    parts = name.split(".")
+    if ".".join(parts[:-1]) in DOCUMENTED_MODULES:
+        return PUBLIC
+    if len(parts) > 2 and parts[-2][:1].isupper() and ".".join(parts[:-2]) in DOCUMENTED_MODULES:
+        return PUBLIC  # a method of an exported class: mlflow.models.Model.log
+    return INTERNAL
+
+
+def _internal_targets(targets: list[str]) -> list[str]:
+    names = [_mlflow(t) for t in targets]
+    return [n for n in names if n.startswith("mlflow") and patch_target_category(n) != PUBLIC]
+
+
 def rule_patched_internal(rec: dict[str, Any]) -> Verdict | None:
-    """The test patched an MLflow internal (mock.patch / monkeypatch.setattr)."""
-    for target in rec.get("patched") or []:
-        name = _mlflow(target)
-        if name.startswith("mlflow") and name_category(name) != PUBLIC:
-            return Verdict(SET_ASIDE, f"patches MLflow internal {name}")
+    """The test patched an MLflow internal (mock.patch / monkeypatch.setattr) in its body; or a
+    fixture did and the test failed on that mock (an ``assert_called...`` in unittest.mock)."""
+    internal = _internal_targets(rec.get("patched") or [])
+    if internal:
+        return Verdict(SET_ASIDE, f"patches MLflow internal {internal[0]}")
+    by_fixture = _internal_targets(rec.get("fixture_patched") or [])
+    frames = (rec.get("exc") or {}).get("frames") or []
+    if by_fixture and (rec.get("phase") != "call" or any(f["file"].endswith("unittest/mock.py") for f in frames)):
+        return Verdict(SET_ASIDE, f"patches MLflow internal {by_fixture[0]} (in a fixture)")
     return None
 
 
@@ -334,7 +369,7 @@ def rule_mock_target(rec: dict[str, Any]) -> Verdict | None:
     match = _MOCK_TARGET.search(exc.get("message", ""))
     if exc.get("type") == "AttributeError" and match:
         name = f"{_mlflow(match.group(1))}.{match.group(2)}"
-        category = name_category(name)
+        category = patch_target_category(name)
         if category == PUBLIC:
             return _category_verdict(name, category, "patches")
         return Verdict(SET_ASIDE, f"patches MLflow internal {name}")
@@ -347,6 +382,8 @@ def rule_attribute_error(rec: dict[str, Any]) -> Verdict | None:
     if exc.get("type") != "AttributeError" or not exc.get("attr_name"):
         return None
     attr, owner, kind = exc["attr_name"], exc.get("attr_owner") or "", exc.get("attr_kind")
+    if attr.startswith("_mlflow"):
+        return Verdict(SET_ASIDE, f"uses MLflow internal attribute {attr} (set by MLflow on other objects)")
     if not owner.startswith("mlcask"):
         return None  # None.x, a DataFrame's attribute...: a behaviour difference
     if kind == "module":
@@ -379,6 +416,31 @@ def rule_signature(rec: dict[str, Any]) -> Verdict | None:
     return Verdict(MISSING, f"calls {name}: {message.splitlines()[0][:160]}", name)
 
 
+_PRIVATE_MLFLOW = re.compile(r"\bmlflow(\.\w+)*\._\w+")
+
+
+def rule_subprocess_internal(rec: dict[str, Any]) -> Verdict | None:
+    """A child process the test started ran MLflow internals (its command names one)."""
+    exc = rec.get("exc") or {}
+    match = _PRIVATE_MLFLOW.search(exc.get("message", ""))
+    if exc.get("type") == "CalledProcessError" and match:
+        return Verdict(SET_ASIDE, f"runs MLflow internal {match.group(0)} in a child process")
+    return None
+
+
+def rule_cause(rec: dict[str, Any]) -> Verdict | None:
+    """An error mlcask raised *because of* a missing name (``raise ... from AttributeError(...)``)."""
+    exc = (rec.get("exc") or {}).get("cause")
+    while exc:
+        inner = {**rec, "exc": exc}
+        for rule in (rule_import_error, rule_attribute_error):
+            verdict = rule(inner)
+            if verdict is not None:
+                return verdict
+        exc = exc.get("cause")
+    return None
+
+
 def rule_not_implemented(rec: dict[str, Any]) -> Verdict | None:
     exc = rec.get("exc") or {}
     if exc.get("type") == "NotImplementedError":
@@ -401,7 +463,7 @@ def rule_different(rec: dict[str, Any]) -> Verdict:
 RULES: list[Callable[[dict[str, Any]], Verdict | None]] = [
     rule_passed, rule_skipped, rule_placeholder, rule_patched_internal, rule_fixture_missing,
     rule_timeout, rule_import_error, rule_mock_target, rule_attribute_error, rule_signature,
-    rule_not_implemented,
+    rule_subprocess_internal, rule_cause, rule_not_implemented,
 ]
 
 
