@@ -16,14 +16,13 @@ _TO_HELP = ("The mlcask tracking URI to copy into (sqlite:///..., postgresql://.
 
 
 def _destination(to: str | None) -> tuple[str, str, str]:
-    """``(tracking URI, database, artifact root)`` of the destination, its schema created or checked."""
+    """``(tracking URI, database, artifact root)`` of the destination (nothing opened yet)."""
     from mlcask.tracking import stores
 
     uri = to or os.environ.get("MLCASK_TRACKING_URI") or stores.default_tracking_uri()
     if stores.is_server_uri(uri):
         raise click.UsageError(f"--to '{uri}' is a tracking server: mlcask db import writes to an mlcask database. "
                                "Give the server's own database (its --backend-store-uri) as --to.")
-    stores.tracking_store(uri)  # migrates a new database; refuses a foreign one, saying what it is
     database, artifact_root = stores.database_and_artifact_root(uri)
     return uri, database, artifact_root
 
@@ -42,6 +41,7 @@ def db_import(source_uri: str, to: str | None, sign: bool, workspace: str | None
     Run ids, model ids and experiment ids (where free) are kept, so runs:/ and models:/ URIs keep
     working. Running it again copies only what is missing: an interrupted import continues.
     """
+    from mlcask.tracking import stores
     from mlcask.tracking.importing.copier import Importer, check_distinct
     from mlcask.tracking.importing.sources import open_source
     from mlcask.utils.redaction import redact_uri
@@ -50,6 +50,7 @@ def db_import(source_uri: str, to: str | None, sign: bool, workspace: str | None
     source = open_source(source_uri, workspace)
     try:
         check_distinct(getattr(source, "uri", source_uri), database)
+        stores.tracking_store(uri)  # creates and migrates a new database; refuses a foreign one, saying what it is
         importer = Importer(source, database, artifact_root, sign=sign, destination_name=redact_uri(uri))
         click.echo(f"Reading {source.describe()}...", err=True)
         steps = importer.plan()

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlcask.exceptions import InvalidArgumentError
-from mlcask.tracking.importing.artifacts import copy_folder, is_inside
+from mlcask.tracking.artifacts import get_artifact_repository
+from mlcask.tracking.importing.artifacts import copy_folder, is_inside, list_files
 from mlcask.tracking.importing.records import ExperimentRecord, RegisteredModelRecord
 from mlcask.tracking.store.importing import ImportingStore
 
@@ -153,15 +154,21 @@ class Importer:
         self._experiments[record.experiment_id] = (destination_id, location.rstrip("/"))
 
     # -- runs and logged models ------------------------------------------------------------------
-    def _copy_artifacts(self, source_uri: str | None, destination_uri: str) -> None:
+    def _copy_artifacts(self, source_uri: str | None, destination_uri: str, copy: bool) -> None:
+        """Copy (``copy``) or only count (the entity is there already) the files under ``source_uri``."""
         if not source_uri:
             return
         self._moved[source_uri.rstrip("/")] = destination_uri
-        result = copy_folder(source_uri, destination_uri, source_tracking_uri=self.source.artifact_tracking_uri,
-                             sign=self.sign)
-        self.report.add("artifact files", result.files, result.files)
-        self.report.add("artifact bytes", result.bytes, result.bytes)
-        self.report.signed += result.signed
+        if copy:
+            result = copy_folder(source_uri, destination_uri, source_tracking_uri=self.source.artifact_tracking_uri,
+                                 sign=self.sign)
+            files, size = result.files, result.bytes
+            self.report.signed += result.signed
+        else:
+            listed = list(list_files(get_artifact_repository(source_uri, self.source.artifact_tracking_uri)))
+            files, size = len(listed), sum(s or 0 for _, s in listed)
+        self.report.add("artifact files", files, files if copy else 0)
+        self.report.add("artifact bytes", size, size if copy else 0)
 
     def _runs(self, experiment_id: str, run_ids: list[str], step: Callable[[int], None]) -> None:
         destination_id, location = self._experiments[experiment_id]
@@ -170,11 +177,9 @@ class Importer:
             record = self.source.run(run_id)
             artifact_uri = f"{location}/{run_id}/artifacts"
             new = run_id not in there
+            self._copy_artifacts(record.artifact_uri, artifact_uri, new)
             if new:
-                self._copy_artifacts(record.artifact_uri, artifact_uri)
                 self.store.add_run(record, destination_id, artifact_uri)
-            elif record.artifact_uri:
-                self._moved[record.artifact_uri.rstrip("/")] = artifact_uri
             for kind, count in (("runs", 1), ("params", len(record.params)), ("tags", len(record.tags)),
                                 ("metric points", len(record.metrics)), ("dataset inputs", len(record.datasets))):
                 self.report.add(kind, count, count if new else 0)
@@ -187,11 +192,9 @@ class Importer:
             record = self.source.logged_model(model_id)
             artifact_location = f"{location}/models/{model_id}/artifacts"
             new = model_id not in there
+            self._copy_artifacts(record.artifact_location, artifact_location, new)
             if new:
-                self._copy_artifacts(record.artifact_location, artifact_location)
                 self.store.add_logged_model(record, destination_id, artifact_location)
-            else:
-                self._moved[record.artifact_location.rstrip("/")] = artifact_location
             for kind, count in (("logged models", 1), ("params", len(record.params)), ("tags", len(record.tags))):
                 self.report.add(kind, count, count if new else 0)
             step(1)

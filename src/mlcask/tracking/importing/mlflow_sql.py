@@ -8,6 +8,7 @@ SQLite files are opened read-only; nothing in the source is ever changed.
 
 from __future__ import annotations
 
+import os
 import re
 import urllib.parse
 from collections import defaultdict
@@ -17,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from mlcask.exceptions import InvalidArgumentError
+from mlcask.tracking import stores
 from mlcask.tracking.importing.records import (
     DatasetRecord,
     ExperimentRecord,
@@ -73,8 +75,6 @@ class MlflowSqlSource:
     """
 
     kind = "MLflow database"
-    #: Host-less ``mlflow-artifacts:/`` locations need a server: MLCASK_/MLFLOW_TRACKING_URI names it.
-    artifact_tracking_uri: str | None = None
 
     def __init__(self, uri: str, workspace: str | None = None) -> None:
         self.uri = uri
@@ -95,6 +95,11 @@ class MlflowSqlSource:
                 f"params tables (it has: {', '.join(sorted(present)) or 'no tables'}).")
         self.workspace = self._choose_workspace(workspace)
         self._connection = self._engine.connect()
+        # Host-less mlflow-artifacts:/ locations are on the server in front of this database: the
+        # http(s) URI of MLFLOW_TRACKING_URI (or MLCASK_TRACKING_URI) names it.
+        self.artifact_tracking_uri = next((value for value in (os.environ.get("MLFLOW_TRACKING_URI"),
+                                                               os.environ.get("MLCASK_TRACKING_URI"))
+                                           if value and stores.is_server_uri(value)), None)
 
     def describe(self) -> str:
         return f"MLflow database {self.shown} (schema revision {self.revision or 'unknown'})"
