@@ -73,6 +73,7 @@ def _flavor_name(flavor):
 
 
 # -- signature and docstring -------------------------------------------------------------------
+@pytest.mark.interop
 @pytest.mark.parametrize("flavor", FLAVORS)
 def test_log_model_has_mlflows_parameters_in_mlflows_order(flavor, mlflow_api):
     ours = [f"{p.kind}:{p.name}" for p in inspect.signature(importlib.import_module(f"mlcask.{flavor}").log_model)
@@ -92,6 +93,7 @@ def test_log_model_docstring_is_numpydoc_with_every_parameter(flavor):
 
 
 # -- module-level names MLflow's flavor tests use ------------------------------------------------
+@pytest.mark.interop
 def test_sklearn_constants_are_mlflows(mlflow_api):
     assert {n: getattr(mlcask.sklearn, n) for n in mlflow_api["constants"]} == mlflow_api["constants"]
     for flavor, name in mlflow_api["flavor_names"].items():
@@ -105,6 +107,7 @@ def _pinned_here(requirements):
             for r in requirements]
 
 
+@pytest.mark.interop
 @pytest.mark.parametrize("flavor", PIP_FLAVORS)
 def test_default_pip_requirements_are_mlflows(flavor, mlflow_api):
     module = importlib.import_module(f"mlcask.{flavor}")
@@ -115,6 +118,7 @@ def test_default_pip_requirements_are_mlflows(flavor, mlflow_api):
     assert ours == expected
 
 
+@pytest.mark.interop
 @pytest.mark.parametrize("flavor, kwargs", [("sklearn", {"include_skops": True}),
                                             ("lightgbm", {"include_cloudpickle": True}), ("xgboost", {})])
 def test_default_conda_env_has_mlflows_shape(flavor, kwargs, mlflow_api):
@@ -132,7 +136,7 @@ def test_log_model_records_step_params_tags_and_type(flavor, tracking, models):
     with mlcask.start_run() as run:
         mlcask.log_param("lr", 0.1)
         info = _log(flavor, models[flavor], name="m", step=7, params={"depth": 3, "lr": "ignored"},
-                    tags={"team": "risk"})
+                    tags={"team": "risk"}, metadata={"owner": "risk team"})
         active_outputs = mlcask.active_run().outputs.model_outputs
     assert info.model_uri == f"models:/{info.model_id}" and info.run_id == run.info.run_id
     assert [(o.model_id, o.step) for o in active_outputs] == [(info.model_id, 7)]
@@ -142,7 +146,9 @@ def test_log_model_records_step_params_tags_and_type(flavor, tracking, models):
     assert logged.params == {"depth": "3", "lr": "0.1"}  # the run's params win, as in MLflow
     assert logged.tags["team"] == "risk" and logged.tags["mlflow.source.type"] == "LOCAL"
     assert "mlflow.user" in logged.tags and "mlflow.source.name" in logged.tags
-    assert _flavor_name(flavor) in mlcask.pyfunc.load_model(info.model_uri).metadata.flavors
+    meta = mlcask.pyfunc.load_model(info.model_uri).metadata
+    assert _flavor_name(flavor) in meta.flavors and meta.metadata == info.metadata == {"owner": "risk team"}
+    assert meta.model_id == info.model_id and meta.run_id == run.info.run_id
 
 
 @pytest.mark.xfail(strict=True, reason="the store's inputs table has no step column yet (MLflow's has): the "
