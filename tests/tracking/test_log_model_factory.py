@@ -101,10 +101,17 @@ def test_pyfunc_model_config_is_logged_as_run_params(tracking):
 
 def test_model_log_goes_through_the_same_log_model(tracking, logistic_regression):
     client = mlcask.MlflowClient()
-    run = client.create_run(client.get_experiment_by_name("Default").experiment_id)
+    run = client.create_run(client.create_experiment("model-log"))
     info = mlcask.models.Model.log(None, mlcask.sklearn, name="m", sk_model=logistic_regression,
                                    run_id=run.info.run_id, params={"p": 1})
     assert mlcask.active_run() is None  # logged into the given run, none started
     logged = client.get_logged_model(info.model_id)
     assert logged.source_run_id == run.info.run_id and logged.params == {"p": "1"} and logged.status == "READY"
     assert [o.model_id for o in client.get_run(run.info.run_id).outputs.model_outputs] == [info.model_id]
+
+
+def test_pyfunc_model_config_file_is_logged_as_run_params(tracking, tmp_path):
+    (tmp_path / "config.yaml").write_text("llm:\n  temperature: 0.2\nname: small\n")
+    with mlcask.start_run() as run:
+        mlcask.pyfunc.log_model(name="m", python_model=Doubler(), model_config=str(tmp_path / "config.yaml"))
+    assert mlcask.get_run(run.info.run_id).data.params == {"llm/temperature": "0.2", "name": "small"}

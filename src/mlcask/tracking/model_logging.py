@@ -179,13 +179,14 @@ def _log_model_config(client: MlcaskClient, run_id: str, model_config: dict[str,
         return
     config: Any = model_config
     if isinstance(model_config, (str, Path)):
-        text = Path(model_config).read_text()
-        if str(model_config).lower().endswith(".json"):
-            config = json.loads(text)
-        else:
-            import yaml
+        import yaml
 
-            config = yaml.safe_load(text)
+        try:
+            text = Path(model_config).read_text()
+            config = json.loads(text) if str(model_config).lower().endswith(".json") else yaml.safe_load(text)
+        except (OSError, ValueError, yaml.YAMLError) as exc:
+            _logger.warning("model_config '%s' could not be read (%s); not logged as params.", model_config, exc)
+            return
     if not isinstance(config, Mapping):
         _logger.warning("model_config is not a mapping (%s); not logged as params.", type(config).__name__)
         return
