@@ -54,6 +54,11 @@ def test_unrecognized_serialization_format_is_mlflows_error_and_writes_nothing(t
     mlcask.sklearn.save_model(logistic_regression, tmp_path / "m")  # the same path saves afterwards
 
 
+def test_serialization_format_none_is_the_default(tmp_path, logistic_regression):
+    mlcask.sklearn.save_model(logistic_regression, tmp_path / "m", serialization_format=None)
+    assert Model.load(tmp_path / "m").flavors["sklearn"]["serialization_format"] == "skops"
+
+
 def test_a_malformed_mlmodel_format_names_the_supported_ones(tmp_path, logistic_regression):
     mlcask.sklearn.save_model(logistic_regression, tmp_path / "m")
     (tmp_path / "m" / "mlcask-manifest.json").unlink()

@@ -111,6 +111,7 @@ def save_model(
     metadata : dict, optional
         Free-form metadata written to MLmodel.
     serialization_format : {"skops", "cloudpickle", "pickle"}, default "skops"
+        (None, as in MLflow, is the default.)
         How a scikit-learn-API model is written (a ``Booster`` is always LightGBM's own text).
     skops_trusted_types : list of str, optional
         Types added to those recorded for skops (LightGBM's own classes always are).
@@ -133,7 +134,7 @@ def save_model(
             f"lgb_model must be a lightgbm.Booster or a LightGBM scikit-learn model, got "
             f"{type(lgb_model).__module__}.{type(lgb_model).__name__}."
         )
-    check_serialization_format(serialization_format)
+    serialization_format = check_serialization_format(serialization_format or SERIALIZATION_FORMAT_SKOPS)
     if kwargs:
         warnings.warn(f"lightgbm.save_model: {sorted(kwargs)} are not used (MLflow's lightgbm flavor uses no "
                       "extra keyword arguments either).", UserWarning, stacklevel=2)

@@ -99,6 +99,7 @@ def save_model(
     mlflow_model : Model, optional
         The MLmodel metadata this flavor is added to.
     serialization_format : {"skops", "cloudpickle", "pickle"}, default "skops"
+        (None, as in MLflow, is the default.)
         How the estimator is written. skops builds only trusted types at load; the pickle
         formats run code and load only from a trusted (signed) model or with ``allow_pickle``.
     signature : ModelSignature, optional
@@ -128,7 +129,7 @@ def save_model(
     """
     from mlcask.models.packaging import save_model_folder
 
-    check_serialization_format(serialization_format)
+    serialization_format = check_serialization_format(serialization_format or SERIALIZATION_FORMAT_SKOPS)
     has_predict_fn = callable(getattr(sk_model, pyfunc_predict_fn, None))
     if not has_predict_fn and pyfunc_predict_fn != "predict":
         raise InvalidArgumentError(f"pyfunc_predict_fn={pyfunc_predict_fn!r}: {type(sk_model).__name__} has no "
