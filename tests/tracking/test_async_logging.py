@@ -114,6 +114,7 @@ def test_client_log_batch_asynchronous_splits_and_combines(tracking):
         # 100 params with 900 metrics, 50 params with 950 metrics, 650 metrics
         assert isinstance(ops, mlcask.RunOperations) and len(ops._operation_futures) == 3
         ops.wait()
+        assert client.log_batch(run.info.run_id, synchronous=False) is None  # nothing to log, nothing to wait for
     assert len(client.get_metric_history(run.info.run_id, "m")) == 2500
     assert mlcask.get_run(run.info.run_id).data.params["p149"] == "149"
 

@@ -199,6 +199,8 @@ class MlcaskClient(RegistryClientMixin):
                    else dataclasses.replace(m, value=as_float_if_possible(m.value), model_id=m.model_id or active_model)
                    for m in metrics]
         requests = batch_requests(metrics, stringify_params(params), stringify_tags(tags))
+        if not requests:  # nothing to log: no request, and nothing to wait for (None, as MLflow returns)
+            return None
         if async_logging.is_async(synchronous):
             return async_logging.combine([async_logging.submit(self._store.log_batch, run_id, *request)
                                           for request in requests])
@@ -355,7 +357,8 @@ class MlcaskClient(RegistryClientMixin):
         """The logged model, with the metrics its source run logged for it (``model.metrics``, None if none)."""
         _check_model_id(model_id)
         model = self._store.get_logged_model(model_id)
-        model.metrics = self._model_metrics(model) or None
+        if model.metrics is None:  # a store that does not read them: those of the source run
+            model.metrics = self._model_metrics(model) or None
         return model
 
     def _model_metrics(self, model: LoggedModel) -> list[Metric]:
@@ -414,6 +417,7 @@ class MlcaskClient(RegistryClientMixin):
         return self._model_artifacts(model_id).list_artifacts(path)
 
     def delete_logged_model(self, model_id: str) -> None:
+        _check_model_id(model_id)
         self._store.delete_logged_model(model_id)
 
     def search_logged_models(self, experiment_ids: Sequence[str], filter_string: str | None = None,
