@@ -78,6 +78,10 @@ def test_list_artifacts_paths_are_mlflows(run):
         ("a", True), ("c.txt", False), ("conf", True)]
     assert [f.path for f in artifacts.list_artifacts(run_id=run_id, artifact_path="a")] == ["a/b.txt"]
     assert [f.path for f in artifacts.list_artifacts(artifact_uri=f"runs:/{run_id}/a")] == ["a/b.txt"]
+    mlcask.MlflowClient().log_text(run_id, "deep", "a/sub/d.txt")
+    # relative to the folder holding the URI's last part, as MLflow lists
+    assert [f.path for f in artifacts.list_artifacts(artifact_uri=f"runs:/{run_id}/a/sub")] == ["sub/d.txt"]
+    assert [f.path for f in artifacts.list_artifacts(artifact_uri=f"runs:/{run_id}/a")] == ["a/b.txt", "a/sub"]
     # an artifact location lists relative to its parent folder, as MLflow's does
     listed = artifacts.list_artifacts(artifact_uri=run.info.artifact_uri)
     assert [f.path for f in listed] == ["artifacts/a", "artifacts/c.txt", "artifacts/conf"]

@@ -148,13 +148,20 @@ def list_artifacts(artifact_uri: str | None = None, run_id: str | None = None, a
     listing ``runs:/<id>/dir`` gives ``dir/<file>``); for ``run_id``, to the run's artifact root.
     A path that does not exist lists nothing.
     """
+    import dataclasses
+
     _check_arguments(artifact_uri, run_id, artifact_path)
     client = _client(tracking_uri)
-    if artifact_uri is not None:
-        repository, path = _resolve(client, str(artifact_uri))
-    else:
+    if artifact_uri is None:
         repository, path = _resolve(client, f"runs:/{run_id}/{artifact_path or ''}")
-    return repository.list_artifacts(path or None)
+        return repository.list_artifacts(path or None)
+    uri = str(artifact_uri)
+    repository, path = _resolve(client, uri)
+    listed = repository.list_artifacts(path or None)
+    parent = posixpath.dirname(path) if uri[:len("runs:")].lower() == "runs:" else ""
+    if not parent:
+        return listed
+    return [dataclasses.replace(info, path=info.path[len(parent) + 1:]) for info in listed]
 
 
 def _read(artifact_uri: str) -> bytes:

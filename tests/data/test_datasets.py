@@ -14,6 +14,7 @@ import mlcask
 import mlcask.data
 from mlcask.data.code_dataset_source import CodeDatasetSource
 from mlcask.data.dataset_source import DatasetSource
+from mlcask.data.dataset_source_registry import get_dataset_source_from_json, get_source, resolve_dataset_source
 from mlcask.data.digest_utils import compute_pandas_digest
 from mlcask.data.filesystem_dataset_source import LocalArtifactDatasetSource
 from mlcask.data.http_dataset_source import HTTPDatasetSource
@@ -21,7 +22,6 @@ from mlcask.data.meta_dataset import MetaDataset
 from mlcask.data.numpy_dataset import NumpyDataset, from_numpy
 from mlcask.data.pandas_dataset import PandasDataset, from_pandas
 from mlcask.data.schema import TensorDatasetSchema
-from mlcask.data.sources import get_dataset_source_from_json, get_source, resolve_dataset_source
 from mlcask.exceptions import INVALID_PARAMETER_VALUE, RESOURCE_DOES_NOT_EXIST, MlcaskException
 from mlcask.types import ColSpec, Schema
 

@@ -33,8 +33,8 @@ from typing import Any
 
 from mlcask.autologging.config import get_config
 from mlcask.autologging.patching import inside_patched_call, warn_once
+from mlcask.data.dataset_source_registry import resolve as resolve_source
 from mlcask.data.numpy_dataset import NumpyDataset
-from mlcask.data.sources import resolve as resolve_source
 from mlcask.tracking.validation import MAX_METRICS_PER_BATCH
 
 _logger = logging.getLogger("mlcask.autolog")

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from mlcask._lazy import lazy_attributes
 
-_SUBMODULES = ["code_dataset_source", "dataset", "dataset_source", "digest_utils", "filesystem_dataset_source",
-               "http_dataset_source", "meta_dataset", "numpy_dataset", "pandas_dataset", "polars_dataset", "schema",
-               "sources"]
+_SUBMODULES = ["code_dataset_source", "dataset", "dataset_source", "dataset_source_registry", "digest_utils",
+               "filesystem_dataset_source", "http_dataset_source", "meta_dataset", "numpy_dataset", "pandas_dataset",
+               "polars_dataset", "pyfunc_dataset_mixin", "schema", "sources"]
 
 _EXPORTS = {
     **{name: f"mlcask.data.{name}" for name in _SUBMODULES},
@@ -23,7 +23,7 @@ _EXPORTS = {
     "from_numpy": "mlcask.data.numpy_dataset",
     "from_pandas": "mlcask.data.pandas_dataset",
     "from_polars": "mlcask.data.polars_dataset",
-    "get_source": "mlcask.data.sources",
+    "get_source": "mlcask.data.dataset_source_registry",
 }
 
 __all__ = ["Dataset", "DatasetSource", "dataset_input", "from_numpy", "from_pandas", "from_polars", "get_source"]

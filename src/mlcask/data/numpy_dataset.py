@@ -10,9 +10,10 @@ from typing import Any
 
 from mlcask.data.dataset import Dataset
 from mlcask.data.dataset_source import DatasetSource
+from mlcask.data.dataset_source_registry import resolve
 from mlcask.data.digest_utils import compute_numpy_digest
+from mlcask.data.pyfunc_dataset_mixin import PyFuncConvertibleDatasetMixin, PyFuncInputsOutputs
 from mlcask.data.schema import TensorDatasetSchema
-from mlcask.data.sources import resolve
 
 __all__ = ["NumpyDataset", "from_numpy"]
 
@@ -22,11 +23,10 @@ _logger = logging.getLogger(__name__)
 def _attribute(data: Any, name: str) -> Any:
     if isinstance(data, dict):
         return {key: _attribute(array, name) for key, array in data.items()}
-    value = getattr(data, name)
-    return list(value) if isinstance(value, tuple) else int(value)
+    return getattr(data, name)
 
 
-class NumpyDataset(Dataset):
+class NumpyDataset(Dataset, PyFuncConvertibleDatasetMixin):
     """Numpy features (and targets) as a dataset."""
 
     def __init__(self, features: Any, source: DatasetSource, targets: Any = None, name: str | None = None,
@@ -64,6 +64,9 @@ class NumpyDataset(Dataset):
         except Exception as exc:  # the dataset is still logged, without schema
             _logger.warning("Failed to infer schema for NumPy dataset. Exception: %s", exc)
             return None
+
+    def to_pyfunc(self) -> PyFuncInputsOutputs:
+        return PyFuncInputsOutputs(self._features, self._targets)
 
     def to_dict(self) -> dict[str, str]:
         fields = super().to_dict()

@@ -10,8 +10,9 @@ from typing import Any
 
 from mlcask.data.dataset import Dataset
 from mlcask.data.dataset_source import DatasetSource
+from mlcask.data.dataset_source_registry import resolve
 from mlcask.data.digest_utils import compute_pandas_digest
-from mlcask.data.sources import resolve
+from mlcask.data.pyfunc_dataset_mixin import PyFuncConvertibleDatasetMixin, PyFuncInputsOutputs
 from mlcask.exceptions import InvalidArgumentError
 from mlcask.types import Schema
 
@@ -20,7 +21,7 @@ __all__ = ["PandasDataset", "from_pandas"]
 _logger = logging.getLogger(__name__)
 
 
-class PandasDataset(Dataset):
+class PandasDataset(Dataset, PyFuncConvertibleDatasetMixin):
     """A pandas DataFrame as a dataset; ``targets`` and ``predictions`` name columns of it."""
 
     def __init__(self, df: Any, source: DatasetSource, targets: str | None = None, name: str | None = None,
@@ -69,6 +70,12 @@ class PandasDataset(Dataset):
         except Exception as exc:  # an unsupported column type: the dataset is still logged, without schema
             _logger.debug("Failed to infer schema for Pandas dataset. Exception: %s", exc)
             return None
+
+    def to_pyfunc(self) -> PyFuncInputsOutputs:
+        """The frame without its targets column as inputs, that column as outputs."""
+        if self._targets:
+            return PyFuncInputsOutputs(self._df.drop(columns=[self._targets]), self._df[self._targets])
+        return PyFuncInputsOutputs(self._df)
 
     def to_dict(self) -> dict[str, str]:
         fields = super().to_dict()

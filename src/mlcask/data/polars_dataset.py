@@ -12,7 +12,8 @@ import polars as pl
 
 from mlcask.data.dataset import Dataset
 from mlcask.data.dataset_source import DatasetSource
-from mlcask.data.sources import resolve
+from mlcask.data.dataset_source_registry import resolve
+from mlcask.data.pyfunc_dataset_mixin import PyFuncConvertibleDatasetMixin, PyFuncInputsOutputs
 from mlcask.exceptions import InvalidArgumentError
 from mlcask.types import Array, ColSpec, DataType, Object, Property, Schema
 
@@ -55,7 +56,7 @@ def infer_schema(df: Any) -> Schema:
     return Schema([ColSpec(_dtype(df[c].dtype, c), c, df[c].count() > 0) for c in df.columns])
 
 
-class PolarsDataset(Dataset):
+class PolarsDataset(Dataset, PyFuncConvertibleDatasetMixin):
     """A polars DataFrame as a dataset; ``targets`` and ``predictions`` name columns of it."""
 
     def __init__(self, df: Any, source: DatasetSource, targets: str | None = None, name: str | None = None,
@@ -97,6 +98,13 @@ class PolarsDataset(Dataset):
         except Exception as exc:  # the dataset is still logged, without schema
             _logger.warning("Failed to infer schema for PolarsDataset. Exception: %s", exc)
             return None
+
+    def to_pyfunc(self) -> PyFuncInputsOutputs:
+        """As pandas frames (what pyfunc models take): inputs without the targets column, and that column."""
+        if self._targets:
+            return PyFuncInputsOutputs([self._df.drop(self._targets).to_pandas()],
+                                       [self._df.select(self._targets).to_series().to_pandas()])
+        return PyFuncInputsOutputs([self._df.to_pandas()])
 
     def to_dict(self) -> dict[str, str]:
         fields = super().to_dict()

@@ -11,7 +11,8 @@ from typing import Any
 from mlcask.tracking import context, fluent
 from mlcask.tracking.images import Image
 
-__all__ = ["Image", "load_table", "log_dict", "log_figure", "log_image", "log_stream", "log_table", "log_text"]
+__all__ = ["Image", "flush_artifact_async_logging", "load_table", "log_dict", "log_figure", "log_image", "log_stream",
+           "log_table", "log_text"]
 
 
 def _run_id(run_id: str | None = None) -> str:
@@ -69,3 +70,8 @@ def load_table(artifact_file: str, run_ids: list[str] | None = None, extra_colum
     """The table ``artifact_file`` of every run of the current experiment that logged it (or of ``run_ids``),
     concatenated; ``extra_columns`` (e.g. ``["run_id"]``) add run columns."""
     return context.current_client().load_table(_experiment_id(), artifact_file, run_ids, extra_columns)
+
+
+def flush_artifact_async_logging() -> None:
+    """Wait for artifacts logged asynchronously (``log_image(..., synchronous=False)``): mlcask writes
+    every artifact before the logging call returns, so there is never anything left to wait for."""
