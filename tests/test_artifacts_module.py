@@ -154,3 +154,23 @@ def test_tracking_uri_selects_another_store(tracking, tmp_path):
                                          tracking_uri=other)
     assert Path(local).read_text() == "elsewhere"
     assert [f.path for f in artifacts.list_artifacts(run_id=run_id, tracking_uri=other)] == ["f.txt"]
+
+
+def test_log_dict_writes_yaml_for_yaml_names_and_json_otherwise(tracking):
+    client = mlcask.MlflowClient()
+    run_id = client.create_run("0").info.run_id
+    data = {"b": [1, 2], "a": {"nested": "x"}, "when": __import__("datetime").date(2024, 1, 2)}
+    client.log_dict(run_id, data, "conf/params.yaml")
+    client.log_dict(run_id, data, "conf/params")
+    read = artifacts.load_text
+    assert read(f"runs:/{run_id}/conf/params.yaml") == "a:\n  nested: x\nb:\n- 1\n- 2\nwhen: 2024-01-02\n"
+    assert read(f"runs:/{run_id}/conf/params") == (
+        '{\n  "b": [\n    1,\n    2\n  ],\n  "a": {\n    "nested": "x"\n  },\n  "when": "2024-01-02"\n}')
+
+
+def test_log_figure_refuses_what_is_not_a_figure(tracking):
+    client = mlcask.MlflowClient()
+    run_id = client.create_run("0").info.run_id
+    with pytest.raises(TypeError, match="^Unsupported figure object type: '<class 'str'>'$"):
+        client.log_figure(run_id, "not a figure", "fig.png", save_kwargs={"dpi": 10})
+    assert client.list_artifacts(run_id) == []
