@@ -212,14 +212,21 @@ def test_a_model_id_that_does_not_exist_is_refused_before_saving(flavor, trackin
 
 
 @pytest.mark.parametrize("flavor", PIP_FLAVORS)
-def test_load_model_dst_path_copies_the_model_there(flavor, tracking, models, tmp_path, breast_cancer):
+def test_load_model_dst_path_copies_the_model_where_mlflow_does(flavor, tracking, models, tmp_path, breast_cancer):
     X, _ = breast_cancer
     module = importlib.import_module(f"mlcask.{flavor}")
     info = _log(flavor, models[flavor], name="m")
-    loaded = module.load_model(info.model_uri, dst_path=tmp_path / "dst")
-    copies = list((tmp_path / "dst").glob("*/MLmodel"))
-    assert len(copies) == 1 and (copies[0].parent / "requirements.txt").is_file()
+    (tmp_path / "logged").mkdir()
+    loaded = module.load_model(info.model_uri, dst_path=tmp_path / "logged")
+    assert (tmp_path / "logged" / "MLmodel").is_file()  # a models:/ model's files go straight in
     np.testing.assert_array_equal(loaded.predict(X.head(5)), models[flavor].predict(X.head(5)))
+    module.save_model(models[flavor], tmp_path / "saved")
+    (tmp_path / "local").mkdir()
+    module.load_model(tmp_path / "saved", dst_path=str(tmp_path / "local"))
+    assert (tmp_path / "local" / "saved" / "MLmodel").is_file()  # any other as dst_path/<its name>
+    with pytest.raises(InvalidArgumentError, match="The destination path for downloaded artifacts does not exist! "
+                                                   "Destination path: .*nowhere"):
+        module.load_model(info.model_uri, dst_path=tmp_path / "nowhere")
 
 
 @pytest.mark.parametrize("flavor", PIP_FLAVORS)

@@ -54,14 +54,23 @@ def copy_extra_files(extra_files: list[str | os.PathLike] | None, folder: Path) 
 
 
 def copy_model_to(model_uri: str | os.PathLike, dst_path: str | os.PathLike) -> Path:
-    """Copy the model folder at ``model_uri`` (downloaded first if remote) into ``dst_path``
-    (created if needed) as ``dst_path/<folder name>``; returns the copy, which is then loaded."""
-    from mlcask.models.uri import resolve_model_path
+    """Copy the model folder at ``model_uri`` (downloaded first if remote) into the existing folder
+    ``dst_path`` where MLflow puts it: a ``models:/`` model's files straight into ``dst_path``,
+    any other model as ``dst_path/<last part of its URI>``. Returns the copy, which is then loaded."""
+    from mlcask.models.uri import is_models_uri, resolve_model_path
 
+    destination = Path(dst_path).absolute()
+    if not destination.is_dir():
+        raise InvalidArgumentError(f"The destination path for downloaded artifacts does not exist! "
+                                   f"Destination path: {destination}")
     folder = resolve_model_path(model_uri)
     if folder.is_file():  # MLflow accepts the data file itself; copy its folder
         folder = folder.parent
-    destination = Path(dst_path).absolute() / folder.absolute().name
-    destination.parent.mkdir(parents=True, exist_ok=True)
+    if not is_models_uri(model_uri):
+        text = os.fspath(model_uri)
+        scheme = urllib.parse.urlparse(text).scheme
+        remote = len(scheme) > 1 and scheme != "file"
+        last = urllib.parse.urlparse(text).path.rstrip("/").rpartition("/")[2] if remote else folder.absolute().name
+        destination = destination / safe_name(last or folder.absolute().name, "model folder name")
     shutil.copytree(folder, destination, symlinks=True, dirs_exist_ok=True)
     return destination
