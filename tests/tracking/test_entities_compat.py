@@ -155,3 +155,17 @@ def test_environment_variable_objects(monkeypatch):
     assert env.MLFLOW_ENABLE_ASYNC_LOGGING.get() is False
     env.MLFLOW_ENABLE_ASYNC_LOGGING.unset()
     assert env.MLFLOW_ENABLE_ASYNC_LOGGING.get() is False and not env.MLFLOW_ENABLE_ASYNC_LOGGING.defined
+
+
+def test_mlflows_reserved_tag_names_are_the_ones_runs_get(tracking):
+    from mlcask.utils import mlflow_tags
+
+    with mlcask.start_run(description="about") as parent:
+        with mlcask.start_run(nested=True, run_name="child") as child:
+            pass
+    tags = mlcask.get_run(child.info.run_id).data.tags
+    assert tags[mlflow_tags.MLFLOW_PARENT_RUN_ID] == parent.info.run_id and tags[mlflow_tags.MLFLOW_RUN_NAME] == "child"
+    assert mlcask.get_run(parent.info.run_id).data.tags[mlflow_tags.MLFLOW_RUN_NOTE] == "about"
+    assert {mlflow_tags.MLFLOW_USER, mlflow_tags.MLFLOW_SOURCE_NAME, mlflow_tags.MLFLOW_SOURCE_TYPE} <= set(tags)
+    external = mlcask.create_external_model(name="ext")
+    assert external.tags[mlflow_tags.MLFLOW_MODEL_IS_EXTERNAL] == "true"

@@ -32,10 +32,9 @@ from mlcask.tracking.context import (  # noqa: F401 (mlcask.set_tracking_uri and
     set_registry_uri,
     set_tracking_uri,
 )
+from mlcask.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NOTE
 
 _client = context.current_client
-_RUN_NOTE = "mlflow.note.content"
-_PARENT_RUN = "mlflow.parentRunId"
 
 
 # -- experiments ---------------------------------------------------------------------------
@@ -208,10 +207,10 @@ def _check_experiment_id(experiment_id: Any) -> None:
 def _run_tags(tags: dict[str, Any] | None, description: str | None) -> dict[str, Any]:
     tags = dict(tags or {})
     if description:
-        if _RUN_NOTE in tags:
-            raise InvalidArgumentError(f"Description is already set via the tag {_RUN_NOTE} in tags."
-                                       f"Remove the key {_RUN_NOTE} from the tags or omit the description.")
-        tags[_RUN_NOTE] = description
+        if MLFLOW_RUN_NOTE in tags:
+            raise InvalidArgumentError(f"Description is already set via the tag {MLFLOW_RUN_NOTE} in tags."
+                                       f"Remove the key {MLFLOW_RUN_NOTE} from the tags or omit the description.")
+        tags[MLFLOW_RUN_NOTE] = description
     return tags
 
 
@@ -267,7 +266,7 @@ def start_run(run_id: str | None = None, experiment_id: str | None = None, run_n
     else:
         parent = _parent_for_new_run(parent_run_id, stack)
         if parent is not None:
-            all_tags[_PARENT_RUN] = parent
+            all_tags[MLFLOW_PARENT_RUN_ID] = parent
         all_tags = {**default_run_tags(), **{k: str(v) for k, v in all_tags.items()}}
         run = _client().create_run(str(experiment_id) if experiment_id is not None else current_experiment_id(),
                                    tags=all_tags, run_name=run_name)

@@ -19,6 +19,7 @@ from typing import Any
 from mlcask.entities import LoggedModel, LoggedModelStatus
 from mlcask.exceptions import InvalidArgumentError
 from mlcask.tracking import context
+from mlcask.utils.mlflow_tags import MLFLOW_MODEL_IS_EXTERNAL
 
 __all__ = [
     "ActiveModel", "clear_active_model", "create_external_model", "delete_logged_model_tag",
@@ -26,7 +27,6 @@ __all__ = [
     "last_logged_model", "log_model_params", "search_logged_models", "set_active_model", "set_logged_model_tags",
 ]
 
-_EXTERNAL_TAG = "mlflow.model.isExternal"
 _ACTIVE_MODEL_ENV = "MLFLOW_ACTIVE_MODEL_ID"
 
 
@@ -96,10 +96,11 @@ def create_external_model(name: str | None = None, source_run_id: str | None = N
     from mlcask.models.model import Model
     from mlcask.tracking.artifacts import get_artifact_repository
 
-    model = _create(name, source_run_id, {**(tags or {}), _EXTERNAL_TAG: "true"}, params, model_type, experiment_id)
+    tags = {**(tags or {}), MLFLOW_MODEL_IS_EXTERNAL: "true"}
+    model = _create(name, source_run_id, tags, params, model_type, experiment_id)
     client = context.current_client()
     spec = Model(artifact_path=model.artifact_location, run_id=model.source_run_id, model_id=model.model_id,
-                 model_uuid=model.model_id, metadata={_EXTERNAL_TAG: "true"})
+                 model_uuid=model.model_id, metadata={MLFLOW_MODEL_IS_EXTERNAL: "true"})
     folder = Path(tempfile.mkdtemp(prefix="mlcask-external-model-"))
     try:
         spec.save(folder / "MLmodel")

@@ -1,0 +1,32 @@
+"""The tag keys MLflow reserves (``mlflow.utils.mlflow_tags``), for the runs, models and datasets
+mlcask records: code written against MLflow's names finds the same keys here."""
+
+from __future__ import annotations
+
+__all__ = [
+    "MLFLOW_ARTIFACT_LOCATION", "MLFLOW_AUTOLOGGING", "MLFLOW_DATASET_CONTEXT", "MLFLOW_GIT_BRANCH",
+    "MLFLOW_GIT_COMMIT", "MLFLOW_GIT_REPO_URL", "MLFLOW_LOGGED_ARTIFACTS", "MLFLOW_LOGGED_IMAGES",
+    "MLFLOW_LOGGED_MODELS", "MLFLOW_MODEL_IS_EXTERNAL", "MLFLOW_MODEL_VERSIONS", "MLFLOW_PARENT_RUN_ID",
+    "MLFLOW_RUN_NAME", "MLFLOW_RUN_NOTE", "MLFLOW_SOURCE_NAME", "MLFLOW_SOURCE_TYPE", "MLFLOW_USER",
+]
+
+MLFLOW_RUN_NAME = "mlflow.runName"
+MLFLOW_RUN_NOTE = "mlflow.note.content"
+"""The run's description (``start_run(description=...)``)."""
+MLFLOW_PARENT_RUN_ID = "mlflow.parentRunId"
+MLFLOW_ARTIFACT_LOCATION = "mlflow.artifactLocation"
+MLFLOW_USER = "mlflow.user"
+MLFLOW_SOURCE_TYPE = "mlflow.source.type"
+MLFLOW_SOURCE_NAME = "mlflow.source.name"
+MLFLOW_GIT_COMMIT = "mlflow.source.git.commit"
+MLFLOW_GIT_BRANCH = "mlflow.source.git.branch"
+MLFLOW_GIT_REPO_URL = "mlflow.source.git.repoURL"
+MLFLOW_LOGGED_MODELS = "mlflow.log-model.history"
+MLFLOW_MODEL_IS_EXTERNAL = "mlflow.model.isExternal"
+"""On a logged model whose artifacts live outside the store (``create_external_model``)."""
+MLFLOW_MODEL_VERSIONS = "mlflow.modelVersions"
+MLFLOW_AUTOLOGGING = "mlflow.autologging"
+MLFLOW_LOGGED_ARTIFACTS = "mlflow.loggedArtifacts"
+MLFLOW_LOGGED_IMAGES = "mlflow.loggedImages"
+MLFLOW_DATASET_CONTEXT = "mlflow.data.context"
+"""On a run's dataset input: what the dataset was used for (``training``, ``eval``...)."""
