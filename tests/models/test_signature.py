@@ -83,14 +83,16 @@ def test_repr(signature):
     )
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({}, "At least one of inputs, outputs or params must be provided"),
-    ({"inputs": [ColSpec("long")]}, "inputs must be None or a Schema, got 'list'"),
-    ({"outputs": "x"}, "outputs must be None or a Schema, got 'str'"),
-    ({"params": {"k": 1}}, "params must be None or a ParamSchema, got 'dict'"),
+@pytest.mark.parametrize(("kwargs", "error", "message"), [  # MLflow's exceptions and messages
+    ({}, InvalidArgumentError, "At least one of inputs, outputs or params must be provided"),
+    ({"inputs": [ColSpec("long")]}, TypeError,
+     r"inputs must be either None, mlflow.models.signature.Schema, or a dataclass, got 'list'"),
+    ({"outputs": "x"}, TypeError, r"outputs must be either None, mlflow.models.signature.Schema, or a dataclass"),
+    ({"params": {"k": 1}}, TypeError, "If params are provided, they must by of type "
+                                      r"mlflow.models.signature.ParamSchema, got 'dict'"),
 ])
-def test_constructor_errors(kwargs, message):
-    with pytest.raises(InvalidArgumentError, match=message):
+def test_constructor_errors(kwargs, error, message):
+    with pytest.raises(error, match=message):
         ModelSignature(**kwargs)
 
 

@@ -34,15 +34,24 @@ _state = threading.local()
 running_lock = threading.RLock()
 
 
+def _is_python_model(model: Any) -> bool:
+    """An instance of mlcask's (or MLflow's) ``PythonModel``, known by name: pyfunc is a higher layer."""
+    return any(c.__name__ == "PythonModel" and c.__module__.startswith(("mlcask.pyfunc", "mlflow.pyfunc"))
+               for c in type(model).__mro__)
+
+
 def set_model(model: Any) -> None:
     """Hand the model built by a model code file to the save or load running the file.
 
     ``model`` is a :class:`~mlcask.pyfunc.PythonModel` instance or a callable taking one
     argument (the model input).
     """
-    if isinstance(model, str) or not (callable(model) or callable(getattr(model, "predict", None))):
+    from mlcask.models import model as model_module
+
+    if isinstance(model, str) or not (callable(model) or _is_python_model(model)):
         raise MlcaskException(SET_MODEL_ERROR)
     _state.model = model
+    model_module.__mlflow_model__ = model  # where MLflow keeps it
 
 
 @contextmanager

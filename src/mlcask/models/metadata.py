@@ -9,7 +9,7 @@ from mlcask.models.integrity import Verification, hash_files, open_verified, sha
 from mlcask.models.model import MLMODEL_FILE_NAME, Model
 from mlcask.models.signature import ModelSignature
 from mlcask.models.signing import signing_key
-from mlcask.models.uri import resolve_model_path
+from mlcask.models.uri import is_models_uri, parse_models_uri, resolve_model_path
 
 
 def set_signature(model_uri: str | os.PathLike, signature: ModelSignature) -> None:
@@ -22,6 +22,9 @@ def set_signature(model_uri: str | os.PathLike, signature: ModelSignature) -> No
     """
     if not isinstance(signature, ModelSignature):
         raise InvalidArgumentError(f"signature must be a ModelSignature, got {type(signature).__name__}.")
+    if is_models_uri(model_uri) and parse_models_uri(str(model_uri)).model_id is None:
+        raise InvalidArgumentError(f'Failed to set signature on "{model_uri}". Model URIs with the '
+                                   "`models:/<name>/<version>` scheme are not supported.")
     folder = resolve_model_path(model_uri)
     with open_verified(folder) as verified:
         if not verified.pinned.is_file(MLMODEL_FILE_NAME):

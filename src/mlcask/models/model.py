@@ -7,6 +7,7 @@ import datetime as dt
 import os
 import urllib.parse
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     from mlcask.types import ParamSchema, Schema
 
 MLMODEL_FILE_NAME = "MLmodel"
+# The model a models-from-code file set last (MLflow's name; see mlcask.models.set_model).
+__mlflow_model__ = None
 MAX_MLMODEL_BYTES = 8 << 20
 PYFUNC_FLAVOR = "python_function"
 
@@ -46,7 +49,7 @@ class Model:
         flavors: dict[str, dict[str, Any]] | None = None,
         signature: ModelSignature | None = None,
         saved_input_example_info: dict[str, Any] | None = None,
-        model_uuid: str | None = None,
+        model_uuid: str | Callable[[], str] | None = lambda: uuid.uuid4().hex,
         mlflow_version: str | None = MLFLOW_FORMAT_VERSION,
         metadata: dict[str, Any] | None = None,
         model_size_bytes: int | None = None,
@@ -63,7 +66,8 @@ class Model:
         self.flavors = flavors if flavors is not None else {}
         self.signature = signature
         self.saved_input_example_info = saved_input_example_info
-        self.model_uuid = model_uuid if model_uuid is not None else uuid.uuid4().hex
+        # A new id by default; None (an MLmodel file without one) stays None, as in MLflow.
+        self.model_uuid = model_uuid() if callable(model_uuid) else model_uuid
         self.mlflow_version = mlflow_version
         self.metadata = metadata
         self.model_size_bytes = model_size_bytes
@@ -256,7 +260,10 @@ class Model:
         if isinstance(path, str) and len(urllib.parse.urlparse(path).scheme) > 1:
             from mlcask.models.uri import resolve_model_path
 
-            path = resolve_model_path(path)  # a one-letter scheme is a Windows drive
+            # a one-letter scheme is a Windows drive; "<model URI>/MLmodel" names the model's file
+            uri = path.rstrip("/")
+            folder_uri = uri[:-len(MLMODEL_FILE_NAME) - 1] if uri.endswith("/" + MLMODEL_FILE_NAME) else uri
+            path = resolve_model_path(folder_uri)
         path = Path(path)
         file = path / MLMODEL_FILE_NAME if path.is_dir() else path
         try:

@@ -19,10 +19,12 @@ class ModelSignature:
     def __init__(self, inputs: Schema | None = None, outputs: Schema | None = None,
                  params: ParamSchema | None = None) -> None:
         for label, value in (("inputs", inputs), ("outputs", outputs)):
-            if value is not None and not isinstance(value, Schema):
-                raise InvalidArgumentError(f"{label} must be None or a Schema, got '{type(value).__name__}'")
+            if value is not None and not isinstance(value, Schema):  # MLflow's exception and message
+                raise TypeError(f"{label} must be either None, mlflow.models.signature.Schema, or a dataclass, got "
+                                f"'{type(value).__name__}'")
         if params is not None and not isinstance(params, ParamSchema):
-            raise InvalidArgumentError(f"params must be None or a ParamSchema, got '{type(params).__name__}'")
+            raise TypeError(f"If params are provided, they must by of type mlflow.models.signature.ParamSchema, got "
+                            f"'{type(params).__name__}'")
         if inputs is None and outputs is None and params is None:
             raise InvalidArgumentError("At least one of inputs, outputs or params must be provided")
         self.inputs = inputs

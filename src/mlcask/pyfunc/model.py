@@ -2,11 +2,33 @@
 
 from __future__ import annotations
 
+import inspect
+import logging
 from pathlib import Path
 from typing import Any
 
 from mlcask.exceptions import INVALID_PARAMETER_VALUE, InvalidInputError, MlcaskException
 from mlcask.models.model import Model
+from mlcask.pyfunc.custom_model import PythonModel, PythonModelContext
+
+# MLflow's mlflow.pyfunc.model module holds these names too.
+CONFIG_KEY_ARTIFACTS = "artifacts"
+CONFIG_KEY_ARTIFACT_RELATIVE_PATH = "path"
+CONFIG_KEY_ARTIFACT_URI = "uri"
+CONFIG_KEY_PYTHON_MODEL = "python_model"
+CONFIG_KEY_CLOUDPICKLE_VERSION = "cloudpickle_version"
+__all__ = ["CONFIG_KEY_ARTIFACTS", "CONFIG_KEY_ARTIFACT_RELATIVE_PATH", "CONFIG_KEY_ARTIFACT_URI",
+           "CONFIG_KEY_CLOUDPICKLE_VERSION", "CONFIG_KEY_PYTHON_MODEL", "PyFuncModel", "PythonModel",
+           "PythonModelContext"]
+_logger = logging.getLogger(__name__)
+
+
+def _takes_params(func: Any) -> bool:
+    try:
+        parameters = inspect.signature(func).parameters
+    except (TypeError, ValueError):  # builtins without a signature: assume MLflow's protocol
+        return True
+    return "params" in parameters or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
 
 
 def _shown(data: Any, limit: int = 1000) -> str:
@@ -41,6 +63,7 @@ class PyFuncModel:
         self._input_schema = model_meta.get_input_schema()
         self._params_schema = model_meta.get_params_schema()
         self._predict_impl = getattr(model_impl, predict_fn)
+        self._predict_takes_params = _takes_params(self._predict_impl)
         self._predict_stream_impl = getattr(model_impl, predict_stream_fn) if predict_stream_fn else None
         self._model_id = model_id if model_id is not None else model_meta.model_id
         self._serving_input_example = serving_input_example
@@ -87,7 +110,12 @@ class PyFuncModel:
             from mlcask.models.enforcement import enforce_params
 
             params = enforce_params(params, self._params_schema, strict=strict_params)
-        return self._predict_impl(data, params)
+        if self._predict_takes_params:
+            return self._predict_impl(data, params=params)
+        if params:  # as MLflow: a predict without params gets none
+            _logger.warning("The underlying model does not support passing additional parameters to the predict "
+                            "function. `params` %s will be ignored.", params)
+        return self._predict_impl(data)
 
     @property
     def metadata(self) -> Model:

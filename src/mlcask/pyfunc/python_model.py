@@ -50,6 +50,17 @@ class _PythonModelWrapper:
         self._with_params = _accepts_params(python_model)
         hints = getattr(python_model, "predict_type_hints", None)
         self._input_hint = getattr(hints, "input", None)
+        stream = getattr(type(python_model), "predict_stream", None)
+        if callable(stream):  # only models that stream get the method (PyFuncModel looks for it)
+            self.predict_stream = self._predict_stream
+
+    def _predict_stream(self, data: Any, params: dict[str, Any] | None = None) -> Any:
+        stream = self.python_model.predict_stream
+        parameters = [p for p in inspect.signature(stream).parameters if p not in ("self", "params")]
+        args = (self.context, data) if "context" in parameters or len(parameters) == 2 else (data,)
+        if "params" in inspect.signature(stream).parameters:
+            return stream(*args, params=params)
+        return stream(*args)
 
     def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
         if self._input_hint is not None:  # checked against predict's type hint, as in MLflow
@@ -156,10 +167,12 @@ def _default_requirements(python_model: PythonModel, input_example: Any) -> list
     from mlcask.models.input_example import split_example_and_params
 
     data, _ = split_example_and_params(input_example)
-    requirements = infer_pip_requirements(["cloudpickle"], [python_model, data] if data is not None else [python_model],
-                                          include_code=True)
+    objects = [python_model, getattr(python_model, "func", None) if isinstance(python_model, FunctionPythonModel)
+               else None, data]
+    objects = [o for o in objects if o is not None]
+    requirements = infer_pip_requirements(["cloudpickle"], objects, include_code=True)
     if any(r.startswith("pandas==") for r in requirements) and not any(r.startswith("numpy==") for r in requirements):
-        requirements = infer_pip_requirements(["cloudpickle", "numpy"], [python_model, data], include_code=True)
+        requirements = infer_pip_requirements(["cloudpickle", "numpy"], objects, include_code=True)
     return requirements
 
 

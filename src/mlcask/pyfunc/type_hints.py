@@ -51,6 +51,12 @@ def _no_signature_hints() -> tuple[Any, ...]:
     return pd.DataFrame, pd.Series, np.ndarray
 
 
+def _mentions_pydantic(hint: Any) -> bool:
+    if isinstance(hint, type) and any(c.__module__.startswith("pydantic") for c in hint.__mro__[1:]):
+        return True
+    return any(_mentions_pydantic(arg) for arg in typing.get_args(hint))
+
+
 def hint_repr(hint: Any) -> str:
     return hint.__name__ if type(hint) is type else str(hint)
 
@@ -58,6 +64,8 @@ def hint_repr(hint: Any) -> str:
 def predict_type_hints(func: Any, input_index: int = 0) -> TypeHints:
     """The hints of ``func``'s model-input argument (the first one that is not ``self`` or
     ``context``) and of its return value; None where there is none."""
+    if callable(func) and not (inspect.isfunction(func) or inspect.ismethod(func)) and hasattr(func, "__call__"):
+        func = type(func).__call__  # a callable object: the hints of its __call__
     try:
         hints = typing.get_type_hints(func)
         parameters = [p for p in inspect.signature(func).parameters if p not in ("self", "context")]
@@ -138,8 +146,8 @@ def signature_from_type_hints(hints: TypeHints) -> Any:
     from mlcask.models.signature import ModelSignature
     from mlcask.types import AnyType, ColSpec, Schema
 
-    if hints.input is None or hints.input in _no_signature_hints():
-        return None
+    if hints.input is None or hints.input in _no_signature_hints() or _mentions_pydantic(hints.input):
+        return None  # pydantic hints: not supported here; the input example gives the signature
     try:
         inputs = schema_of_list_hint(hints.input)
     except InvalidArgumentError as exc:
@@ -202,7 +210,7 @@ def convert_and_validate(data: Any, hint: Any) -> Any:
     (``list[dict]``: its rows), and the result is checked against ``hint`` with MLflow's errors."""
     import pandas as pd
 
-    if hint is None or hint in _no_signature_hints():
+    if hint is None or hint in _no_signature_hints() or _mentions_pydantic(hint):
         return data
     if isinstance(data, pd.DataFrame):
         if not _is_list(hint):
