@@ -244,6 +244,12 @@ def test_classify_placeholders_and_patches():
     assert classify(public_patch).cls == DIFFERENT
 
 
+def test_classify_placeholder_named_in_a_message():
+    verdict = classify(_record(type="RepresenterError", message="('cannot represent an object', "
+                                                              "<unavailable mlflow.models.model._X (internal)>)"))
+    assert (verdict.cls, verdict.reason) == (SET_ASIDE, "uses mlflow.models.model._X (internal)")
+
+
 def test_classify_mock_target_fixture_timeout_and_differences():
     mock_missing = classify(_record(type="AttributeError",
                                     message="<module 'mlcask.tracking.fluent' from '/x.py'> does not have the "
@@ -253,8 +259,10 @@ def test_classify_mock_target_fixture_timeout_and_differences():
     assert classify(fixture).reason == "needs the MLflow test fixture 'spark'"
     assert classify({**_record(type="ParityTimeout", message="past 60 s"), "timeout": True,
                      "timeout_s": 60}).reason == "timed out after 60 s"
-    differs = classify(_record(type="AssertionError", message="Regex pattern did not match.\n Regex: 'x'"))
-    assert (differs.cls, differs.reason) == (DIFFERENT, "AssertionError: Regex pattern did not match.")
+    differs = classify(_record(type="AssertionError", message="Regex pattern did not match.\n Regex: 'x'\n Input: 'y'"))
+    assert (differs.cls, differs.reason) == (DIFFERENT, "message differs: expected 'x', got 'y'")
+    other = classify(_record(type="AssertionError", message="assert 1 == 2\n +  where 1 = f()"))
+    assert (other.cls, other.reason) == (DIFFERENT, "AssertionError: assert 1 == 2")
 
 
 def test_patch_targets_are_public_only_in_documented_modules():

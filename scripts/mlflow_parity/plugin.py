@@ -14,6 +14,7 @@ import faulthandler
 import inspect
 import json
 import os
+import re
 import signal
 import traceback
 from pathlib import Path
@@ -175,6 +176,17 @@ def _placeholder_params(item: pytest.Item) -> list[tuple[str, str, str]]:
     return found
 
 
+def _placeholders_named_in(item: pytest.Item) -> list[tuple[str, str, str]]:
+    """Placeholders among the module globals that the test's source names."""
+    source = _source(item)
+    module = getattr(item, "module", None)
+    found = []
+    for name, value in vars(module).items() if module is not None else ():
+        if placeholders.is_placeholder(value) and re.search(rf"\b{re.escape(name)}\b", source):
+            found.append((value._parity_name, value._parity_category, "named by the test"))
+    return found
+
+
 def _alarm(signum: int, frame: Any) -> None:
     raise ParityTimeout(f"test phase ran past {TIMEOUT:g} s")
 
@@ -194,7 +206,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
         faulthandler.cancel_dump_traceback_later()
         record = item._parity
         record["touched"], fixture_touched = placeholders.end_test()
-        record["touched"] += _placeholder_params(item)
+        record["touched"] += _placeholder_params(item) + record.pop("named_touched", [])
         record["fixture_touched"] = sorted({t[0] for t in fixture_touched})
         record["patched"] = list(PATCHED)
         record["fixture_patched"] = list(FIXTURE_PATCHED)
@@ -249,4 +261,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             value = call.excinfo.value
             record["exc"] = describe(value, str(Path(str(item.config.rootpath)) / "tests"))
             record["timeout"] = isinstance(value, ParityTimeout)
+            if "_PlaceholderMeta" in record["exc"]["message"]:
+                record["named_touched"] = _placeholders_named_in(item)
     return report

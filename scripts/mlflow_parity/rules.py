@@ -316,6 +316,19 @@ def _internal_targets(targets: list[str]) -> list[str]:
     return [n for n in names if n.startswith("mlflow") and patch_target_category(n) != PUBLIC]
 
 
+_UNAVAILABLE_REPR = re.compile(r"<unavailable ([\w.]+) \(([\w-]+)\)>")
+
+
+def rule_placeholder_in_message(rec: dict[str, Any]) -> Verdict | None:
+    """A placeholder reached code that never called back into it (``re.escape(MISSING_MESSAGE)``,
+    a YAML dump): its repr, or the plugin's scan of the test's globals, names it."""
+    exc = rec.get("exc") or {}
+    match = _UNAVAILABLE_REPR.search(exc.get("message", ""))
+    if match and match.group(2) in CLASS_OF_CATEGORY:
+        return _category_verdict(match.group(1), match.group(2), "uses")
+    return None
+
+
 def rule_patched_internal(rec: dict[str, Any]) -> Verdict | None:
     """The test patched an MLflow internal (mock.patch / monkeypatch.setattr) in its body; or a
     fixture did and the test failed on that mock (an ``assert_called...`` in unittest.mock)."""
@@ -456,12 +469,17 @@ def rule_different(rec: dict[str, Any]) -> Verdict:
     prefix = "" if phase == "call" else f"[{phase}] "
     if not exc:
         return Verdict(DIFFERENT, prefix + (rec.get("longrepr") or rec["outcome"]).strip().splitlines()[-1][:200])
-    first = (exc.get("message") or "").strip().splitlines()
+    message = (exc.get("message") or "").strip()
+    regex = re.search(r"Regex: (.*)\n\s*Input: (.*)", message)
+    if message.startswith("Regex pattern did not match") and regex:
+        return Verdict(DIFFERENT, f"{prefix}message differs: expected {regex.group(1)[:120]}, "
+                                  f"got {regex.group(2)[:160]}")
+    first = message.splitlines()
     return Verdict(DIFFERENT, f"{prefix}{exc.get('type')}: {first[0][:200] if first else ''}".rstrip(": "))
 
 
 RULES: list[Callable[[dict[str, Any]], Verdict | None]] = [
-    rule_passed, rule_skipped, rule_placeholder, rule_patched_internal, rule_fixture_missing,
+    rule_passed, rule_skipped, rule_placeholder, rule_placeholder_in_message, rule_patched_internal, rule_fixture_missing,
     rule_timeout, rule_import_error, rule_mock_target, rule_attribute_error, rule_signature,
     rule_subprocess_internal, rule_cause, rule_not_implemented,
 ]
