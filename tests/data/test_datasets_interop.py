@@ -25,6 +25,8 @@ def cases(data):
                           "o": [[1], [2], [3], [4], [5], [6]], "t": [0, 1, 0, 1, 0, 1]})
     big = pd.DataFrame({"x": np.arange(20_000), "y": rng.normal(size=20_000), "z": ["q"] * 20_000})
     nulls = pd.DataFrame({"f": [1.5, None, 2.5], "mixed": ["a", 1, None], "flag": [True, False, True]})
+    strings = pd.DataFrame({"missing": pd.Series(["a", None, "c"], dtype="string"),
+                            "full": pd.Series(["x", "y", "z"], dtype="string"), "plain": ["p", "q", "r"]})
     X = rng.normal(size=(50, 4))
     y = rng.integers(0, 3, size=50)
     built = {
@@ -33,6 +35,7 @@ def cases(data):
         "frame_http": data.from_pandas(frame, source="https://example.com/train.csv", name="web"),
         "big": data.from_pandas(big, source="big.csv"),
         "nulls": data.from_pandas(nulls, source="n.csv"),
+        "strings": data.from_pandas(strings, source="s.csv"),
         "indexed": data.from_pandas(frame.set_index("s"), source="i.csv"),
         "numpy": data.from_numpy(X, targets=y, source="x.npy"),
         "numpy_features": data.from_numpy(X.astype(np.float32), source="gs://b/x.npy"),
@@ -72,7 +75,7 @@ def both(tmp_path_factory):
     return ours, theirs
 
 
-CASE_NAMES = ["frame_local", "frame_s3", "frame_http", "big", "nulls", "indexed", "numpy", "numpy_features",
+CASE_NAMES = ["frame_local", "frame_s3", "frame_http", "big", "nulls", "strings", "indexed", "numpy", "numpy_features",
               "numpy_dict", "numpy_3d", "numpy_str", "numpy_code"]
 
 

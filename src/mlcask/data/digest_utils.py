@@ -14,13 +14,18 @@ __all__ = ["MAX_ROWS", "compute_numpy_digest", "compute_pandas_digest", "get_nor
 MAX_ROWS = 10_000
 
 
-def _string_columns(df: Any) -> Any:
+def _all_strings(column: Any) -> bool:
+    import pandas as pd
+
+    if isinstance(column.dtype, pd.StringDtype):  # str values, or missing ones (which are not str)
+        return not column.isna().any()
+    return all(type(value) is str for value in column.to_numpy())  # stops at the first other value
+
+
+def _string_columns(df: Any) -> list[Any]:
     """The columns of ``df`` whose every value is a ``str`` (over all rows, as MLflow checks)."""
-    candidates = [c for c, dtype in zip(df.columns, df.dtypes) if getattr(dtype, "kind", "O") not in "biufcmM"]
-    if not candidates:
-        return df.columns[:0]
-    is_str = (df[candidates].map(type) == str).all(axis=0)
-    return is_str.index[is_str.to_numpy()]
+    return [c for position, (c, dtype) in enumerate(zip(df.columns, df.dtypes))
+            if getattr(dtype, "kind", "O") not in "biufcmM" and _all_strings(df.iloc[:, position])]
 
 
 def compute_pandas_digest(df: Any) -> str:
