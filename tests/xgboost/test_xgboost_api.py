@@ -36,3 +36,19 @@ def test_readme_the_legacy_xgb_format_is_refused(tmp_path, xgb_classifier):
     with pytest.raises(InvalidArgumentError, match="model_format must be 'ubj' or 'json', got 'xgb'"):
         mlcask.xgboost.save_model(xgb_classifier, tmp_path / "m", model_format="xgb")
     assert not (tmp_path / "m").exists()
+
+
+def test_readme_undeclared_params_are_ignored_by_predict_and_refused_by_the_server_path(
+        tmp_path, xgb_classifier, breast_cancer, caplog):
+    from mlcask.exceptions import InvalidInputError
+
+    X, _ = breast_cancer
+    mlcask.xgboost.save_model(xgb_classifier, tmp_path / "m")
+    model = mlcask.pyfunc.load_model(tmp_path / "m")
+    with caplog.at_level("WARNING"):
+        predictions = model.predict(X.head(3), params={"output_margin": True})
+    assert "does not define a params schema. Ignoring provided params: ['output_margin']" in caplog.text
+    np.testing.assert_array_equal(predictions, xgb_classifier.predict(X.head(3)))  # as MLflow: dropped
+    with pytest.raises(InvalidInputError, match=r"declares no params, so it accepts none; got params "
+                                                r"\['output_margin'\]"):
+        model.predict_enforced(X.head(3), params={"output_margin": True})  # what the scoring server calls
