@@ -3,9 +3,9 @@ from a real ``mlflow server``, then compared entity by entity and field by field
 own client reads from the source; the imported model loads by alias and predicts; a second import
 copies nothing; an import killed with SIGKILL continues where it stopped.
 
-MLflow runs in its own venv (``bench.mlflow_env``); the server is the one of the REST tests'
-helpers. PostgreSQL as a source is not exercised here: the pinned MLflow venv has no PostgreSQL
-driver (the reader is the same SQLAlchemy Core code for both).
+MLflow runs in its own venv (``bench.mlflow_env``); the server is started by the REST tests' helper.
+PostgreSQL as a source: MLflow logs into database ``mlflow_import_src`` of the test server
+(``MLCASK_TEST_POSTGRES_URI``), skipped without one.
 """
 
 from __future__ import annotations
@@ -33,11 +33,11 @@ if str(REPO_ROOT) not in sys.path:
 HISTORY_SCRIPT = Path(__file__).parent / "importing" / "log_mlflow_history.py"
 
 
-def _run_mlflow(tracking_uri: str, folder: Path, log_history: bool) -> dict:
+def _run_mlflow(tracking_uri: str, folder: Path, log_history: bool, pythonpath: list[Path] | None = None) -> dict:
     from bench.mlflow_env import run_in_mlflow
 
     code = f"TRACKING_URI = {tracking_uri!r}\nLOG_HISTORY = {log_history!r}\n" + HISTORY_SCRIPT.read_text()
-    return json.loads(run_in_mlflow(code, cwd=folder).strip().splitlines()[-1])
+    return json.loads(run_in_mlflow(code, cwd=folder, pythonpath=pythonpath).strip().splitlines()[-1])
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +62,37 @@ def mlflow_source(tmp_path_factory):
         yield {"folder": folder, "database": database, "url": server.url, "ids": ids, "dump": remote["dump"]}
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def postgres_mlflow_source(tmp_path_factory):
+    """The history logged by real MLflow into PostgreSQL (database ``mlflow_import_src`` of the test server;
+    MLflow's venv borrows this venv's psycopg driver through PYTHONPATH). Returns the URI and MLflow's dump."""
+    uri = os.environ.get("MLCASK_TEST_POSTGRES_URI")
+    if not uri:
+        if os.environ.get("CI"):
+            pytest.fail("MLCASK_TEST_POSTGRES_URI is not set in CI: scripts/test starts PostgreSQL and sets it")
+        pytest.skip("no PostgreSQL server (set MLCASK_TEST_POSTGRES_URI, or run scripts/test)")
+    import psycopg
+    import sqlalchemy as sa
+
+    server = sa.engine.make_url(uri.replace("postgresql://", "postgresql+psycopg://", 1))
+    engine = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(sa.text("DROP DATABASE IF EXISTS mlflow_import_src WITH (FORCE)"))
+        connection.execute(sa.text("CREATE DATABASE mlflow_import_src"))
+    engine.dispose()
+    folder = tmp_path_factory.mktemp("mlflow-postgres-source")
+    driver = folder / "driver"
+    driver.mkdir()
+    packages = Path(psycopg.__file__).parents[1]
+    for found in [*packages.glob("psycopg*"), *packages.glob("psycopg_binary*")]:  # packages and dist-info
+        if not (driver / found.name).exists():
+            (driver / found.name).symlink_to(found)
+    source = server.set(database="mlflow_import_src")
+    found = _run_mlflow(source.render_as_string(hide_password=False), folder, True, pythonpath=[driver])
+    return {"uri": source.set(drivername="postgresql").render_as_string(hide_password=False), "dump": found["dump"],
+            "ids": found}
 
 
 def _import(*args: str, env: dict | None = None) -> str:
@@ -119,7 +150,7 @@ def _mlcask_dump(tracking_uri: str) -> dict:
             "artifacts": _digests(m.artifact_location)} for m in models},
         "registered_models": {rm.name: {
             "creation_timestamp": rm.creation_timestamp, "last_updated_timestamp": rm.last_updated_timestamp,
-            "description": rm.description, "tags": rm.tags, "aliases": rm.aliases,
+            "description": rm.description, "tags": rm.tags, "aliases": {a: str(v) for a, v in rm.aliases.items()},
             "versions": {v.version: {
                 "creation_timestamp": v.creation_timestamp, "last_updated_timestamp": v.last_updated_timestamp,
                 "description": v.description, "user_id": v.user_id or None, "current_stage": v.current_stage,
@@ -267,6 +298,18 @@ def test_columns_and_tables_an_older_revision_lacks_read_as_empty(mlflow_source,
     assert all(m.model_id is None for m in client.get_metric_history(mlflow_source["ids"]["child"], "val_accuracy"))
 
 
+@pytest.mark.slow
+@pytest.mark.interop
+def test_import_from_mlflow_on_postgresql_copies_every_entity(postgres_mlflow_source, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    destination = f"sqlite:///{tmp_path / 'mlcask.db'}"
+    output = _import("--from", postgres_mlflow_source["uri"], "--to", destination)
+    counts = _counts(output)
+    for kind, expected in _expected_counts(postgres_mlflow_source["dump"]).items():
+        assert counts[kind][0] == expected, (kind, output)
+    _assert_same(postgres_mlflow_source["dump"], _mlcask_dump(destination))
+
+
 def _bulk_store(folder: Path, runs: int) -> str:
     """An mlcask store of ``runs`` runs with params, a 20-step metric and an artifact each."""
     from mlcask.entities import Metric, Param
@@ -324,6 +367,29 @@ def test_an_import_killed_midway_continues_where_it_stopped(tmp_path, monkeypatc
         assert connection.execute("SELECT COUNT(*) FROM metrics").fetchone()[0] == total * 20
         uris = [row[0] for row in connection.execute("SELECT artifact_uri FROM runs")]
     assert sorted(Path(u, "out", "number.txt").read_text() for u in uris) == sorted(f"run {n}" for n in range(total))
+
+
+def test_import_into_sqlite_and_postgresql_keeps_ids_and_new_ids_follow(store_uri, tmp_path, monkeypatch):
+    from mlcask.tracking import MlflowClient
+
+    monkeypatch.chdir(tmp_path)
+    source = _bulk_store(tmp_path, 3)
+    source_client = MlflowClient(source)
+    source_client.create_experiment("gap")  # id 2
+    source_client.delete_experiment(source_client.create_experiment("third"))  # id 3, deleted
+    monkeypatch.setenv("MLCASK_ARTIFACT_ROOT", str(tmp_path / "dest-artifacts"))
+    counts = _counts(_import("--from", source, "--to", store_uri))
+    assert counts["runs"] == (3, 3, 0) and counts["experiments"] == (4, 3, 1)
+    assert counts["artifact files"] == (3, 3, 0)
+    client = MlflowClient(store_uri)
+    assert client.get_experiment_by_name("third").experiment_id == "3"
+    assert client.get_experiment_by_name("third").lifecycle_stage == "deleted"
+    assert client.create_experiment("after the import") == "4"  # the id sequence moved past the imported ids
+    for run in source_client.search_runs(["1"]):
+        copied = client.get_run(run.info.run_id)
+        assert copied.data.params == run.data.params and copied.info.start_time == run.info.start_time
+        assert [m.value for m in client.get_metric_history(run.info.run_id, "score")] == [
+            m.value for m in source_client.get_metric_history(run.info.run_id, "score")]
 
 
 # -- refusals (no MLflow needed) ---------------------------------------------------------------------

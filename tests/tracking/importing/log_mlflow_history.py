@@ -129,7 +129,7 @@ def _dump():
             "artifacts": _digests(m.artifact_location)} for m in models},
         "registered_models": {rm.name: {
             "creation_timestamp": rm.creation_timestamp, "last_updated_timestamp": rm.last_updated_timestamp,
-            "description": rm.description, "tags": rm.tags, "aliases": rm.aliases,
+            "description": rm.description, "tags": rm.tags, "aliases": {a: str(v) for a, v in rm.aliases.items()},
             "versions": {v.version: {
                 "creation_timestamp": v.creation_timestamp, "last_updated_timestamp": v.last_updated_timestamp,
                 "description": v.description, "user_id": v.user_id or None, "current_stage": v.current_stage,
