@@ -28,7 +28,6 @@ def mlflow_api():
     """What real MLflow 3.17 says of its flavors: log_model parameters, default requirements and
     conda env, constants (one child process in the MLflow venv)."""
     from bench.mlflow_env import run_in_mlflow
-    from tests.interop.conftest import REPO_ROOT  # noqa: F401  (puts bench on sys.path)
 
     code = """
     import inspect, json
