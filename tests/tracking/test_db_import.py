@@ -392,6 +392,31 @@ def test_import_into_sqlite_and_postgresql_keeps_ids_and_new_ids_follow(store_ur
             m.value for m in source_client.get_metric_history(run.info.run_id, "score")]
 
 
+@pytest.mark.slow
+def test_artifacts_move_from_and_to_s3(s3_server, tmp_path, monkeypatch):
+    from mlcask.entities import Metric
+    from mlcask.tracking import MlflowClient
+
+    monkeypatch.chdir(tmp_path)
+    s3_server.apply_env(monkeypatch)
+    source_bucket, destination_bucket = s3_server.new_bucket(), s3_server.new_bucket()
+    source = f"sqlite:///{tmp_path / 'source.db'}"
+    client = MlflowClient(source)
+    experiment = client.create_experiment("on-s3", artifact_location=f"s3://{source_bucket}/exp")
+    run = client.create_run(experiment, run_name="r")
+    client.log_batch(run.info.run_id, metrics=[Metric("m", 1.0, 1, 0)])
+    client.log_text(run.info.run_id, "on s3", "deep/er/file.txt")
+    monkeypatch.setenv("MLCASK_ARTIFACT_ROOT", f"s3://{destination_bucket}/imported")
+    destination = f"sqlite:///{tmp_path / 'dest.db'}"
+    counts = _counts(_import("--from", source, "--to", destination))
+    assert counts["artifact files"] == (1, 1, 0) and counts["artifact bytes"] == (5, 5, 0)
+    copied = MlflowClient(destination).get_run(run.info.run_id)
+    assert copied.info.artifact_uri == f"s3://{destination_bucket}/imported/1/{run.info.run_id}/artifacts"
+    assert s3_server.keys(destination_bucket) == [f"imported/1/{run.info.run_id}/artifacts/deep/er/file.txt"]
+    assert MlflowClient(destination).download_artifacts(run.info.run_id, "deep/er/file.txt", str(tmp_path)) and (
+        tmp_path / "file.txt").read_text() == "on s3"
+
+
 # -- refusals (no MLflow needed) ---------------------------------------------------------------------
 
 def test_refuses_a_missing_database_a_foreign_one_and_a_server_destination(tmp_path, monkeypatch):
