@@ -99,8 +99,10 @@ def test_tensorspec_dtypes():
     assert TensorSpec("float32", (-1, 2)).type == np.dtype("float32")  # str accepted too
     with pytest.raises(InvalidArgumentError, match='np.dtype\\("str"\\) instead of str160'):
         TensorSpec(np.dtype("<U5"), (-1,))
-    with pytest.raises(InvalidArgumentError, match="shape"):
+    with pytest.raises(TypeError, match="Expected `shape` to be instance of"):  # MLflow's exception and message
         TensorSpec(np.dtype("float64"), 5)
+    with pytest.raises(TypeError, match="Expected `dtype` to be instance of"):
+        TensorSpec("Unsupported", (-1,))
 
 
 def test_tensorspec_eq_and_repr():

@@ -121,9 +121,9 @@ def _to_frame(data: Any, plan: _ColumnPlan) -> pd.DataFrame:
     if data is None or np.isscalar(data) or isinstance(data, dt.date):
         return _name_by_position(pd.DataFrame([data]), plan)
     raise InvalidInputError(
-        f"The model takes a table with columns {_shown(plan.names)}; got an input of type "
-        f"{type(data).__name__}. Pass a pandas DataFrame, a dict, a list of dicts or rows, "
-        "a numpy array or a scalar."
+        f"Expected input to be DataFrame. Found: {type(data).__name__}. The model takes a table with columns "
+        f"{_shown(plan.names)}; got an input of type {type(data).__name__}. Pass a pandas DataFrame, a dict, a list "
+        "of dicts or rows, a numpy array or a scalar."
     )
 
 

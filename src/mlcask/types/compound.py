@@ -106,10 +106,10 @@ class Property:
     def from_json_dict(cls, **kwargs: Any) -> Property:
         """Parse ``{"<name>": {"type": ..., "required": ...}}``."""
         if len(kwargs) != 1:
-            raise InvalidArgumentError(f"Expected a Property dict with one key (its name), got {len(kwargs)} keys")
+            raise InvalidArgumentError(f"Expected Property JSON to contain a single key as name, got {len(kwargs)} keys.")
         ((name, body),) = kwargs.items()
         if not isinstance(body, dict) or "type" not in body:
-            raise InvalidArgumentError(f"Missing key 'type' in Property '{name}'")
+            raise InvalidArgumentError(f"Missing keys in Property `{name}`. Expected to find key `type`")
         body = dict(body)
         required = body.pop("required", True)
         return cls(name, type_from_dict(body), required)
@@ -154,8 +154,10 @@ class Object:
     @classmethod
     def from_json_dict(cls, **kwargs: Any) -> Object:
         """Parse ``{"type": "object", "properties": {...}}``."""
-        if kwargs.get("type") != OBJECT_TYPE or "properties" not in kwargs:
-            raise InvalidArgumentError("Expected an Object dict with keys 'type' (= 'object') and 'properties'")
+        if not {"properties", "type"} <= set(kwargs):  # MLflow's messages
+            raise InvalidArgumentError("Missing keys in Object JSON. Expected to find keys `properties` and `type`")
+        if kwargs["type"] != OBJECT_TYPE:
+            raise InvalidArgumentError("Type mismatch, Object expects `object` as the type")
         props = kwargs["properties"]
         if not isinstance(props, dict) or not all(isinstance(v, dict) for v in props.values()):
             raise InvalidArgumentError("Expected properties to be a dictionary of Property JSON")
@@ -184,8 +186,14 @@ class Array:
     @classmethod
     def from_json_dict(cls, **kwargs: Any) -> Array:
         """Parse ``{"type": "array", "items": {...}}``."""
-        if kwargs.get("type") != ARRAY_TYPE or not isinstance(kwargs.get("items"), dict):
-            raise InvalidArgumentError("Expected an Array dict with keys 'type' (= 'array') and 'items'")
+        if not {"items", "type"} <= set(kwargs):  # MLflow's messages
+            raise InvalidArgumentError("Missing keys in Array JSON. Expected to find keys `items` and `type`")
+        if kwargs["type"] != ARRAY_TYPE:
+            raise InvalidArgumentError("Type mismatch, Array expects `array` as the type")
+        if not isinstance(kwargs["items"], dict):
+            raise InvalidArgumentError("Expected items to be a dictionary of Object JSON")
+        if "type" not in kwargs["items"]:
+            raise InvalidArgumentError("Missing keys in Array's items JSON. Expected to find key `type`")
         return cls(type_from_dict(kwargs["items"]))
 
 
@@ -227,8 +235,14 @@ class Map:
     @classmethod
     def from_json_dict(cls, **kwargs: Any) -> Map:
         """Parse ``{"type": "map", "values": {...}}``."""
-        if kwargs.get("type") != MAP_TYPE or not isinstance(kwargs.get("values"), dict):
-            raise InvalidArgumentError("Expected a Map dict with keys 'type' (= 'map') and 'values'")
+        if not {"values", "type"} <= set(kwargs):  # MLflow's messages (its Map says "Array JSON")
+            raise InvalidArgumentError("Missing keys in Array JSON. Expected to find keys `items` and `type`")
+        if kwargs["type"] != MAP_TYPE:
+            raise InvalidArgumentError("Type mismatch, Map expects `map` as the type")
+        if not isinstance(kwargs["values"], dict):
+            raise InvalidArgumentError("Expected values to be a dictionary of Object JSON")
+        if "type" not in kwargs["values"]:
+            raise InvalidArgumentError("Missing keys in Map's items JSON. Expected to find key `type`")
         return cls(type_from_dict(kwargs["values"]))
 
 

@@ -210,7 +210,7 @@ class ParamSpec:
         if self._dtype is DataType.datetime and default is not None:
             default = [v.isoformat() for v in default] if self._shape else default.isoformat()
         d = {"name": self._name, "default": default,
-             "shape": list(self._shape) if self._shape is not None else None}
+             "shape": self._shape}  # a tuple, as MLflow's (JSON writes it as a list)
         d.update(type_to_dict(self._dtype))
         return d
 

@@ -97,11 +97,11 @@ def _as_tensor_dtype(dtype: Any) -> np.dtype:
     if not isinstance(dtype, np.dtype):
         try:
             dtype = np.dtype(dtype)
-        except TypeError:
-            raise InvalidArgumentError(f"Expected a numpy dtype for a TensorSpec, got {dtype!r}") from None
+        except TypeError:  # MLflow's exception and message (mlcask also takes dtype names)
+            raise TypeError(f"Expected `dtype` to be instance of `{np.dtype}`, received `{dtype.__class__}`") from None
     if dtype.char in ("U", "S") and not dtype.name.isalpha():
         raise InvalidArgumentError(
-            "Size information in flexible numpy dtypes is not supported. Use "
+            "MLflow does not support size information in flexible numpy data types. Use "
             f'np.dtype("{dtype.name.rstrip(string.digits)}") instead of {dtype.name}'
         )
     return dtype
@@ -112,7 +112,7 @@ class TensorSpec:
 
     def __init__(self, type: np.dtype, shape: tuple[int, ...] | list[int], name: str | None = None) -> None:
         if not isinstance(shape, (tuple, list)):
-            raise InvalidArgumentError(f"Expected `shape` to be a tuple or list, got {type_name(shape)}")
+            raise TypeError(f"Expected `shape` to be instance of `{tuple}` or `{list}`, received `{shape.__class__}`")
         self._dtype = _as_tensor_dtype(type)
         self._shape = tuple(shape)
         self._name = name
