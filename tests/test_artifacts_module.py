@@ -174,3 +174,18 @@ def test_log_figure_refuses_what_is_not_a_figure(tracking):
     with pytest.raises(TypeError, match="^Unsupported figure object type: '<class 'str'>'$"):
         client.log_figure(run_id, "not a figure", "fig.png", save_kwargs={"dpi": 10})
     assert client.list_artifacts(run_id) == []
+
+
+def test_log_figure_saves_a_matplotlib_figure_with_save_kwargs(tracking, tmp_path):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(2, 1))
+    figure.add_subplot().plot([0, 1], [1, 0])
+    with mlcask.start_run() as active:
+        fa.log_figure(figure, "plots/line.png", save_kwargs={"dpi": 50})
+    PIL = pytest.importorskip("PIL.Image")
+    image = PIL.open(artifacts.download_artifacts(run_id=active.info.run_id, artifact_path="plots/line.png",
+                                                  dst_path=str(tmp_path)))
+    assert image.size == (100, 50)
