@@ -209,21 +209,39 @@ def test_a_python_model_with_type_hints_gets_a_signature_and_converted_input(tmp
     assert model.predict(pd.DataFrame({"text": ["ab", "abcd"]})) == [2, 4]
 
 
-def test_an_unsupported_input_type_hint_is_refused_with_mlflow_message(tmp_path):
+def test_a_malformed_input_type_hint_is_refused_with_mlflow_message(tmp_path):
     class Bad(PythonModel):
-        def predict(self, model_input: list[set], params=None):
+        def predict(self, model_input: list[dict[int, str]], params=None):
             return model_input
 
     with pytest.raises(InvalidArgumentError, match="The `predict` function has unsupported type hints .*"
-                                                   "Unsupported type hint `set`"):
+                                                   "Dictionary key type must be str"):
         mlcask.pyfunc.save_model(tmp_path / "m", python_model=Bad())
+
+    class Bare(PythonModel):
+        def predict(self, model_input: list, params=None):
+            return model_input
+
+    with pytest.raises(InvalidArgumentError, match=r"Type hint `list` doesn't contain a collection element type"):
+        mlcask.pyfunc.save_model(tmp_path / "m", python_model=Bare())
+    assert not (tmp_path / "m").exists()
+
+
+def test_a_hint_no_signature_can_be_read_from_warns_and_saves_without_one(tmp_path):
+    class Objects(PythonModel):
+        def predict(self, model_input: list[object], params=None):
+            return model_input
+
+    with pytest.warns(UserWarning, match=r"Failed to infer signature from type hint: Unsupported type hint `object`"):
+        mlcask.pyfunc.save_model(tmp_path / "m", python_model=Objects())
+    assert Model.load(tmp_path / "m").signature is None
 
     class NotAList(PythonModel):
         def predict(self, model_input: str, params=None):
             return model_input
 
-    with pytest.raises(InvalidArgumentError, match=r"Type hints must be wrapped in list\[...\]"):
-        mlcask.pyfunc.save_model(tmp_path / "m", python_model=NotAList())
+    with pytest.warns(UserWarning, match=r"Type hints must be wrapped in list\[...\]"):
+        mlcask.pyfunc.save_model(tmp_path / "m2", python_model=NotAList())
 
 
 def test_dataframe_type_hints_imply_no_signature(tmp_path):

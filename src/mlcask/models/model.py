@@ -99,6 +99,11 @@ class Model:
             ) from None
 
     # -- signature accessors (MLflow's names) --------------------------------------
+    def _is_signature_from_type_hint(self) -> bool:
+        """Whether the signature was read from ``predict``'s type hints (MLflow's name)."""
+        return bool(self.is_signature_from_type_hint
+                    or getattr(self.signature, "_is_signature_from_type_hint", False))
+
     def get_input_schema(self) -> Schema | None:
         """The input schema of the model's signature, or None without one."""
         return self.signature.inputs if self.signature is not None else None
@@ -208,8 +213,10 @@ class Model:
         }
         if self.signature is not None:
             res["signature"] = self.signature.to_dict()
-            res["is_signature_from_type_hint"] = self.is_signature_from_type_hint
-            res["type_hint_from_example"] = self.type_hint_from_example
+            res["is_signature_from_type_hint"] = bool(
+                self.is_signature_from_type_hint or getattr(self.signature, "_is_signature_from_type_hint", False))
+            res["type_hint_from_example"] = bool(
+                self.type_hint_from_example or getattr(self.signature, "_is_type_hint_from_example", False))
         for key in _DROPPED_WHEN_NONE:
             if res.get(key, 0) is None:
                 del res[key]

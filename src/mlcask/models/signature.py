@@ -30,6 +30,9 @@ class ModelSignature:
         self.inputs = inputs
         self.outputs = outputs
         self.params = params
+        # MLflow's marks: read from predict's type hints / from a TypeFromExample example
+        self._is_signature_from_type_hint = False
+        self._is_type_hint_from_example = False
 
     def to_dict(self) -> dict[str, str | None]:
         """The ``signature`` section of MLmodel: each part as a JSON string, or None."""

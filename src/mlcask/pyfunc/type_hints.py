@@ -16,6 +16,7 @@ import inspect
 import logging
 import types
 import typing
+import warnings
 from typing import Any, NamedTuple
 
 from mlcask.exceptions import InvalidArgumentError
@@ -37,6 +38,11 @@ OPTIONAL_INPUT_MSG = (
     "https://mlflow.org/docs/latest/model/python_model.html#supported-type-hints for more details."
 )
 _UNIONS = (typing.Union, types.UnionType)
+
+
+class InvalidTypeHintError(InvalidArgumentError):
+    """A malformed hint (``list`` without an element type, ``dict[int, str]``, ...): saving fails,
+    as in MLflow. A well-formed hint mlcask cannot type (``list[object]``) only warns."""
 
 
 class TypeHints(NamedTuple):
@@ -88,9 +94,9 @@ def _column_type(hint: Any) -> tuple[Any, bool]:
         return Array(_column_type(_list_element(hint))[0]), True
     if origin is dict:
         if len(args) != 2:
-            raise InvalidArgumentError(f"Dictionary type hint must contain two element types, got {hint_repr(hint)}")
+            raise InvalidTypeHintError(f"Dictionary type hint must contain two element types, got {hint_repr(hint)}")
         if args[0] is not str:
-            raise InvalidArgumentError(f"Dictionary key type must be str, got {args[0]} in type hint "
+            raise InvalidTypeHintError(f"Dictionary key type must be str, got {args[0]} in type hint "
                                        f"{hint_repr(hint)}")
         return Map(_column_type(args[1])[0]), True
     if origin in _UNIONS:
@@ -99,7 +105,7 @@ def _column_type(hint: Any) -> tuple[Any, bool]:
             return _column_type(rest[0])[0], False
         return AnyType(), type(None) not in args
     if hint in (list, dict, typing.Optional, *_UNIONS):
-        raise InvalidArgumentError(f"Invalid type hint `{hint_repr(hint)}`, it must include a valid element type. "
+        raise InvalidTypeHintError(f"Invalid type hint `{hint_repr(hint)}`, it must include a valid element type. "
                                    f"{SUPPORTED_TYPE_HINT_MSG}")
     raise InvalidArgumentError(f"Unsupported type hint `{hint_repr(hint)}`. {SUPPORTED_TYPE_HINT_MSG}")
 
@@ -108,8 +114,12 @@ def _list_element(hint: Any) -> Any:
     args = typing.get_args(hint)
     if type(None) in args:
         raise InvalidArgumentError(OPTIONAL_INPUT_MSG)
+    if len(args) > 1:
+        raise InvalidTypeHintError(f"Type hint `{hint_repr(hint)}` contains {len(args)} element types. Collections "
+                                   "must have only a single type definition e.g. `list[int]` is valid; "
+                                   "`list[str, int]` is invalid.")
     if not args:
-        raise InvalidArgumentError(f"Type hint `{hint_repr(hint)}` doesn't contain a collection element type. Fix "
+        raise InvalidTypeHintError(f"Type hint `{hint_repr(hint)}` doesn't contain a collection element type. Fix "
                                    "by adding an element type to the collection type definition, e.g. `list[str]` "
                                    "instead of `list`.")
     return args[0]
@@ -124,7 +134,7 @@ def schema_of_element(hint: Any) -> Any:
 
     column, required = _column_type(hint)
     if not required:
-        raise InvalidArgumentError(OPTIONAL_INPUT_MSG)
+        raise InvalidTypeHintError(OPTIONAL_INPUT_MSG)
     return Schema([ColSpec(column, required=True)])
 
 
@@ -150,17 +160,22 @@ def signature_from_type_hints(hints: TypeHints) -> Any:
         return None  # pydantic hints: not supported here; the input example gives the signature
     try:
         inputs = schema_of_list_hint(hints.input)
-    except InvalidArgumentError as exc:
+    except InvalidTypeHintError as exc:
         raise InvalidArgumentError(
             "The `predict` function has unsupported type hints for the model input arguments. Update it to one "
             f"of supported type hints, or remove type hints to bypass this check. Error: {exc.message}") from None
+    except InvalidArgumentError as exc:  # a hint no signature can be read from: saved without one, as MLflow
+        warnings.warn(f"Failed to infer signature from type hint: {exc.message}", UserWarning, stacklevel=3)
+        return None
     outputs = Schema([ColSpec(AnyType())])
     if hints.output is not None:
         try:
             outputs = schema_of_list_hint(hints.output) if _is_list(hints.output) else schema_of_element(hints.output)
         except InvalidArgumentError as exc:
             _logger.info("Failed to infer output type hint, setting output schema to AnyType. %s", exc)
-    return ModelSignature(inputs, outputs)
+    signature = ModelSignature(inputs, outputs)
+    signature._is_signature_from_type_hint = True  # MLflow's mark on the signature
+    return signature
 
 
 # -- checking data at predict time -------------------------------------------------------
