@@ -116,3 +116,30 @@ def test_streamable_is_recorded(tmp_path):
     assert Model.load(tmp_path / "m").flavors["python_function"]["streamable"] is True
     with pytest.raises(TypeError, match="unexpected keyword arguments"):
         mlcask.pyfunc.save_model(tmp_path / "m2", python_model=Configured(), no_such_argument=1)
+
+
+def test_a_given_signature_is_checked_against_the_example(tmp_path):
+    from mlcask.exceptions import InvalidArgumentError
+    from mlcask.models import infer_signature
+
+    signature = infer_signature(["a", "b"])
+    with pytest.warns(UserWarning, match="An input example was not provided when logging the model"):
+        mlcask.pyfunc.save_model(tmp_path / "m", python_model=Configured(), signature=signature)
+    with pytest.raises(InvalidArgumentError, match="Input example does not match the model signature"):
+        mlcask.pyfunc.save_model(tmp_path / "m2", python_model=Configured(), signature=signature, input_example=123)
+    assert not (tmp_path / "m2").exists()
+    mlcask.pyfunc.save_model(tmp_path / "m3", python_model=Configured(), signature=signature, input_example=["x"])
+
+
+def test_predict_parameters_mlflow_will_refuse_warn():
+    with pytest.warns(FutureWarning, match=r"Model's `predict` method contains invalid parameters: \{'messages'\}"):
+        class Messages(PythonModel):
+            def predict(self, context, messages, params=None):
+                return messages
+    with pytest.warns(FutureWarning, match=r"Model's `predict_stream` method contains invalid parameters: \{'_'\}"):
+        class Streams(PythonModel):
+            def predict(self, model_input, params=None):
+                return model_input
+
+            def predict_stream(self, _, model_input, params=None):
+                yield model_input

@@ -28,12 +28,42 @@ class PythonModelContext:
         return self._model_config
 
 
+_INVALID_SIGNATURE_MESSAGE = (
+    "Model's `{name}` method contains invalid parameters: {invalid}. Only the following parameter names are "
+    "allowed: context, model_input, and params. Note that invalid parameters will no longer be permitted in "
+    "future versions."
+)
+
+
+def _check_parameter_names(func: Any, name: str) -> None:
+    """MLflow's FutureWarning for ``predict``/``predict_stream`` parameters it will refuse."""
+    import inspect
+    import warnings
+
+    try:
+        names = set(inspect.signature(func).parameters) - {"self"}
+    except (TypeError, ValueError):
+        return
+    invalid = names - {"context", "model_input", "params"}
+    if invalid:
+        warnings.warn(_INVALID_SIGNATURE_MESSAGE.format(name=name, invalid=invalid), FutureWarning, stacklevel=3)
+
+
 class PythonModel:
     """Base class of custom models: override ``predict`` (and optionally ``load_context``).
 
     ``predict`` takes ``(self, context, model_input, params=None)`` or, in the newer
     form, ``(self, model_input, params=None)``.
     """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.__module__.startswith("mlcask."):
+            return
+        for name in ("predict", "predict_stream"):
+            func = cls.__dict__.get(name)
+            if callable(func):
+                _check_parameter_names(func, name)
 
     def load_context(self, context: PythonModelContext) -> None:
         """Called once at load time, with the model's artifacts; load heavy state here."""

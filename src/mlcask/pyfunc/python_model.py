@@ -196,6 +196,31 @@ def _signature_and_model(python_model: Any, common: dict[str, Any]) -> None:
     common.update(mlflow_model=model, signature=hinted)
 
 
+def _check_example_against_signature(common: dict[str, Any]) -> None:
+    """A signature given by the caller: MLflow warns without an example, and refuses one that does not fit."""
+    import warnings
+
+    from mlcask.models.enforcement import enforce_params, enforce_schema
+    from mlcask.models.input_example import split_example_and_params
+    from mlcask.models.signature import ModelSignature
+
+    signature, example = common.get("signature"), common.get("input_example")
+    if not isinstance(signature, ModelSignature) or getattr(signature, "_is_signature_from_type_hint", False):
+        return
+    if example is None:
+        warnings.warn("An input example was not provided when logging the model. To ensure the model signature "
+                      "functions correctly, specify the `input_example` parameter. See "
+                      "https://mlflow.org/docs/latest/model/signatures.html#model-input-example for more details "
+                      "about the benefits of using input_example.", UserWarning, stacklevel=4)
+        return
+    data, params = split_example_and_params(example)
+    try:
+        enforce_schema(data, signature.inputs)
+        enforce_params(params, signature.params, strict=False)
+    except Exception as exc:
+        raise InvalidArgumentError(f"Input example does not match the model signature. {exc}") from None
+
+
 def as_python_model(python_model: Any, common: dict[str, Any]) -> PythonModel:
     """``python_model`` as a :class:`PythonModel`: a plain function is wrapped (it then needs
     an input example or requirements, as in MLflow, to know its environment)."""
@@ -222,6 +247,7 @@ def save_python_model(path: str | os.PathLike, python_model: Any, *, artifacts: 
 
     python_model = as_python_model(python_model, common)
     _signature_and_model(python_model, common)
+    _check_example_against_signature(common)
 
     def write_data(folder: Path) -> dict[str, Any]:
         conf: dict[str, Any] = {}
