@@ -56,12 +56,19 @@ def test_initialize_uses_the_active_run_and_finalize_sets_the_status(tracking):
         mlcask.finalize_logged_model(failed.model_id, "PENDING")
 
 
-def test_initialize_in_another_experiment_from_the_source_run(tracking):
+def test_the_experiment_of_a_new_model_is_mlflows(tracking, monkeypatch):
     experiment_id = mlcask.create_experiment("elsewhere")
     with mlcask.start_run(experiment_id=experiment_id) as run:
-        pass
+        assert mlcask.initialize_logged_model().experiment_id == experiment_id  # the active run's
+    # no active run: the experiment of fluent calls (here the Default one), not the source run's, as in MLflow
     model = mlcask.initialize_logged_model(source_run_id=run.info.run_id)
-    assert model.experiment_id == experiment_id and model.source_run_id == run.info.run_id
+    assert model.experiment_id == "0" and model.source_run_id == run.info.run_id
+    mlcask.set_experiment(experiment_id=experiment_id)
+    assert mlcask.create_external_model().experiment_id == experiment_id
+    assert mlcask.initialize_logged_model(experiment_id="0").experiment_id == "0"
+    # only when there is no such experiment (MLflow: Databricks jobs), the source run's
+    monkeypatch.setattr(mlcask.tracking.fluent, "_get_experiment_id", lambda: None)
+    assert mlcask.initialize_logged_model(source_run_id=run.info.run_id).experiment_id == experiment_id
 
 
 def test_create_external_model_is_ready_tagged_and_holds_an_mlmodel(tracking):
@@ -71,7 +78,7 @@ def test_create_external_model_is_ready_tagged_and_holds_an_mlmodel(tracking):
     assert mlcask.last_logged_model().model_id == model.model_id
     repository = get_artifact_repository(model.artifact_location, mlcask.get_tracking_uri())
     meta = yaml.safe_load(repository.read_bytes("MLmodel"))
-    assert meta["model_id"] == model.model_id and meta["metadata"] == {"mlflow.model.isExternal": "true"}
+    assert meta["model_id"] == model.model_id and meta["metadata"] == {"mlflow.model.isExternal": True}
 
 
 def test_search_logged_models_as_a_list_and_as_mlflows_frame(tracking):

@@ -95,10 +95,12 @@ def _experiment_id_from_env() -> str | None:
 def current_experiment_id() -> str:
     """The experiment fluent calls use: the active one (``set_experiment``), else the environment's
     (``MLFLOW_EXPERIMENT_NAME``/``MLFLOW_EXPERIMENT_ID``), else the Default experiment ("0")."""
+    return _get_experiment_id()
+
+
+def _get_experiment_id() -> str:
+    # MLflow's name for current_experiment_id: code written for MLflow calls it, and its tests patch it.
     return context.active_experiment_id() or _experiment_id_from_env() or "0"
-
-
-_get_experiment_id = current_experiment_id  # the name MLflow's fluent module (and code written for it) uses
 
 
 def create_experiment(name: str, artifact_location: str | None = None, tags: dict[str, Any] | None = None) -> str:

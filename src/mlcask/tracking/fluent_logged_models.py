@@ -32,19 +32,18 @@ _ACTIVE_MODEL_ENV = "MLFLOW_ACTIVE_MODEL_ID"
 
 def _experiment_for_model(experiment_id: str | None, source_run_id: str | None) -> tuple[str, str | None]:
     """MLflow's defaults: the active run is the source run and gives the experiment; else the
-    active (or environment's) experiment, else the source run's."""
+    experiment of fluent calls (the active one, else the environment's, else "0"), and only if there
+    is none, the source run's."""
     from mlcask.tracking import fluent
 
     run = fluent.active_run()
     if source_run_id is None and run is not None:
         source_run_id = run.info.run_id
-    if experiment_id is None:
-        if run is not None:
-            experiment_id = run.info.experiment_id
-        elif context.active_experiment_id() or os.environ.get("MLFLOW_EXPERIMENT_NAME") or not source_run_id:
-            experiment_id = fluent.current_experiment_id()
-        else:
-            experiment_id = context.current_client().get_run(source_run_id).info.experiment_id
+    if experiment_id is None and run is not None:
+        experiment_id = run.info.experiment_id
+    elif experiment_id is None:
+        experiment_id = fluent.current_experiment_id() or (
+            context.current_client().get_run(source_run_id).info.experiment_id if source_run_id else None)
     return str(experiment_id), source_run_id
 
 
@@ -100,7 +99,7 @@ def create_external_model(name: str | None = None, source_run_id: str | None = N
     model = _create(name, source_run_id, tags, params, model_type, experiment_id)
     client = context.current_client()
     spec = Model(artifact_path=model.artifact_location, run_id=model.source_run_id, model_id=model.model_id,
-                 model_uuid=model.model_id, metadata={MLFLOW_MODEL_IS_EXTERNAL: "true"})
+                 model_uuid=model.model_id, metadata={MLFLOW_MODEL_IS_EXTERNAL: True})
     folder = Path(tempfile.mkdtemp(prefix="mlcask-external-model-"))
     try:
         spec.save(folder / "MLmodel")
