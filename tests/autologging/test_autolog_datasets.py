@@ -125,8 +125,6 @@ def test_sklearn_logs_train_and_eval_with_tensor_schemas(tracking):
     assert json.loads(_by_context(found)["eval"]["profile"])["features_shape"] == [20, 4]
 
 
-@pytest.mark.xfail(strict=True, reason="the SQL store returns a run's dataset inputs ordered by (name, digest), "
-                                       "not in logging order as MLflow's does (tracking/store/runs.py _load_inputs)")
 def test_dataset_inputs_come_back_in_logging_order(tracking):
     pytest.importorskip("sklearn")
     found = _scenarios()["sklearn_numpy"](mlcask)

@@ -1,3 +1,4 @@
+import json
 import math
 
 import numpy as np
@@ -120,7 +121,7 @@ def test_artifacts_text_dict_and_table(tracking, tmp_path):
     assert [f.path for f in client.list_artifacts(run.info.run_id)] == ["docs", "out", "table.json"]
     assert open(client.download_artifacts(run.info.run_id, "out/config.yaml")).read() == "a: 1\n"
     table = open(client.download_artifacts(run.info.run_id, "table.json")).read()
-    assert '"data": [[1], [2], [3]]' in table
+    assert json.loads(table)["data"] == [[1], [2], [3]]
     assert uri == run.info.artifact_uri
 
 

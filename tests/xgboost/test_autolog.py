@@ -469,6 +469,6 @@ def test_big_sparse_training_data_is_not_densified_for_its_dataset(monkeypatch):
 
     monkeypatch.setattr(type(data), "toarray", only_small)
     dataset = boosting.dataset_from(data, "big")
-    assert json.loads(dataset.profile) == {"features_shape": [20_000, 30], "features_size": 600_000,
+    assert dataset.profile == {"features_shape": [20_000, 30], "features_size": 600_000,
                                            "features_nbytes": 2_400_000}
     assert dataset.name == "big" and dataset.digest == boosting.dataset_from(data, "big").digest

@@ -10,6 +10,8 @@ from __future__ import annotations
 import functools
 import math
 import sys
+import threading
+import time
 import uuid
 from collections.abc import Sequence
 from typing import Any, NamedTuple
@@ -37,6 +39,19 @@ from mlcask.tracking.validation import (
     validate_run_name,
     validate_tag,
 )
+
+_last_stamp = 0
+_stamp_lock = threading.Lock()
+
+
+def _ordered_uuid() -> str:
+    """A 32-hex id that sorts after every id made before it in this process (a strictly increasing
+    nanosecond stamp, then randomness): a run's inputs are read back in the order they were logged."""
+    global _last_stamp
+    with _stamp_lock:
+        _last_stamp = max(_last_stamp + 1, time.time_ns())
+        stamp = _last_stamp
+    return f"{stamp:016x}{uuid.uuid4().hex[16:]}"
 
 
 class _Statements(NamedTuple):
@@ -260,7 +275,7 @@ class RunLoggingMixin(RunsMixin):
                             inputs.c.destination_id]).returning(inputs.c.input_uuid)
         created: list[str | None] = []
         for source_type, source_id, destination_type, destination_id in links:
-            input_uuid = uuid.uuid4().hex
+            input_uuid = _ordered_uuid()
             inserted = connection.execute(statement, {
                 "input_uuid": input_uuid, "source_type": source_type, "source_id": source_id,
                 "destination_type": destination_type, "destination_id": destination_id}).first()

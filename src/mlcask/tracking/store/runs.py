@@ -195,7 +195,7 @@ class RunsMixin(ExperimentsMixin):
                          .outerjoin(input_tags, input_tags.c.input_uuid == inputs.c.input_uuid))
             .where(inputs.c.source_type == "DATASET", inputs.c.destination_type == "RUN",
                    inputs.c.destination_id.in_(run_ids))
-            .order_by(datasets_table.c.name, datasets_table.c.digest, input_tags.c.name))
+            .order_by(inputs.c.input_uuid, input_tags.c.name))  # input ids sort in logging order
         by_input: dict[str, DatasetInput] = {}
         for row in connection.execute(statement):
             dataset_input = by_input.get(row.input_uuid)
