@@ -377,11 +377,16 @@ def test_import_into_sqlite_and_postgresql_keeps_ids_and_new_ids_follow(store_ur
     source_client = MlflowClient(source)
     source_client.create_experiment("gap")  # id 2
     source_client.delete_experiment(source_client.create_experiment("third"))  # id 3, deleted
+    source_client.set_experiment_tag("0", "origin", "source")
+    source_client.set_experiment_tag("0", "mine", "theirs")
     monkeypatch.setenv("MLCASK_ARTIFACT_ROOT", str(tmp_path / "dest-artifacts"))
+    client = MlflowClient(store_uri)
+    client.set_experiment_tag("0", "mine", "kept")
     counts = _counts(_import("--from", source, "--to", store_uri))
     assert counts["runs"] == (3, 3, 0) and counts["experiments"] == (4, 3, 1)
-    assert counts["artifact files"] == (3, 3, 0)
-    client = MlflowClient(store_uri)
+    assert counts["artifact files"] == (3, 3, 0) and counts["tags"][:2] == (2 + 3 * 1, 1 + 3 * 1)
+    assert client.get_experiment("0").tags == {"mine": "kept", "origin": "source"}  # "Default" merges
+    assert _counts(_import("--from", source, "--to", store_uri))["tags"][1] == 0
     assert client.get_experiment_by_name("third").experiment_id == "3"
     assert client.get_experiment_by_name("third").lifecycle_stage == "deleted"
     assert client.create_experiment("after the import") == "4"  # the id sequence moved past the imported ids

@@ -150,12 +150,13 @@ class ImportingStore(SqlFoundation):
 
     def add_experiment_tags(self, experiment_id: str, values: dict[str, str]) -> int:
         """Add the tags the experiment lacks (its own are kept); returns how many were added."""
-        if not values:
-            return 0
-        statement = self._insert(experiment_tags).on_conflict_do_nothing(
-            index_elements=[experiment_tags.c.experiment_id, experiment_tags.c.key])
         with self._write() as connection:
-            return connection.execute(statement, _key_rows({"experiment_id": int(experiment_id)}, values)).rowcount
+            present = set(connection.execute(sa.select(experiment_tags.c.key).where(
+                experiment_tags.c.experiment_id == int(experiment_id))).scalars())
+            missing = {key: value for key, value in values.items() if key not in present}
+            if missing:
+                connection.execute(experiment_tags.insert(), _key_rows({"experiment_id": int(experiment_id)}, missing))
+        return len(missing)
 
     # -- runs ------------------------------------------------------------------------------------
     def add_run(self, record: RunRecord, experiment_id: str, artifact_uri: str) -> None:
