@@ -18,7 +18,7 @@ from typing import Any
 
 from mlcask.entities import LoggedModel, LoggedModelStatus
 from mlcask.exceptions import InvalidArgumentError
-from mlcask.tracking import context
+from mlcask.tracking import context, fluent
 from mlcask.utils.mlflow_tags import MLFLOW_MODEL_IS_EXTERNAL
 
 __all__ = [
@@ -34,8 +34,6 @@ def _experiment_for_model(experiment_id: str | None, source_run_id: str | None) 
     """MLflow's defaults: the active run is the source run and gives the experiment; else the
     experiment of fluent calls (the active one, else the environment's, else "0"), and only if there
     is none, the source run's."""
-    from mlcask.tracking import fluent
-
     run = fluent.active_run()
     if source_run_id is None and run is not None:
         source_run_id = run.info.run_id
@@ -49,10 +47,8 @@ def _experiment_for_model(experiment_id: str | None, source_run_id: str | None) 
 
 def _create(name: str | None, source_run_id: str | None, tags: dict[str, Any] | None, params: dict[str, Any] | None,
             model_type: str | None, experiment_id: str | None) -> LoggedModel:
-    from mlcask.tracking.fluent import default_run_tags
-
     experiment_id, source_run_id = _experiment_for_model(experiment_id, source_run_id)
-    all_tags = {**default_run_tags(), **{k: str(v) for k, v in (tags or {}).items()}}
+    all_tags = {**fluent.default_run_tags(), **{k: str(v) for k, v in (tags or {}).items()}}
     model = context.current_client().create_logged_model(experiment_id, name, source_run_id, all_tags, params,
                                                          model_type)
     context.set_last_logged_model_id(model.model_id)  # not an output of the run: log_model makes it one
@@ -146,8 +142,6 @@ def search_logged_models(experiment_ids: list[str] | None = None, filter_string:
     output_format
         ``"pandas"`` (MLflow's columns, one row per model) or ``"list"`` (of LoggedModel).
     """
-    from mlcask.tracking import fluent
-
     if output_format not in ("pandas", "list"):
         raise InvalidArgumentError(f"Unsupported output format: {output_format!r}. Supported string values are "
                                    "'pandas' or 'list'")
