@@ -40,7 +40,7 @@ def _digest(path):
 
 def _says_it_is_mlflows(message, path, revision):
     assert f"'sqlite:///{path}' is an MLflow tracking database (MLflow schema revision {revision})" in message
-    assert "Importing MLflow stores into mlcask is planned" in message and "mlflow ui --backend-store-uri" in message
+    assert f"mlcask db import --from sqlite:///{path}" in message and "mlflow ui --backend-store-uri" in message
     assert "older" not in message and "mlcask db upgrade" not in message
 
 
