@@ -9,8 +9,14 @@ from collections.abc import Callable
 from typing import Any
 
 __all__ = [
-    "MLFLOW_ACTIVE_MODEL_ID", "MLFLOW_ENABLE_ASYNC_LOGGING", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME",
-    "MLFLOW_REGISTRY_URI", "MLFLOW_RUN_ID", "MLFLOW_TRACKING_URI", "BooleanEnvironmentVariable", "EnvironmentVariable",
+    "MLFLOW_ACTIVE_MODEL_ID", "MLFLOW_BOTO_CLIENT_ADDRESSING_STYLE", "MLFLOW_ENABLE_ASYNC_LOGGING",
+    "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER", "MLFLOW_HTTP_REQUEST_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_TIMEOUT",
+    "MLFLOW_REGISTRY_URI", "MLFLOW_RUN_ID", "MLFLOW_S3_ENDPOINT_URL", "MLFLOW_S3_IGNORE_TLS",
+    "MLFLOW_S3_UPLOAD_EXTRA_ARGS", "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "MLFLOW_TRACKING_CLIENT_CERT_PATH",
+    "MLFLOW_TRACKING_INSECURE_TLS", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_SERVER_CERT_PATH",
+    "MLFLOW_TRACKING_TOKEN", "MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRUNCATE_LONG_VALUES",
+    "BooleanEnvironmentVariable", "EnvironmentVariable",
 ]
 
 
@@ -89,3 +95,35 @@ MLFLOW_ENABLE_ASYNC_LOGGING = BooleanEnvironmentVariable("MLFLOW_ENABLE_ASYNC_LO
 """Whether logging calls without a ``synchronous`` argument are asynchronous."""
 MLFLOW_ACTIVE_MODEL_ID = EnvironmentVariable("MLFLOW_ACTIVE_MODEL_ID", str, None)
 """The active model of threads that have not set one (``mlcask.set_active_model``)."""
+
+# -- talking to a tracking server (mlcask.tracking.rest.http) -----------------------------------
+MLFLOW_TRACKING_USERNAME = EnvironmentVariable("MLFLOW_TRACKING_USERNAME", str, None)
+"""With ``MLFLOW_TRACKING_PASSWORD``: HTTP Basic credentials for the tracking server."""
+MLFLOW_TRACKING_PASSWORD = EnvironmentVariable("MLFLOW_TRACKING_PASSWORD", str, None)
+MLFLOW_TRACKING_TOKEN = EnvironmentVariable("MLFLOW_TRACKING_TOKEN", str, None)
+"""A Bearer token for the tracking server (used when no username and password are set)."""
+MLFLOW_TRACKING_INSECURE_TLS = BooleanEnvironmentVariable("MLFLOW_TRACKING_INSECURE_TLS", False)
+"""Skip verifying the server's TLS certificate (excludes ``MLFLOW_TRACKING_SERVER_CERT_PATH``)."""
+MLFLOW_TRACKING_SERVER_CERT_PATH = EnvironmentVariable("MLFLOW_TRACKING_SERVER_CERT_PATH", str, None)
+"""A CA bundle file or folder to verify the tracking server with."""
+MLFLOW_TRACKING_CLIENT_CERT_PATH = EnvironmentVariable("MLFLOW_TRACKING_CLIENT_CERT_PATH", str, None)
+"""A PEM file with the client certificate (and its key) to present to the tracking server."""
+MLFLOW_HTTP_REQUEST_MAX_RETRIES = EnvironmentVariable("MLFLOW_HTTP_REQUEST_MAX_RETRIES", int, 7)
+MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR = EnvironmentVariable("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", int, 2)
+MLFLOW_HTTP_REQUEST_BACKOFF_JITTER = EnvironmentVariable("MLFLOW_HTTP_REQUEST_BACKOFF_JITTER", float, 1.0)
+MLFLOW_HTTP_REQUEST_TIMEOUT = EnvironmentVariable("MLFLOW_HTTP_REQUEST_TIMEOUT", int, 120)
+"""Seconds to wait for the tracking server's answer to one request."""
+MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT = BooleanEnvironmentVariable("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", False)
+"""Do not print the links of a finished run on a tracking server."""
+
+# -- logging (mlcask.tracking.validation) -------------------------------------------------------
+MLFLOW_TRUNCATE_LONG_VALUES = BooleanEnvironmentVariable("MLFLOW_TRUNCATE_LONG_VALUES", True)
+"""Cut over-long param and tag values to the store's limit (with a warning) instead of refusing them."""
+
+# -- S3 artifact stores (mlcask.tracking.s3) ----------------------------------------------------
+MLFLOW_S3_ENDPOINT_URL = EnvironmentVariable("MLFLOW_S3_ENDPOINT_URL", str, None)
+"""The endpoint of an S3-compatible store (MinIO, Ceph, ...)."""
+MLFLOW_S3_IGNORE_TLS = BooleanEnvironmentVariable("MLFLOW_S3_IGNORE_TLS", False)
+MLFLOW_S3_UPLOAD_EXTRA_ARGS = EnvironmentVariable("MLFLOW_S3_UPLOAD_EXTRA_ARGS", str, None)
+"""A JSON object of extra upload arguments (``{"ServerSideEncryption": "aws:kms"}``)."""
+MLFLOW_BOTO_CLIENT_ADDRESSING_STYLE = EnvironmentVariable("MLFLOW_BOTO_CLIENT_ADDRESSING_STYLE", str, "auto")

@@ -91,17 +91,9 @@ def _guard(problems: list[str], what: str, step: Callable[[], Any], default: Any
 
 def _truncated(values: dict[Any, Any], max_value_length: int) -> dict[str, str]:
     """Keys and ``str()`` values cut to MLflow's limits (with "..."), as MLflow's autologging does."""
-    result = {}
-    for key, value in values.items():
-        key, value = str(key), str(value)
-        if len(key) > MAX_ENTITY_KEY_LENGTH:
-            key = key[:MAX_ENTITY_KEY_LENGTH - 3] + "..."
-            _logger.warning("Truncated the key `%s`", key)
-        if len(value) > max_value_length:
-            value = value[:max_value_length - 3] + "..."
-            _logger.warning("Truncated the value of the key `%s`. Truncated value: `%s`", key, value)
-        result[key] = value
-    return result
+    from mlcask.utils import truncate_dict
+
+    return truncate_dict({str(k): str(v) for k, v in values.items()}, MAX_ENTITY_KEY_LENGTH, max_value_length)
 
 
 def _log_batches(client: Any, run_id: str, params: dict[str, Any], tags: dict[str, Any] | None = None,

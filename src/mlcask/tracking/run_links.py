@@ -6,12 +6,13 @@ import os
 import sys
 
 from mlcask.entities import Run
+from mlcask.environment_variables import MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT
 from mlcask.tracking.stores import is_server_uri
 from mlcask.utils.redaction import without_credentials
 
 __all__ = ["print_run_links", "run_links"]
 
-_SUPPRESS_LINKS = ("MLCASK_SUPPRESS_PRINTING_URL_TO_STDOUT", "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT")
+_SUPPRESS_LINKS = ("MLCASK_SUPPRESS_PRINTING_URL_TO_STDOUT", MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT.name)
 
 
 def run_links(tracking_uri: str, run: Run) -> tuple[str, str] | None:

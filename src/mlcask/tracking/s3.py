@@ -40,6 +40,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from mlcask.environment_variables import (
+    MLFLOW_BOTO_CLIENT_ADDRESSING_STYLE,
+    MLFLOW_S3_ENDPOINT_URL,
+    MLFLOW_S3_IGNORE_TLS,
+    MLFLOW_S3_UPLOAD_EXTRA_ARGS,
+)
 from mlcask.exceptions import RESOURCE_DOES_NOT_EXIST, InvalidArgumentError, MlcaskException
 from mlcask.models.home import mlcask_home_files
 from mlcask.tracking.protocols import FileInfo
@@ -99,13 +105,13 @@ def _env_bytes(name: str, default: int) -> int:
 
 def _settings() -> tuple:
     """What one boto3 client is made for: endpoint, credentials, region, profile, TLS and addressing."""
-    style = os.environ.get("MLFLOW_BOTO_CLIENT_ADDRESSING_STYLE", "auto").strip() or "auto"
+    style = (MLFLOW_BOTO_CLIENT_ADDRESSING_STYLE.get_raw() or "").strip() or MLFLOW_BOTO_CLIENT_ADDRESSING_STYLE.default
     if style not in ("auto", "path", "virtual"):
         raise InvalidArgumentError(f"MLFLOW_BOTO_CLIENT_ADDRESSING_STYLE must be auto, path or virtual, got {style!r}.")
-    return (os.environ.get("MLFLOW_S3_ENDPOINT_URL") or None, os.environ.get("AWS_ACCESS_KEY_ID") or None,
+    return (MLFLOW_S3_ENDPOINT_URL.get_raw() or None, os.environ.get("AWS_ACCESS_KEY_ID") or None,
             os.environ.get("AWS_SECRET_ACCESS_KEY") or None, os.environ.get("AWS_SESSION_TOKEN") or None,
             os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or None,
-            os.environ.get("AWS_PROFILE") or None, _env_flag("MLFLOW_S3_IGNORE_TLS"), style)
+            os.environ.get("AWS_PROFILE") or None, _env_flag(MLFLOW_S3_IGNORE_TLS.name), style)
 
 
 def s3_client() -> Any:
@@ -153,7 +159,7 @@ def _extra_args(name: str) -> dict[str, Any]:
         extra["ContentType"] = guessed
     if encoding:
         extra["ContentEncoding"] = encoding
-    text = os.environ.get("MLFLOW_S3_UPLOAD_EXTRA_ARGS", "").strip()
+    text = (MLFLOW_S3_UPLOAD_EXTRA_ARGS.get_raw() or "").strip()
     if text:
         try:
             given = json.loads(text)
@@ -212,7 +218,7 @@ _CREDENTIALS = ("AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN)
 
 
 def _error(code: str, where: str, action: str, detail: str) -> MlcaskException:
-    endpoint = os.environ.get("MLFLOW_S3_ENDPOINT_URL") or "AWS S3"
+    endpoint = MLFLOW_S3_ENDPOINT_URL.get_raw() or "AWS S3"
     if code == "NoSuchBucket":
         bucket = where.split("/")[2]
         return MlcaskException(f"Cannot {action} '{where}': the bucket '{bucket}' does not exist at {endpoint}.",

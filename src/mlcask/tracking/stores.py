@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from mlcask.environment_variables import MLFLOW_REGISTRY_URI, MLFLOW_TRACKING_URI
 from mlcask.exceptions import InvalidArgumentError
 from mlcask.tracking.protocols import RegistryStore, TrackingStore
 
@@ -34,11 +35,11 @@ def default_tracking_uri() -> str:
 
 
 def env_tracking_uri() -> str | None:
-    return os.environ.get("MLCASK_TRACKING_URI") or os.environ.get("MLFLOW_TRACKING_URI") or None
+    return os.environ.get("MLCASK_TRACKING_URI") or MLFLOW_TRACKING_URI.get_raw() or None
 
 
 def env_registry_uri() -> str | None:
-    return os.environ.get("MLCASK_REGISTRY_URI") or os.environ.get("MLFLOW_REGISTRY_URI") or None
+    return os.environ.get("MLCASK_REGISTRY_URI") or MLFLOW_REGISTRY_URI.get_raw() or None
 
 
 def current_tracking_uri() -> str:

@@ -24,6 +24,7 @@ import sys
 from collections.abc import Iterable
 from typing import Any
 
+from mlcask.environment_variables import MLFLOW_TRUNCATE_LONG_VALUES
 from mlcask.exceptions import InvalidArgumentError
 
 _logger = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ def _describe(value: Any) -> str:
 
 
 def _truncation_enabled() -> bool:
-    setting = os.environ.get("MLCASK_TRUNCATE_LONG_VALUES", os.environ.get("MLFLOW_TRUNCATE_LONG_VALUES", "true"))
+    setting = os.environ.get("MLCASK_TRUNCATE_LONG_VALUES", MLFLOW_TRUNCATE_LONG_VALUES.get_raw() or "true")
     return setting.strip().lower() not in ("false", "0", "no", "off")
 
 

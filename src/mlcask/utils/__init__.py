@@ -1,1 +1,42 @@
-"""Helpers kept under MLflow's module names (``mlcask.utils.environment``)."""
+"""Helpers kept under MLflow's module names (``mlcask.utils.environment``, ``.file_utils``, ...).
+
+The package itself imports nothing heavy: its submodules load on first use.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+__all__ = ["truncate_and_ellipsize", "truncate_dict"]
+
+_logger = logging.getLogger(__name__)
+
+
+def truncate_and_ellipsize(value: Any, max_length: int) -> str:
+    """``str(value)``, cut to ``max_length`` characters ending in ``...`` when it is longer."""
+    text = str(value)
+    return text if len(text) <= max_length else text[:max_length - 3] + "..."
+
+
+def truncate_dict(d: dict[Any, Any], max_key_length: int | None = None,
+                   max_value_length: int | None = None) -> dict[Any, Any]:
+    """``d`` with keys longer than ``max_key_length`` and values longer than ``max_value_length``
+    (as strings) cut with ``...``, each cut logged as a warning; other items are kept as they are.
+    MLflow's limits for run params are ``MAX_ENTITY_KEY_LENGTH`` and ``MAX_PARAM_VAL_LENGTH``."""
+    if max_key_length is None and max_value_length is None:
+        raise ValueError("Must specify at least either `max_key_length` or `max_value_length`")
+    truncated = {}
+    for key, value in d.items():
+        if max_key_length is not None and len(str(key)) > max_key_length:
+            key = truncate_and_ellipsize(key, max_key_length)
+            _logger.warning("Truncated the key `%s`", key)
+        if max_value_length is not None and len(str(value)) > max_value_length:
+            value = truncate_and_ellipsize(value, max_value_length)
+            _logger.warning("Truncated the value of the key `%s`. Truncated value: `%s`", key, value)
+        truncated[key] = value
+    return truncated
+
+
+_truncate_and_ellipsize = truncate_and_ellipsize  # MLflow's names (mlflow.utils._truncate_dict)
+_truncate_dict = truncate_dict

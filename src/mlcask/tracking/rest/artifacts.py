@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from mlcask.entities.messages import file_info_from_message
+from mlcask.environment_variables import MLFLOW_TRACKING_URI
 from mlcask.exceptions import InvalidArgumentError
 from mlcask.models.home import mlcask_home_files
 from mlcask.models.integrity import MANIFEST_FILE_NAME
@@ -57,7 +58,7 @@ _CHUNK = 1 << 20
 
 
 def _tracking_server(tracking_uri: str | None, uri: str) -> urllib.parse.SplitResult:
-    tracking = tracking_uri or os.environ.get("MLCASK_TRACKING_URI") or os.environ.get("MLFLOW_TRACKING_URI")
+    tracking = tracking_uri or os.environ.get("MLCASK_TRACKING_URI") or MLFLOW_TRACKING_URI.get_raw()
     parsed = urllib.parse.urlsplit(tracking or "")
     if parsed.scheme.lower() not in ("http", "https") or not parsed.netloc:
         shown = f"'{redact(tracking)}'" if tracking else "not set"

@@ -46,6 +46,19 @@ from typing import Any
 
 import httpx
 
+from mlcask.environment_variables import (
+    MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR,
+    MLFLOW_HTTP_REQUEST_BACKOFF_JITTER,
+    MLFLOW_HTTP_REQUEST_MAX_RETRIES,
+    MLFLOW_HTTP_REQUEST_TIMEOUT,
+    MLFLOW_TRACKING_CLIENT_CERT_PATH,
+    MLFLOW_TRACKING_INSECURE_TLS,
+    MLFLOW_TRACKING_PASSWORD,
+    MLFLOW_TRACKING_SERVER_CERT_PATH,
+    MLFLOW_TRACKING_TOKEN,
+    MLFLOW_TRACKING_USERNAME,
+    EnvironmentVariable,
+)
 from mlcask.exceptions import INVALID_PARAMETER_VALUE, InvalidArgumentError, MlcaskException
 from mlcask.utils.redaction import redact_uri
 
@@ -65,10 +78,10 @@ _STATUS_CODES = {400: "BAD_REQUEST", 401: "UNAUTHENTICATED", 403: "PERMISSION_DE
                  503: "TEMPORARILY_UNAVAILABLE"}
 
 
-def _env_number(name: str, default: float, kind: type, low: float, high: float | None = None) -> Any:
-    raw = os.environ.get(name)
+def _env_number(variable: EnvironmentVariable, kind: type, low: float, high: float | None = None) -> Any:
+    name, raw = variable.name, variable.get_raw()
     if raw is None or raw.strip() == "":
-        return default
+        return kind(variable.default)
     try:
         value = kind(raw)
     except ValueError:
@@ -80,13 +93,13 @@ def _env_number(name: str, default: float, kind: type, low: float, high: float |
     return value
 
 
-def _env_flag(name: str) -> bool:
-    raw = (os.environ.get(name) or "").strip().lower()
+def _env_flag(variable: EnvironmentVariable) -> bool:
+    raw = (variable.get_raw() or "").strip().lower()
     if raw in ("", "0", "false", "no", "off"):
         return False
     if raw in ("1", "true", "yes", "on"):
         return True
-    raise InvalidArgumentError(f"Environment variable {name}={os.environ[name]!r}: expected true or false.")
+    raise InvalidArgumentError(f"Environment variable {variable.name}={variable.get_raw()!r}: expected true or false.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,19 +115,18 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
-        insecure = _env_flag("MLFLOW_TRACKING_INSECURE_TLS")
-        ca_bundle = os.environ.get("MLFLOW_TRACKING_SERVER_CERT_PATH") or None
+        insecure = _env_flag(MLFLOW_TRACKING_INSECURE_TLS)
+        ca_bundle = MLFLOW_TRACKING_SERVER_CERT_PATH.get_raw() or None
         if insecure and ca_bundle:
             raise InvalidArgumentError("MLFLOW_TRACKING_INSECURE_TLS and MLFLOW_TRACKING_SERVER_CERT_PATH are both "
                                        "set: verify the server with the certificate, or not at all, not both.")
         return cls(
-            timeout=_env_number("MLFLOW_HTTP_REQUEST_TIMEOUT", 120.0, float, 0.001),
-            max_retries=_env_number("MLFLOW_HTTP_REQUEST_MAX_RETRIES", 7, int, 0, _MAX_RETRIES_LIMIT),
-            backoff_factor=_env_number("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", 2.0, float, 0,
-                                       _MAX_BACKOFF_FACTOR_LIMIT),
-            backoff_jitter=_env_number("MLFLOW_HTTP_REQUEST_BACKOFF_JITTER", 1.0, float, 0),
+            timeout=_env_number(MLFLOW_HTTP_REQUEST_TIMEOUT, float, 0.001),
+            max_retries=_env_number(MLFLOW_HTTP_REQUEST_MAX_RETRIES, int, 0, _MAX_RETRIES_LIMIT),
+            backoff_factor=_env_number(MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR, float, 0, _MAX_BACKOFF_FACTOR_LIMIT),
+            backoff_jitter=_env_number(MLFLOW_HTTP_REQUEST_BACKOFF_JITTER, float, 0),
             verify=False if insecure else (ca_bundle or True),
-            client_cert=os.environ.get("MLFLOW_TRACKING_CLIENT_CERT_PATH") or None,
+            client_cert=MLFLOW_TRACKING_CLIENT_CERT_PATH.get_raw() or None,
         )
 
 
@@ -163,12 +175,13 @@ redact = redact_uri  # what a message may show of a server URI
 
 
 def _auth_header(userinfo: tuple[str, str] | None) -> str | None:
-    username = os.environ.get("MLFLOW_TRACKING_USERNAME")
-    password = os.environ.get("MLFLOW_TRACKING_PASSWORD")
+    username = MLFLOW_TRACKING_USERNAME.get_raw()
+    password = MLFLOW_TRACKING_PASSWORD.get_raw()
+    token = MLFLOW_TRACKING_TOKEN.get_raw()
     if username and password:
         userinfo = (username, password)
-    elif os.environ.get("MLFLOW_TRACKING_TOKEN"):
-        return f"Bearer {os.environ['MLFLOW_TRACKING_TOKEN']}"
+    elif token:
+        return f"Bearer {token}"
     if userinfo is None:
         return None
     return "Basic " + base64.b64encode(f"{userinfo[0]}:{userinfo[1]}".encode()).decode()

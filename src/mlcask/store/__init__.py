@@ -1,0 +1,1 @@
+"""MLflow's ``mlflow.store`` module paths that user code imports names from."""
