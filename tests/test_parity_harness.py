@@ -261,6 +261,9 @@ def test_classify_mock_target_fixture_timeout_and_differences():
                      "timeout_s": 60}).reason == "timed out after 60 s"
     differs = classify(_record(type="AssertionError", message="Regex pattern did not match.\n Regex: 'x'\n Input: 'y'"))
     assert (differs.cls, differs.reason) == (DIFFERENT, "message differs: expected 'x', got 'y'")
+    pytest9 = classify(_record(type="AssertionError", message="Regex pattern did not match.\n  Expected regex: 'a'"
+                                                               "\n  Actual message: \"b\""))
+    assert pytest9.reason == "message differs: expected 'a', got \"b\""
     other = classify(_record(type="AssertionError", message="assert 1 == 2\n +  where 1 = f()"))
     assert (other.cls, other.reason) == (DIFFERENT, "AssertionError: assert 1 == 2")
 

@@ -261,6 +261,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             value = call.excinfo.value
             record["exc"] = describe(value, str(Path(str(item.config.rootpath)) / "tests"))
             record["timeout"] = isinstance(value, ParityTimeout)
-            if "_PlaceholderMeta" in record["exc"]["message"]:
+            if "_PlaceholderMeta" in record["exc"]["message"] or isinstance(value, TypeError):
                 record["named_touched"] = _placeholders_named_in(item)
     return report

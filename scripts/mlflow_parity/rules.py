@@ -470,7 +470,7 @@ def rule_different(rec: dict[str, Any]) -> Verdict:
     if not exc:
         return Verdict(DIFFERENT, prefix + (rec.get("longrepr") or rec["outcome"]).strip().splitlines()[-1][:200])
     message = (exc.get("message") or "").strip()
-    regex = re.search(r"Regex: (.*)\n\s*Input: (.*)", message)
+    regex = re.search(r"(?:Expected regex|Regex): (.*)\n\s*(?:Actual message|Input): (.*)", message)
     if message.startswith("Regex pattern did not match") and regex:
         return Verdict(DIFFERENT, f"{prefix}message differs: expected {regex.group(1)[:120]}, "
                                   f"got {regex.group(2)[:160]}")

@@ -63,6 +63,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="seconds per module process before it is stopped (default 900)")
     parser.add_argument("-k", dest="keyword", help="pytest -k expression, for a partial run")
     parser.add_argument("--stage", type=Path, help="where to build the working copy (default: a temporary folder)")
+    parser.add_argument("--from-results", type=Path, metavar="WORKDIR",
+                        help="classify the records of an earlier run's working copy again, without running")
     return parser.parse_args(argv)
 
 
@@ -160,8 +162,31 @@ def _source_note(tests_dir: Path) -> str:
     return str(tests_dir)
 
 
+def reclassify(args: argparse.Namespace) -> int:
+    """Write the report from the records an earlier run left in ``args.from_results``."""
+    tests: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = []
+    files = sorted((args.from_results / "results").glob("*.jsonl"))
+    if not files:
+        raise SystemExit(f"no results/*.jsonl in {args.from_results}")
+    for path in files:
+        module = path.name.removesuffix(".jsonl").replace("__", "/")
+        module_tests, module_errors = classify_records(module, _read_jsonl(path))
+        tests += module_tests
+        errors += module_errors
+    meta = {"finished": datetime.datetime.fromtimestamp(max(p.stat().st_mtime for p in files),
+                                                        datetime.timezone.utc).isoformat(timespec="seconds"),
+            "mlcask_commit": _git_commit(), "tests_source": _source_note(args.tests), "modules_total": len(files),
+            "modules_done": len(files), "workdir": str(args.from_results), "reclassified": True}
+    report.write(args.out, sorted(tests, key=lambda t: t["id"]), meta, errors, args.summary)
+    print((args.out / args.summary).read_text(encoding="utf-8").split("\n\n")[1], flush=True)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.from_results:
+        return reclassify(args)
     if args.jobs > 2:
         raise SystemExit(f"--jobs is at most 2 (the machine is shared); given {args.jobs}")
     modules = args.modules or DEFAULT_MODULES
