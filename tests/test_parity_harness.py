@@ -264,6 +264,9 @@ def test_classify_mock_target_fixture_timeout_and_differences():
     pytest9 = classify(_record(type="AssertionError", message="Regex pattern did not match.\n  Expected regex: 'a'"
                                                                "\n  Actual message: \"b\""))
     assert pytest9.reason == "message differs: expected 'a', got \"b\""
+    bare = _record(type="AssertionError", message="")
+    bare["exc"]["frames"][-1].update(file="/w/tests/helper_functions.py", line=460, code="assert a == b")
+    assert classify(bare).reason == "AssertionError at helper_functions.py:460: assert a == b"
     other = classify(_record(type="AssertionError", message="assert 1 == 2\n +  where 1 = f()"))
     assert (other.cls, other.reason) == (DIFFERENT, "AssertionError: assert 1 == 2")
 

@@ -107,7 +107,7 @@ def describe(exc: BaseException, tests_root: str, depth: int = 0) -> dict[str, A
     frames = []
     for frame in traceback.extract_tb(exc.__traceback__)[-25:]:
         frames.append({"file": frame.filename, "line": frame.lineno, "func": frame.name,
-                       "in_tests": frame.filename.startswith(tests_root)})
+                       "in_tests": frame.filename.startswith(tests_root), "code": (frame.line or "")[:200]})
     info: dict[str, Any] = {"type": type(exc).__name__, "module": type(exc).__module__,
                             "message": str(exc)[:4000], "frames": frames}
     if isinstance(exc, AttributeError) and getattr(exc, "name", None) is not None:

@@ -475,6 +475,11 @@ def rule_different(rec: dict[str, Any]) -> Verdict:
         return Verdict(DIFFERENT, f"{prefix}message differs: expected {regex.group(1)[:120]}, "
                                   f"got {regex.group(2)[:160]}")
     first = message.splitlines()
+    frames = exc.get("frames") or []
+    if not first and frames:
+        last = frames[-1]
+        where = f"{last['file'].rsplit('/', 1)[-1]}:{last['line']}"
+        return Verdict(DIFFERENT, f"{prefix}{exc.get('type')} at {where}: {last.get('code', '')}".rstrip(": "))
     return Verdict(DIFFERENT, f"{prefix}{exc.get('type')}: {first[0][:200] if first else ''}".rstrip(": "))
 
 

@@ -179,8 +179,14 @@ def reclassify(args: argparse.Namespace) -> int:
             "mlcask_commit": _git_commit(), "tests_source": _source_note(args.tests), "modules_total": len(files),
             "modules_done": len(files), "workdir": str(args.from_results), "reclassified": True}
     report.write(args.out, sorted(tests, key=lambda t: t["id"]), meta, errors, args.summary)
-    print((args.out / args.summary).read_text(encoding="utf-8").split("\n\n")[1], flush=True)
+    _print_summary(args)
     return 0
+
+
+def _print_summary(args: argparse.Namespace) -> None:
+    text = (args.out / args.summary).read_text(encoding="utf-8")
+    print(text.split("\ntop missing names")[0], flush=True)
+    print(f"full summary: {args.out / args.summary}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -222,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         list(pool.map(one, by_size))
-    print((args.out / args.summary).read_text(encoding="utf-8").split("\n\n")[1], flush=True)
+    _print_summary(args)
     return 0
 
 
