@@ -358,3 +358,22 @@ def test_tags_variables_and_file_names_are_mlflows(tmp_path):
     assert theirs["variables"] == {n: [getattr(env, n).name, getattr(env, n).default] for n in variables}
     assert theirs["files"] == [environment._CONDA_ENV_FILE_NAME, environment._REQUIREMENTS_FILE_NAME,
                                environment._CONSTRAINTS_FILE_NAME, environment._PYTHON_ENV_FILE_NAME]
+
+
+def test_search_defaults_are_the_clients_page_sizes():
+    import inspect
+
+    from mlcask.store.model_registry import (
+        SEARCH_MODEL_VERSION_MAX_RESULTS_DEFAULT,
+        SEARCH_REGISTERED_MODEL_MAX_RESULTS_DEFAULT,
+    )
+    from mlcask.store.tracking import SEARCH_MAX_RESULTS_DEFAULT, SEARCH_MAX_RESULTS_THRESHOLD
+    from mlcask.tracking.client import MlcaskClient
+
+    def default(method):
+        return inspect.signature(method).parameters["max_results"].default
+
+    assert default(MlcaskClient.search_experiments) == default(MlcaskClient.search_runs) == SEARCH_MAX_RESULTS_DEFAULT
+    assert default(MlcaskClient.search_registered_models) == SEARCH_REGISTERED_MODEL_MAX_RESULTS_DEFAULT
+    assert default(MlcaskClient.search_model_versions) == SEARCH_MODEL_VERSION_MAX_RESULTS_DEFAULT
+    assert SEARCH_MAX_RESULTS_THRESHOLD == 50000
