@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
+import mlcask
 from mlcask.exceptions import InvalidArgumentError
 from mlcask.tracking import context
 
@@ -78,3 +81,17 @@ def test_active_experiment_and_last_run_are_forgotten_by_reset(clean):
     assert (context.active_experiment_id(), context.last_active_run_id()) == ("7", "abc")
     context.reset()
     assert (context.active_experiment_id(), context.last_active_run_id()) == (None, None)
+
+
+def test_set_tracking_uri_none_forgets_it_and_unsets_the_environment(tmp_path, clean):
+    uri = f"sqlite:///{tmp_path}/a.db"
+    mlcask.set_tracking_uri(uri)
+    assert os.environ["MLFLOW_TRACKING_URI"] == uri
+    mlcask.set_tracking_uri(None)
+    assert "MLFLOW_TRACKING_URI" not in os.environ and "MLCASK_TRACKING_URI" not in os.environ
+    assert mlcask.get_tracking_uri() != uri
+
+
+def test_set_tracking_uri_takes_a_path_as_a_file_uri(tmp_path, clean):
+    mlcask.set_tracking_uri(tmp_path / "store")
+    assert mlcask.get_tracking_uri() == (tmp_path / "store").as_uri()

@@ -338,7 +338,8 @@ def test_metric_types(store, run_id):
 
 
 @pytest.mark.parametrize("metric, message", [
-    (Metric("acc", "abc", 1, 0), "Metric 'acc' value must be a number (a 64-bit float), got str 'abc'."),
+    (Metric("acc", "abc", 1, 0), "Metric 'acc' value must be a number (a 64-bit float), got str 'abc' (timestamp=1). "
+                                "Please specify value as a valid double (64-bit floating point)."),
     (Metric("acc", True, 1, 0), "got bool True"),
     (Metric("acc", None, 1, 0), "got None"),
     (Metric("a*c", 1.0, 1, 0), "Invalid metric key 'a*c'"),

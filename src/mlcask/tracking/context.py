@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import threading
+from pathlib import Path
 from typing import Any
 
 from mlcask.entities import LoggedModelOutput
@@ -36,11 +37,21 @@ _EXPORTED = {"tracking": ("MLFLOW_TRACKING_URI", "MLCASK_TRACKING_URI"),
              "registry": ("MLFLOW_REGISTRY_URI", "MLCASK_REGISTRY_URI"), "experiment": ("MLFLOW_EXPERIMENT_ID",)}
 
 
-def _export(kind: str, value: str) -> None:
-    """Put ``value`` in the environment (every spelling) so that child processes inherit it."""
+def _export(kind: str, value: str | None) -> None:
+    """Put ``value`` in the environment (every spelling) so that child processes inherit it;
+    None removes it, as MLflow does for ``set_tracking_uri(None)``."""
     for name in _EXPORTED[kind]:
         _saved_environment.setdefault(name, os.environ.get(name))
-        os.environ[name] = value
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+def _uri_text(uri: str | os.PathLike | None) -> str | None:
+    if isinstance(uri, os.PathLike):
+        return Path(uri).absolute().resolve().as_uri()
+    return None if uri is None else str(uri)
 
 
 def _restore_environment() -> None:
@@ -52,7 +63,7 @@ def _restore_environment() -> None:
     _saved_environment.clear()
 
 
-def set_tracking_uri(uri: str) -> None:
+def set_tracking_uri(uri: str | os.PathLike | None) -> None:
     """Where runs are stored.
 
     Parameters
@@ -60,10 +71,13 @@ def set_tracking_uri(uri: str) -> None:
     uri
         ``sqlite:///mlcask.db`` (the default), ``postgresql://...``, ``http(s)://host:port``
         (an ``mlcask server`` or ``mlflow server``), or a folder path / ``file:`` URI. An
-        unsupported URI (or artifact root) is refused here, not at the first call.
+        unsupported URI (or artifact root) is refused here, not at the first call. A
+        :class:`pathlib.Path` means that folder (as a ``file:`` URI); None forgets the URI set
+        here and removes it from the environment.
     """
-    stores.set_current_uri("tracking", str(uri))
-    _export("tracking", str(uri))
+    text = _uri_text(uri)
+    stores.set_current_uri("tracking", text)
+    _export("tracking", text)
 
 
 def is_tracking_uri_set() -> bool:
@@ -76,10 +90,12 @@ def get_tracking_uri() -> str:
     return stores.current_tracking_uri()
 
 
-def set_registry_uri(uri: str) -> None:
-    """Where the model registry lives, when not with the tracking store (same URI forms)."""
-    stores.set_current_uri("registry", str(uri))
-    _export("registry", str(uri))
+def set_registry_uri(uri: str | os.PathLike | None) -> None:
+    """Where the model registry lives, when not with the tracking store (same URI forms; None
+    forgets it)."""
+    text = _uri_text(uri)
+    stores.set_current_uri("registry", text)
+    _export("registry", text)
 
 
 def get_registry_uri() -> str:

@@ -5,7 +5,6 @@ run (started if there is none, as in MLflow)."""
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from mlcask.tracking import context, fluent
@@ -21,16 +20,6 @@ def _run_id(run_id: str | None = None) -> str:
     run = fluent.active_run()
     return (run if run is not None else fluent.start_run()).info.run_id
 
-
-def _experiment_id() -> str:
-    """The experiment fluent calls use: the active one, else MLFLOW_EXPERIMENT_ID/_NAME, else "0"."""
-    if context.active_experiment_id() is not None:
-        return context.active_experiment_id()
-    if os.environ.get("MLFLOW_EXPERIMENT_ID"):
-        return os.environ["MLFLOW_EXPERIMENT_ID"]
-    name = os.environ.get("MLFLOW_EXPERIMENT_NAME")
-    experiment = context.current_client().get_experiment_by_name(name) if name else None
-    return experiment.experiment_id if experiment is not None else "0"
 
 
 def log_text(text: str, artifact_file: str, run_id: str | None = None) -> None:
@@ -69,7 +58,7 @@ def log_table(data: Any, artifact_file: str, run_id: str | None = None) -> None:
 def load_table(artifact_file: str, run_ids: list[str] | None = None, extra_columns: list[str] | None = None) -> Any:
     """The table ``artifact_file`` of every run of the current experiment that logged it (or of ``run_ids``),
     concatenated; ``extra_columns`` (e.g. ``["run_id"]``) add run columns."""
-    return context.current_client().load_table(_experiment_id(), artifact_file, run_ids, extra_columns)
+    return context.current_client().load_table(fluent.current_experiment_id(), artifact_file, run_ids, extra_columns)
 
 
 def flush_artifact_async_logging() -> None:

@@ -153,7 +153,7 @@ def search_logged_models(experiment_ids: list[str] | None = None, filter_string:
         page = client.search_logged_models(experiment_ids=experiment_ids, filter_string=filter_string,
                                            datasets=datasets, max_results=max_results, order_by=order_by,
                                            page_token=token)
-        models.extend(page.to_list() if hasattr(page, "to_list") else page)  # MLflow's PagedList has to_list
+        models.extend(page.to_list())
         if (max_results is not None and len(models) >= max_results) or not page.token:
             break
         token = page.token

@@ -25,6 +25,10 @@ class PagedList(list[T], Generic[T]):
         super().__init__(items)
         self.token = token
 
+    def to_list(self) -> list[T]:
+        """The page's items as a plain list (MLflow's ``PagedList.to_list``)."""
+        return list(self)
+
 
 def now_ms() -> int:
     """The current time in milliseconds since the epoch (MLflow's timestamps)."""

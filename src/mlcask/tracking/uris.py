@@ -50,7 +50,7 @@ def resolve_runs_uri(uri: str) -> Path:
             return candidate
     elif path and _remote_entry_exists(get_artifact_repository(location, client.tracking_uri), path):
         return local_model_folder(f"{location.rstrip('/')}/{path}", client.tracking_uri)
-    for model in client.search_logged_models([run.info.experiment_id], f"source_run_id = '{run_id}'", 1000):
+    for model in client.search_logged_models([run.info.experiment_id], f"source_run_id = '{run_id}'", max_results=1000):
         if model.name == path or not path:
             return local_model_folder(model.artifact_location, client.tracking_uri)
     raise MlcaskException(f"Run {run_id} has no artifact or logged model at '{path}' ({uri}).",

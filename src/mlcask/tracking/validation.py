@@ -153,7 +153,10 @@ def validate_metric(key: Any, value: Any, timestamp: Any, step: Any) -> None:
     validate_key("metric", key)
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         got = "None" if value is None else _describe(value)
-        raise InvalidArgumentError(f"Metric '{key}' value must be a number (a 64-bit float), got {got}.")
+        # The last sentence is MLflow's wording, which its users and tests match on.
+        raise InvalidArgumentError(f"Metric '{key}' value must be a number (a 64-bit float), got {got} "
+                                   f"(timestamp={timestamp}). Please specify value as a valid double "
+                                   "(64-bit floating point).")
     validate_timestamp(f"Metric '{key}' timestamp", timestamp)
     _as_int64(f"Metric '{key}' step", step)
 
