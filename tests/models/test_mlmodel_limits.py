@@ -100,7 +100,7 @@ def test_the_cli_refuses_a_bomb_with_a_message_not_a_crash(saved, command):
 
 
 def test_flavors_must_be_mappings(tmp_path):
-    with pytest.raises(ModelFormatError, match="expected a non-empty 'flavors' mapping of flavor names"):
+    with pytest.raises(ModelFormatError, match="expected a 'flavors' mapping of flavor names"):
         Model.from_yaml("flavors: {python_function: [1, 2]}\n", "x")
 
 

@@ -46,8 +46,8 @@ def test_folder_without_mlmodel_is_named(tmp_path):
     [
         ("flavors: [unclosed", "Malformed MLmodel file"),
         ("- a list\n- not a mapping\n", "expected a YAML mapping of fields, got list"),
-        ("run_id: abc\n", "expected a non-empty 'flavors' mapping"),
-        ("flavors: {}\n", "expected a non-empty 'flavors' mapping"),
+        ("run_id: abc\n", "expected a 'flavors' mapping"),
+        ("flavors: [a]\n", "expected a 'flavors' mapping"),
     ],
 )
 def test_malformed_mlmodel_names_file_and_problem(tmp_path, content, message):

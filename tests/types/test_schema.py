@@ -262,7 +262,7 @@ def test_array_map_any_dicts_and_reprs():
     assert AnyType().to_dict() == {"type": "any"}
     assert repr(Array(Map("double"))) == "Array(Map(str -> DataType.double))"
     assert repr(AnyType()) == "Any"
-    with pytest.raises(InvalidArgumentError, match="Unsupported dtype 'int'"):
+    with pytest.raises(InvalidArgumentError, match="Unsupported type 'int', expected instance of DataType.*for dtype"):
         Array("int")
 
 

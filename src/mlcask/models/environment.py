@@ -9,6 +9,7 @@ microseconds and finds the same packages for the estimators we support.
 
 from __future__ import annotations
 
+import dis
 import functools
 import importlib.metadata as metadata
 import os
@@ -107,22 +108,42 @@ def _code_names(code: types.CodeType) -> Iterable[str]:
             yield from _code_names(const)
 
 
+def _modules_used_by_function(function: types.FunctionType) -> set[str]:
+    """Modules a user-written function reaches through its globals (``np``, ``pd``) or imports
+    in its body (``import sklearn`` inside ``predict``)."""
+    found: set[str] = set()
+    for name in _code_names(function.__code__):
+        value = function.__globals__.get(name)
+        if isinstance(value, types.ModuleType):
+            found.add(value.__name__.split(".")[0])
+        elif value is not None and not isinstance(value, (str, bytes, int, float, bool)):
+            found.add((getattr(value, "__module__", None) or "builtins").split(".")[0])
+    for name in _imported_names(function.__code__):
+        if distribution_for_module(name) is not None:
+            found.add(name)
+    return found
+
+
+def _imported_names(code: types.CodeType) -> Iterable[str]:
+    """Top-level modules the code imports in its body (``import sklearn`` inside a function)."""
+    for instruction in dis.get_instructions(code):
+        if instruction.opname == "IMPORT_NAME" and isinstance(instruction.argval, str):
+            yield instruction.argval.split(".")[0]
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            yield from _imported_names(const)
+
+
 def _modules_used_by_methods(cls: type) -> set[str]:
-    """Modules that a user-written class's methods reach through their globals (``np``, ``pd``)."""
+    """Modules that a user-written class's methods use (see :func:`_modules_used_by_function`)."""
     found: set[str] = set()
     for klass in cls.__mro__:
         if klass.__module__ in ("builtins",) or klass.__module__.startswith("mlcask."):
             continue
         for attribute in vars(klass).values():
             function = getattr(attribute, "__func__", attribute)
-            if not isinstance(function, types.FunctionType):
-                continue
-            for name in _code_names(function.__code__):
-                value = function.__globals__.get(name)
-                if isinstance(value, types.ModuleType):
-                    found.add(value.__name__.split(".")[0])
-                elif value is not None and not isinstance(value, (str, bytes, int, float, bool)):
-                    found.add((getattr(value, "__module__", None) or "builtins").split(".")[0])
+            if isinstance(function, types.FunctionType):
+                found |= _modules_used_by_function(function)
     return found
 
 
@@ -142,6 +163,9 @@ def modules_of(objects: Iterable[Any], *, include_code: bool = False) -> set[str
         seen.add(id(obj))
         if isinstance(obj, (type, types.FunctionType, types.BuiltinFunctionType)):
             module = getattr(obj, "__module__", None) or ""
+            if include_code and isinstance(obj, types.FunctionType) \
+                    and distribution_for_module(module.split(".")[0]) is None:
+                found |= _modules_used_by_function(obj)
         else:
             module = type(obj).__module__
             if include_code and distribution_for_module(module.split(".")[0]) is None:

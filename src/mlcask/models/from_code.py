@@ -22,11 +22,10 @@ from typing import Any
 import yaml
 
 from mlcask.exceptions import InvalidArgumentError, MlcaskException
+from mlcask.models.model import SET_MODEL_ERROR
 
 __all__ = ["ModelConfig", "set_model"]
 
-# MLflow's message, kept: users grep for it.
-SET_MODEL_ERROR = "Model should either be an instance of PyFuncModel, Langchain type, or LlamaIndex index."
 _NO_CONFIG = ""  # the model was saved without model_config: ModelConfig() must fail
 
 _state = threading.local()
@@ -46,7 +45,7 @@ def set_model(model: Any) -> None:
     ``model`` is a :class:`~mlcask.pyfunc.PythonModel` instance or a callable taking one
     argument (the model input).
     """
-    from mlcask.models import model as model_module
+    from mlcask.models import model as model_module  # where MLflow keeps the model (__mlflow_model__)
 
     if isinstance(model, str) or not (callable(model) or _is_python_model(model)):
         raise MlcaskException(SET_MODEL_ERROR)

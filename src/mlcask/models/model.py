@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 import os
 import urllib.parse
 import uuid
@@ -17,11 +18,15 @@ from mlcask.exceptions import ModelFormatError, ModelNotFoundError
 from mlcask.utils.bounded_yaml import load_yaml
 from mlcask.version import MLFLOW_FORMAT_VERSION, __version__
 
+_logger = logging.getLogger(__name__)
+
 if TYPE_CHECKING:
     from mlcask.models.signature import ModelSignature
     from mlcask.types import ParamSchema, Schema
 
 MLMODEL_FILE_NAME = "MLmodel"
+# MLflow's message for set_model() given something that is not a model (see mlcask.models.from_code).
+SET_MODEL_ERROR = "Model should either be an instance of PyFuncModel, Langchain type, or LlamaIndex index."
 # The model a models-from-code file set last (MLflow's name; see mlcask.models.set_model).
 __mlflow_model__ = None
 MAX_MLMODEL_BYTES = 8 << 20
@@ -147,10 +152,11 @@ class Model:
 
         if self.saved_input_example_info is None:
             return None
-        folder = self._example_folder(path)
-        name = self.saved_input_example_info.get("artifact_path")
-        if isinstance(name, str) and not (folder / name).is_file():
-            raise FileNotFoundError(f"The model's input example file '{folder / name}' is missing.")
+        is_uri = path is None or len(urllib.parse.urlparse(os.fspath(path)).scheme) > 1
+        folder = self._example_folder(path) if is_uri else Path(path)
+        name = self.saved_input_example_info.get("artifact_path", "input_example.json")
+        if not (folder / name).is_file():  # as MLflow: the error of opening the file
+            raise FileNotFoundError(f"[Errno 2] No such file or directory: '{folder / name}'")
         return load_input_example(self, folder)
 
     def load_input_example_params(self, path: str | os.PathLike) -> dict[str, Any] | None:
@@ -301,10 +307,11 @@ class Model:
                 f"got {type(content).__name__}."
             )
         flavors = content.get("flavors")
-        if not isinstance(flavors, dict) or not flavors \
+        # An empty mapping is allowed, as MLflow writes and reads a Model with no flavors yet.
+        if not isinstance(flavors, dict) \
                 or not all(isinstance(k, str) and isinstance(v, dict) for k, v in flavors.items()):
             raise ModelFormatError(
-                f"Malformed MLmodel file '{where}': expected a non-empty 'flavors' mapping of flavor names to "
+                f"Malformed MLmodel file '{where}': expected a 'flavors' mapping of flavor names to "
                 f"mappings, got {_shown(flavors)}."
             )
         content = {str(k): v for k, v in content.items()}

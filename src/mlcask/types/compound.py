@@ -28,9 +28,9 @@ def as_column_type(value: Any, what: str) -> ColumnType:
         try:
             return DataType[value]
         except KeyError:
-            raise InvalidArgumentError(
-                f"Unsupported {what} '{value}': expected a DataType, Array, Object, Map, "
-                f"AnyType or one of {[t.name for t in DataType]}"
+            raise InvalidArgumentError(  # MLflow's message, then which argument
+                f"Unsupported type '{value}', expected instance of DataType, Array, Object, Map or one of "
+                f"{[t.name for t in DataType]} (AnyType too), for {what}"
             ) from None
     if isinstance(value, (DataType, Array, Object, Map, AnyType)):
         return value

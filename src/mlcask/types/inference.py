@@ -25,9 +25,10 @@ from mlcask.types.schema import ColSpec, Schema, TensorSpec
 
 __all__ = ["InvalidDataForSignatureInferenceError", "infer_param_schema", "infer_schema"]
 
-MULTIPLE_TYPES_MESSAGE = (
-    "Expected all values in the list to be of the same type. To declare a list holding "
-    "values of several types, write the signature by hand with Array(AnyType())."
+MULTIPLE_TYPES_MESSAGE = (  # MLflow's (mlflow.types.utils.MULTIPLE_TYPES_ERROR_MSG)
+    "Expected all values in the list to be of the same type. To specify a model signature with a list containing "
+    "elements of multiple types, define the signature manually using the Array(AnyType()) type from "
+    "mlflow.models.schema."
 )
 _INTEGER_COLUMNS_HINT = (
     "Hint: Inferred schema contains integer column(s). Integer columns cannot represent "

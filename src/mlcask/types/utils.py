@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
-from mlcask.types.inference import InvalidDataForSignatureInferenceError
+from mlcask.types.inference import InvalidDataForSignatureInferenceError, infer_param_schema, infer_schema
 
-__all__ = ["InvalidDataForSignatureInferenceError"]
+__all__ = ["InvalidDataForSignatureInferenceError", "_infer_param_schema", "_infer_schema"]
+
+_infer_schema = infer_schema  # MLflow's names for schema and params-schema inference
+_infer_param_schema = infer_param_schema
