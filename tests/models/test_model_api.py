@@ -185,3 +185,22 @@ def test_update_model_requirements_refusals(saved):
 def test_model_load_of_a_missing_uri_names_it(tracking):
     with pytest.raises(Exception, match="m-doesnotexist"):
         Model.load("models:/m-doesnotexist")
+
+
+@pytest.mark.parametrize("kind", ["csc", "csr"])
+def test_sparse_input_examples_round_trip(tmp_path, kind):
+    import json
+
+    import numpy as np
+    from scipy import sparse
+
+    matrix = getattr(sparse, f"{kind}_matrix")(np.array([[0.0, 1.5], [2.0, 0.0]]))
+    mlcask.pyfunc.save_model(tmp_path / "m", python_model=Doubler(), input_example=matrix, signature=False)
+    meta = Model.load(tmp_path / "m")
+    assert meta.saved_input_example_info["type"] == f"sparse_matrix_{kind}"
+    stored = json.loads((tmp_path / "m" / "input_example.json").read_text())
+    assert set(stored) == {"data", "indices", "indptr", "shape"} and stored["shape"] == [2, 2]
+    loaded = meta.load_input_example(tmp_path / "m")
+    assert type(loaded) is type(matrix) and (loaded != matrix).nnz == 0
+    serving = json.loads(meta.get_serving_input(tmp_path / "m"))
+    assert serving == {"inputs": [[0.0, 1.5], [2.0, 0.0]]}

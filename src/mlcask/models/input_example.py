@@ -55,6 +55,16 @@ def _dataframe_split(df: Any) -> dict[str, Any]:
     return {"columns": [str(c) if not isinstance(c, str) else c for c in columns], "data": data}
 
 
+def _sparse_kind(data: Any) -> str | None:
+    """MLflow's example type of a scipy CSC or CSR matrix, else None."""
+    name = type(data).__name__
+    if not type(data).__module__.startswith("scipy.sparse") or not hasattr(data, "indptr"):
+        return None
+    if name.startswith("csc"):
+        return "sparse_matrix_csc"
+    return "sparse_matrix_csr" if name.startswith("csr") else None
+
+
 def split_example_and_params(example: Any) -> tuple[Any, dict[str, Any] | None]:
     """MLflow's convention: a 2-tuple whose second item is a dict is (data, params)."""
     if isinstance(example, tuple) and len(example) == 2 and isinstance(example[1], dict):
@@ -102,14 +112,19 @@ class InputExample:
             stored = _to_jsonable(data)
             serving = {"inputs": stored}
             self.info["type"] = "json_object"
+        elif _sparse_kind(data) is not None:  # scipy CSC/CSR, stored as MLflow stores them
+            self.info["type"] = _sparse_kind(data)
+            stored = {"data": _to_jsonable(data.data), "indices": data.indices.tolist(),
+                      "indptr": data.indptr.tolist(), "shape": list(data.shape)}
+            serving = {"inputs": _to_jsonable(data.toarray())}
         elif np.isscalar(data) or isinstance(data, (dt.datetime, dt.date)):
             stored = _to_jsonable(data)
             serving = {"inputs": stored}
             self.info["type"] = "json_object"
         else:
             raise InvalidArgumentError(
-                "input_example must be a pandas DataFrame or Series, a numpy array, a dict, a list, "
-                f"a scalar or a (data, params) tuple; got {type(data).__name__}."
+                "input_example must be a pandas DataFrame or Series, a numpy array, a scipy CSC/CSR matrix, a dict, "
+                f"a list, a scalar or a (data, params) tuple; got {type(data).__name__}."
             )
         if self.inference_params is not None:
             self.info["params"] = "true"
@@ -156,6 +171,14 @@ def load_input_example(model: Any, folder: str | Path) -> Any:
             except Exception:
                 return frame
         return frame
+    if kind in ("sparse_matrix_csc", "sparse_matrix_csr"):
+        from scipy import sparse
+
+        build = sparse.csc_matrix if kind == "sparse_matrix_csc" else sparse.csr_matrix
+        try:
+            return build((content["data"], content["indices"], content["indptr"]), shape=tuple(content["shape"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelFormatError(f"Malformed sparse input example '{file}': {exc}") from None
     if kind == "ndarray":
         schema = model.get_input_schema()
         if isinstance(content, dict):
