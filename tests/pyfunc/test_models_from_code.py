@@ -256,3 +256,29 @@ def test_dataframe_type_hints_imply_no_signature(tmp_path):
 def test_signature_false_saves_no_signature(tmp_path):
     mlcask.pyfunc.save_model(tmp_path / "m", python_model=shout, input_example=["a"], signature=False)
     assert Model.load(tmp_path / "m").signature is None
+
+
+def test_the_pyfunc_decorator_checks_each_call_and_saves_undecorated(tmp_path):
+    from mlcask.pyfunc.utils import pyfunc
+
+    @pyfunc
+    def lengths(model_input: list[str]) -> list[int]:
+        return [len(s) for s in model_input]
+
+    assert lengths(["ab"]) == [2]
+    assert lengths(pd.DataFrame({"t": ["abc"]})) == [3]
+    with pytest.raises(InvalidArgumentError, match=r"Failed to validate data against type hint `list\[str\]`"):
+        lengths([1])
+    mlcask.pyfunc.save_model(tmp_path / "m", python_model=lengths, input_example=["a"])
+    model = mlcask.pyfunc.load_model(tmp_path / "m")
+    assert model.unwrap_python_model().func is lengths.__wrapped__
+    assert model.predict(["abcd"]) == [4]
+
+    with pytest.raises(InvalidArgumentError, match="To disable data validation, remove the type hint"):
+        @pyfunc
+        def bad(model_input: list[dict[int, str]]):
+            return model_input
+    with pytest.warns(UserWarning, match="Type hint used in the model's predict function is not supported"):
+        @pyfunc
+        def unsupported(model_input: list[object]):
+            return model_input

@@ -232,7 +232,8 @@ def as_python_model(python_model: Any, common: dict[str, Any]) -> PythonModel:
     if all(common.get(k) is None for k in ("input_example", "pip_requirements", "extra_pip_requirements")):
         raise InvalidArgumentError("If `python_model` is a callable object, at least one of `input_example`, "
                                    "`pip_requirements`, or `extra_pip_requirements` must be specified.")
-    return FunctionPythonModel(python_model)
+    # A @pyfunc-decorated function is saved undecorated (so MLflow can load it); predict checks its hint anyway.
+    return FunctionPythonModel(python_model.__wrapped__ if getattr(python_model, "_is_pyfunc", False) else python_model)
 
 
 def save_python_model(path: str | os.PathLike, python_model: Any, *, artifacts: dict[str, str] | None,

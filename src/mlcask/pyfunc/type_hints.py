@@ -63,6 +63,11 @@ def _mentions_pydantic(hint: Any) -> bool:
     return any(_mentions_pydantic(arg) for arg in typing.get_args(hint))
 
 
+def no_signature_hint(hint: Any) -> bool:
+    """A hint accepted but implying no signature (DataFrame, Series, ndarray, pydantic models)."""
+    return hint in _no_signature_hints() or _mentions_pydantic(hint)
+
+
 def hint_repr(hint: Any) -> str:
     return hint.__name__ if type(hint) is type else str(hint)
 
