@@ -150,8 +150,6 @@ def test_log_model_records_step_params_tags_and_type(flavor, tracking, models):
     assert meta.model_id == info.model_id and meta.run_id == run.info.run_id
 
 
-@pytest.mark.xfail(strict=True, reason="the store's inputs table has no step column yet (MLflow's has): the "
-                                       "step of a run's model output is not persisted")
 def test_the_output_step_is_stored(tracking, logistic_regression):
     with mlcask.start_run() as run:
         info = mlcask.sklearn.log_model(logistic_regression, name="m", step=7)

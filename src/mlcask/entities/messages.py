@@ -440,7 +440,7 @@ def logged_model_status_from_message(value: Any, field: str = "status") -> str:
 
 
 def logged_model_to_message(model: LoggedModel) -> dict[str, Any]:
-    """A LoggedModel message: ``info`` (ids, timestamps, status, tags) and ``data`` (params)."""
+    """A LoggedModel message: ``info`` (ids, timestamps, status, tags) and ``data`` (params, metrics)."""
     info: dict[str, Any] = {"model_id": model.model_id, "experiment_id": model.experiment_id, "name": model.name,
                             "creation_timestamp_ms": model.creation_timestamp,
                             "last_updated_timestamp_ms": model.last_updated_timestamp,
@@ -455,6 +455,8 @@ def logged_model_to_message(model: LoggedModel) -> dict[str, Any]:
     data: dict[str, Any] = {}
     if model.params:
         data["params"] = tags_to_messages(model.params)
+    if model.metrics:
+        data["metrics"] = [metric_to_message(metric) for metric in model.metrics]
     return {"info": info, "data": data}
 
 
@@ -477,6 +479,8 @@ def logged_model_from_message(message: Mapping[str, Any]) -> LoggedModel:
         model_type=_get(info, "model_type", str, None, p) or None,
         tags=tags_from_messages(info.get("tags"), f"{p}tags"),
         params=tags_from_messages(data.get("params"), "model.data.params"),
+        metrics=[metric_from_message(item, f"model.data.metrics[{i}]")
+                 for i, item in enumerate(_objects(data, "metrics", "model.data."))] or None,
     )
 
 

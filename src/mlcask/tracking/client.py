@@ -218,6 +218,12 @@ class MlcaskClient(RegistryClientMixin):
         """Record logged models as outputs of an active run (``log_model`` does this for you)."""
         self._store.log_outputs(run_id, models)
 
+    def link_model_metrics(self, model_id: str, run_id: str, step: int) -> None:
+        """Link the metric values an active run has logged at ``step`` to a logged model (mlcask's; what
+        MLflow's ``log_model(step=...)`` does): they show in ``get_logged_model(model_id).metrics``, the
+        run's history keeps each value once."""
+        self._store.link_model_metrics(model_id, run_id, int(step))
+
     # -- artifacts ----------------------------------------------------------------------
     def artifact_repository(self, run_id: str) -> ArtifactRepository:
         """The artifact repository of a run (local, S3 or a tracking server's proxy)."""

@@ -8,9 +8,8 @@ logged model record (``models:/<model_id>``) or takes the one named by ``model_i
 the folder in a private local staging folder, uploads it through the logged model's
 artifact repository (local, S3 or a tracking server's proxy: a reader sees the whole
 folder or none of it), marks the model READY (or FAILED), records it as an output of the
-run at ``step`` and registers it when asked, as MLflow does. (MLflow also links the run's
-metrics already logged at ``step`` to the model; mlcask links those logged after, through
-the active run's outputs.)
+run at ``step``, links the run's metric values already logged at ``step`` to the model and
+registers it when asked, as MLflow does.
 
 Only the standard library is imported here at module level: ``import mlcask.sklearn``
 (which builds its ``log_model`` with this module) stays cheap.
@@ -81,6 +80,7 @@ def log_model(
         record_logged_model(logged.model_id, run_id, int(step))  # the last logged model; an output of the run
         info = _save_logged_model(client, logged, run_id, save)
         client.log_outputs(run_id, [LoggedModelOutput(logged.model_id, int(step))])
+        client.link_model_metrics(logged.model_id, run_id, int(step))  # the run's values at step, as MLflow
         _log_model_config(client, run_id, model_config)
         if registered_model_name is not None:
             version = register_logged_model(client, logged.model_id, registered_model_name, run_id=run_id,

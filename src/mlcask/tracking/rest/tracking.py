@@ -318,6 +318,15 @@ class RestTrackingStore(ServerStore):
             "models": [{"model_id": model_id, "step": int(getattr(model, "step", 0) or 0)}
                        for model, model_id in zip(models or [], _model_ids(models))]}, idempotent=True)
 
+    def link_model_metrics(self, model_id: str, run_id: str, step: int) -> None:
+        """MLflow's client protocol: the run's values at ``step`` logged again, carrying the model's
+        id (a server's store links an exact value to the model rather than copying it)."""
+        metrics = [Metric(m.key, m.value, m.timestamp, m.step, model_id, m.dataset_name, m.dataset_digest)
+                   for key in sorted(self.get_run(run_id).data.metrics)
+                   for m in self.get_metric_history(run_id, key) if m.step == step and m.model_id != model_id]
+        if metrics:
+            self.log_batch(run_id, metrics=metrics)
+
     # -- logged models ---------------------------------------------------------------------------
     @staticmethod
     def _model_endpoint(model_id: str) -> str:

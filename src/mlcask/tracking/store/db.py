@@ -19,7 +19,7 @@ from typing import Any
 from mlcask.exceptions import MlcaskException
 from mlcask.utils.redaction import redact_uri
 
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_S = 60
 _MLCASK_REVISION = re.compile(r"\d{4}")  # mlcask numbers its migrations: 0001, 0002, ...

@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
+import numbers
 import uuid
 from typing import Any
 
 import sqlalchemy as sa
 
-from mlcask.entities import LifecycleStage, LoggedModel, LoggedModelStatus
+from mlcask.entities import LifecycleStage, LoggedModel, LoggedModelStatus, Metric
 from mlcask.exceptions import InvalidArgumentError
 from mlcask.tracking.paging import PagedList, now_ms
 from mlcask.tracking.store.base import chunks, not_found, pairs
 from mlcask.tracking.store.names import random_name
 from mlcask.tracking.store.run_logging import RunLoggingMixin
-from mlcask.tracking.store.schema import inputs, logged_model_params, logged_model_tags, logged_models, runs
+from mlcask.tracking.store.runs import nan_or
+from mlcask.tracking.store.schema import (
+    inputs,
+    logged_model_metrics,
+    logged_model_params,
+    logged_model_tags,
+    logged_models,
+    metrics,
+    runs,
+)
 from mlcask.tracking.validation import (
     validate_key,
     validate_length,
     validate_logged_model_name,
+    validate_run_id,
 )
 
 _MAX_LOGGED_MODEL_KEY_LENGTH = 255
@@ -28,6 +39,18 @@ def _status(status: Any) -> str:
     if name in (LoggedModelStatus.READY, LoggedModelStatus.FAILED):
         return name
     raise InvalidArgumentError(f"A logged model is finalized with status READY or FAILED, got {status!r}.")
+
+
+def _model_metrics(chunk: list[str]) -> sa.CompoundSelect:
+    """The metric values of the models in ``chunk``: those logged for a model (``metrics.model_id``) and
+    the run's values linked to it (``logged_model_metrics``), with the model as ``owner``."""
+    columns = (metrics.c.id, metrics.c.run_uuid, metrics.c.key, metrics.c.value, metrics.c.is_nan,
+               metrics.c.timestamp, metrics.c.step, metrics.c.dataset_name, metrics.c.dataset_digest)
+    logged = sa.select(metrics.c.model_id.label("owner"), *columns).where(metrics.c.model_id.in_(chunk))
+    linked = (sa.select(logged_model_metrics.c.model_id.label("owner"), *columns)
+              .join(metrics, metrics.c.id == logged_model_metrics.c.metric_id)
+              .where(logged_model_metrics.c.model_id.in_(chunk)))
+    return sa.union_all(logged, linked)
 
 
 def _checked_pairs(items: Any, what: str) -> dict[str, str]:
@@ -99,7 +122,33 @@ class LoggedModelsMixin(RunLoggingMixin):
                 for row in connection.execute(sa.select(table).where(table.c.model_id.in_(chunk))
                                               .order_by(table.c.key)):
                     getattr(loaded[row.model_id], field)[row.key] = row.value
+            values = _model_metrics(chunk).subquery()
+            for row in connection.execute(sa.select(values).order_by(values.c.owner, values.c.key, values.c.step,
+                                                                     values.c.timestamp, values.c.id)):
+                model = loaded.get(row.owner)
+                if model is not None:
+                    model.metrics = model.metrics or []  # None for a model without metrics, as MLflow's
+                    model.metrics.append(Metric(row.key, nan_or(row.value, row.is_nan), row.timestamp, row.step,
+                                                row.owner, row.dataset_name, row.dataset_digest, row.run_uuid))
         return [loaded[m] for m in model_ids if m in loaded]
+
+    def link_model_metrics(self, model_id: str, run_id: str, step: int) -> None:
+        """Link the metric values ``run_id`` has logged at ``step`` to the logged model ``model_id``
+        (MLflow's ``log_model(step=...)``): they appear in its ``metrics``, the run's history keeps
+        each value once. Values logged later at that step are not linked; linking again adds only
+        the values logged since."""
+        validate_run_id(run_id)
+        if isinstance(step, bool) or not isinstance(step, numbers.Integral):
+            raise InvalidArgumentError(f"The step to link metrics at must be an integer, got {type(step).__name__} "
+                                       f"{step!r}.")
+        values = sa.select(sa.literal(model_id, sa.String(64)), metrics.c.id).where(
+            metrics.c.run_uuid == run_id, metrics.c.step == int(step),
+            sa.or_(metrics.c.model_id.is_(None), metrics.c.model_id != model_id))
+        with self._write() as connection:
+            self._check_run_active(connection, run_id, "link its metrics to a logged model")
+            self._model_row(connection, model_id)
+            connection.execute(self._insert(logged_model_metrics)
+                               .from_select(["model_id", "metric_id"], values).on_conflict_do_nothing())
 
     def get_logged_model(self, model_id: str, allow_deleted: bool = False) -> LoggedModel:
         """The logged model with its tags and params; RESOURCE_DOES_NOT_EXIST if unknown (or deleted)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+import numbers
 import sys
 import threading
 import time
@@ -24,7 +25,8 @@ from mlcask.exceptions import InvalidArgumentError
 from mlcask.tracking.store.base import not_found
 from mlcask.tracking.store.runs import RUN_NAME_TAG, RunsMixin
 from mlcask.tracking.store.schema import datasets as datasets_table
-from mlcask.tracking.store.schema import input_tags, inputs, runs
+from mlcask.tracking.store.schema import input_tags, inputs, logged_model_metrics, logged_models, runs
+from mlcask.tracking.store.schema import metrics as metrics_table
 from mlcask.tracking.store.schema import params as params_table
 from mlcask.tracking.store.schema import tags as tags_table
 from mlcask.tracking.validation import (
@@ -87,6 +89,15 @@ def _statements(dialect: str) -> _Statements:
     )
 
 
+# A value of the run's history equal to one logged for a model (see RunLoggingMixin._link_model_twins).
+_TWIN = sa.select(metrics_table.c.id, metrics_table.c.model_id).where(
+    metrics_table.c.run_uuid == sa.bindparam("run_id"), metrics_table.c.key == sa.bindparam("key"),
+    metrics_table.c.step == sa.bindparam("step"), metrics_table.c.timestamp == sa.bindparam("timestamp"),
+    metrics_table.c.value == sa.bindparam("value"), metrics_table.c.is_nan == sa.bindparam("is_nan"),
+    metrics_table.c.dataset_name.is_not_distinct_from(sa.bindparam("dataset_name", type_=sa.String)),
+    metrics_table.c.dataset_digest.is_not_distinct_from(sa.bindparam("dataset_digest", type_=sa.String)),
+).order_by(metrics_table.c.id).limit(1)
+
 _MAX_DOUBLE = sys.float_info.max
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
@@ -128,6 +139,23 @@ def _metric_rows(run_id: str, batch: Sequence[Metric]) -> tuple[list[tuple[Any, 
     return rows, [newest[key] for key in sorted(newest)]
 
 
+def _output_steps(models: Sequence[Any] | None) -> dict[str, int]:
+    """``model_id -> step`` of a run's model outputs (the first step given for a model wins)."""
+    steps: dict[str, int] = {}
+    for model in models or ():
+        model_id, step = getattr(model, "model_id", model), getattr(model, "step", None)
+        if not isinstance(model_id, str) or not model_id:
+            raise InvalidArgumentError("models must be logged model ids (non-empty strings) or LoggedModelOutput "
+                                       f"objects, got {model!r}.")
+        if step is None:
+            step = 0
+        if isinstance(step, bool) or not isinstance(step, numbers.Integral) or not _INT64_MIN <= step <= _INT64_MAX:
+            raise InvalidArgumentError(f"The step of model output '{model_id}' must be a 64-bit integer, got "
+                                       f"{type(step).__name__} {step!r}.")
+        steps.setdefault(model_id, int(step))
+    return steps
+
+
 def _entity(item: Any, cls: type, what: str) -> Any:
     if isinstance(item, cls) or (hasattr(item, "key") and hasattr(item, "value")):
         return item
@@ -157,7 +185,9 @@ class RunLoggingMixin(RunsMixin):
             if check_run:
                 cursor.execute(statements.run_state, (run_id,))
                 self._raise_unless_active(run_id, cursor.fetchone(), "log metrics")
-            if len(rows) == 1:
+            if any(row[6] is not None for row in rows):
+                rows = self._link_model_twins(connection, run_id, rows)
+            if len(rows) == 1 and len(latest) == 1:
                 cursor.execute(statements.insert_metric, rows[0])
                 cursor.execute(statements.upsert_latest, latest[0])
             elif rows:
@@ -165,6 +195,30 @@ class RunLoggingMixin(RunsMixin):
                 cursor.executemany(statements.upsert_latest, latest)
         finally:
             cursor.close()
+
+    def _link_model_twins(self, connection: sa.Connection, run_id: str,
+                          rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """``rows`` less those logged for a model whose exact value (key, value, timestamp, step,
+        dataset) the run's history already holds: that value is linked to the model instead of being
+        copied, as MLflow keeps the run's history once when a client logs the run's values for a model
+        (``log_model(step=...)`` through the REST API). Values for a model this store does not hold are
+        kept as they are."""
+        wanted = sorted({row[6] for row in rows if row[6] is not None})
+        known = set(connection.execute(sa.select(logged_models.c.model_id).where(
+            logged_models.c.model_id.in_(wanted))).scalars())
+        kept, links = [], []
+        for row in rows:
+            model_id = row[6]
+            twin = None if model_id not in known else connection.execute(_TWIN, {
+                "run_id": run_id, "key": row[1], "value": row[2], "is_nan": row[3], "timestamp": row[4],
+                "step": row[5], "dataset_name": row[7], "dataset_digest": row[8]}).first()
+            if twin is None:
+                kept.append(row)
+            elif twin.model_id != model_id:
+                links.append({"model_id": model_id, "metric_id": twin.id})
+        if links:
+            connection.execute(self._insert(logged_model_metrics).on_conflict_do_nothing(), links)
+        return kept
 
     def log_param(self, run_id: str, param: Param) -> None:
         """Log a param to an active run. Logging the same value again does nothing; a different
@@ -261,24 +315,30 @@ class RunLoggingMixin(RunsMixin):
                 self._link(connection, [("RUN_INPUT", run_id, "MODEL_INPUT", m) for m in model_ids])
 
     def log_outputs(self, run_id: str, models: list[Any]) -> None:
-        """Record logged models (ids, or objects with ``model_id``) as outputs of an active run."""
-        model_ids = sorted({getattr(m, "model_id", m) for m in models or ()})
+        """Record logged models as outputs of an active run: LoggedModelOutput (``model_id`` and the
+        run's ``step``), other objects with ``model_id``, or ids (step 0). A model already recorded as
+        an output of the run keeps its first step."""
+        steps = _output_steps(models)
         with self._write() as connection:
             self._check_run_active(connection, run_id, "log outputs")
-            self._link(connection, [("RUN_OUTPUT", run_id, "MODEL_OUTPUT", m) for m in model_ids])
+            self._link(connection, [("RUN_OUTPUT", run_id, "MODEL_OUTPUT", m) for m in sorted(steps)],
+                       [steps[m] for m in sorted(steps)])
 
-    def _link(self, connection: sa.Connection, links: list[tuple[str, str, str, str]]) -> list[str | None]:
-        """Insert ``inputs`` edges (source_type, source_id, destination_type, destination_id);
-        returns, per edge, its new input_uuid, or None if it existed (it is left alone)."""
+    def _link(self, connection: sa.Connection, links: list[tuple[str, str, str, str]],
+              steps: list[int] | None = None) -> list[str | None]:
+        """Insert ``inputs`` edges (source_type, source_id, destination_type, destination_id), at
+        ``steps`` (0 if None); returns, per edge, its new input_uuid, or None if it existed (it is
+        left alone)."""
         statement = self._insert(inputs).on_conflict_do_nothing(
             index_elements=[inputs.c.source_type, inputs.c.source_id, inputs.c.destination_type,
                             inputs.c.destination_id]).returning(inputs.c.input_uuid)
         created: list[str | None] = []
-        for source_type, source_id, destination_type, destination_id in links:
+        for (source_type, source_id, destination_type, destination_id), step in zip(
+                links, steps or [0] * len(links), strict=True):
             input_uuid = _ordered_uuid()
             inserted = connection.execute(statement, {
                 "input_uuid": input_uuid, "source_type": source_type, "source_id": source_id,
-                "destination_type": destination_type, "destination_id": destination_id}).first()
+                "destination_type": destination_type, "destination_id": destination_id, "step": step}).first()
             created.append(None if inserted is None else input_uuid)
         return created
 

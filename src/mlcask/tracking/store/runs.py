@@ -210,10 +210,10 @@ class RunsMixin(ExperimentsMixin):
                 inputs.c.source_type == "RUN_INPUT", inputs.c.source_id.in_(run_ids),
                 inputs.c.destination_type == "MODEL_INPUT").order_by(inputs.c.destination_id)):
             loaded[row.source_id].inputs.model_inputs.append(row.destination_id)
-        for row in connection.execute(sa.select(inputs.c.source_id, inputs.c.destination_id).where(
+        for row in connection.execute(sa.select(inputs.c.source_id, inputs.c.destination_id, inputs.c.step).where(
                 inputs.c.source_type == "RUN_OUTPUT", inputs.c.source_id.in_(run_ids),
                 inputs.c.destination_type == "MODEL_OUTPUT").order_by(inputs.c.destination_id)):
-            loaded[row.source_id].outputs.model_outputs.append(LoggedModelOutput(row.destination_id))
+            loaded[row.source_id].outputs.model_outputs.append(LoggedModelOutput(row.destination_id, row.step))
 
     def update_run_info(self, run_id: str, run_status: Any, end_time: int | None, run_name: str | None) -> RunInfo:
         """Set an active run's status (a RunStatus name), end time and/or name (None leaves a field as it is)."""

@@ -124,6 +124,7 @@ inputs = Table(
     Column("source_id", String(64), nullable=False),         # dataset_uuid or model_id
     Column("destination_type", String(36), nullable=False),  # "RUN"
     Column("destination_id", String(36), nullable=False),    # run_uuid
+    Column("step", BigInteger, nullable=False, server_default="0"),  # of a model output: the run's step
     UniqueConstraint("source_type", "source_id", "destination_type", "destination_id", name="uq_inputs_link"),
     Index("index_inputs_destination", "destination_type", "destination_id"),
 )
@@ -166,6 +167,17 @@ logged_model_params = Table(
     Column("key", String(255), nullable=False),
     Column("value", Text, nullable=False),
     PrimaryKeyConstraint("model_id", "key"),
+)
+
+# The run's metric values a logged model was logged at (``log_model(step=N)`` links those at step N):
+# links to rows of ``metrics``, so the run's history keeps each value once. Values logged for a model
+# (``log_metric(model_id=...)``) carry the model in ``metrics.model_id`` instead.
+logged_model_metrics = Table(
+    "logged_model_metrics", metadata,
+    Column("model_id", String(64), ForeignKey("logged_models.model_id", ondelete="CASCADE"), nullable=False),
+    Column("metric_id", Integer, ForeignKey("metrics.id", ondelete="CASCADE"), nullable=False),
+    PrimaryKeyConstraint("model_id", "metric_id"),
+    Index("index_logged_model_metrics_metric_id", "metric_id"),
 )
 
 # -- model registry --------------------------------------------------------------------
