@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 
@@ -99,3 +101,18 @@ def test_log_model_records_the_model_as_an_output_of_its_run(tracking_state, tmp
         info = mlcask.pyfunc.log_model(name="doubler", python_model=Doubler())
     outputs = mlcask.MlflowClient().get_run(run.info.run_id).outputs.model_outputs
     assert [(o.model_id, o.step) for o in outputs] == [(info.model_uri.removeprefix("models:/"), 0)]
+
+
+def test_register_model_prints_mlflows_messages_and_tags_the_logged_model(tracking, xgb_classifier, capsys):
+    with mlcask.start_run():
+        info = mlcask.xgboost.log_model(xgb_classifier, name="model")
+    first = mlcask.register_model(info.model_uri, "fluent-xgb", tags={"team": "a"}, await_registration_for=5)
+    second = mlcask.register_model(info.model_uri, "fluent-xgb", await_registration_for=None)
+    err = capsys.readouterr().err
+    assert "Successfully registered model 'fluent-xgb'." in err
+    assert "Registered model 'fluent-xgb' already exists. Creating a new version of this model..." in err
+    assert "Created version '2' of model 'fluent-xgb'." in err
+    assert (first.version, second.version, first.status) == ("1", "2", "READY")
+    assert first.tags == {"team": "a"}
+    listed = json.loads(mlcask.get_logged_model(info.model_id).tags["mlflow.modelVersions"])
+    assert listed == [{"name": "fluent-xgb", "version": 1}, {"name": "fluent-xgb", "version": 2}]

@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
+from mlcask.entities import ModelVersion
 from mlcask.exceptions import RESOURCE_DOES_NOT_EXIST, InvalidArgumentError, MlcaskException
 from mlcask.tracking import context
 from mlcask.tracking.fluent import all_pages
+from mlcask.tracking.model_logging import DEFAULT_AWAIT_MAX_SLEEP_SECONDS, await_model_version, register_logged_model
 from mlcask.tracking.runs_uri import split_runs_uri
 
 __all__ = ["register_model", "search_model_versions", "search_registered_models", "set_model_version_tag"]
@@ -16,8 +19,21 @@ _client = context.current_client
 
 
 def register_model(model_uri: str, name: str, tags: dict[str, Any] | None = None,
-                   await_registration_for: int = 300) -> Any:
-    """Register the model at ``model_uri`` as a new version of ``name`` (created if needed)."""
+                   await_registration_for: int | None = DEFAULT_AWAIT_MAX_SLEEP_SECONDS) -> ModelVersion:
+    """Register the model at ``model_uri`` as a new version of ``name`` (created if needed).
+
+    Parameters
+    ----------
+    model_uri
+        ``models:/<model_id>``, ``runs:/<run_id>/<model name>`` (the logged model of that run), or
+        another model location, recorded as the version's source.
+    name
+        The registered model's name.
+    tags
+        Tags of the new version.
+    await_registration_for
+        Seconds to wait for the version to be READY (MLflow's default, 300); 0 or None: do not wait.
+    """
     from mlcask.models.uri import is_models_uri, parse_models_uri
 
     client = _client()
@@ -35,7 +51,12 @@ def register_model(model_uri: str, name: str, tags: dict[str, Any] | None = None
             if model.name == path:
                 model_id, source = model.model_id, f"models:/{model.model_id}"
                 break
-    return client.register_version(source, name, tags=tags, run_id=run_id, model_id=model_id)
+    if model_id is not None:
+        return register_logged_model(client, model_id, name, run_id=run_id, tags=tags,
+                                     await_registration_for=await_registration_for)
+    version = client.register_version(source, name, tags=tags, run_id=run_id)
+    print(f"Created version '{version.version}' of model '{version.name}'.", file=sys.stderr)
+    return await_model_version(client, version, await_registration_for)
 
 
 def search_registered_models(max_results: int | None = None, filter_string: str | None = None,
