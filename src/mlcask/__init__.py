@@ -37,7 +37,8 @@ _LOGGED_MODELS = [
     "search_logged_models", "set_active_model", "set_logged_model_tags",
 ]
 
-_ARTIFACTS = ["Image", "load_table", "log_dict", "log_figure", "log_image", "log_stream", "log_table", "log_text"]
+_ARTIFACTS = ["Image", "flush_artifact_async_logging", "load_table", "log_dict", "log_figure", "log_image", "log_stream",
+              "log_table", "log_text"]
 
 _EXPORTS = {
     **{name: f"mlcask.{name}" for name in _SUBMODULES},
