@@ -204,3 +204,12 @@ def test_sparse_input_examples_round_trip(tmp_path, kind):
     assert type(loaded) is type(matrix) and (loaded != matrix).nnz == 0
     serving = json.loads(meta.get_serving_input(tmp_path / "m"))
     assert serving == {"inputs": [[0.0, 1.5], [2.0, 0.0]]}
+
+
+def test_get_model_info_of_a_logged_model_has_its_tracking_record(tracking):
+    with mlcask.start_run():
+        logged = mlcask.pyfunc.log_model(name="model", python_model=Doubler(), params={"alpha": "1"})
+    info = get_model_info(logged.model_uri)
+    assert info.model_id == logged.model_id and info.name == "model"
+    assert info.params == {"alpha": "1"}
+    assert info.creation_timestamp is not None

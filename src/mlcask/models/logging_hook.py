@@ -22,6 +22,8 @@ from mlcask.exceptions import InvalidArgumentError
 ModelLogger = Callable[..., Any]
 # The module holding the one log_model path, imported by name on first use.
 _PLUGIN = "mlcask.tracking.model_logging"
+# The module that reads logged models from the tracking store (for ModelInfo's params, tags, metrics).
+_LOGGED_MODELS = "mlcask.tracking.fluent_logged_models"
 _logger: ModelLogger | None = None
 
 
@@ -43,6 +45,17 @@ def _model_logger() -> ModelLogger:
         if _logger is None:  # the plugin does not register itself (yet): use its log_model
             return module.log_model
     return _logger
+
+
+def logged_model_of(model_id: str | None) -> Any:
+    """The tracking record of logged model ``model_id`` from the current tracking store, or None
+    (no id, or a store that does not have it: a model saved elsewhere)."""
+    if not model_id:
+        return None
+    try:
+        return importlib.import_module(_LOGGED_MODELS).get_logged_model(model_id)
+    except Exception:  # noqa: BLE001 (any store error: the metadata stands without the record)
+        return None
 
 
 def _flavor_name(flavor: Any) -> str | None:

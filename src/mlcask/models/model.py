@@ -322,8 +322,16 @@ class Model:
 
 
 def get_model_info(model_uri: str | os.PathLike) -> ModelInfo:
-    """The :class:`ModelInfo` of the model at ``model_uri`` (a path, ``runs:/`` or ``models:/`` URI)."""
-    return Model.load(model_uri).get_model_info()
+    """The :class:`ModelInfo` of the model at ``model_uri`` (a path, ``runs:/`` or ``models:/`` URI).
+
+    For a ``runs:/`` or ``models:/`` URI, the logged model's tracking record (params, tags,
+    metrics) comes along, read through the tracking layer.
+    """
+    from mlcask.models.logging_hook import logged_model_of
+
+    model = Model.load(model_uri)
+    through_store = isinstance(model_uri, str) and model_uri.startswith(("models:", "runs:"))
+    return model.get_model_info(logged_model_of(model.model_id) if through_store else None)
 
 
 def _shown(value: Any) -> str:

@@ -81,7 +81,7 @@ class PyFuncModel:
                 raise InvalidInputError(f"Failed to enforce schema of data '{_shown(data)}' with schema "
                                         f"'{self._input_schema}'. Error: {exc.message}",
                                         error_code=INVALID_PARAMETER_VALUE) from None
-        return self.predict_enforced(data, params, strict_params=False)
+        return self.predict_enforced(data, params)
 
     def predict_stream(self, data: Any, params: dict[str, Any] | None = None) -> Any:
         """Stream predictions, for models that define ``predict_stream``."""
@@ -90,7 +90,7 @@ class PyFuncModel:
         if params is not None or self._params_schema is not None:
             from mlcask.models.enforcement import enforce_params
 
-            params = enforce_params(params, self._params_schema, strict=False)
+            params = enforce_params(params, self._params_schema)
         return self._predict_stream_impl(data, params)
 
     @property
@@ -103,8 +103,9 @@ class PyFuncModel:
 
         For callers that enforce the input schema themselves, e.g. the scoring server, which
         checks each request on its own and may then merge several into one call. With
-        ``strict_params`` (the default here) params the signature does not declare are refused;
-        :meth:`predict` ignores them with a warning, as MLflow does.
+        ``strict_params`` (the default, and :meth:`predict`'s: a deliberate difference from
+        MLflow, which ignores them with a warning) params the signature does not declare are
+        refused, so that a param the model would never see is not dropped silently.
         """
         if params is not None or self._params_schema is not None:
             from mlcask.models.enforcement import enforce_params
