@@ -81,7 +81,7 @@ class PyFuncModel:
                 raise InvalidInputError(f"Failed to enforce schema of data '{_shown(data)}' with schema "
                                         f"'{self._input_schema}'. Error: {exc.message}",
                                         error_code=INVALID_PARAMETER_VALUE) from None
-        return self.predict_enforced(data, params)
+        return self.predict_enforced(data, params, strict_params=False)
 
     def predict_stream(self, data: Any, params: dict[str, Any] | None = None) -> Any:
         """Stream predictions, for models that define ``predict_stream``."""
@@ -90,7 +90,7 @@ class PyFuncModel:
         if params is not None or self._params_schema is not None:
             from mlcask.models.enforcement import enforce_params
 
-            params = enforce_params(params, self._params_schema)
+            params = enforce_params(params, self._params_schema, strict=False)
         return self._predict_stream_impl(data, params)
 
     @property
@@ -103,9 +103,9 @@ class PyFuncModel:
 
         For callers that enforce the input schema themselves, e.g. the scoring server, which
         checks each request on its own and may then merge several into one call. With
-        ``strict_params`` (the default, and :meth:`predict`'s: a deliberate difference from
-        MLflow, which ignores them with a warning) params the signature does not declare are
-        refused, so that a param the model would never see is not dropped silently.
+        ``strict_params`` (the default here; README, differences from MLflow) params the signature
+        does not declare are refused, so that an endpoint drops none silently; :meth:`predict`
+        drops them with MLflow's warning, as MLflow does.
         """
         if params is not None or self._params_schema is not None:
             from mlcask.models.enforcement import enforce_params
