@@ -377,3 +377,12 @@ def test_search_defaults_are_the_clients_page_sizes():
     assert default(MlcaskClient.search_registered_models) == SEARCH_REGISTERED_MODEL_MAX_RESULTS_DEFAULT
     assert default(MlcaskClient.search_model_versions) == SEARCH_MODEL_VERSION_MAX_RESULTS_DEFAULT
     assert SEARCH_MAX_RESULTS_THRESHOLD == 50000
+
+
+def test_mlflow_version_is_the_release_models_are_written_for(tmp_path):
+    from mlcask.utils.environment import _generate_mlflow_version_pinning
+    from mlcask.version import VERSION
+
+    mlcask.pyfunc.save_model(str(tmp_path / "m"), python_model=_Echo())
+    assert Model.load(str(tmp_path / "m")).mlflow_version == VERSION
+    assert _generate_mlflow_version_pinning() == f"mlflow=={VERSION}"
