@@ -143,3 +143,28 @@ def test_predict_parameters_mlflow_will_refuse_warn():
 
             def predict_stream(self, _, model_input, params=None):
                 yield model_input
+
+
+def test_a_different_cloudpickle_version_is_warned_of(tmp_path, caplog):
+    import cloudpickle
+
+    mlcask.pyfunc.save_model(tmp_path / "m", python_model=Configured(), model_config={"greeting": "x"})
+    (tmp_path / "m" / "mlcask-manifest.json").unlink()  # as an MLflow-saved folder: MLmodel is edited below
+    for recorded, message in (("0.0.1", "differs from the version of CloudPickle that is currently running"),
+                              (None, "The version of CloudPickle used to save the model could not be found")):
+        meta = Model.load(tmp_path / "m")
+        conf = meta.flavors["python_function"]
+        conf.pop("cloudpickle_version", None)
+        if recorded:
+            conf["cloudpickle_version"] = recorded
+        (tmp_path / "m" / "MLmodel").write_text(meta.to_yaml())
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="mlcask.pyfunc"):
+            mlcask.pyfunc.load_model(tmp_path / "m", allow_pickle=True)
+        assert message in caplog.text
+    caplog.clear()
+    conf["cloudpickle_version"] = cloudpickle.__version__
+    (tmp_path / "m" / "MLmodel").write_text(meta.to_yaml())
+    with caplog.at_level("WARNING", logger="mlcask.pyfunc"):
+        mlcask.pyfunc.load_model(tmp_path / "m", allow_pickle=True)
+    assert "CloudPickle" not in caplog.text

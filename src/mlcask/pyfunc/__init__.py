@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,9 @@ from mlcask.pyfunc.spec import (
 from mlcask.tracking.model_logging import flavor_log_model
 
 FLAVOR_NAME = "python_function"
+
+# Loading warnings (cloudpickle versions, ...) go through this logger, as MLflow's through mlflow.pyfunc._logger.
+_logger = logging.getLogger(__name__)
 
 __all__ = [
     "CODE",

@@ -298,8 +298,23 @@ def load_pyfunc_model(model_dir: Path, meta: Model, model_config: dict[str, Any]
     if not subpath:
         raise ModelFormatError(f"Malformed MLmodel in '{model_dir}': the python_function flavor "
                                "names no 'python_model' file.")
+    _warn_of_cloudpickle_version(conf.get("cloudpickle_version"))
     python_model = _load_python_model(model_dir, model_file_name(model_dir, subpath, "python model file"))
     return wrap_loaded_model(python_model, model_dir, conf, model_config)
+
+
+def _warn_of_cloudpickle_version(saved_with: Any) -> None:
+    """MLflow's warnings (through ``mlcask.pyfunc``'s logger) when the pickle's cloudpickle differs."""
+    import cloudpickle
+
+    logger = logging.getLogger("mlcask.pyfunc")
+    if saved_with is None:
+        logger.warning("The version of CloudPickle used to save the model could not be found in the MLmodel "
+                       "configuration")
+    elif saved_with != cloudpickle.__version__:
+        logger.warning("The version of CloudPickle that was used to save the model, `CloudPickle %s`, differs from "
+                       "the version of CloudPickle that is currently running, `CloudPickle %s`, and may be "
+                       "incompatible", saved_with, cloudpickle.__version__)
 
 
 def wrap_loaded_model(python_model: Any, model_dir: Path, conf: dict[str, Any],
