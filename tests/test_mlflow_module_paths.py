@@ -386,3 +386,18 @@ def test_mlflow_version_is_the_release_models_are_written_for(tmp_path):
     mlcask.pyfunc.save_model(str(tmp_path / "m"), python_model=_Echo())
     assert Model.load(str(tmp_path / "m")).mlflow_version == VERSION
     assert _generate_mlflow_version_pinning() == f"mlflow=={VERSION}"
+
+
+def test_paginated_results_follow_tokens_up_to_max_results():
+    from mlcask.tracking.paging import PagedList
+    from mlcask.utils import get_results_from_paginated_fn
+
+    pages = mock.Mock(side_effect=[PagedList(range(8), "abc"), PagedList(range(8), "abc"), PagedList(range(4), "d")])
+    assert len(get_results_from_paginated_fn(pages, 8, 20)) == 20
+    assert pages.call_args_list == [mock.call(8, None), mock.call(8, "abc"), mock.call(4, "abc")]
+    last = mock.Mock(side_effect=[PagedList(range(3), "t"), PagedList(range(2), None)])
+    assert get_results_from_paginated_fn(last, 3) == [0, 1, 2, 0, 1]
+    empty_with_token = mock.Mock(return_value=PagedList([], "t"))
+    assert get_results_from_paginated_fn(empty_with_token, 5) == []
+    assert empty_with_token.call_count == 1
+    assert get_results_from_paginated_fn(mock.Mock(return_value=[1, 2]), 5, 10) == [1, 2]  # a plain list: one page

@@ -6,9 +6,10 @@ The package itself imports nothing heavy: its submodules load on first use.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
-__all__ = ["truncate_and_ellipsize", "truncate_dict"]
+__all__ = ["get_results_from_paginated_fn", "truncate_and_ellipsize", "truncate_dict"]
 
 _logger = logging.getLogger(__name__)
 
@@ -36,6 +37,24 @@ def truncate_dict(d: dict[Any, Any], max_key_length: int | None = None,
             _logger.warning("Truncated the value of the key `%s`. Truncated value: `%s`", key, value)
         truncated[key] = value
     return truncated
+
+
+def get_results_from_paginated_fn(paginated_fn: Callable[[int, str | None], Any], max_results_per_page: int,
+                                  max_results: int | None = None) -> list[Any]:
+    """Every item of a paged search, following page tokens: ``paginated_fn(count, page_token)``
+    returns a page (a list with a ``token`` for the next one, None or empty on the last) of at
+    most ``count`` items; pages of ``max_results_per_page`` are asked for until ``max_results``
+    items (all, for None) are gathered. An empty page ends the search even if it has a token."""
+    results: list[Any] = []
+    token = None
+    while max_results is None or len(results) < max_results:
+        want = max_results_per_page if max_results is None else min(max_results_per_page, max_results - len(results))
+        page = paginated_fn(want, token)
+        results.extend(page)
+        token = getattr(page, "token", None)
+        if not token or not page:
+            break
+    return results
 
 
 _truncate_and_ellipsize = truncate_and_ellipsize  # MLflow's names (mlflow.utils._truncate_dict)
