@@ -238,6 +238,17 @@ def test_save_and_read_example(tmp_path):
     assert _read_example(Model(), str(tmp_path)) is None
 
 
+def test_example_writes_mlflows_files(tmp_path):
+    from mlcask.models.utils import _Example
+
+    example = _Example({"a": 1, "b": "abc"})
+    example.save(str(tmp_path))
+    assert example.info["type"] == "json_object"
+    assert json.loads((tmp_path / example.info["artifact_path"]).read_text()) == {"a": 1, "b": "abc"}
+    with pytest.raises(InvalidArgumentError, match="numpy arrays inside a list"):
+        _Example([np.array([1]), np.array([2])])
+
+
 def test_load_serving_example(tmp_path):
     from mlcask.models.utils import load_serving_example
 

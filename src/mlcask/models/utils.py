@@ -20,7 +20,10 @@ if TYPE_CHECKING:
 # from the enforcement module, so this is that module's logger (one logger, under both names).
 _logger = logging.getLogger(enforce_schema.__module__)
 
-__all__ = ["_enforce_params_schema", "_enforce_schema", "_read_example", "_save_example", "load_serving_example"]
+__all__ = ["_Example", "_enforce_params_schema", "_enforce_schema", "_read_example", "_save_example",
+           "load_serving_example"]
+
+_Example = InputExample  # MLflow's name: an input example as its JSON files and MLmodel record
 
 
 def _save_example(mlflow_model: Model, input_example: Any, path: str | os.PathLike[str]) -> InputExample | None:
