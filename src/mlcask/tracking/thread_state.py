@@ -12,6 +12,8 @@ import os
 import threading
 from typing import Any
 
+from mlcask.environment_variables import MLFLOW_ACTIVE_MODEL_ID
+
 __all__ = ["ThreadState", "current"]
 
 
@@ -23,7 +25,7 @@ class ThreadState(threading.local):
         self.runs: list[Any] = []
         self.last_run_id: str | None = None
         self.last_model_id: str | None = None
-        self.active_model_id: str | None = os.environ.get("MLFLOW_ACTIVE_MODEL_ID") or None
+        self.active_model_id: str | None = MLFLOW_ACTIVE_MODEL_ID.get_raw() or None
 
 
 _state = ThreadState()
