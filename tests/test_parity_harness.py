@@ -13,7 +13,7 @@ import pytest
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 sys.path.insert(0, str(SCRIPTS))
 
-from mlflow_parity import alias, placeholders, rules, stage  # noqa: E402
+from mlflow_parity import alias, placeholders, rules, serving, stage  # noqa: E402
 from mlflow_parity.rules import DIFFERENT, MISSING, PASS, SET_ASIDE, classify  # noqa: E402
 
 
@@ -305,3 +305,33 @@ def test_pre_run_set_aside_rules():
 def test_normalise_blanks_paths_and_ids():
     reason = "RESOURCE_DOES_NOT_EXIST: run 0123456789abcdef0123456789abcdef at /tmp/pytest-1/x not found"
     assert rules.normalise(reason) == "RESOURCE_DOES_NOT_EXIST: run <id> at <path> not found"
+
+
+def test_serving_request_bodies_are_built_as_mlflows_helper_builds_them():
+    import pandas as pd
+
+    frame = pd.DataFrame({"a": [1, 2]})
+    assert serving.request_body(frame, serving.CONTENT_TYPE_CSV) == "a\n1\n2\n"
+    assert serving.request_body(frame, serving.CONTENT_TYPE_JSON) == \
+        '{"dataframe_split": {"index": [0, 1], "columns": ["a"], "data": [[1], [2]]}}'
+    assert serving.request_body([[1, 2]], serving.CONTENT_TYPE_JSON) == '{"instances": [[1, 2]]}'
+    assert serving.request_body('{"inputs": [1]}', serving.CONTENT_TYPE_JSON) == '{"inputs": [1]}'
+
+
+def test_serving_scores_through_mlcasks_scoring_app(tmp_path):
+    import json
+
+    import pandas as pd
+
+    import mlcask
+
+    class Doubler(mlcask.pyfunc.PythonModel):
+        def predict(self, context, model_input, params=None):
+            return model_input * 2
+
+    mlcask.pyfunc.save_model(str(tmp_path / "model"), python_model=Doubler())
+    response = serving.serve_and_score(str(tmp_path / "model"), pd.DataFrame({"a": [1, 3]}), serving.CONTENT_TYPE_JSON)
+    assert response.status_code == 200
+    assert json.loads(response.content)["predictions"] == [{"a": 2}, {"a": 6}]
+    bad = serving.serve_and_score(str(tmp_path / "model"), "not json", serving.CONTENT_TYPE_JSON)
+    assert bad.status_code == 400

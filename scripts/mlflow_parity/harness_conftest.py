@@ -9,7 +9,9 @@ expect, built on mlcask's public API only:
 - ``tracking_uri_mock`` (that URI), ``tmp_sqlite_uri``, ``reset_active_experiment``,
   ``reset_mlflow_uri`` by the names MLflow's modules ask for;
 - helpers of MLflow's ``tests/helper_functions.py`` that need an environment the harness does not
-  give (scoring server, Docker, PyPI) are replaced by placeholders (``rules.SET_ASIDE_HELPERS``).
+  give (scoring server, Docker, PyPI) are replaced by placeholders (``rules.SET_ASIDE_HELPERS``);
+  ``pyfunc_serve_and_score_model`` scores through mlcask's scoring app in-process instead
+  (``serving.serve_and_score``), unless ``PARITY_SERVING=off``.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import sys
 import pytest
 
 import mlcask
-from mlflow_parity import placeholders, rules
+from mlflow_parity import placeholders, rules, serving
 
 _ENV = ("MLFLOW_TRACKING_URI", "MLCASK_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MLCASK_REGISTRY_URI",
         "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_RUN_ID", "MLCASK_ARTIFACT_ROOT")
@@ -35,6 +37,8 @@ def _set_aside_helpers() -> None:
         if hasattr(helpers, name):
             setattr(helpers, name, placeholders.set_aside_helper(
                 f"tests.helper_functions.{name}", rules.ENVIRONMENT, why))
+    if os.environ.get("PARITY_SERVING", "inprocess") == "inprocess":
+        helpers.pyfunc_serve_and_score_model = serving.serve_and_score
 
 
 _set_aside_helpers()

@@ -172,13 +172,12 @@ SET_ASIDE_NODEID = [
     (re.compile(r"docker|sagemaker", re.I), "needs Docker"),
     (re.compile(r"databricks|dbfs|unity_catalog|(^|[_\[])uc([_\]]|$)", re.I), "needs Databricks"),
     (re.compile(r"virtualenv|pyenv|(^|_)uv(_|$)|conda_env_creation", re.I), "creates a Python environment"),
-    (re.compile(r"scoring_server|(^|_)serv(e|ing)(_|$)", re.I), "serves through the mlflow CLI scoring server"),
     (re.compile(r"(^|_)(traces?|tracing|tracer|spans?|prompts?|genai|chat_model|agent|judges?|scorers?|"
                 r"assessments?|webhooks?)(_|$|\[)", re.I), "out of scope (tracing / GenAI)"),
 ]
 # On the test function's source (decorators included).
-# (Tests that also serve a model run until they reach the scoring-server helper: see
-# SET_ASIDE_HELPERS.)
+# (Tests that serve a model run: the harness scores in-process through mlcask's scoring app, see
+# serving.py; with --serving off they are set aside when they reach the helper, SET_ASIDE_HELPERS.)
 SET_ASIDE_SOURCE = [
     (re.compile(r"\bspark\b|pyspark|SparkSession|spark_udf|spark_session"), "needs Spark"),
     (re.compile(r"[\"']databricks(-uc)?[\"':/]|DATABRICKS_(HOST|TOKEN)|mock_is_in_databricks"), "needs Databricks"),

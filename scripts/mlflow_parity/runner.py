@@ -61,6 +61,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per test phase (default 60)")
     parser.add_argument("--module-timeout", type=float, default=900.0,
                         help="seconds per module process before it is stopped (default 900)")
+    parser.add_argument("--serving", choices=("inprocess", "off"), default="inprocess",
+                        help="MLflow's pyfunc_serve_and_score_model: score through mlcask's scoring app in-process "
+                             "(default), or set the tests that call it aside")
     parser.add_argument("-k", dest="keyword", help="pytest -k expression, for a partial run")
     parser.add_argument("--stage", type=Path, help="where to build the working copy (default: a temporary folder)")
     parser.add_argument("--from-results", type=Path, metavar="WORKDIR",
@@ -96,7 +99,7 @@ def run_module(args: argparse.Namespace, workdir: Path, module: str) -> list[dic
     results = workdir / "results" / f"{name}.jsonl"
     env = {**os.environ, "PARITY_RESULTS": str(results), "PARITY_TIMEOUT": str(args.timeout),
            "PYTHONPATH": os.pathsep.join([str(SCRIPTS), str(workdir / "site"), str(workdir)]),
-           "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "Agg"}
+           "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "Agg", "PARITY_SERVING": args.serving}
     deselect: list[str] = []
     for _attempt in range(MAX_RESTARTS + 1):
         with open(workdir / "logs" / f"{name}.log", "a", encoding="utf-8") as log:
