@@ -213,3 +213,25 @@ def test_get_model_info_of_a_logged_model_has_its_tracking_record(tracking):
     assert info.model_id == logged.model_id and info.name == "model"
     assert info.params == {"alpha": "1"}
     assert info.creation_timestamp is not None
+
+
+def test_schema_details_can_be_kept_out_of_errors(monkeypatch):
+    from mlcask.pyfunc import PyFuncModel
+
+    schema = Schema([ColSpec(DataType.long, "id"), ColSpec(DataType.string, "name")])
+    monkeypatch.setenv("MLFLOW_DISABLE_SCHEMA_DETAILS", "true")
+    with pytest.raises(InvalidInputError, match=r"^Input schema validation failed. Mismatched or missing input\(s\). "
+                                                r"Note that there were extra inputs provided.$"):
+        validate_schema(pd.DataFrame({"id": [1], "extra": ["x"]}), schema)
+
+    class Echo:
+        def predict(self, data, params=None):
+            return data
+
+    model = PyFuncModel(Model(signature=ModelSignature(schema)), Echo())
+    with pytest.raises(InvalidInputError, match=r"^Failed to enforce model input schema. Please check your input "
+                                                r"data.$"):
+        model.predict(pd.DataFrame({"id": [1.5], "name": ["x"]}))
+    monkeypatch.delenv("MLFLOW_DISABLE_SCHEMA_DETAILS")
+    with pytest.raises(InvalidInputError, match=r"(?s)Failed to enforce schema of data .* Incompatible input types"):
+        model.predict(pd.DataFrame({"id": [1.5], "name": ["x"]}))

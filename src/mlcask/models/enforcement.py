@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 from typing import Any
 
 import numpy as np
@@ -28,7 +29,7 @@ from mlcask.types.datatype import DataType
 from mlcask.types.params import ParamSchema, spec_repr, validate_param_value
 from mlcask.types.schema import Schema
 
-__all__ = ["enforce_params", "enforce_schema", "validate_schema"]
+__all__ = ["enforce_params", "enforce_schema", "schema_details_disabled", "validate_schema"]
 
 _logger = logging.getLogger(__name__)
 
@@ -56,6 +57,14 @@ class _ColumnPlan:
             if isinstance(s.type, DataType) else _NEVER_EQUAL
             for s in self.specs
         ]
+
+
+SCHEMA_DETAILS_ENV = "MLFLOW_DISABLE_SCHEMA_DETAILS"
+
+
+def schema_details_disabled() -> bool:
+    """Whether errors must not reveal the model's schema (``MLFLOW_DISABLE_SCHEMA_DETAILS``, as MLflow)."""
+    return os.environ.get(SCHEMA_DETAILS_ENV, "").strip().lower() in ("1", "true")
 
 
 def _plan(schema: Schema) -> _ColumnPlan:
@@ -181,6 +190,9 @@ def _enforce_named(df: pd.DataFrame, plan: _ColumnPlan) -> pd.DataFrame:
         known = set(plan.names)
         if missing:
             extra = [c for c in columns if c not in known]
+            if schema_details_disabled():  # MLflow's generic message: the schema stays private
+                raise InvalidInputError("Input schema validation failed. Mismatched or missing input(s)."
+                                        + (" Note that there were extra inputs provided." if extra else ""))
             message = f"Model is missing inputs {_shown(missing)}."
             if extra:
                 message += f" Note that there were extra inputs: {_shown(extra)}."

@@ -73,14 +73,16 @@ class PyFuncModel:
     def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
         """Predict on ``data`` (DataFrame, array, dict, list, ...) with optional ``params``."""
         if self._input_schema is not None and self._enforce_inputs:
-            from mlcask.models.enforcement import enforce_schema
+            from mlcask.models.enforcement import enforce_schema, schema_details_disabled
 
             try:
                 data = enforce_schema(data, self._input_schema)
             except InvalidInputError as exc:  # MLflow's wrapping; the reason stays last
-                raise InvalidInputError(f"Failed to enforce schema of data '{_shown(data)}' with schema "
-                                        f"'{self._input_schema}'. Error: {exc.message}",
-                                        error_code=INVALID_PARAMETER_VALUE) from None
+                message = ("Failed to enforce model input schema. Please check your input data."
+                           if schema_details_disabled() else
+                           f"Failed to enforce schema of data '{_shown(data)}' with schema '{self._input_schema}'. "
+                           f"Error: {exc.message}")
+                raise InvalidInputError(message, error_code=INVALID_PARAMETER_VALUE) from None
         return self.predict_enforced(data, params, strict_params=False)
 
     def predict_stream(self, data: Any, params: dict[str, Any] | None = None) -> Any:
