@@ -257,6 +257,22 @@ def _at_revision_0001(uri: str) -> None:
     engine.dispose()
 
 
+def _assert_schema_is_the_models(uri: str) -> None:
+    """The upgraded database has every table, column and index of ``schema.py``, and nothing else."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from mlcask.tracking.store import db
+
+    engine = db.create_engine(uri)
+    try:
+        with engine.connect() as connection:
+            assert compare_metadata(MigrationContext.configure(connection), schema.metadata) == []
+            assert "index_metrics_model_id" in {i["name"] for i in sa.inspect(connection).get_indexes("metrics")}
+    finally:
+        engine.dispose()
+
+
 def test_a_database_at_the_previous_revision_is_upgraded(empty_database, tmp_path):
     from click.testing import CliRunner
 
@@ -271,6 +287,7 @@ def test_a_database_at_the_previous_revision_is_upgraded(empty_database, tmp_pat
     assert result.exit_code == 0, result.output
     assert f"is upgraded to the current schema (revision {db.HEAD_REVISION})" in result.output
     db.check_existing(empty_database)  # at the head now
+    _assert_schema_is_the_models(empty_database)
     store = SqlTrackingStore(empty_database, str(tmp_path))
     assert [(o.model_id, o.step) for o in store.get_run("r1").outputs.model_outputs] == [("m-old", 0)]
     assert store.get_logged_model("m-old").metrics is None

@@ -22,6 +22,7 @@ from mlcask.tracking.store.schema import (
     logged_model_tags,
     logged_models,
     metrics,
+    model_metric_values,
     runs,
 )
 from mlcask.tracking.validation import (
@@ -39,18 +40,6 @@ def _status(status: Any) -> str:
     if name in (LoggedModelStatus.READY, LoggedModelStatus.FAILED):
         return name
     raise InvalidArgumentError(f"A logged model is finalized with status READY or FAILED, got {status!r}.")
-
-
-def _model_metrics(chunk: list[str]) -> sa.CompoundSelect:
-    """The metric values of the models in ``chunk``: those logged for a model (``metrics.model_id``) and
-    the run's values linked to it (``logged_model_metrics``), with the model as ``owner``."""
-    columns = (metrics.c.id, metrics.c.run_uuid, metrics.c.key, metrics.c.value, metrics.c.is_nan,
-               metrics.c.timestamp, metrics.c.step, metrics.c.dataset_name, metrics.c.dataset_digest)
-    logged = sa.select(metrics.c.model_id.label("owner"), *columns).where(metrics.c.model_id.in_(chunk))
-    linked = (sa.select(logged_model_metrics.c.model_id.label("owner"), *columns)
-              .join(metrics, metrics.c.id == logged_model_metrics.c.metric_id)
-              .where(logged_model_metrics.c.model_id.in_(chunk)))
-    return sa.union_all(logged, linked)
 
 
 def _checked_pairs(items: Any, what: str) -> dict[str, str]:
@@ -122,14 +111,14 @@ class LoggedModelsMixin(RunLoggingMixin):
                 for row in connection.execute(sa.select(table).where(table.c.model_id.in_(chunk))
                                               .order_by(table.c.key)):
                     getattr(loaded[row.model_id], field)[row.key] = row.value
-            values = _model_metrics(chunk).subquery()
-            for row in connection.execute(sa.select(values).order_by(values.c.owner, values.c.key, values.c.step,
-                                                                     values.c.timestamp, values.c.id)):
-                model = loaded.get(row.owner)
+            values = model_metric_values()
+            for row in connection.execute(sa.select(values).where(values.c.model_id.in_(chunk)).order_by(
+                    values.c.model_id, values.c.key, values.c.step, values.c.timestamp, values.c.id)):
+                model = loaded.get(row.model_id)  # None: values logged for an id that is no model here
                 if model is not None:
                     model.metrics = model.metrics or []  # None for a model without metrics, as MLflow's
                     model.metrics.append(Metric(row.key, nan_or(row.value, row.is_nan), row.timestamp, row.step,
-                                                row.owner, row.dataset_name, row.dataset_digest, row.run_uuid))
+                                                row.model_id, row.dataset_name, row.dataset_digest, row.run_uuid))
         return [loaded[m] for m in model_ids if m in loaded]
 
     def link_model_metrics(self, model_id: str, run_id: str, step: int) -> None:

@@ -22,7 +22,10 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    select,
+    union_all,
 )
+from sqlalchemy.sql import Subquery
 
 metadata = MetaData()
 
@@ -91,6 +94,10 @@ metrics = Table(
     Column("dataset_digest", String(36)),
     Index("index_metrics_run_uuid_key_step", "run_uuid", "key", "step"),
 )
+# The values logged for a model (few beside a run's history): a partial index, which a value logged
+# for no model does not touch.
+Index("index_metrics_model_id", metrics.c.model_id, sqlite_where=metrics.c.model_id.is_not(None),
+      postgresql_where=metrics.c.model_id.is_not(None))
 
 # The value shown for a run and used by search: the one with the highest (step, timestamp).
 latest_metrics = Table(
@@ -179,6 +186,17 @@ logged_model_metrics = Table(
     PrimaryKeyConstraint("model_id", "metric_id"),
     Index("index_logged_model_metrics_metric_id", "metric_id"),
 )
+
+def model_metric_values(name: str = "model_metric_values") -> Subquery:
+    """Every metric value of every logged model, with the columns of ``metrics`` (``model_id`` is the
+    model's): the values logged for a model, and the run's values linked to it by ``logged_model_metrics``.
+    What a logged model's ``metrics`` are, and what a search of logged models by metric reads."""
+    columns = [c for c in metrics.c if c.name != "model_id"]
+    logged = select(*columns, metrics.c.model_id).where(metrics.c.model_id.is_not(None))
+    linked = (select(*columns, logged_model_metrics.c.model_id)
+              .join_from(logged_model_metrics, metrics, metrics.c.id == logged_model_metrics.c.metric_id))
+    return union_all(logged, linked).subquery(name)
+
 
 # -- model registry --------------------------------------------------------------------
 registered_models = Table(

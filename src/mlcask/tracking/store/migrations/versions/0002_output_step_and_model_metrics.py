@@ -3,6 +3,8 @@
 ``inputs.step``: the step of the run a model output was logged at (``log_model(step=N)``; 0 for the
 outputs logged before, as MLflow's own migration of its ``inputs`` table). ``logged_model_metrics``:
 the run's metric values at that step, linked to the model without copying them.
+``index_metrics_model_id``: the values logged for a model, found without reading the run histories
+(a partial index: values logged for no model are not in it).
 
 Revision ID: 0002
 Revises: 0001
@@ -30,9 +32,15 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('logged_model_metrics', schema=None) as batch_op:
         batch_op.create_index('index_logged_model_metrics_metric_id', ['metric_id'], unique=False)
+    with op.batch_alter_table('metrics', schema=None) as batch_op:
+        batch_op.create_index('index_metrics_model_id', ['model_id'], unique=False,
+                              sqlite_where=sa.text('model_id IS NOT NULL'),
+                              postgresql_where=sa.text('model_id IS NOT NULL'))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('metrics', schema=None) as batch_op:
+        batch_op.drop_index('index_metrics_model_id')
     with op.batch_alter_table('logged_model_metrics', schema=None) as batch_op:
         batch_op.drop_index('index_logged_model_metrics_metric_id')
     op.drop_table('logged_model_metrics')
