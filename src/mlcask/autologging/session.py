@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from mlcask.autologging.config import get_config
+from mlcask.utils.mlflow_tags import MLFLOW_AUTOLOGGING
 
 
 @contextmanager
@@ -24,7 +25,7 @@ def autolog_run(integration: str, tags: dict[str, Any] | None = None) -> Iterato
         yield run
         return
     config = get_config(integration) or {}
-    all_tags = {"mlflow.autologging": integration, **(config.get("extra_tags") or {}), **(tags or {})}
+    all_tags = {MLFLOW_AUTOLOGGING: integration, **(config.get("extra_tags") or {}), **(tags or {})}
     run = fluent.start_run(tags=all_tags)
     try:
         yield run

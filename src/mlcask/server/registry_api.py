@@ -37,11 +37,12 @@ from mlcask.entities import ModelVersionTag, RegisteredModelTag
 from mlcask.entities.messages import model_version_to_message, registered_model_to_message
 from mlcask.exceptions import RESOURCE_DOES_NOT_EXIST, InvalidArgumentError, MlcaskException
 from mlcask.server.endpoints import TAG_FIELDS, Context, Endpoint, F
+from mlcask.utils.mlflow_tags import MLFLOW_MODEL_VERSIONS
 
 __all__ = ["ENDPOINTS", "routes"]
 
 #: The logged-model tag listing the model versions registered from it (MLflow's name).
-MODEL_VERSIONS_TAG = "mlflow.modelVersions"
+MODEL_VERSIONS_TAG = MLFLOW_MODEL_VERSIONS
 MAX_RESULTS_REGISTERED_MODELS = 1000
 MAX_RESULTS_MODEL_VERSIONS = 200_000
 

@@ -31,6 +31,7 @@ from mlcask.tracking.validation import (
     MAX_RESULTS_THRESHOLD,
     validate_batch_limits,
 )
+from mlcask.utils.mlflow_tags import MLFLOW_LOGGED_MODELS
 from mlcask.utils.paths import clean_relative_path
 
 __all__ = ["ENDPOINTS", "routes"]
@@ -42,7 +43,7 @@ MAX_RESULTS_PER_RUN = 2500
 #: get-history-bulk-interval's sampling: MLflow's (each bucket's first value) or mlcask's min_max.
 SAMPLINGS = ("first", "min_max")
 MAX_RESULTS_GET_METRIC_HISTORY = 25000
-LOG_MODEL_HISTORY_TAG = "mlflow.log-model.history"
+LOG_MODEL_HISTORY_TAG = MLFLOW_LOGGED_MODELS
 
 METRIC_FIELDS = (F("key", "string", required=True), F("value", "double", required=True),
                  F("timestamp", "int64", required=True), F("step", "int64", default=0), F("model_id", "string"),

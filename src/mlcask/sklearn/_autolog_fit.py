@@ -21,6 +21,7 @@ from typing import Any
 from mlcask.autologging.config import get_config
 from mlcask.autologging.patching import warn_once
 from mlcask.sklearn._autolog_targets import is_targeted
+from mlcask.utils.mlflow_tags import MLFLOW_AUTOLOGGING
 
 INTEGRATION = "sklearn"
 INPUT_EXAMPLE_ROWS = 5
@@ -331,7 +332,7 @@ def _log_after_training(config: dict[str, Any], client: Any, run: Any, estimator
         if best:
             _guard(problems, "best params", lambda: _log_batches(client, run_id, best))
         if hasattr(estimator, "cv_results_"):
-            child_tags = _truncated({"mlflow.autologging": INTEGRATION, **(config.get("extra_tags") or {}),
+            child_tags = _truncated({MLFLOW_AUTOLOGGING: INTEGRATION, **(config.get("extra_tags") or {}),
                                      **_estimator_tags(estimator.estimator)}, MAX_TAG_VAL_LENGTH)
             from mlcask.tracking.fluent import default_run_tags
 

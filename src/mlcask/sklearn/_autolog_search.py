@@ -11,6 +11,8 @@ import time
 from numbers import Number
 from typing import Any
 
+from mlcask.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
+
 _logger = logging.getLogger("mlcask.sklearn.autolog")
 
 
@@ -73,7 +75,7 @@ def log_child_runs(client: Any, parent: Any, search: Any, max_tuning_runs: int |
                    for key, value in row.items()
                    if not str(key).startswith(("param", "split")) and isinstance(value, Number)]
         child = client.create_run(parent.info.experiment_id, start_time=start,
-                                  tags={**child_tags, "mlflow.parentRunId": parent.info.run_id})
+                                  tags={**child_tags, MLFLOW_PARENT_RUN_ID: parent.info.run_id})
         run_id = child.info.run_id
         params_to_log(client, run_id, {**base_params, **row_params}, metrics=metrics)
         if inputs:

@@ -8,6 +8,7 @@ import sys
 from mlcask.entities import Run
 from mlcask.environment_variables import MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT
 from mlcask.tracking.stores import is_server_uri
+from mlcask.utils.mlflow_tags import MLFLOW_RUN_TYPE
 from mlcask.utils.redaction import without_credentials
 
 __all__ = ["print_run_links", "run_links"]
@@ -23,7 +24,7 @@ def run_links(tracking_uri: str, run: Run) -> tuple[str, str] | None:
         return None
     if any(os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on") for name in _SUPPRESS_LINKS):
         return None
-    if run.data.tags.get("mlflow.runType") == "genai_evaluate":
+    if run.data.tags.get(MLFLOW_RUN_TYPE) == "genai_evaluate":
         return None
     experiment_url = f"{without_credentials(tracking_uri).rstrip('/')}/#/experiments/{run.info.experiment_id}"
     return f"{experiment_url}/runs/{run.info.run_id}", experiment_url

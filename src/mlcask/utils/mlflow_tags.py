@@ -9,7 +9,7 @@ __all__ = [
     "MLFLOW_GIT_COMMIT", "MLFLOW_GIT_DIFF", "MLFLOW_GIT_DIRTY", "MLFLOW_GIT_REPO_URL", "MLFLOW_LOGGED_ARTIFACTS",
     "MLFLOW_LOGGED_IMAGES", "MLFLOW_LOGGED_MODELS", "MLFLOW_MODEL_IS_EXTERNAL", "MLFLOW_MODEL_VERSIONS",
     "MLFLOW_PARENT_RUN_ID", "MLFLOW_PROJECT_ENTRY_POINT", "MLFLOW_PROJECT_ENV", "MLFLOW_RUN_NAME", "MLFLOW_RUN_NOTE",
-    "MLFLOW_RUN_SOURCE_TYPE", "MLFLOW_SOURCE_NAME", "MLFLOW_SOURCE_TYPE", "MLFLOW_USER",
+    "MLFLOW_RUN_SOURCE_TYPE", "MLFLOW_RUN_TYPE", "MLFLOW_SOURCE_NAME", "MLFLOW_SOURCE_TYPE", "MLFLOW_USER",
 ]
 
 MLFLOW_EXPERIMENT_SOURCE_ID = "mlflow.experiment.sourceId"
@@ -41,5 +41,7 @@ MLFLOW_AUTOLOGGING = "mlflow.autologging"
 MLFLOW_LOGGED_ARTIFACTS = "mlflow.loggedArtifacts"
 MLFLOW_LOGGED_IMAGES = "mlflow.loggedImages"
 MLFLOW_RUN_SOURCE_TYPE = "mlflow.runSourceType"
+MLFLOW_RUN_TYPE = "mlflow.runType"
+"""What made the run (``genai_evaluate`` for MLflow's evaluation runs, whose links are not printed)."""
 MLFLOW_DATASET_CONTEXT = "mlflow.data.context"
 """On a run's dataset input: what the dataset was used for (``training``, ``eval``...)."""

@@ -58,9 +58,10 @@ from mlcask.tracking.store.schema import (
     runs,
     tags,
 )
+from mlcask.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT, MLFLOW_RUN_NAME
 
-RUN_NAME_TAG = "mlflow.runName"
-DATASET_CONTEXT_TAG = "mlflow.data.context"
+RUN_NAME_TAG = MLFLOW_RUN_NAME
+DATASET_CONTEXT_TAG = MLFLOW_DATASET_CONTEXT
 PROMPT_TAG = "mlflow.prompt.is_prompt"
 STAGE_DELETED_INTERNAL = "Deleted_Internal"
 

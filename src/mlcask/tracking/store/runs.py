@@ -40,8 +40,9 @@ from mlcask.tracking.validation import (
     validate_timestamp,
     validate_user_id,
 )
+from mlcask.utils.mlflow_tags import MLFLOW_RUN_NAME
 
-RUN_NAME_TAG = "mlflow.runName"
+RUN_NAME_TAG = MLFLOW_RUN_NAME
 # MLflow's RunStatus enum numbers, accepted wherever a status is.
 _STATUS_NUMBERS = {1: RunStatus.RUNNING, 2: RunStatus.SCHEDULED, 3: RunStatus.FINISHED, 4: RunStatus.FAILED,
                    5: RunStatus.KILLED}
