@@ -9,7 +9,8 @@ from collections.abc import Callable
 from typing import Any
 
 __all__ = [
-    "MLFLOW_ACTIVE_MODEL_ID", "MLFLOW_BOTO_CLIENT_ADDRESSING_STYLE", "MLFLOW_ENABLE_ASYNC_LOGGING",
+    "MLFLOW_ACTIVE_MODEL_ID", "MLFLOW_BOTO_CLIENT_ADDRESSING_STYLE", "MLFLOW_DISABLE_SCHEMA_DETAILS",
+    "MLFLOW_ENABLE_ASYNC_LOGGING",
     "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR",
     "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER", "MLFLOW_HTTP_REQUEST_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_TIMEOUT",
     "MLFLOW_REGISTRY_URI", "MLFLOW_RUN_ID", "MLFLOW_S3_ENDPOINT_URL", "MLFLOW_S3_IGNORE_TLS",
@@ -115,6 +116,10 @@ MLFLOW_HTTP_REQUEST_TIMEOUT = EnvironmentVariable("MLFLOW_HTTP_REQUEST_TIMEOUT",
 """Seconds to wait for the tracking server's answer to one request."""
 MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT = BooleanEnvironmentVariable("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", False)
 """Do not print the links of a finished run on a tracking server."""
+
+# -- models (mlcask.models.enforcement) ---------------------------------------------------------
+MLFLOW_DISABLE_SCHEMA_DETAILS = BooleanEnvironmentVariable("MLFLOW_DISABLE_SCHEMA_DETAILS", False)
+"""Schema enforcement errors keep the model's schema out of their message (MLflow's generic wording)."""
 
 # -- logging (mlcask.tracking.validation) -------------------------------------------------------
 MLFLOW_TRUNCATE_LONG_VALUES = BooleanEnvironmentVariable("MLFLOW_TRUNCATE_LONG_VALUES", True)
