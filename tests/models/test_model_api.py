@@ -235,3 +235,13 @@ def test_schema_details_can_be_kept_out_of_errors(monkeypatch):
     monkeypatch.delenv("MLFLOW_DISABLE_SCHEMA_DETAILS")
     with pytest.raises(InvalidInputError, match=r"(?s)Failed to enforce schema of data .* Incompatible input types"):
         model.predict(pd.DataFrame({"id": [1.5], "name": ["x"]}))
+
+
+def test_a_dict_of_strings_and_lists_of_strings_is_one_row_as_in_mlflow():
+    from mlcask.models.enforcement import enforce_schema
+
+    schema = Schema([ColSpec(DataType.string, "prompt"), ColSpec(DataType.string, "stop")])
+    out = enforce_schema({"prompt": "hi", "stop": ["a", "b"]}, schema)
+    pd.testing.assert_frame_equal(out, pd.DataFrame([{"prompt": "hi", "stop": ["a", "b"]}]))
+    numbers = Schema([ColSpec(DataType.long, "a"), ColSpec(DataType.string, "b")])
+    assert len(enforce_schema({"a": [1, 2], "b": ["x", "y"]}, numbers)) == 2  # columns: not all strings

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mlcask.environment_variables import MLFLOW_DISABLE_SCHEMA_DETAILS
 from mlcask.exceptions import InvalidArgumentError, InvalidInputError
 from mlcask.models._tensor_enforcement import enforce_tensor_schema
 from mlcask.types._frames import column_values, frame_dtypes
@@ -59,7 +60,7 @@ class _ColumnPlan:
         ]
 
 
-SCHEMA_DETAILS_ENV = "MLFLOW_DISABLE_SCHEMA_DETAILS"
+SCHEMA_DETAILS_ENV = MLFLOW_DISABLE_SCHEMA_DETAILS.name
 
 
 def schema_details_disabled() -> bool:
@@ -144,8 +145,12 @@ def _dict_to_frame(data: dict, plan: _ColumnPlan) -> pd.DataFrame:
     values = {k: (v.item() if isinstance(v, np.ndarray) and v.ndim == 0 else v) for k, v in data.items()}
     compound = any(isinstance(s.type, (Array, Object, Map)) for s in plan.specs)
     try:
-        if compound or all(v is None or np.isscalar(v) or isinstance(v, dt.date) for v in values.values()):
-            return pd.DataFrame([values])  # one row: key -> value
+        # One row (key -> value) when every value is a scalar or a list of strings, as MLflow reads it
+        # (a list of strings is one value, e.g. an LLM's prompts); otherwise one column per key.
+        if compound or all(v is None or np.isscalar(v) or isinstance(v, dt.date)
+                           or (isinstance(v, list) and all(isinstance(i, str) for i in v))
+                           for v in values.values()):
+            return pd.DataFrame([values])
         values = {k: (v.tolist() if isinstance(v, np.ndarray) and v.ndim > 1 else v) for k, v in values.items()}
         return pd.DataFrame(values)  # one column per key
     except (ValueError, TypeError) as exc:
