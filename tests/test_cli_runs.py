@@ -185,3 +185,15 @@ def test_outputs_match_real_mlflows(tracking, tmp_path):
     ours("runs", "delete", "--run-id", run_id)
     code, out = invoke(tracking, "gc")  # gc takes --tracking-uri as the database too
     assert code == 0 and out == theirs["gc"].replace(theirs["run_id"], run_id)
+
+
+@pytest.mark.parametrize("args", [["runs", "describe", "--run-id", "a" * 32], ["runs", "delete", "--run-id", "a" * 32],
+                                  ["experiments", "delete", "-x", "1"], ["artifacts", "list", "-r", "a" * 32]])
+def test_an_unreachable_server_is_a_store_failure_not_a_bad_value(args, monkeypatch):
+    from tests.support import free_port
+
+    for name in ("MLCASK_TRACKING_URI", "MLFLOW_TRACKING_URI"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")  # refused at once, not after MLflow's backoff
+    code, out = invoke(f"http://127.0.0.1:{free_port()}", *args)
+    assert code == 1 and "Connection refused" in out and "Invalid value" not in out

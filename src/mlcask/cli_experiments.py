@@ -19,7 +19,7 @@ from mlcask.cli_output import (
 )
 from mlcask.cli_store import open_client, tracking_uri_option
 from mlcask.entities import LifecycleStage, ViewType
-from mlcask.exceptions import RESOURCE_DOES_NOT_EXIST, MlcaskException
+from mlcask.exceptions import INVALID_PARAMETER_VALUE, RESOURCE_DOES_NOT_EXIST, MlcaskException
 
 __all__ = ["experiment_options", "experiments", "resolve_experiment_id"]
 
@@ -52,6 +52,8 @@ def _experiment(client: Any, experiment_id: str, option: str = "--experiment-id"
         if exc.error_code == RESOURCE_DOES_NOT_EXIST:
             raise click.BadParameter(f"no experiment has id {experiment_id!r} in {client.tracking_uri}; {_HINT}.",
                                      param_hint=f"'{option}'") from None
+        if exc.error_code != INVALID_PARAMETER_VALUE:  # the store failed (exit 1), not the value given
+            raise
         raise click.BadParameter(exc.message, param_hint=f"'{option}'") from None
 
 

@@ -21,7 +21,7 @@ import click
 
 from mlcask.cli_output import all_pages
 from mlcask.entities import LifecycleStage, ViewType
-from mlcask.exceptions import RESOURCE_DOES_NOT_EXIST, InvalidArgumentError, MlcaskException
+from mlcask.exceptions import INVALID_PARAMETER_VALUE, RESOURCE_DOES_NOT_EXIST, InvalidArgumentError, MlcaskException
 
 __all__ = ["gc", "parse_older_than"]
 
@@ -93,6 +93,8 @@ def _checked(get: Any, given: str, option: str, what: str) -> Any:
     except MlcaskException as exc:
         if exc.error_code == RESOURCE_DOES_NOT_EXIST:
             raise click.BadParameter(f"no {what} has id {given!r} in this store.", param_hint=f"'{option}'") from None
+        if exc.error_code != INVALID_PARAMETER_VALUE:
+            raise
         raise click.BadParameter(exc.message, param_hint=f"'{option}'") from None
 
 

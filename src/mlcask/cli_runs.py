@@ -11,7 +11,7 @@ from mlcask.cli_experiments import VIEWS, experiment_options, resolve_experiment
 from mlcask.cli_output import Group, all_pages, client_for, echo_json, output_option, table, when
 from mlcask.cli_store import tracking_uri_option
 from mlcask.entities import LifecycleStage
-from mlcask.exceptions import RESOURCE_DOES_NOT_EXIST, MlcaskException
+from mlcask.exceptions import INVALID_PARAMETER_VALUE, RESOURCE_DOES_NOT_EXIST, MlcaskException
 
 __all__ = ["get_run_or_fail", "runs"]
 
@@ -23,8 +23,10 @@ def get_run_or_fail(client: Any, run_id: str, option: str = "--run-id") -> Any:
     try:
         return client.get_run(run_id)
     except MlcaskException as exc:
-        if exc.error_code != RESOURCE_DOES_NOT_EXIST:
+        if exc.error_code == INVALID_PARAMETER_VALUE:  # a malformed id; other failures are the store's (exit 1)
             raise click.BadParameter(exc.message, param_hint=f"'{option}'") from None
+        if exc.error_code != RESOURCE_DOES_NOT_EXIST:
+            raise
         raise click.BadParameter(f"no run has id {run_id!r} in {client.tracking_uri}; `mlcask runs list` shows the "
                                  "runs of an experiment.", param_hint=f"'{option}'") from None
 
