@@ -244,6 +244,13 @@ def test_classify_placeholders_and_patches():
     assert classify(public_patch).cls == DIFFERENT
 
 
+def test_classify_a_child_process_missing_an_mlflow_module():
+    verdict = classify(_record(type="AssertionError", message="stderr = \n b\"/v/bin/python: No module named "
+                                                              "mlflow.__main__; 'mlflow' is a package and cannot be "
+                                                              "directly executed\\n\""))
+    assert (verdict.cls, verdict.name) == (MISSING, "python -m mlflow (mlflow.__main__)")
+
+
 def test_classify_placeholder_named_in_a_message():
     verdict = classify(_record(type="RepresenterError", message="('cannot represent an object', "
                                                               "<unavailable mlflow.models.model._X (internal)>)"))

@@ -440,6 +440,26 @@ def rule_subprocess_internal(rec: dict[str, Any]) -> Verdict | None:
     return None
 
 
+_CHILD_NO_MODULE = re.compile(r"No module named '?(mlflow[\w.]*?)'?[;\s]")
+
+
+def rule_child_missing_module(rec: dict[str, Any]) -> Verdict | None:
+    """A child process the test started (``python -m mlflow ...``) could not import an mlflow
+    module: its output, quoted in the failure, names it."""
+    exc = rec.get("exc") or {}
+    if exc.get("type") in ("ImportError", "ModuleNotFoundError"):
+        return None
+    match = _CHILD_NO_MODULE.search(exc.get("message", "") + " ")
+    if match:
+        name = match.group(1)
+        shown = "python -m mlflow (mlflow.__main__)" if name == "mlflow.__main__" else name
+        category = name_category(name)
+        if category == PUBLIC:
+            return Verdict(MISSING, f"a child process needs {shown} (missing public name)", shown)
+        return _category_verdict(name, category, "a child process needs")
+    return None
+
+
 def rule_cause(rec: dict[str, Any]) -> Verdict | None:
     """An error mlcask raised *because of* a missing name (``raise ... from AttributeError(...)``)."""
     exc = (rec.get("exc") or {}).get("cause")
@@ -485,7 +505,7 @@ def rule_different(rec: dict[str, Any]) -> Verdict:
 RULES: list[Callable[[dict[str, Any]], Verdict | None]] = [
     rule_passed, rule_skipped, rule_placeholder, rule_placeholder_in_message, rule_patched_internal, rule_fixture_missing,
     rule_timeout, rule_import_error, rule_mock_target, rule_attribute_error, rule_signature,
-    rule_subprocess_internal, rule_cause, rule_not_implemented,
+    rule_subprocess_internal, rule_child_missing_module, rule_cause, rule_not_implemented,
 ]
 
 
