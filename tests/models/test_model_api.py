@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 import mlcask
-from mlcask.exceptions import InvalidArgumentError, InvalidInputError
+from mlcask.exceptions import InvalidArgumentError, InvalidInputError, MlcaskException
 from mlcask.models import Model, ModelInfo, ModelSignature, get_model_info, update_model_requirements, validate_schema
 from mlcask.models.integrity import verify_model
 from mlcask.pyfunc import PythonModel
@@ -103,8 +103,10 @@ def test_load_input_example_and_its_params(saved):
     pd.testing.assert_frame_equal(example, pd.DataFrame({"x": [1.0, 2.0]}))
     assert meta.load_input_example_params(saved) == {"k": 3}
     assert '"dataframe_split"' in meta.get_serving_input(saved)
+    with pytest.raises(MlcaskException, match="No such file or directory"):  # MLflow's exception
+        meta.load_input_example(saved / "folder_which_does_not_exist")
     (saved / "input_example.json").unlink()
-    with pytest.raises(FileNotFoundError, match="input_example.json"):
+    with pytest.raises(FileNotFoundError, match="No such file or directory: .*input_example.json"):
         meta.load_input_example(saved)
 
 

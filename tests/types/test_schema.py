@@ -349,3 +349,14 @@ def test_param_schema_reads_legacy_dtype_key():
 def test_malformed_params_json_is_a_model_format_error(text):
     with pytest.raises(ModelFormatError, match="Malformed params schema JSON"):
         ParamSchema.from_json(text)
+
+
+def test_a_float_param_refuses_a_numpy_float64_as_mlflow():
+    import re
+
+    assert ParamSpec("f", "float", np.float32(0.5)).default == 0.5
+    assert ParamSpec("f", "float", 0.5).default == 0.5
+    with pytest.raises(InvalidArgumentError, match=re.escape("Can not safely convert `<class 'numpy.float64'>` to "
+                                                             "`DataType.float`")):
+        ParamSpec("f", "float", np.float64(0.5))
+    assert ParamSpec("d", "double", np.float64(0.5)).default == 0.5

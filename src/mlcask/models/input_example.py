@@ -9,9 +9,14 @@ import math
 from pathlib import Path
 from typing import Any
 
-from mlcask.exceptions import InvalidArgumentError, ModelFormatError
+from mlcask.exceptions import InvalidArgumentError, MlcaskException, ModelFormatError
 
 EXAMPLE_FILE_NAME = "input_example.json"
+
+
+class InputExampleNotFoundError(MlcaskException, FileNotFoundError):
+    """The model records an input example whose file is missing (an MlflowException, as MLflow's,
+    and a FileNotFoundError)."""
 SERVING_EXAMPLE_FILE_NAME = "serving_input_example.json"
 
 
@@ -199,7 +204,7 @@ def load_input_example_params(model: Any, folder: str | Path) -> dict[str, Any] 
     try:
         content = json.loads(file.read_text())
     except FileNotFoundError:
-        raise FileNotFoundError(f"The model's input example file '{file}' is missing.") from None
+        raise InputExampleNotFoundError(f"[Errno 2] No such file or directory: '{file}'") from None
     except json.JSONDecodeError as exc:
         raise ModelFormatError(f"Malformed input example '{file}': {exc}") from None
     params = content.get("params") if isinstance(content, dict) else None

@@ -148,7 +148,7 @@ class Model:
         FileNotFoundError
             When the metadata names an example file that the folder does not hold.
         """
-        from mlcask.models.input_example import load_input_example
+        from mlcask.models.input_example import InputExampleNotFoundError, load_input_example
 
         if self.saved_input_example_info is None:
             return None
@@ -156,7 +156,7 @@ class Model:
         folder = self._example_folder(path) if is_uri else Path(path)
         name = self.saved_input_example_info.get("artifact_path", "input_example.json")
         if not (folder / name).is_file():  # as MLflow: the error of opening the file
-            raise FileNotFoundError(f"[Errno 2] No such file or directory: '{folder / name}'")
+            raise InputExampleNotFoundError(f"[Errno 2] No such file or directory: '{folder / name}'")
         return load_input_example(self, folder)
 
     def load_input_example_params(self, path: str | os.PathLike) -> dict[str, Any] | None:

@@ -60,7 +60,9 @@ def _convert_scalar(value: Any, dtype: DataType) -> Any:
                 raise ParamValueError(f"expected {dtype.name}, got {value!r}, which is out of its range")
             return int(value)
     elif dtype is DataType.float or dtype is DataType.double:
-        if isinstance(value, (float, int, np.floating, np.integer)) and not is_bool:
+        # A numpy float64 for a float (32-bit) param would lose precision: refused, as by MLflow.
+        wide = dtype is DataType.float and isinstance(value, np.floating) and value.dtype.itemsize > 4
+        if isinstance(value, (float, int, np.floating, np.integer)) and not is_bool and not wide:
             return float(value)
     elif dtype is DataType.string:
         if isinstance(value, str):
