@@ -342,3 +342,50 @@ def test_serving_scores_through_mlcasks_scoring_app(tmp_path):
     assert json.loads(response.content)["predictions"] == [{"a": 2}, {"a": 6}]
     bad = serving.serve_and_score(str(tmp_path / "model"), "not json", serving.CONTENT_TYPE_JSON)
     assert bad.status_code == 400
+
+
+@pytest.mark.slow
+def test_end_to_end_on_a_small_suite(tmp_path):
+    """The command on four tiny MLflow-style tests: one passes, one needs a public name mlcask lacks,
+    one an MLflow internal, one finds a different behaviour; the module with an unguardable
+    collection error is reported as such."""
+    import json
+
+    tests = tmp_path / "suite" / "tests"
+    (tests / "m").mkdir(parents=True)
+    (tests / "__init__.py").write_text("")
+    (tests / "m" / "__init__.py").write_text("")
+    (tests / "m" / "test_small.py").write_text(textwrap.dedent('''\
+        import pytest
+        import mlflow
+        from mlflow.utils.no_such_internal import helper
+        from mlflow.exceptions import MlflowException
+
+        def test_passes():
+            assert mlflow.get_tracking_uri().startswith("sqlite:///")
+
+        def test_needs_a_public_name():
+            mlflow.no_such_public_function_for_parity()
+
+        def test_needs_an_internal():
+            helper()
+
+        def test_differs():
+            with pytest.raises(MlflowException, match="some other wording"):
+                mlflow.get_run("no-such-run")
+        '''))
+    (tests / "m" / "test_broken.py").write_text("raise RuntimeError('broken at import')\n")
+    out = tmp_path / "out"
+    command = [sys.executable, str(SCRIPTS / "mlflow-parity"), str(tmp_path / "suite"), "--out", str(out),
+               "--module", "tests/m/test_small.py", "--module", "tests/m/test_broken.py",
+               "--python", sys.executable, "--jobs", "2", "--stage", str(tmp_path / "work")]
+    subprocess.run(command, check=True, capture_output=True, text=True, timeout=120)
+    results = json.loads((out / "results.json").read_text())
+    classes = {t["id"].split("::")[1]: t["class"] for t in results["tests"]}
+    assert classes == {"test_passes": PASS, "test_needs_a_public_name": MISSING,
+                       "test_needs_an_internal": SET_ASIDE, "test_differs": DIFFERENT}
+    assert results["top_missing"][0]["name"] == "mlflow.no_such_public_function_for_parity"
+    assert [e["nodeid"] for e in results["collect_errors"]] == ["tests/m/test_broken.py"]
+    summary = (out / "summary.txt").read_text()
+    assert "passed 1, missing 1, different 1, set-aside 1; missing-or-different 2; total 4" in summary
+    assert (out / "modules" / "tests__m__test_small.txt").read_text().count("\n") == 2
