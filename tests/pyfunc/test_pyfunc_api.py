@@ -168,3 +168,22 @@ def test_a_different_cloudpickle_version_is_warned_of(tmp_path, caplog):
     with caplog.at_level("WARNING", logger="mlcask.pyfunc"):
         mlcask.pyfunc.load_model(tmp_path / "m", allow_pickle=True)
     assert "CloudPickle" not in caplog.text
+
+
+def test_a_predict_without_an_input_type_hint_is_warned_of(tmp_path):
+    from mlcask.pyfunc.utils import pyfunc
+
+    with pytest.warns(UserWarning, match="Add type hints to the `predict` method"):
+        class Plain(PythonModel):
+            def predict(self, model_input, params=None):
+                return model_input
+    with pytest.warns(UserWarning, match="Add type hints to the `predict` method"):
+        @pyfunc
+        def predict(model_input):
+            return model_input
+
+    def plain(model_input):
+        return model_input
+
+    with pytest.warns(UserWarning, match="Add type hints to the `predict` method"):
+        mlcask.pyfunc.save_model(tmp_path / "m", python_model=plain, input_example=["a"])

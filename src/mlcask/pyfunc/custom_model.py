@@ -35,7 +35,7 @@ _INVALID_SIGNATURE_MESSAGE = (
 )
 
 
-def _check_parameter_names(func: Any, name: str) -> None:
+def check_parameter_names(func: Any, name: str) -> None:
     """MLflow's FutureWarning for ``predict``/``predict_stream`` parameters it will refuse."""
     import inspect
     import warnings
@@ -47,6 +47,23 @@ def _check_parameter_names(func: Any, name: str) -> None:
     invalid = names - {"context", "model_input", "params"}
     if invalid:
         warnings.warn(_INVALID_SIGNATURE_MESSAGE.format(name=name, invalid=invalid), FutureWarning, stacklevel=3)
+
+
+NO_TYPE_HINT_MESSAGE = (
+    "Add type hints to the `predict` method to enable data validation and automatic signature inference during "
+    "model logging. Check https://mlflow.org/docs/latest/model/python_model.html#type-hint-usage-in-pythonmodel "
+    "for more details."
+)
+
+
+def warn_without_input_hint(func: Any, stacklevel: int = 3) -> None:
+    """MLflow's UserWarning for a predict function whose model input has no type hint."""
+    import warnings
+
+    from mlcask.pyfunc.type_hints import predict_type_hints
+
+    if predict_type_hints(func).input is None:
+        warnings.warn(NO_TYPE_HINT_MESSAGE, UserWarning, stacklevel=stacklevel)
 
 
 class PythonModel:
@@ -63,7 +80,10 @@ class PythonModel:
         for name in ("predict", "predict_stream"):
             func = cls.__dict__.get(name)
             if callable(func):
-                _check_parameter_names(func, name)
+                check_parameter_names(func, name)
+        predict = cls.__dict__.get("predict")
+        if callable(predict) and not getattr(predict, "_is_pyfunc", False):
+            warn_without_input_hint(predict, stacklevel=3)
 
     def load_context(self, context: PythonModelContext) -> None:
         """Called once at load time, with the model's artifacts; load heavy state here."""

@@ -229,6 +229,10 @@ def as_python_model(python_model: Any, common: dict[str, Any]) -> PythonModel:
     check_function_model(python_model)
     if isinstance(python_model, PythonModel) or callable(getattr(python_model, "predict", None)):
         return python_model
+    if not getattr(python_model, "_is_pyfunc", False):
+        from mlcask.pyfunc.custom_model import warn_without_input_hint
+
+        warn_without_input_hint(python_model, stacklevel=5)
     if all(common.get(k) is None for k in ("input_example", "pip_requirements", "extra_pip_requirements")):
         raise InvalidArgumentError("If `python_model` is a callable object, at least one of `input_example`, "
                                    "`pip_requirements`, or `extra_pip_requirements` must be specified.")

@@ -13,6 +13,7 @@ __all__ = ["pyfunc"]
 
 def _input_hint(func: Callable[..., Any]) -> Any:
     """The input hint to check against, or None (no hint, or one MLflow does not check)."""
+    from mlcask.pyfunc.custom_model import warn_without_input_hint
     from mlcask.pyfunc.type_hints import (
         InvalidTypeHintError,
         no_signature_hint,
@@ -21,7 +22,10 @@ def _input_hint(func: Callable[..., Any]) -> Any:
     )
 
     hint = predict_type_hints(func).input
-    if hint is None or no_signature_hint(hint):
+    if hint is None:
+        warn_without_input_hint(func, stacklevel=4)
+        return None
+    if no_signature_hint(hint):
         return None
     try:
         schema_of_list_hint(hint)
@@ -43,8 +47,10 @@ def pyfunc(func: Callable[..., Any]) -> Callable[..., Any]:
     errors. A function without a checkable hint is returned unchanged."""
     import inspect
 
+    from mlcask.pyfunc.custom_model import check_parameter_names
     from mlcask.pyfunc.type_hints import convert_and_validate
 
+    check_parameter_names(func, "predict")
     hint = _input_hint(func)
     if hint is None:
         return func
