@@ -13,7 +13,7 @@ from click.testing import CliRunner
 import mlcask
 from mlcask.cli import cli
 from mlcask.cli_gc import parse_older_than
-from mlcask.entities import Dataset, DatasetInput, LoggedModelOutput
+from mlcask.entities import Dataset, DatasetInput, LoggedModelOutput, Metric
 from mlcask.exceptions import RESOURCE_DOES_NOT_EXIST, InvalidArgumentError, MlcaskException
 from mlcask.tracking.artifacts import local_path_of
 from mlcask.tracking.store import schema
@@ -45,17 +45,19 @@ def gc(uri, *args):
 
 
 def logged_run(name="r"):
-    """A finished run with a param, a metric history, a tag, a dataset input, a logged model output and files."""
+    """A finished run with a param, a metric history, a tag, a dataset input, a logged model output (with the
+    run's last loss linked to it) and files."""
     client = mlcask.MlflowClient()
     with mlcask.start_run(run_name=name) as run:
         mlcask.log_param("alpha", 0.5)
         for step in range(3):
-            mlcask.log_metric("loss", 1.0 / (step + 1), step=step)
+            mlcask.log_metric("loss", 1.0 / (step + 1), step=step, timestamp=1000 + step)
         mlcask.set_tag("team", "a")
         mlcask.log_text("hello", "notes/readme.txt")
         client.log_inputs(run.info.run_id, datasets=[DatasetInput(Dataset(f"d-{name}", "abc123", "local", "{}"))])
         model = client.create_logged_model(run.info.experiment_id, "m", source_run_id=run.info.run_id)
-        client.log_outputs(run.info.run_id, [LoggedModelOutput(model.model_id, 0)])
+        client.log_outputs(run.info.run_id, [LoggedModelOutput(model.model_id, 2)])
+        client.log_batch(run.info.run_id, metrics=[Metric("loss", 1.0 / 3, 1002, 2, model_id=model.model_id)])
     return client.get_run(run.info.run_id), model
 
 
@@ -65,6 +67,10 @@ def rows_of(uri, run_id):
         counts = {table.name: connection.execute(sa.select(sa.func.count()).select_from(table)
                                                  .where(table.c.run_uuid == run_id)).scalar()
                   for table in (schema.runs, schema.metrics, schema.latest_metrics, schema.params, schema.tags)}
+        counts["logged_model_metrics"] = connection.execute(
+            sa.select(sa.func.count()).select_from(schema.logged_model_metrics).join(
+                schema.metrics, schema.metrics.c.id == schema.logged_model_metrics.c.metric_id)
+            .where(schema.metrics.c.run_uuid == run_id)).scalar()
         counts["inputs"] = connection.execute(sa.select(sa.func.count()).select_from(schema.inputs).where(
             sa.or_(schema.inputs.c.destination_id == run_id, schema.inputs.c.source_id == run_id))).scalar()
     return counts
@@ -84,7 +90,7 @@ def test_gc_removes_deleted_runs_with_their_rows_and_files(store):
     assert set(rows_of(store, doomed.info.run_id).values()) == {0}
     assert not folder.exists() and not folder.parent.exists()
     assert rows_of(store, kept.info.run_id) == {"runs": 1, "metrics": 3, "latest_metrics": 1, "params": 1,
-                                                "tags": len(kept.data.tags), "inputs": 2}
+                                                "tags": len(kept.data.tags), "logged_model_metrics": 1, "inputs": 2}
     assert local_path_of(kept.info.artifact_uri).joinpath("notes", "readme.txt").read_text() == "hello"
     with pytest.raises(MlcaskException) as raised:
         mlcask.MlflowClient().get_run(doomed.info.run_id)

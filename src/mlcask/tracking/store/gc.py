@@ -30,6 +30,7 @@ from mlcask.tracking.store.schema import (
     input_tags,
     inputs,
     latest_metrics,
+    logged_model_metrics,
     logged_model_params,
     logged_model_tags,
     logged_models,
@@ -73,6 +74,8 @@ def _delete_runs(connection: sa.Connection, run_ids: Sequence[str]) -> None:
             sa.and_(inputs.c.destination_type == "RUN", inputs.c.destination_id.in_(part)),
             sa.and_(inputs.c.source_type.in_(("RUN_INPUT", "RUN_OUTPUT")), inputs.c.source_id.in_(part))))
         # Bulk deletes, child tables first: memory stays flat however long a metric history is.
+        connection.execute(logged_model_metrics.delete().where(logged_model_metrics.c.metric_id.in_(
+            sa.select(metrics.c.id).where(metrics.c.run_uuid.in_(part)))))
         for table in (metrics, latest_metrics, params, tags):
             connection.execute(table.delete().where(table.c.run_uuid.in_(part)))
         connection.execute(runs.delete().where(runs.c.run_uuid.in_(part)))
@@ -83,7 +86,7 @@ def _delete_models(connection: sa.Connection, model_ids: Sequence[str]) -> None:
         _delete_links(connection, sa.or_(
             sa.and_(inputs.c.destination_type.in_(("MODEL_INPUT", "MODEL_OUTPUT")), inputs.c.destination_id.in_(part)),
             sa.and_(inputs.c.source_type == "MODEL", inputs.c.source_id.in_(part))))
-        for table in (logged_model_tags, logged_model_params):
+        for table in (logged_model_metrics, logged_model_tags, logged_model_params):
             connection.execute(table.delete().where(table.c.model_id.in_(part)))
         connection.execute(logged_models.delete().where(logged_models.c.model_id.in_(part)))
 
