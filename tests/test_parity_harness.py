@@ -325,6 +325,7 @@ def test_serving_request_bodies_are_built_as_mlflows_helper_builds_them():
     assert serving.request_body('{"inputs": [1]}', serving.CONTENT_TYPE_JSON) == '{"inputs": [1]}'
 
 
+@pytest.mark.filterwarnings("ignore:Add type hints to the `predict` method")
 def test_serving_scores_through_mlcasks_scoring_app(tmp_path):
     import json
 
