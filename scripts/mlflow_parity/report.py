@@ -65,7 +65,8 @@ def summary_text(tests: list[dict[str, Any]], meta: dict[str, Any], collect_erro
     total = Counter(t["class"] for t in tests)
     lines = [f"MLflow parity run: {meta.get('finished', '?')} (mlcask {meta.get('mlcask_commit', '?')})",
              f"tests from {meta.get('tests_source', '?')}",
-             f"modules done: {meta.get('modules_done', '?')} of {meta.get('modules_total', '?')}",
+             f"modules done: {meta.get('modules_done', '?')} of {meta.get('modules_total', '?')}"
+             + (f" in {meta['elapsed_s']} s" if "elapsed_s" in meta else ""),
              "",
              f"passed {total[CLASSES[0]]}, missing {total[MISSING]}, different {total[DIFFERENT]}, "
              f"set-aside {total[SET_ASIDE]}; missing-or-different {total[MISSING] + total[DIFFERENT]}; "

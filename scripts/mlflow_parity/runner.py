@@ -179,8 +179,11 @@ def reclassify(args: argparse.Namespace) -> int:
         errors += module_errors
     meta = {"finished": datetime.datetime.fromtimestamp(max(p.stat().st_mtime for p in files),
                                                         datetime.timezone.utc).isoformat(timespec="seconds"),
-            "mlcask_commit": _git_commit(), "tests_source": _source_note(args.tests), "modules_total": len(files),
-            "modules_done": len(files), "workdir": str(args.from_results), "reclassified": True}
+            "mlcask_commit": "?", "tests_source": _source_note(args.tests), "modules_total": len(files)}
+    saved = args.from_results / "meta.json"
+    if saved.exists():
+        meta.update(json.loads(saved.read_text(encoding="utf-8")))
+    meta.update(modules_done=len(files), workdir=str(args.from_results), reclassified=True)
     report.write(args.out, sorted(tests, key=lambda t: t["id"]), meta, errors, args.summary)
     _print_summary(args)
     return 0
@@ -211,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     meta = {"started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "mlcask_commit": _git_commit(), "tests_source": _source_note(args.tests),
             "modules_total": len(modules), "modules_done": 0, "workdir": str(workdir)}
+    (workdir / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
     all_tests: list[dict[str, Any]] = []
     all_errors: list[dict[str, Any]] = []
     lock = threading.Lock()
