@@ -251,6 +251,12 @@ def test_classify_a_child_process_missing_an_mlflow_module():
     assert (verdict.cls, verdict.name) == (MISSING, "python -m mlflow (mlflow.__main__)")
 
 
+def test_classify_an_assertion_on_mlflows_version_number():
+    rec = _record(type="AssertionError", message="assert <Version('0.1.0')> > <Version('2.4.0')>")
+    rec["exc"]["frames"][-1]["code"] = 'assert Version(mlflow.__version__) > Version("2.4.0")'
+    assert classify(rec).cls == SET_ASIDE
+
+
 def test_classify_placeholder_named_in_a_message():
     verdict = classify(_record(type="RepresenterError", message="('cannot represent an object', "
                                                               "<unavailable mlflow.models.model._X (internal)>)"))
