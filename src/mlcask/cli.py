@@ -16,11 +16,11 @@ from mlcask.cli_experiments import experiment_options, resolve_experiment_id
 from mlcask.cli_experiments import experiments as _experiments_group
 from mlcask.cli_gc import gc as _gc_command
 from mlcask.cli_output import Group as _Group
-from mlcask.cli_output import all_pages, client_for, echo_json, output_option, table, when
+from mlcask.cli_output import all_pages, echo_json, output_option, table, when
 from mlcask.cli_runs import runs as _runs_group
 from mlcask.cli_signing import allow_pickle_option
 from mlcask.cli_signing import register as register_signing_commands
-from mlcask.cli_store import needs_store, tracking_uri_option
+from mlcask.cli_store import needs_store, reading_client, tracking_uri_option
 from mlcask.exceptions import InvalidArgumentError
 
 __all__ = ["cli", "table"]
@@ -54,7 +54,7 @@ def models_list(tracking_uri: str | None, registered: bool, experiment_id: str |
     """List logged models (or registered models with --registered)."""
     from mlcask.entities.messages import logged_model_to_message, registered_model_to_message
 
-    client = client_for(tracking_uri)
+    client = reading_client(tracking_uri)
     experiment_id = resolve_experiment_id(client, experiment_id, experiment_name)
     if registered and experiment_id is not None:
         raise click.UsageError("--registered lists the registry, which is not per experiment: drop "
@@ -90,7 +90,7 @@ def models_describe(tracking_uri: str | None, model_uri: str) -> None:
     from mlcask.tracking import fluent
 
     if needs_store(model_uri):
-        client_for(tracking_uri)
+        reading_client(tracking_uri)
     if tracking_uri:
         fluent.set_tracking_uri(tracking_uri)
     try:
@@ -155,7 +155,7 @@ def models_serve(tracking_uri: str | None, model_uri: str, host: str, port: int,
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
 
     if needs_store(model_uri):
-        client_for(tracking_uri)
+        reading_client(tracking_uri)
     if tracking_uri:
         from mlcask.tracking import fluent
 

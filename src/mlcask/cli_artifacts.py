@@ -9,9 +9,9 @@ from typing import Any
 
 import click
 
-from mlcask.cli_output import Group, client_for, echo_json, option_errors, output_option, table
+from mlcask.cli_output import Group, echo_json, option_errors, output_option, table
 from mlcask.cli_runs import get_run_or_fail
-from mlcask.cli_store import tracking_uri_option
+from mlcask.cli_store import reading_client, tracking_uri_option
 
 __all__ = ["artifacts"]
 
@@ -38,7 +38,7 @@ def artifacts_list(tracking_uri: str | None, run_id: str, artifact_path: str | N
     """List the artifacts directly under a run's artifact root, or under one of its folders."""
     from mlcask.entities.messages import file_info_to_message
 
-    client = client_for(tracking_uri)
+    client = reading_client(tracking_uri)
     get_run_or_fail(client, run_id)
     with option_errors("--artifact-path"):
         found = client.list_artifacts(run_id, artifact_path or None)
@@ -59,7 +59,7 @@ def _download_uri(tracking_uri: str | None, artifact_uri: str, dst_path: str | N
 
     scheme = urllib.parse.urlparse(artifact_uri).scheme.lower()
     if scheme == "runs":
-        client = client_for(tracking_uri)
+        client = reading_client(tracking_uri)
         run_id, path = split_runs_uri(artifact_uri)
         get_run_or_fail(client, run_id, "--artifact-uri")
         return client.download_artifacts(run_id, path, dst_path)
@@ -67,7 +67,7 @@ def _download_uri(tracking_uri: str | None, artifact_uri: str, dst_path: str | N
         from mlcask.models.uri import resolve_model_path
         from mlcask.tracking import fluent
 
-        fluent.set_tracking_uri(client_for(tracking_uri).tracking_uri)
+        fluent.set_tracking_uri(reading_client(tracking_uri).tracking_uri)
         folder = resolve_model_path(artifact_uri)
         return str(folder) if dst_path is None else LocalArtifactRepository(folder.parent).download_artifacts(
             folder.name, dst_path)
@@ -103,14 +103,14 @@ def artifacts_download(tracking_uri: str | None, run_id: str | None, artifact_pa
             click.echo(_download_uri(tracking_uri, artifact_uri, dst_path))
         return
     assert run_id is not None
-    client = client_for(tracking_uri)
+    client = reading_client(tracking_uri)
     get_run_or_fail(client, run_id)
     with option_errors("--artifact-path"):
         click.echo(client.download_artifacts(run_id, artifact_path or "", dst_path))
 
 
 def _log(tracking_uri: str | None, run_id: str, local: str, artifact_path: str | None, folder: bool) -> None:
-    client = client_for(tracking_uri)
+    client = reading_client(tracking_uri)
     get_run_or_fail(client, run_id)
     repository = client.artifact_repository(run_id)
     with option_errors("--artifact-path"):

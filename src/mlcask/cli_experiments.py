@@ -10,14 +10,13 @@ import click
 from mlcask.cli_output import (
     Group,
     all_pages,
-    client_for,
     echo_json,
     option_errors,
     output_option,
     table,
     when,
 )
-from mlcask.cli_store import open_client, tracking_uri_option
+from mlcask.cli_store import open_client, reading_client, tracking_uri_option
 from mlcask.entities import LifecycleStage, ViewType
 from mlcask.exceptions import INVALID_PARAMETER_VALUE, RESOURCE_DOES_NOT_EXIST, MlcaskException
 
@@ -87,7 +86,7 @@ def experiments() -> None:
 def experiments_list(tracking_uri: str | None, view: str, output: str) -> None:
     """List experiments."""
     view_type = {"active": ViewType.ACTIVE_ONLY, "deleted": ViewType.DELETED_ONLY, "all": ViewType.ALL}[view]
-    client = client_for(tracking_uri)
+    client = reading_client(tracking_uri)
     found = all_pages(lambda token: client.search_experiments(view_type=view_type, page_token=token))
     if output == "json":
         echo_json([_message(e) for e in found])
@@ -105,7 +104,7 @@ def experiments_list(tracking_uri: str | None, view: str, output: str) -> None:
 @output_option
 def experiments_search(tracking_uri: str | None, view: str, max_results: int | None, output: str) -> None:
     """Search for experiments in the tracking store."""
-    client = client_for(tracking_uri)
+    client = reading_client(tracking_uri)
     view_type = VIEWS[view.lower()]
     found = [] if max_results == 0 else all_pages(
         lambda token: client.search_experiments(view_type=view_type, page_token=token), max_results)
@@ -127,7 +126,7 @@ def experiments_get(tracking_uri: str | None, experiment_id: str | None, experim
     """Show an experiment, by id or by name."""
     if (experiment_id is None) == (experiment_name is None):
         raise click.UsageError("Must specify exactly one of --experiment-id or --experiment-name.")
-    client = client_for(tracking_uri)
+    client = reading_client(tracking_uri)
     found = client.get_experiment(resolve_experiment_id(client, experiment_id, experiment_name))
     if output == "json":  # what `mlflow experiments get --output json` prints
         echo_json({"artifact_location": found.artifact_location, "creation_time": found.creation_time,
@@ -161,7 +160,7 @@ def experiments_create(tracking_uri: str | None, experiment_name: str, artifact_
 @click.option("--new-name", required=True)
 def experiments_rename(tracking_uri: str | None, experiment_id: str, new_name: str) -> None:
     """Rename an active experiment."""
-    client = client_for(tracking_uri)
+    client = reading_client(tracking_uri)
     found = _experiment(client, experiment_id)
     if found.lifecycle_stage != LifecycleStage.ACTIVE:
         raise click.BadParameter(f"experiment {experiment_id} ('{found.name}') is deleted: only an active "
@@ -177,7 +176,7 @@ def experiments_rename(tracking_uri: str | None, experiment_id: str, new_name: s
 @experiment_id_option
 def experiments_delete(tracking_uri: str | None, experiment_id: str) -> None:
     """Mark an active experiment and its runs deleted (restore undoes it; `mlcask gc` removes them for good)."""
-    client = client_for(tracking_uri)
+    client = reading_client(tracking_uri)
     _experiment(client, experiment_id)
     with option_errors("--experiment-id"):
         client.delete_experiment(experiment_id)
@@ -189,7 +188,7 @@ def experiments_delete(tracking_uri: str | None, experiment_id: str) -> None:
 @experiment_id_option
 def experiments_restore(tracking_uri: str | None, experiment_id: str) -> None:
     """Restore a deleted experiment and its runs."""
-    client = client_for(tracking_uri)
+    client = reading_client(tracking_uri)
     _experiment(client, experiment_id)
     with option_errors("--experiment-id"):
         client.restore_experiment(experiment_id)
@@ -205,7 +204,7 @@ def experiments_csv(tracking_uri: str | None, experiment_id: str, filename: str 
     """Write the active runs of an experiment as CSV (the table `mlflow.search_runs` returns)."""
     from mlcask.tracking.fluent import runs_to_frame
 
-    client = client_for(tracking_uri)
+    client = reading_client(tracking_uri)
     _experiment(client, experiment_id)
     runs = all_pages(lambda token: client.search_runs([experiment_id], "", ViewType.ACTIVE_ONLY, 1000, None, token))
     frame = runs_to_frame(runs)

@@ -11,7 +11,6 @@ from typing import Any
 
 import click
 
-from mlcask.cli_store import open_client, reading_client, tracking_uri_and_origin
 from mlcask.exceptions import (
     INVALID_PARAMETER_VALUE,
     RESOURCE_ALREADY_EXISTS,
@@ -19,7 +18,7 @@ from mlcask.exceptions import (
     MlcaskException,
 )
 
-__all__ = ["Group", "all_pages", "client_for", "echo_json", "option_errors", "output_option", "table", "when"]
+__all__ = ["Group", "all_pages", "echo_json", "option_errors", "output_option", "table", "when"]
 
 output_option = click.option(
     "--output", type=click.Choice(["table", "json"]), default="table", show_default=True,
@@ -73,14 +72,6 @@ def all_pages(fetch: Callable[[str | None], Any], limit: int | None = None) -> l
         token = getattr(page, "token", None)
         if not token or (limit is not None and len(found) >= limit):
             return found if limit is None else found[:limit]
-
-
-def client_for(tracking_uri: str | None) -> Any:
-    """The client of an existing store, or of a tracking server (``http(s)://``), never creating a store."""
-    from mlcask.tracking.stores import is_server_uri
-
-    uri, _ = tracking_uri_and_origin(tracking_uri)
-    return open_client(uri) if is_server_uri(uri) else reading_client(tracking_uri)
 
 
 @contextmanager

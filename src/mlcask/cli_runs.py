@@ -8,8 +8,8 @@ from typing import Any
 import click
 
 from mlcask.cli_experiments import VIEWS, experiment_options, resolve_experiment_id, view_option
-from mlcask.cli_output import Group, all_pages, client_for, echo_json, output_option, table, when
-from mlcask.cli_store import tracking_uri_option
+from mlcask.cli_output import Group, all_pages, echo_json, output_option, table, when
+from mlcask.cli_store import reading_client, tracking_uri_option
 from mlcask.entities import LifecycleStage
 from mlcask.exceptions import INVALID_PARAMETER_VALUE, RESOURCE_DOES_NOT_EXIST, MlcaskException
 
@@ -65,7 +65,7 @@ def runs_list(tracking_uri: str | None, experiment_id: str | None, experiment_na
     """List the runs of an experiment, newest first."""
     from mlcask.entities.messages import run_to_message
 
-    client = client_for(tracking_uri)
+    client = reading_client(tracking_uri)
     chosen = resolve_experiment_id(client, experiment_id, experiment_name) or resolve_experiment_id(client, "0", None)
     try:
         found = all_pages(lambda token: client.search_runs([chosen], filter_string, VIEWS[view.lower()],
@@ -91,7 +91,7 @@ def runs_list(tracking_uri: str | None, experiment_id: str | None, experiment_na
 @output_option
 def runs_describe(tracking_uri: str | None, run_id: str, output: str) -> None:
     """Show a run: info, params, metrics, tags and logged models (--output json: as `mlflow runs describe`)."""
-    client = client_for(tracking_uri)
+    client = reading_client(tracking_uri)
     run = get_run_or_fail(client, run_id)
     if output == "json":
         echo_json(run_dictionary(run))
@@ -117,7 +117,7 @@ def runs_describe(tracking_uri: str | None, run_id: str, output: str) -> None:
 @run_id_option
 def runs_delete(tracking_uri: str | None, run_id: str) -> None:
     """Mark a run deleted (`mlcask runs restore` undoes it; `mlcask gc` removes it for good)."""
-    client = client_for(tracking_uri)
+    client = reading_client(tracking_uri)
     get_run_or_fail(client, run_id)
     client.delete_run(run_id)
     click.echo(f"Run with ID {run_id} has been deleted.")
@@ -128,7 +128,7 @@ def runs_delete(tracking_uri: str | None, run_id: str) -> None:
 @run_id_option
 def runs_restore(tracking_uri: str | None, run_id: str) -> None:
     """Restore a deleted run."""
-    client = client_for(tracking_uri)
+    client = reading_client(tracking_uri)
     run = get_run_or_fail(client, run_id)
     experiment = client.get_experiment(run.info.experiment_id)
     if experiment.lifecycle_stage != LifecycleStage.ACTIVE:

@@ -40,11 +40,14 @@ def tracking_uri_and_origin(tracking_uri: str | None) -> tuple[str, str]:
 
 
 def reading_client(tracking_uri: str | None) -> Any:
-    """A client of an existing store at this mlcask's schema; a missing or foreign database is an error."""
+    """A client of an existing store at this mlcask's schema, or of a tracking server (``http(s)://``);
+    a missing or foreign database is an error (nothing is created)."""
     from mlcask.tracking.store.db import DatabaseError, NoDatabaseError, check_existing
-    from mlcask.tracking.stores import database_and_artifact_root
+    from mlcask.tracking.stores import database_and_artifact_root, is_server_uri
 
     uri, origin = tracking_uri_and_origin(tracking_uri)
+    if is_server_uri(uri):
+        return open_client(uri)
     database, _ = database_and_artifact_root(uri)
     try:
         check_existing(database)
