@@ -16,6 +16,7 @@ import time
 from typing import Any
 
 from mlcask.entities import Experiment, LoggedModelOutput, Metric, Param, Run, RunStatus, RunTag, ViewType
+from mlcask.environment_variables import MLFLOW_EXPERIMENT_ID, MLFLOW_EXPERIMENT_NAME, MLFLOW_RUN_ID
 from mlcask.exceptions import (
     RESOURCE_ALREADY_EXISTS,
     RESOURCE_DOES_NOT_EXIST,
@@ -32,7 +33,14 @@ from mlcask.tracking.context import (  # noqa: F401 (mlcask.set_tracking_uri and
     set_registry_uri,
     set_tracking_uri,
 )
-from mlcask.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NOTE
+from mlcask.utils import get_results_from_paginated_fn
+from mlcask.utils.mlflow_tags import (
+    MLFLOW_PARENT_RUN_ID,
+    MLFLOW_RUN_NOTE,
+    MLFLOW_SOURCE_NAME,
+    MLFLOW_SOURCE_TYPE,
+    MLFLOW_USER,
+)
 
 _client = context.current_client
 
@@ -71,7 +79,7 @@ def set_experiment(experiment_name: str | None = None, experiment_id: str | None
 def _experiment_id_from_env() -> str | None:
     """``MLFLOW_EXPERIMENT_NAME`` (created if missing; must agree with ``MLFLOW_EXPERIMENT_ID`` if both
     are set), else ``MLFLOW_EXPERIMENT_ID`` (must exist), else None."""
-    name, wanted = os.environ.get("MLFLOW_EXPERIMENT_NAME"), os.environ.get("MLFLOW_EXPERIMENT_ID")
+    name, wanted = MLFLOW_EXPERIMENT_NAME.get_raw(), MLFLOW_EXPERIMENT_ID.get_raw()
     client = _client()
     if name:
         experiment = client.get_experiment_by_name(name)
@@ -120,16 +128,7 @@ _PAGE = 50_000  # the most one store query returns, as in MLflow
 
 def all_pages(search: Any, max_results: int | None) -> list[Any]:
     """Follow page tokens until ``max_results`` items (or all, for None) are gathered."""
-    found: list[Any] = []
-    token = None
-    while max_results is None or len(found) < max_results:
-        want = _PAGE if max_results is None else min(_PAGE, max_results - len(found))
-        page = search(want, token)
-        found.extend(page)
-        token = getattr(page, "token", None)
-        if not token or not page:
-            break
-    return found
+    return get_results_from_paginated_fn(search, _PAGE, max_results)
 
 
 def search_experiments(view_type: int = ViewType.ACTIVE_ONLY, max_results: int | None = None,
@@ -197,7 +196,7 @@ def default_run_tags() -> dict[str, str]:
     except Exception:  # no passwd entry in some containers
         user = "unknown"
     source = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "<console>"
-    return {"mlflow.user": user, "mlflow.source.name": source, "mlflow.source.type": "LOCAL"}
+    return {MLFLOW_USER: user, MLFLOW_SOURCE_NAME: source, MLFLOW_SOURCE_TYPE: "LOCAL"}
 
 
 def _check_experiment_id(experiment_id: Any) -> None:
@@ -261,7 +260,10 @@ def start_run(run_id: str | None = None, experiment_id: str | None = None, run_n
             f"Run with UUID {stack[0].info.run_id} is already active. To start a new run, first end the current "
             "run with mlflow.end_run(). To start a nested run, call start_run with nested=True"
         )
-    existing_run_id = run_id or os.environ.pop("MLFLOW_RUN_ID", None) or None
+    existing_run_id = run_id
+    if not existing_run_id:  # MLflow resumes MLFLOW_RUN_ID's run once: the variable is consumed
+        existing_run_id = MLFLOW_RUN_ID.get_raw() or None
+        MLFLOW_RUN_ID.unset()
     all_tags = _run_tags(tags, description)
     if existing_run_id:
         run = _resume_run(existing_run_id, run_name, all_tags)
@@ -283,7 +285,7 @@ def end_run(status: str = RunStatus.FINISHED) -> None:
     stack = _stack()
     if not stack:
         return
-    os.environ.pop("MLFLOW_RUN_ID", None)
+    MLFLOW_RUN_ID.unset()
     run = stack.pop()
     context.set_last_active_run_id(run.info.run_id)
     _client().set_terminated(run.info.run_id, status)  # prints the run's links on a tracking server

@@ -10,13 +10,13 @@ records its model as the last one (:func:`mlcask.tracking.context.record_logged_
 from __future__ import annotations
 
 import dataclasses
-import os
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from mlcask.entities import LoggedModel, LoggedModelStatus
+from mlcask.environment_variables import MLFLOW_ACTIVE_MODEL_ID
 from mlcask.exceptions import InvalidArgumentError
 from mlcask.tracking import context, fluent
 from mlcask.utils.mlflow_tags import MLFLOW_MODEL_IS_EXTERNAL
@@ -27,7 +27,6 @@ __all__ = [
     "last_logged_model", "log_model_params", "search_logged_models", "set_active_model", "set_logged_model_tags",
 ]
 
-_ACTIVE_MODEL_ENV = "MLFLOW_ACTIVE_MODEL_ID"
 
 
 def _experiment_for_model(experiment_id: str | None, source_run_id: str | None) -> tuple[str, str | None]:
@@ -230,4 +229,4 @@ def get_active_model_id() -> str | None:
 def clear_active_model() -> None:
     """Forget the active model of this thread (including one from ``MLFLOW_ACTIVE_MODEL_ID``)."""
     context.set_active_model_id(None)
-    os.environ.pop(_ACTIVE_MODEL_ENV, None)
+    MLFLOW_ACTIVE_MODEL_ID.unset()
