@@ -486,3 +486,15 @@ def test_importing_the_flavor_does_not_load_autolog():
     code = ("import sys, mlcask.sklearn; assert 'mlcask.sklearn._autolog' not in sys.modules; "
             "import inspect; assert 'max_tuning_runs' in inspect.signature(mlcask.sklearn.autolog).parameters")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("log_input_examples", [True, False])
+@pytest.mark.parametrize("log_model_signatures", [True, False])
+def test_signature_and_example_follow_the_autolog_arguments(tracking, data, log_input_examples,
+                                                            log_model_signatures):
+    X, y, _, _ = data
+    mlcask.sklearn.autolog(log_input_examples=log_input_examples, log_model_signatures=log_model_signatures)
+    LinearRegression().fit(X, y)
+    meta = mlcask.models.Model.load(f"models:/{mlcask.last_logged_model().model_id}")
+    assert (meta.saved_input_example_info is not None) == log_input_examples
+    assert (meta.signature is not None) == log_model_signatures

@@ -256,6 +256,7 @@ def test_model_signature_and_example_follow_the_autolog_arguments(autolog, data)
     meta = mlcask.pyfunc.load_model(f"runs:/{run.info.run_id}/model").metadata
     assert meta.flavors["xgboost"]["model_format"] == "json"
     assert meta.saved_input_example_info is not None
+    assert meta.signature is None  # not inferred from the example either, as MLflow's autolog
 
 
 def test_registered_model_name_registers_each_model(autolog, data):

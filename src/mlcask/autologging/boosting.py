@@ -380,9 +380,12 @@ def model_signature(config: dict[str, Any], example: Any, predict: Callable[[Any
     """``(input_example, signature)`` for ``log_model`` from the autolog arguments."""
     if example is None:
         return None, None
-    signature = None
+    # False, not None: saving would otherwise infer a signature from the example (MLflow's rule too).
+    signature: Any = False
     if config.get("log_model_signatures", True):
         from mlcask.models.signature import infer_signature
+
+        signature = None
 
         with errors.guard("model signature"):
             signature = infer_signature(example, predict(head_rows(example)))

@@ -304,7 +304,8 @@ def _log_after_training(config: dict[str, Any], client: Any, run: Any, estimator
 
     model_id = best_model_id = best_estimator_params = None
     if config.get("log_models", True):
-        signature = None
+        # False, not None: saving would otherwise infer a signature from the input example.
+        signature: Any = None if config.get("log_model_signatures", True) else False
         if config.get("log_model_signatures", True) and example is not None:
             try:
                 signature = _signature(estimator, example)
