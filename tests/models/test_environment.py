@@ -107,3 +107,15 @@ def test_seed_conda_env_call_matches_mlflow_layout(tmp_path):
     assert env["dependencies"][1].startswith("pip<=")
     assert _mlflow_conda_env(path=tmp_path / "c.yaml", additional_conda_channels=["defaults"]) is None
     assert yaml.safe_load((tmp_path / "c.yaml").read_text())["channels"] == ["conda-forge", "defaults"]
+
+
+def test_a_conda_env_dict_keeps_its_order_with_the_pip_entry_in_place():
+    from mlcask.models.environment import Environment
+
+    given = {"name": "env", "channels": ["conda-forge"],
+             "dependencies": ["python=3.11", {"pip": ["mlflow==3.17.2", "scikit-learn"]}, "pytest"]}
+    env = Environment.resolve(["numpy"], conda_env=given)
+    assert env.conda_env == given
+    without_pip = Environment.resolve(["numpy"], conda_env={"name": "env", "dependencies": ["python=3.11"]})
+    assert without_pip.conda_env["dependencies"][0] == "python=3.11"
+    assert without_pip.conda_env["dependencies"][1]["pip"][0].startswith("mlflow==")

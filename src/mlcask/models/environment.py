@@ -300,10 +300,14 @@ def pip_deps_of_conda_env(conda_env: dict[str, Any]) -> list[str]:
 
 
 def replace_pip_deps(conda_env: dict[str, Any], pip_deps: list[str]) -> dict[str, Any]:
-    env = dict(conda_env)
-    deps = [d for d in env.get("dependencies") or [] if not (isinstance(d, dict) and "pip" in d)]
-    env["dependencies"] = [*deps, {"pip": pip_deps}]
-    return env
+    """``conda_env`` with its pip entry replaced in place (appended when it has none), the rest as given."""
+    deps = list(conda_env.get("dependencies") or [])
+    at = next((i for i, d in enumerate(deps) if isinstance(d, dict) and "pip" in d), None)
+    if at is None:
+        deps.append({"pip": pip_deps})
+    else:
+        deps[at] = {"pip": pip_deps}
+    return {**conda_env, "dependencies": deps}
 
 
 class Environment:
