@@ -172,7 +172,7 @@ def test_update_model_requirements(saved):
     update_model_requirements(saved, "remove", ["extra-package", "not-there"])
     final = (saved / "requirements.txt").read_text().splitlines()
     assert "extra-package>=2" not in final
-    assert len(final) == len(before)
+    assert set(final) == {line for line in before if not line.startswith("numpy==")} | {"numpy==1.0.0"}
 
 
 def test_update_model_requirements_refusals(saved):

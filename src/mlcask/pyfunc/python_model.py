@@ -171,9 +171,24 @@ def _default_requirements(python_model: PythonModel, input_example: Any) -> list
                else None, data]
     objects = [o for o in objects if o is not None]
     requirements = infer_pip_requirements(["cloudpickle"], objects, include_code=True)
-    if any(r.startswith("pandas==") for r in requirements) and not any(r.startswith("numpy==") for r in requirements):
+    # numpy beside pandas when the model takes tabular data (predicting on it uses numpy, which MLflow's
+    # import capture records) or when pandas is older than 2.1.2 (it does not pin numpy < 2 itself, MLflow's
+    # rule); pandas imported by the model's code alone brings no numpy, as in MLflow.
+    pandas = next((r.split("==", 1)[1] for r in requirements if r.startswith("pandas==")), None)
+    tabular = type(data).__module__.split(".")[0] in ("pandas", "numpy")
+    if pandas is not None and not any(r.startswith("numpy==") for r in requirements) \
+            and (tabular or _older_than(pandas, "2.1.2")):
         requirements = infer_pip_requirements(["cloudpickle", "numpy"], objects, include_code=True)
     return requirements
+
+
+def _older_than(version: str, than: str) -> bool:
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return Version(version) < Version(than)
+    except InvalidVersion:
+        return False
 
 
 def _signature_and_model(python_model: Any, common: dict[str, Any]) -> None:
