@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from mlcask.exceptions import InvalidArgumentError
+from mlcask.exceptions import InvalidArgumentError, MlcaskException
 from mlcask.models import Model
 from mlcask.models.packaging import save_model_folder, staging_folder
 
@@ -35,14 +35,15 @@ def test_writes_a_complete_mlflow_model_folder(tmp_path):
 def test_refuses_a_non_empty_destination_and_leaves_it_untouched(tmp_path):
     (tmp_path / "m").mkdir()
     (tmp_path / "m" / "keep.txt").write_text("precious")
-    with pytest.raises(InvalidArgumentError, match="already exists and is not an empty folder"):
+    with pytest.raises(MlcaskException, match=r"Path '.*m' already exists and is not empty") as info:
         save(tmp_path / "m")
+    assert info.value.error_code == "RESOURCE_ALREADY_EXISTS"
     assert [p.name for p in (tmp_path / "m").iterdir()] == ["keep.txt"]
 
 
 def test_refuses_a_file_as_destination(tmp_path):
     (tmp_path / "m").write_text("x")
-    with pytest.raises(InvalidArgumentError, match="already exists"):
+    with pytest.raises(MlcaskException, match="already exists and is not empty"):
         save(tmp_path / "m")
 
 

@@ -101,15 +101,6 @@ def test_predict_params_go_to_the_native_predict(tmp_path, xgb_classifier, breas
     np.testing.assert_array_equal(loaded.predict(X), xgb_classifier.predict(X))
 
 
-def test_params_without_a_params_schema_are_refused(tmp_path, xgb_classifier, breast_cancer):
-    from mlcask.exceptions import InvalidInputError
-
-    X, _ = breast_cancer
-    mlcask.xgboost.save_model(xgb_classifier, tmp_path / "m")
-    with pytest.raises(InvalidInputError, match="output_margin"):
-        mlcask.pyfunc.load_model(tmp_path / "m").predict(X, params={"output_margin": True})
-
-
 def test_pyfunc_predicts_exactly_like_the_model_on_frames_of_any_column_order(tmp_path, xgb_classifier, breast_cancer):
     X, y = breast_cancer
     mlcask.xgboost.save_model(xgb_classifier, tmp_path / "m", signature=infer_signature(X, y))

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from mlcask.exceptions import InvalidArgumentError
+from mlcask.exceptions import RESOURCE_ALREADY_EXISTS, InvalidArgumentError, MlcaskException
 from mlcask.models.environment import ENV_FLAVOR_CONFIG, PYTHON_VERSION, Environment
 from mlcask.models.input_example import InputExample
 from mlcask.models.integrity import ModelIntegrityError, hash_files, write_manifest
@@ -42,10 +42,10 @@ def staging_folder(path: str | os.PathLike, seal: bool = True) -> Iterator[Path]
     """
     target = Path(path).absolute()
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
-        raise InvalidArgumentError(
-            f"Cannot save the model to '{path}': it already exists and is not an empty folder. "
-            "Choose a new path or remove the existing one."
-        )
+        # MLflow's wording and error code (RESOURCE_ALREADY_EXISTS), then what to do about it.
+        raise MlcaskException(f"Path '{path}' already exists and is not empty: a model is saved into a new or "
+                              "empty folder. Choose a new path or remove the existing one.",
+                              error_code=RESOURCE_ALREADY_EXISTS)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.saving-", dir=target.parent))
     try:
