@@ -38,8 +38,9 @@ def test_missing_model_path(tmp_path):
 
 def test_model_without_pyfunc_flavor(saved_xgb):
     edit_mlmodel(saved_xgb, lambda c: c["flavors"].pop("python_function"))
-    with pytest.raises(ModelFormatError, match=r"no 'python_function' flavor.*\['xgboost'\]"):
+    with pytest.raises(ModelFormatError, match=r'Model does not have the "python_function" flavor.*\[.xgboost.\]') as info:
         mlcask.pyfunc.load_model(saved_xgb)
+    assert info.value.error_code == "RESOURCE_DOES_NOT_EXIST"
 
 
 def test_unknown_mlflow_flavor_lists_supported_loaders(saved_xgb):

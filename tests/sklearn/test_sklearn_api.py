@@ -100,7 +100,7 @@ def test_readme_a_transformer_saves_without_pyfunc_and_a_missing_predict_fn_is_r
         mlcask.sklearn.save_model(scaler, tmp_path / "scaler")
     assert sorted(Model.load(tmp_path / "scaler").flavors) == ["sklearn"]
     np.testing.assert_allclose(mlcask.sklearn.load_model(tmp_path / "scaler").transform(X), scaler.transform(X))
-    with pytest.raises(ModelFormatError, match="has no 'python_function' flavor"):
+    with pytest.raises(ModelFormatError, match='Model does not have the "python_function" flavor'):
         mlcask.pyfunc.load_model(tmp_path / "scaler")
     with pytest.raises(InvalidArgumentError, match="pyfunc_predict_fn='predict_joint_log_proba': Pipeline has no "
                                                    "such method"):

@@ -229,3 +229,20 @@ def test_client_log_batch_and_log_metric_link_to_the_active_model(tracking):
     history = {key: [m.model_id for m in client.get_metric_history(run.info.run_id, key)]
                for key in ("batch", "single", "explicit")}
     assert history == {"batch": [active.model_id], "single": [active.model_id], "explicit": [other.model_id]}
+
+
+class _Doubles(mlcask.pyfunc.PythonModel):
+    def predict(self, context, model_input, params=None):
+        return model_input * 2
+
+
+def test_an_external_model_is_refused_by_pyfunc_until_a_model_is_logged_into_it(tracking, tmp_path):
+    model = mlcask.create_external_model(name="ext")
+    with pytest.raises(MlcaskException, match="This model's artifacts are external.*cannot be loaded") as info:
+        mlcask.pyfunc.load_model(f"models:/{model.model_id}")
+    assert info.value.error_code == "BAD_REQUEST"
+    logged = mlcask.pyfunc.log_model(python_model=_Doubles(), model_id=model.model_id)
+    loaded = mlcask.pyfunc.load_model(logged.model_uri)
+    assert loaded.predict(pd.DataFrame({"x": [1, 2]}))["x"].tolist() == [2, 4]
+    assert "mlflow.model.isExternal" not in mlcask.get_logged_model(model.model_id).tags
+    assert "mlflow.model.isExternal" not in (mlcask.models.Model.load(logged.model_uri).metadata or {})

@@ -7,12 +7,13 @@ import os
 from pathlib import Path
 from typing import Any
 
-from mlcask.exceptions import ModelFormatError
+from mlcask.exceptions import BAD_REQUEST, RESOURCE_DOES_NOT_EXIST, MlcaskException, ModelFormatError
 from mlcask.models.model import MLMODEL_FILE_NAME, PYFUNC_FLAVOR, Model
 from mlcask.models.trust import EntryPoint, LoadTrust, current_trust, loading, model_file_name, open_model
 from mlcask.models.uri import resolve_model_path
 from mlcask.pyfunc.code_import import install_verified_code
 from mlcask.pyfunc.model import PyFuncModel
+from mlcask.utils.mlflow_tags import MLFLOW_MODEL_IS_EXTERNAL
 
 ENTRY_POINT = EntryPoint("mlcask.pyfunc.load_model")
 
@@ -102,12 +103,19 @@ def load_model(model_uri: str | os.PathLike, suppress_warnings: bool = False,
 def _load_verified(trust: LoadTrust, model_config: dict[str, Any] | None) -> PyFuncModel:
     model_dir = trust.folder.path
     meta = read_mlmodel(trust)
+    if (meta.metadata or {}).get(MLFLOW_MODEL_IS_EXTERNAL) is True:
+        raise MlcaskException("This model's artifacts are external and are not stored in the model directory. "
+                              f"This model cannot be loaded with MLflow (nor mlcask): '{model_dir}' holds its "
+                              "MLmodel only. Log the model into it first (log_model(..., model_id=...)).",
+                              error_code=BAD_REQUEST)
     conf = meta.flavors.get(PYFUNC_FLAVOR)
     if conf is None:
         others = sorted(meta.flavors)
+        # The first sentence is MLflow's wording (and RESOURCE_DOES_NOT_EXIST its code).
         raise ModelFormatError(
-            f"The model in '{model_dir}' has no '{PYFUNC_FLAVOR}' flavor, so it cannot be loaded "
-            f"as a pyfunc model; its flavors are {others}. Load it with that flavor's load_model."
+            f'Model does not have the "{PYFUNC_FLAVOR}" flavor: the model in \'{model_dir}\' cannot be loaded '
+            f"as a pyfunc model; its flavors are {others}. Load it with that flavor's load_model.",
+            error_code=RESOURCE_DOES_NOT_EXIST,
         )
     loader_module = conf.get("loader_module")
     if not isinstance(loader_module, str):

@@ -137,9 +137,13 @@ def _save_logged_model(client: MlcaskClient, logged: LoggedModel, run_id: str, s
     from mlcask.tracking.artifacts import get_artifact_repository
 
     mlflow_model = Model(artifact_path=logged.name, run_id=run_id, model_id=logged.model_id)
+    external = logged.tags.get(_IS_EXTERNAL_TAG, "false").lower() == "true"
     try:
-        info = _save_into(get_artifact_repository(logged.artifact_location, client.tracking_uri), save, mlflow_model)
-        if logged.tags.get(_IS_EXTERNAL_TAG, "false").lower() == "true":  # it now has MLflow-format artifacts
+        repository = get_artifact_repository(logged.artifact_location, client.tracking_uri)
+        if external:  # its folder holds only the placeholder MLmodel create_external_model wrote
+            _remove_placeholder(repository)
+        info = _save_into(repository, save, mlflow_model)
+        if external:  # it now has MLflow-format artifacts
             client.store.delete_logged_model_tag(logged.model_id, _IS_EXTERNAL_TAG)
     except BaseException:
         client.finalize_logged_model(logged.model_id, LoggedModelStatus.FAILED)
@@ -147,6 +151,15 @@ def _save_logged_model(client: MlcaskClient, logged: LoggedModel, run_id: str, s
     client.finalize_logged_model(logged.model_id, LoggedModelStatus.READY)
     info.model_uri = f"models:/{logged.model_id}"
     return info
+
+
+def _remove_placeholder(repository: ArtifactRepository) -> None:
+    """Delete an external model's placeholder MLmodel, and nothing else: a folder holding more is
+    left for saving to refuse."""
+    from mlcask.models.model import MLMODEL_FILE_NAME
+
+    if [entry.path for entry in repository.list_artifacts()] == [MLMODEL_FILE_NAME]:
+        repository.delete_artifacts(MLMODEL_FILE_NAME)
 
 
 def _save_into(repository: ArtifactRepository, save: Save, mlflow_model: Model) -> ModelInfo:
