@@ -13,6 +13,7 @@ __all__ = [
     "MLFLOW_ENABLE_ASYNC_LOGGING",
     "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR",
     "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER", "MLFLOW_HTTP_REQUEST_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_TIMEOUT",
+    "MLFLOW_LOG_MODEL_COMPRESSION",
     "MLFLOW_REGISTRY_URI", "MLFLOW_RUN_ID", "MLFLOW_S3_ENDPOINT_URL", "MLFLOW_S3_IGNORE_TLS",
     "MLFLOW_S3_UPLOAD_EXTRA_ARGS", "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "MLFLOW_TRACKING_CLIENT_CERT_PATH",
     "MLFLOW_TRACKING_INSECURE_TLS", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_SERVER_CERT_PATH",
@@ -120,6 +121,9 @@ MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT = BooleanEnvironmentVariable("MLFLOW_SUPP
 # -- models (mlcask.models.enforcement) ---------------------------------------------------------
 MLFLOW_DISABLE_SCHEMA_DETAILS = BooleanEnvironmentVariable("MLFLOW_DISABLE_SCHEMA_DETAILS", False)
 """Schema enforcement errors keep the model's schema out of their message (MLflow's generic wording)."""
+
+MLFLOW_LOG_MODEL_COMPRESSION = EnvironmentVariable("MLFLOW_LOG_MODEL_COMPRESSION", str, None)
+"""Compress a custom model's pickle when saving it: ``lzma``, ``bzip2`` or ``gzip`` (mlcask.pyfunc)."""
 
 # -- logging (mlcask.tracking.validation) -------------------------------------------------------
 MLFLOW_TRUNCATE_LONG_VALUES = BooleanEnvironmentVariable("MLFLOW_TRUNCATE_LONG_VALUES", True)

@@ -193,3 +193,35 @@ def test_numpy_input_reaches_the_model_unchanged_without_signature(tmp_path):
     data = np.arange(6).reshape(2, 3)
     assert mlcask.pyfunc.load_model(tmp_path / "m").predict(data) is data
     assert Model.load(tmp_path / "m").signature is None
+
+
+@pytest.mark.parametrize(("compression", "suffix"), [("lzma", ".xz"), ("bzip2", ".bz2"), ("gzip", ".gz")])
+def test_mlflow_log_model_compression_compresses_the_pickle(tmp_path, monkeypatch, compression, suffix):
+    monkeypatch.setenv("MLFLOW_LOG_MODEL_COMPRESSION", compression)
+    mlcask.pyfunc.save_model(tmp_path / "m", python_model=Echo())
+    conf = Model.load(tmp_path / "m").flavors["python_function"]
+    assert conf["python_model"] == "python_model.pkl" + suffix
+    assert conf["python_model_compression"] == compression
+    raw = (tmp_path / "m" / conf["python_model"]).read_bytes()
+    assert not raw.startswith(b"\x80")  # not a bare pickle
+    monkeypatch.delenv("MLFLOW_LOG_MODEL_COMPRESSION")
+    frame = pd.DataFrame({"a": [1, 2]})
+    pd.testing.assert_frame_equal(mlcask.pyfunc.load_model(tmp_path / "m").predict(frame), frame)
+
+
+def test_an_unknown_compression_warns_and_saves_uncompressed(tmp_path, monkeypatch, caplog):
+    monkeypatch.setenv("MLFLOW_LOG_MODEL_COMPRESSION", "zstd")
+    with caplog.at_level("WARNING"):
+        mlcask.pyfunc.save_model(tmp_path / "m", python_model=Echo())
+    assert "Unrecognized compression method 'zstd'" in caplog.text and "bzip2, gzip, lzma" in caplog.text
+    conf = Model.load(tmp_path / "m").flavors["python_function"]
+    assert conf["python_model"] == "python_model.pkl" and "python_model_compression" not in conf
+
+
+def test_a_corrupt_compressed_pickle_is_reported(tmp_path, monkeypatch):
+    monkeypatch.setenv("MLFLOW_LOG_MODEL_COMPRESSION", "gzip")
+    mlcask.pyfunc.save_model(tmp_path / "m", python_model=Echo())
+    (tmp_path / "m" / "python_model.pkl.gz").write_bytes(b"not gzip")
+    unseal(tmp_path / "m")
+    with pytest.raises(ModelFormatError, match="python_model.pkl.gz' is corrupt"):
+        mlcask.pyfunc.load_model(tmp_path / "m", allow_pickle=True)

@@ -18,6 +18,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from mlcask.environment_variables import MLFLOW_LOG_MODEL_COMPRESSION
 from mlcask.exceptions import InvalidArgumentError, ModelFormatError
 from mlcask.models.model import PYFUNC_FLAVOR, Model
 from mlcask.models.trust import current_trust, model_file_name
@@ -80,7 +81,22 @@ class _PythonModelWrapper:
 
 
 # -- pickling across mlcask and MLflow ------------------------------------------------
-def _dump_python_model(python_model: PythonModel, file: Path) -> None:
+# MLflow's MLFLOW_LOG_MODEL_COMPRESSION methods: file suffix and module (each has open/decompress).
+_COMPRESSIONS = {"lzma": (".xz", "lzma"), "bzip2": (".bz2", "bz2"), "gzip": (".gz", "gzip")}
+_COMPRESSION_KEY = "python_model_compression"
+
+
+def _compression(name: str | None, when: str) -> str | None:
+    """``name`` if it is a compression MLflow knows; None (uncompressed, with MLflow's warning) otherwise."""
+    if not name or name in _COMPRESSIONS:
+        return name or None
+    logging.getLogger("mlcask.pyfunc").warning(
+        "Unrecognized compression method '%s' (%s). Please select one of: %s. Falling back to uncompressed "
+        "storage/loading.", name, when, ", ".join(sorted(_COMPRESSIONS)))
+    return None
+
+
+def _dump_python_model(python_model: PythonModel, file: Path, compression: str | None = None) -> None:
     import cloudpickle
 
     class Pickler(cloudpickle.Pickler):
@@ -91,7 +107,8 @@ def _dump_python_model(python_model: PythonModel, file: Path) -> None:
                 return getattr, (_ModuleRef(), "_FunctionPythonModel")
             return super().reducer_override(obj)
 
-    with open(file, "wb") as f:
+    opener = importlib.import_module(_COMPRESSIONS[compression][1]).open if compression else open
+    with opener(file, "wb") as f:
         Pickler(f, protocol=pickle.DEFAULT_PROTOCOL).dump(python_model)
 
 
@@ -102,16 +119,18 @@ class _ModuleRef:
         return importlib.import_module, (MLFLOW_LOADER_MODULE,)
 
 
-def _load_python_model(model_dir: Path, name: str) -> PythonModel:
+def _load_python_model(model_dir: Path, name: str, compression: str | None = None) -> PythonModel:
     trust = current_trust()
     trust.require_code(f"the pickled python model '{name}'")
     file = model_dir / name
     if not trust.folder.pinned.is_file(name):
         raise ModelFormatError(f"The model's python model file '{file}' is missing.")
-    data = trust.folder.read(name, runs_code=True)
+    data = trust.folder.read(name, runs_code=True)  # the verified bytes, decompressed in memory
     try:
+        if compression:
+            data = importlib.import_module(_COMPRESSIONS[compression][1]).decompress(data)
         return MlflowCompatibleUnpickler(io.BytesIO(data)).load()
-    except (pickle.UnpicklingError, EOFError) as exc:
+    except (pickle.UnpicklingError, EOFError, OSError, ValueError) as exc:
         raise ModelFormatError(f"The python model file '{file}' is corrupt: {exc}") from None
     except (ImportError, AttributeError) as exc:
         raise ModelFormatError(
@@ -268,13 +287,15 @@ def save_python_model(path: str | os.PathLike, python_model: Any, *, artifacts: 
     python_model = as_python_model(python_model, common)
     _signature_and_model(python_model, common)
     _check_example_against_signature(common)
+    compression = _compression(MLFLOW_LOG_MODEL_COMPRESSION.get(), "MLFLOW_LOG_MODEL_COMPRESSION")
+    pickle_name = PYTHON_MODEL_FILE_NAME + (_COMPRESSIONS[compression][0] if compression else "")
 
     def write_data(folder: Path) -> dict[str, Any]:
         conf: dict[str, Any] = {}
         if model_code_path is not None:
             shutil.copy2(model_code_path, folder / model_code_path.name)
         else:
-            _dump_python_model(python_model, folder / PYTHON_MODEL_FILE_NAME)
+            _dump_python_model(python_model, folder / pickle_name, compression)
         if artifacts:
             conf["artifacts"] = _copy_artifacts(artifacts, folder)
         return conf
@@ -290,7 +311,9 @@ def save_python_model(path: str | os.PathLike, python_model: Any, *, artifacts: 
         if model_code_path is not None:
             extra.update(loader_module=CODE_MODEL_LOADER, model_code_path=str(model_code_path))
         else:
-            extra.update(loader_module=MLFLOW_LOADER_MODULE, python_model=PYTHON_MODEL_FILE_NAME)
+            extra.update(loader_module=MLFLOW_LOADER_MODULE, python_model=pickle_name)
+            if compression:
+                extra[_COMPRESSION_KEY] = compression
         if streamable is None:
             streams = callable(getattr(type(python_model), "predict_stream", None))
         else:
@@ -318,7 +341,9 @@ def load_pyfunc_model(model_dir: Path, meta: Model, model_config: dict[str, Any]
         raise ModelFormatError(f"Malformed MLmodel in '{model_dir}': the python_function flavor "
                                "names no 'python_model' file.")
     _warn_of_cloudpickle_version(conf.get("cloudpickle_version"))
-    python_model = _load_python_model(model_dir, model_file_name(model_dir, subpath, "python model file"))
+    compression = _compression(conf.get(_COMPRESSION_KEY), f"'{_COMPRESSION_KEY}' in the MLmodel")
+    python_model = _load_python_model(model_dir, model_file_name(model_dir, subpath, "python model file"),
+                                      compression)
     return wrap_loaded_model(python_model, model_dir, conf, model_config)
 
 
