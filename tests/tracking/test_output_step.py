@@ -299,3 +299,15 @@ def test_a_database_at_the_previous_revision_is_upgraded(empty_database, tmp_pat
         ("m-old", 0), (model_id, 4)])
     result = CliRunner().invoke(cli, ["db", "upgrade", empty_database])  # a second time: nothing to do
     assert result.exit_code == 0 and "is already at the current schema" in result.output, result.output
+
+
+def test_searching_logged_models_by_metric_sees_linked_values(store, run_id):
+    store.log_batch(run_id, metrics=HISTORY)
+    linked, other = (store.create_logged_model("0", name, run_id).model_id for name in ("linked", "other"))
+    store.link_model_metrics(linked, run_id, 3)
+    store.log_batch(run_id, metrics=[Metric("acc", 0.2, 50, 9, other)])  # logged for the model itself
+    found = store.search_logged_models(["0"], "metrics.acc > 0.6")
+    assert [m.model_id for m in found] == [linked]
+    ordered = store.search_logged_models(["0"], None, order_by=["metrics.acc DESC"])
+    assert [m.model_id for m in ordered] == [linked, other]
+    assert [m.model_id for m in store.search_logged_models(["0"], "metrics.lr = 0.1")] == [linked]

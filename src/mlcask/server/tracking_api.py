@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mlcask.entities import DatasetInput, ExperimentTag, Metric, Param, RunTag, ViewType
+from mlcask.entities import DatasetInput, ExperimentTag, LoggedModelOutput, Metric, Param, RunTag, ViewType
 from mlcask.entities.messages import (
     dataset_input_from_message,
     experiment_to_message,
@@ -200,7 +200,8 @@ def log_inputs(ctx: Context, args: dict[str, Any]) -> None:
 
 
 def log_outputs(ctx: Context, args: dict[str, Any]) -> None:
-    ctx.tracking.log_outputs(args["run_id"], [m["model_id"] for m in args.get("models", []) if m.get("model_id")])
+    ctx.tracking.log_outputs(args["run_id"], [LoggedModelOutput(m["model_id"], int(m.get("step") or 0))
+                                              for m in args.get("models", []) if m.get("model_id")])
 
 
 def log_model(ctx: Context, args: dict[str, Any]) -> None:

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
-
 import mlcask
 from mlcask.tracking import MlflowClient
 
@@ -39,10 +37,7 @@ def test_the_values_at_the_step_are_linked_over_rest(remote):
     assert [(m.value, m.step) for m in client.get_metric_history(run_id, "loss")] == [(1.5, 3)]
 
 
-def test_the_output_step_is_kept_over_rest(remote, request):
-    if remote.kind == "mlcask":
-        request.applymarker(pytest.mark.xfail(strict=True, reason="mlcask server's /runs/outputs handler "
-                                              "(server/tracking_api.py log_outputs) passes only the model ids on"))
+def test_the_output_step_is_kept_over_rest(remote):
     run_id, first, second = _log(remote)
     outputs = MlflowClient().get_run(run_id).outputs.model_outputs
     assert sorted((o.model_id, o.step) for o in outputs) == sorted([(first.model_id, 3), (second.model_id, 3)])

@@ -49,7 +49,7 @@ from mlcask.tracking.store.schema import (
     logged_model_params,
     logged_model_tags,
     logged_models,
-    metrics,
+    model_metric_values,
     model_version_tags,
     model_versions,
     params,
@@ -351,8 +351,9 @@ def _logged_model_column(key: str) -> sa.Column[Any]:
     return _LOGGED_MODEL_COLUMNS[key] if key in _LOGGED_MODEL_COLUMNS else logged_models.c[key]
 
 
-def _on_datasets(dataset_filters: Sequence[Mapping[str, Any]] | None) -> list[ColumnElement[bool]]:
-    """Metrics rows logged on any of the given datasets (MLflow's ``datasets`` argument)."""
+def _on_datasets(dataset_filters: Sequence[Mapping[str, Any]] | None,
+                 values: sa.FromClause) -> list[ColumnElement[bool]]:
+    """Metric values (rows of ``values``) logged on any of the given datasets (MLflow's ``datasets`` argument)."""
     if not dataset_filters:
         return []
     options = []
@@ -360,9 +361,9 @@ def _on_datasets(dataset_filters: Sequence[Mapping[str, Any]] | None) -> list[Co
         name = d.get("dataset_name") if isinstance(d, Mapping) else None
         if not name:
             raise InvalidArgumentError(f"Each dataset filter needs a 'dataset_name': {d!r}")
-        option = metrics.c.dataset_name == name
+        option = values.c.dataset_name == name
         if d.get("dataset_digest"):
-            option = sa.and_(option, metrics.c.dataset_digest == d["dataset_digest"])
+            option = sa.and_(option, values.c.dataset_digest == d["dataset_digest"])
         options.append(option)
     return [sa.or_(*options)]
 
@@ -382,15 +383,16 @@ def logged_models_select(experiment_ids: Sequence[str], filter_string: str | Non
     """
     comparisons = parse_filter(filter_string, allowed=LOGGED_MODELS)
     terms = parse_order_by(order_by, allowed=LOGGED_MODELS)
-    on_datasets = _on_datasets(datasets)
+    values = model_metric_values()  # logged for the model, or the run's values linked to it
+    on_datasets = _on_datasets(datasets, values)
     lm = logged_models
-    owner = [metrics.c.model_id == lm.c.model_id]
+    owner = [values.c.model_id == lm.c.model_id]
 
     def condition(c: Comparison) -> ColumnElement[bool]:
         if c.entity == "attributes":
             return compare(_logged_model_column(c.key), c.op, c.value)
         if c.entity == "metrics":
-            return sa.exists().where(*owner, metrics.c.key == c.key, _metric_condition(metrics, c), *on_datasets)
+            return sa.exists().where(*owner, values.c.key == c.key, _metric_condition(values, c), *on_datasets)
         table = logged_model_params if c.entity == "params" else logged_model_tags
         return _key_value(table, [table.c.model_id == lm.c.model_id], c)
 
@@ -419,7 +421,7 @@ def logged_models_select(experiment_ids: Sequence[str], filter_string: str | Non
 
 def _latest_model_metric(term: OrderTerm, index: int) -> sa.Subquery:
     """Each model's latest value of metric ``term.key`` (by timestamp, then step), as MLflow."""
-    m = metrics
+    m = model_metric_values(f"values_{index}")
     narrow = [m.c.dataset_name == term.dataset_name] if term.dataset_name else []
     if term.dataset_digest:
         narrow.append(m.c.dataset_digest == term.dataset_digest)
