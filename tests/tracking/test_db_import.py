@@ -139,7 +139,7 @@ def _mlcask_dump(tracking_uri: str) -> dict:
             "datasets": sorted([d.dataset.name, d.dataset.digest, d.dataset.source_type, d.dataset.source,
                                 d.dataset.schema, d.dataset.profile, {t.key: t.value for t in d.tags}]
                                for d in r.inputs.dataset_inputs),
-            "outputs": sorted(o.model_id for o in r.outputs.model_outputs),
+            "outputs": sorted([o.model_id, o.step] for o in r.outputs.model_outputs),
             "artifacts": _digests(r.info.artifact_uri)} for r in runs},
         "logged_models": {m.model_id: {
             "experiment_id": m.experiment_id, "name": m.name, "creation_timestamp": m.creation_timestamp,

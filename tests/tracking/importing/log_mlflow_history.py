@@ -51,7 +51,7 @@ def log_history():
             mlflow.log_metric("val_accuracy", 0.95, model_id=info.model_id, dataset=train, step=1)
         with mlflow.start_run(run_name="child-second", nested=True) as second:
             model2 = LogisticRegression(max_iter=200, C=0.5).fit(X, y)
-            info2 = mlflow.sklearn.log_model(model2, name="model", registered_model_name="iris-classifier")
+            info2 = mlflow.sklearn.log_model(model2, name="model", registered_model_name="iris-classifier", step=4)
             mlflow.log_metric("accuracy", 0.91)
 
     with mlflow.start_run(run_name="doomed", experiment_id=other_id) as doomed:
@@ -117,7 +117,7 @@ def _dump():
             "datasets": sorted([d.dataset.name, d.dataset.digest, d.dataset.source_type, d.dataset.source,
                                 d.dataset.schema, d.dataset.profile, {t.key: t.value for t in d.tags}]
                                for d in r.inputs.dataset_inputs),
-            "outputs": sorted(o.model_id for o in (r.outputs.model_outputs if r.outputs else [])),
+            "outputs": sorted([o.model_id, o.step] for o in (r.outputs.model_outputs if r.outputs else [])),
             "artifacts": _digests(r.info.artifact_uri),
         } for r in runs},
         "logged_models": {m.model_id: {

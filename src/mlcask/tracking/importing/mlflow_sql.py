@@ -211,12 +211,13 @@ class MlflowSqlSource:
         inputs, datasets, input_tags = self._table("inputs"), self._table("datasets"), self._table("input_tags")
         if inputs is None:
             return
+        step = inputs.c.step if "step" in inputs.c else sa.literal(0)  # MLflow added inputs.step in 3.x
         links = self._rows(sa.select(inputs.c.input_uuid, inputs.c.source_type, inputs.c.source_id,
-                                     inputs.c.destination_type, inputs.c.destination_id).where(
+                                     inputs.c.destination_type, inputs.c.destination_id, step.label("step")).where(
             sa.or_(inputs.c.destination_id == record.run_id, inputs.c.source_id == record.run_id)))
         dataset_links = [r for r in links if r.source_type == "DATASET" and r.destination_type == "RUN"]
         record.model_inputs = sorted(r.destination_id for r in links if r.source_type == "RUN_INPUT")
-        record.model_outputs = sorted(r.destination_id for r in links if r.source_type == "RUN_OUTPUT")
+        record.model_outputs = {r.destination_id: int(r.step or 0) for r in links if r.source_type == "RUN_OUTPUT"}
         if not dataset_links or datasets is None:
             return
         found = {r.dataset_uuid: r for r in self._rows(

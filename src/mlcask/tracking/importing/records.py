@@ -65,7 +65,7 @@ class RunRecord:
     metrics: list[MetricPoint] = field(default_factory=list)
     datasets: list[DatasetRecord] = field(default_factory=list)
     model_inputs: list[str] = field(default_factory=list)
-    model_outputs: list[str] = field(default_factory=list)
+    model_outputs: dict[str, int] = field(default_factory=dict)  # model id -> the run's step for it
 
 
 @dataclass

@@ -104,7 +104,7 @@ class StoreSource:
                                                  {t.key: t.value for t in dataset_input.tags}))
         record.datasets.sort(key=lambda d: (d.name, d.digest))
         record.model_inputs = sorted(run.inputs.model_inputs)
-        record.model_outputs = sorted({output.model_id for output in run.outputs.model_outputs})
+        record.model_outputs = {output.model_id: output.step for output in run.outputs.model_outputs}
         return record
 
     def _metrics_of_models(self, record: RunRecord) -> list[MetricPoint]:

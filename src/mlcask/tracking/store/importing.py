@@ -178,8 +178,9 @@ class ImportingStore(SqlFoundation):
             self._add_inputs(connection, record, int(experiment_id))
 
     def _add_inputs(self, connection: sa.Connection, record: RunRecord, experiment_id: int) -> None:
-        links = [("RUN_INPUT", record.run_id, "MODEL_INPUT", m) for m in record.model_inputs]
-        links += [("RUN_OUTPUT", record.run_id, "MODEL_OUTPUT", m) for m in record.model_outputs]
+        links = [("RUN_INPUT", record.run_id, "MODEL_INPUT", m, 0) for m in record.model_inputs]
+        links += [("RUN_OUTPUT", record.run_id, "MODEL_OUTPUT", m, step)
+                  for m, step in sorted(record.model_outputs.items())]
         tag_rows = []
         for dataset in record.datasets:
             connection.execute(self._insert(datasets).on_conflict_do_nothing(
@@ -198,7 +199,7 @@ class ImportingStore(SqlFoundation):
         if links:
             connection.execute(inputs.insert(), [
                 {"input_uuid": uuid.uuid4().hex, "source_type": s, "source_id": i, "destination_type": d,
-                 "destination_id": o} for s, i, d, o in links])
+                 "destination_id": o, "step": step} for s, i, d, o, step in links])
         if tag_rows:
             connection.execute(input_tags.insert(), tag_rows)
 
