@@ -3,16 +3,15 @@ schema (``{"mlflow_colspec": [...]}`` of the whole frame) and profile (rows, ele
 
 from __future__ import annotations
 
-import json
 import logging
 from functools import cached_property
 from typing import Any
 
-from mlcask.data.dataset import Dataset
 from mlcask.data.dataset_source import DatasetSource
 from mlcask.data.dataset_source_registry import resolve
 from mlcask.data.digest_utils import compute_pandas_digest
-from mlcask.data.pyfunc_dataset_mixin import PyFuncConvertibleDatasetMixin, PyFuncInputsOutputs
+from mlcask.data.frame_dataset import FrameDataset
+from mlcask.data.pyfunc_dataset_mixin import PyFuncInputsOutputs
 from mlcask.exceptions import InvalidArgumentError
 from mlcask.types import Schema
 
@@ -21,7 +20,7 @@ __all__ = ["PandasDataset", "from_pandas"]
 _logger = logging.getLogger(__name__)
 
 
-class PandasDataset(Dataset, PyFuncConvertibleDatasetMixin):
+class PandasDataset(FrameDataset):
     """A pandas DataFrame as a dataset; ``targets`` and ``predictions`` name columns of it."""
 
     def __init__(self, df: Any, source: DatasetSource, targets: str | None = None, name: str | None = None,
@@ -30,31 +29,13 @@ class PandasDataset(Dataset, PyFuncConvertibleDatasetMixin):
 
         if not isinstance(df, pd.DataFrame):
             raise InvalidArgumentError(f"from_pandas takes a pandas DataFrame, got {type(df).__name__}.")
-        if targets is not None and targets not in df.columns:
-            raise InvalidArgumentError(
-                f"The specified pandas DataFrame does not contain the specified targets column '{targets}'.")
-        if predictions is not None and predictions not in df.columns:
-            raise InvalidArgumentError(
-                f"The specified pandas DataFrame does not contain the specified predictions column '{predictions}'.")
-        self._df = df
-        self._targets = targets
-        self._predictions = predictions
-        super().__init__(source=source, name=name, digest=digest)
+        super().__init__(df, source=source, targets=targets, name=name, digest=digest, predictions=predictions)
+
+    def _missing_column_message(self, role: str, column: str) -> str:
+        return f"The specified pandas DataFrame does not contain the specified {role} column '{column}'."
 
     def _compute_digest(self) -> str:
         return compute_pandas_digest(self._df)
-
-    @property
-    def df(self) -> Any:
-        return self._df
-
-    @property
-    def targets(self) -> str | None:
-        return self._targets
-
-    @property
-    def predictions(self) -> str | None:
-        return self._predictions
 
     @property
     def profile(self) -> dict[str, int]:
@@ -76,13 +57,6 @@ class PandasDataset(Dataset, PyFuncConvertibleDatasetMixin):
         if self._targets:
             return PyFuncInputsOutputs(self._df.drop(columns=[self._targets]), self._df[self._targets])
         return PyFuncInputsOutputs(self._df)
-
-    def to_dict(self) -> dict[str, str]:
-        fields = super().to_dict()
-        schema = self.schema
-        fields["schema"] = json.dumps({"mlflow_colspec": schema.to_dict()}) if schema else None
-        fields["profile"] = json.dumps(self.profile)
-        return fields
 
 
 def from_pandas(df: Any, source: str | DatasetSource | None = None, targets: str | None = None,

@@ -3,17 +3,16 @@ MLflow's digest (the sum of the row hashes), schema and profile. Importing this 
 
 from __future__ import annotations
 
-import json
 import logging
 from functools import cached_property
 from typing import Any
 
 import polars as pl
 
-from mlcask.data.dataset import Dataset
 from mlcask.data.dataset_source import DatasetSource
 from mlcask.data.dataset_source_registry import resolve
-from mlcask.data.pyfunc_dataset_mixin import PyFuncConvertibleDatasetMixin, PyFuncInputsOutputs
+from mlcask.data.frame_dataset import FrameDataset
+from mlcask.data.pyfunc_dataset_mixin import PyFuncInputsOutputs
 from mlcask.exceptions import InvalidArgumentError
 from mlcask.types import Array, ColSpec, DataType, Object, Property, Schema
 
@@ -56,36 +55,22 @@ def infer_schema(df: Any) -> Schema:
     return Schema([ColSpec(_dtype(df[c].dtype, c), c, df[c].count() > 0) for c in df.columns])
 
 
-class PolarsDataset(Dataset, PyFuncConvertibleDatasetMixin):
+class PolarsDataset(FrameDataset):
     """A polars DataFrame as a dataset; ``targets`` and ``predictions`` name columns of it."""
+
+    _schema_when_none = "null"  # MLflow writes the JSON null for a polars frame without schema
 
     def __init__(self, df: Any, source: DatasetSource, targets: str | None = None, name: str | None = None,
                  digest: str | None = None, predictions: str | None = None) -> None:
         if not isinstance(df, pl.DataFrame):
             raise InvalidArgumentError(f"from_polars takes a polars DataFrame, got {type(df).__name__}.")
-        if targets is not None and targets not in df.columns:
-            raise InvalidArgumentError(f"DataFrame does not contain specified targets column: '{targets}'")
-        if predictions is not None and predictions not in df.columns:
-            raise InvalidArgumentError(f"DataFrame does not contain specified predictions column: '{predictions}'")
-        self._df = df
-        self._targets = targets
-        self._predictions = predictions
-        super().__init__(source=source, name=name, digest=digest)
+        super().__init__(df, source=source, targets=targets, name=name, digest=digest, predictions=predictions)
+
+    def _missing_column_message(self, role: str, column: str) -> str:
+        return f"DataFrame does not contain specified {role} column: '{column}'"
 
     def _compute_digest(self) -> str:
         return str(self._df.hash_rows().sum())
-
-    @property
-    def df(self) -> Any:
-        return self._df
-
-    @property
-    def targets(self) -> str | None:
-        return self._targets
-
-    @property
-    def predictions(self) -> str | None:
-        return self._predictions
 
     @property
     def profile(self) -> dict[str, int]:
@@ -105,13 +90,6 @@ class PolarsDataset(Dataset, PyFuncConvertibleDatasetMixin):
             return PyFuncInputsOutputs([self._df.drop(self._targets).to_pandas()],
                                        [self._df.select(self._targets).to_series().to_pandas()])
         return PyFuncInputsOutputs([self._df.to_pandas()])
-
-    def to_dict(self) -> dict[str, str]:
-        fields = super().to_dict()
-        schema = self.schema
-        fields["schema"] = json.dumps({"mlflow_colspec": schema.to_dict()} if schema else None)
-        fields["profile"] = json.dumps(self.profile)
-        return fields
 
 
 def from_polars(df: Any, source: str | DatasetSource | None = None, targets: str | None = None,
