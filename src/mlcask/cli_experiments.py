@@ -18,7 +18,6 @@ from mlcask.cli_output import (
 )
 from mlcask.cli_store import open_client, reading_client, tracking_uri_option
 from mlcask.entities import LifecycleStage, ViewType
-from mlcask.exceptions import INVALID_PARAMETER_VALUE, RESOURCE_DOES_NOT_EXIST, MlcaskException
 
 __all__ = ["experiment_options", "experiments", "resolve_experiment_id"]
 
@@ -45,15 +44,8 @@ def resolve_experiment_id(client: Any, experiment_id: str | None, experiment_nam
 
 
 def _experiment(client: Any, experiment_id: str, option: str = "--experiment-id") -> Any:
-    try:
+    with option_errors(option, f"no experiment has id {experiment_id!r} in {client.tracking_uri}; {_HINT}."):
         return client.get_experiment(experiment_id)
-    except MlcaskException as exc:
-        if exc.error_code == RESOURCE_DOES_NOT_EXIST:
-            raise click.BadParameter(f"no experiment has id {experiment_id!r} in {client.tracking_uri}; {_HINT}.",
-                                     param_hint=f"'{option}'") from None
-        if exc.error_code != INVALID_PARAMETER_VALUE:  # the store failed (exit 1), not the value given
-            raise
-        raise click.BadParameter(exc.message, param_hint=f"'{option}'") from None
 
 
 def experiment_options(default_help: str) -> Any:
@@ -171,16 +163,21 @@ def experiments_rename(tracking_uri: str | None, experiment_id: str, new_name: s
     click.echo(f"Experiment with id {experiment_id} has been renamed to '{new_name}'.")
 
 
+def _change_lifecycle(tracking_uri: str | None, experiment_id: str, change: str, message: str) -> None:
+    """``delete`` or ``restore`` (``change``) the experiment, then print ``message``."""
+    client = reading_client(tracking_uri)
+    _experiment(client, experiment_id)
+    with option_errors("--experiment-id"):
+        getattr(client, f"{change}_experiment")(experiment_id)
+    click.echo(message)
+
+
 @experiments.command("delete")
 @tracking_uri_option
 @experiment_id_option
 def experiments_delete(tracking_uri: str | None, experiment_id: str) -> None:
     """Mark an active experiment and its runs deleted (restore undoes it; `mlcask gc` removes them for good)."""
-    client = reading_client(tracking_uri)
-    _experiment(client, experiment_id)
-    with option_errors("--experiment-id"):
-        client.delete_experiment(experiment_id)
-    click.echo(f"Experiment with ID {experiment_id} has been deleted.")
+    _change_lifecycle(tracking_uri, experiment_id, "delete", f"Experiment with ID {experiment_id} has been deleted.")
 
 
 @experiments.command("restore")
@@ -188,11 +185,7 @@ def experiments_delete(tracking_uri: str | None, experiment_id: str) -> None:
 @experiment_id_option
 def experiments_restore(tracking_uri: str | None, experiment_id: str) -> None:
     """Restore a deleted experiment and its runs."""
-    client = reading_client(tracking_uri)
-    _experiment(client, experiment_id)
-    with option_errors("--experiment-id"):
-        client.restore_experiment(experiment_id)
-    click.echo(f"Experiment with id {experiment_id} has been restored.")
+    _change_lifecycle(tracking_uri, experiment_id, "restore", f"Experiment with id {experiment_id} has been restored.")
 
 
 @experiments.command("csv")

@@ -8,10 +8,10 @@ from typing import Any
 import click
 
 from mlcask.cli_experiments import VIEWS, experiment_options, resolve_experiment_id, view_option
-from mlcask.cli_output import Group, all_pages, echo_json, output_option, table, when
+from mlcask.cli_output import Group, all_pages, echo_json, option_errors, output_option, table, when
 from mlcask.cli_store import reading_client, tracking_uri_option
 from mlcask.entities import LifecycleStage
-from mlcask.exceptions import INVALID_PARAMETER_VALUE, RESOURCE_DOES_NOT_EXIST, MlcaskException
+from mlcask.exceptions import MlcaskException
 
 __all__ = ["get_run_or_fail", "runs"]
 
@@ -20,15 +20,9 @@ run_id_option = click.option("--run-id", required=True, help="The run's id.")
 
 def get_run_or_fail(client: Any, run_id: str, option: str = "--run-id") -> Any:
     """The run ``run_id``; an unknown id is a usage error naming ``option``."""
-    try:
+    with option_errors(option, f"no run has id {run_id!r} in {client.tracking_uri}; `mlcask runs list` shows the "
+                               "runs of an experiment."):
         return client.get_run(run_id)
-    except MlcaskException as exc:
-        if exc.error_code == INVALID_PARAMETER_VALUE:  # a malformed id; other failures are the store's (exit 1)
-            raise click.BadParameter(exc.message, param_hint=f"'{option}'") from None
-        if exc.error_code != RESOURCE_DOES_NOT_EXIST:
-            raise
-        raise click.BadParameter(f"no run has id {run_id!r} in {client.tracking_uri}; `mlcask runs list` shows the "
-                                 "runs of an experiment.", param_hint=f"'{option}'") from None
 
 
 def run_dictionary(run: Any) -> dict[str, Any]:
