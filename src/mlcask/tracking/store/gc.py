@@ -91,46 +91,50 @@ def _delete_models(connection: sa.Connection, model_ids: Sequence[str]) -> None:
         connection.execute(logged_models.delete().where(logged_models.c.model_id.in_(part)))
 
 
+def _check_deleted(connection: sa.Connection, stage_column: sa.Column, key_column: sa.Column, key: Any,
+                   missing: str, not_deleted: str) -> None:
+    """Refuse a hard delete of the row ``key_column == key`` unless it exists (else ``missing``, a
+    not-found error) and is in the ``deleted`` stage (else ``not_deleted``, an invalid argument)."""
+    stage = connection.execute(sa.select(stage_column).where(key_column == key)).scalar()
+    if stage is None:
+        raise not_found(missing)
+    if stage != LifecycleStage.DELETED:
+        raise InvalidArgumentError(not_deleted)
+
+
 class GarbageCollectionMixin(SqlStoreBase):
     """:class:`HardDeletingStore` on the SQL tracking store."""
 
-    def deleted_run_ids(self, older_than_ms: int = 0) -> list[str]:
+    def _deleted_ids(self, id_column: sa.Column, stage_column: sa.Column, changed: Any, older_than_ms: int) -> list[str]:
+        """The ids of the rows in the ``deleted`` stage whose ``changed`` time is at least ``older_than_ms`` ago."""
         cutoff = now_ms() - int(older_than_ms)
-        statement = (sa.select(runs.c.run_uuid)
-                     .where(runs.c.lifecycle_stage == LifecycleStage.DELETED,
-                            sa.func.coalesce(runs.c.deleted_time, 0) <= cutoff)
-                     .order_by(runs.c.run_uuid))
+        statement = (sa.select(id_column).where(stage_column == LifecycleStage.DELETED, changed <= cutoff)
+                     .order_by(id_column))
         with self._read() as connection:
             return list(connection.execute(statement).scalars())
 
+    def deleted_run_ids(self, older_than_ms: int = 0) -> list[str]:
+        return self._deleted_ids(runs.c.run_uuid, runs.c.lifecycle_stage, sa.func.coalesce(runs.c.deleted_time, 0),
+                                 older_than_ms)
+
     def deleted_logged_model_ids(self, older_than_ms: int = 0) -> list[str]:
-        cutoff = now_ms() - int(older_than_ms)
-        statement = (sa.select(logged_models.c.model_id)
-                     .where(logged_models.c.lifecycle_stage == LifecycleStage.DELETED,
-                            logged_models.c.last_updated_timestamp_ms <= cutoff)
-                     .order_by(logged_models.c.model_id))
-        with self._read() as connection:
-            return list(connection.execute(statement).scalars())
+        return self._deleted_ids(logged_models.c.model_id, logged_models.c.lifecycle_stage,
+                                 logged_models.c.last_updated_timestamp_ms, older_than_ms)
 
     def hard_delete_run(self, run_id: str) -> None:
         with self._write() as connection:
-            stage = connection.execute(sa.select(runs.c.lifecycle_stage).where(runs.c.run_uuid == run_id)).scalar()
-            if stage is None:
-                raise not_found(f"Run with id={run_id} not found.")
-            if stage != LifecycleStage.DELETED:
-                raise InvalidArgumentError(f"Run {run_id} is not in `deleted` lifecycle stage. Only runs in "
-                                           "`deleted` lifecycle stage can be deleted.")
+            _check_deleted(connection, runs.c.lifecycle_stage, runs.c.run_uuid, run_id,
+                           f"Run with id={run_id} not found.",
+                           f"Run {run_id} is not in `deleted` lifecycle stage. Only runs in `deleted` lifecycle "
+                           "stage can be deleted.")
             _delete_runs(connection, [run_id])
 
     def hard_delete_logged_model(self, model_id: str) -> None:
         with self._write() as connection:
-            stage = connection.execute(sa.select(logged_models.c.lifecycle_stage)
-                                       .where(logged_models.c.model_id == model_id)).scalar()
-            if stage is None:
-                raise not_found(f"Logged model with ID '{model_id}' not found.")
-            if stage != LifecycleStage.DELETED:
-                raise InvalidArgumentError(f"Logged model {model_id} is not in `deleted` lifecycle stage. Only "
-                                           "logged models in `deleted` lifecycle stage can be deleted.")
+            _check_deleted(connection, logged_models.c.lifecycle_stage, logged_models.c.model_id, model_id,
+                           f"Logged model with ID '{model_id}' not found.",
+                           f"Logged model {model_id} is not in `deleted` lifecycle stage. Only logged models in "
+                           "`deleted` lifecycle stage can be deleted.")
             _delete_models(connection, [model_id])
 
     def hard_delete_experiment(self, experiment_id: str) -> None:
@@ -139,14 +143,10 @@ class GarbageCollectionMixin(SqlStoreBase):
             raise InvalidArgumentError("The Default experiment (id 0) cannot be permanently deleted: every store has "
                                        "it. Its deleted runs can be (--run-ids).")
         with self._write() as connection:
-            stage = connection.execute(sa.select(experiments.c.lifecycle_stage)
-                                       .where(experiments.c.experiment_id == number)).scalar()
-            if stage is None:
-                raise not_found(f"No Experiment with id={experiment_id} exists")
-            if stage != LifecycleStage.DELETED:
-                raise InvalidArgumentError(f"Experiments ['{experiment_id}'] are not in the deleted lifecycle "
-                                           "stage. Only experiments in the deleted lifecycle stage can be "
-                                           "hard-deleted.")
+            _check_deleted(connection, experiments.c.lifecycle_stage, experiments.c.experiment_id, number,
+                           f"No Experiment with id={experiment_id} exists",
+                           f"Experiments ['{experiment_id}'] are not in the deleted lifecycle stage. Only "
+                           "experiments in the deleted lifecycle stage can be hard-deleted.")
             _delete_runs(connection, list(connection.execute(
                 sa.select(runs.c.run_uuid).where(runs.c.experiment_id == number)).scalars()))
             _delete_models(connection, list(connection.execute(
