@@ -105,7 +105,8 @@ def _check_deleted(connection: sa.Connection, stage_column: sa.Column, key_colum
 class GarbageCollectionMixin(SqlStoreBase):
     """:class:`HardDeletingStore` on the SQL tracking store."""
 
-    def _deleted_ids(self, id_column: sa.Column, stage_column: sa.Column, changed: Any, older_than_ms: int) -> list[str]:
+    def _deleted_ids(self, id_column: sa.Column, stage_column: sa.Column, changed: Any,
+                     older_than_ms: int) -> list[str]:
         """The ids of the rows in the ``deleted`` stage whose ``changed`` time is at least ``older_than_ms`` ago."""
         cutoff = now_ms() - int(older_than_ms)
         statement = (sa.select(id_column).where(stage_column == LifecycleStage.DELETED, changed <= cutoff)
