@@ -114,3 +114,14 @@ def headless_chromium() -> Iterator:
             yield chromium
         finally:
             chromium.close()
+
+
+def invoke_cli(uri: str, *args: str) -> tuple[int, str]:
+    """Run ``mlcask <args> --tracking-uri <uri>`` in process: its exit code and output (never a traceback)."""
+    from click.testing import CliRunner
+
+    from mlcask.cli import cli
+
+    result = CliRunner().invoke(cli, [*args, "--tracking-uri", uri])
+    assert "Traceback" not in result.output
+    return result.exit_code, result.output

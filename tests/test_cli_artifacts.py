@@ -7,11 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 import mlcask
-from mlcask.cli import cli
 from mlcask.tracking.artifacts import local_path_of
+from tests.support import invoke_cli as invoke
 
 
 @pytest.fixture
@@ -20,12 +19,6 @@ def run(tracking):
         mlcask.log_text("hello", "dir/x.txt")
         mlcask.log_text("hi", "top.txt")
     return tracking, mlcask.MlflowClient().get_run(active.info.run_id)
-
-
-def invoke(uri, *args):
-    result = CliRunner().invoke(cli, [*args, "--tracking-uri", uri])
-    assert "Traceback" not in result.output
-    return result.exit_code, result.output
 
 
 def test_list_table_and_mlflows_json(run):

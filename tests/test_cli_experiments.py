@@ -12,6 +12,7 @@ from click.testing import CliRunner
 import mlcask
 from mlcask.cli import cli
 from mlcask.entities.messages import experiment_to_message
+from tests.support import invoke_cli as invoke
 
 
 @pytest.fixture
@@ -25,12 +26,6 @@ def store(tracking):
         mlcask.log_metric("acc", 0.9)
         mlcask.log_param("C", 2)
     return tracking, first, second, run.info.run_id
-
-
-def invoke(uri, *args):
-    result = CliRunner().invoke(cli, [*args, "--tracking-uri", uri])
-    assert "Traceback" not in result.output
-    return result.exit_code, result.output
 
 
 def test_search_views_and_table(store):

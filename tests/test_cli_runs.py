@@ -12,6 +12,7 @@ from click.testing import CliRunner
 import mlcask
 from mlcask.cli import cli
 from mlcask.entities.messages import logged_model_to_message, registered_model_to_message, run_to_message
+from tests.support import invoke_cli as invoke
 
 
 @pytest.fixture
@@ -25,12 +26,6 @@ def store(tracking):
         pass
     mlcask.MlflowClient().delete_run(gone.info.run_id)
     return tracking, experiment_id, kept.info.run_id, gone.info.run_id
-
-
-def invoke(uri, *args):
-    result = CliRunner().invoke(cli, [*args, "--tracking-uri", uri])
-    assert "Traceback" not in result.output
-    return result.exit_code, result.output
 
 
 def test_list_views(store):
