@@ -170,34 +170,38 @@ class Importer:
         self.report.add("artifact files", files, files if copy else 0)
         self.report.add("artifact bytes", size, size if copy else 0)
 
-    def _runs(self, experiment_id: str, run_ids: list[str], step: Callable[[int], None]) -> None:
+    def _copy_entities(self, experiment_id: str, ids: list[str], step: Callable[[int], None], *,
+                       existing: Callable[[list[str]], Any], read: Callable[[str], Any],
+                       add: Callable[[Any, str, str], None], folder: str, source_location: Callable[[Any], str | None],
+                       counts: Callable[[Any], tuple[tuple[str, int], ...]]) -> None:
+        """Copy the runs or logged models ``ids`` of an experiment: each one's artifacts into
+        ``<experiment location>/<folder><id>/artifacts`` and its row (``add``), unless the destination
+        has it already (``existing``); either way its ``counts`` go to the report."""
         destination_id, location = self._experiments[experiment_id]
-        there = self.store.existing_runs(run_ids)
-        for run_id in run_ids:
-            record = self.source.run(run_id)
-            artifact_uri = f"{location}/{run_id}/artifacts"
-            new = run_id not in there
-            self._copy_artifacts(record.artifact_uri, artifact_uri, new)
+        there = existing(ids)
+        for entity_id in ids:
+            record = read(entity_id)
+            destination = f"{location}/{folder}{entity_id}/artifacts"
+            new = entity_id not in there
+            self._copy_artifacts(source_location(record), destination, new)
             if new:
-                self.store.add_run(record, destination_id, artifact_uri)
-            for kind, count in (("runs", 1), ("params", len(record.params)), ("tags", len(record.tags)),
-                                ("metric points", len(record.metrics)), ("dataset inputs", len(record.datasets))):
+                add(record, destination_id, destination)
+            for kind, count in counts(record):
                 self.report.add(kind, count, count if new else 0)
             step(1)
 
+    def _runs(self, experiment_id: str, run_ids: list[str], step: Callable[[int], None]) -> None:
+        self._copy_entities(
+            experiment_id, run_ids, step, existing=self.store.existing_runs, read=self.source.run,
+            add=self.store.add_run, folder="", source_location=lambda record: record.artifact_uri,
+            counts=lambda record: (("runs", 1), ("params", len(record.params)), ("tags", len(record.tags)),
+                                   ("metric points", len(record.metrics)), ("dataset inputs", len(record.datasets))))
+
     def _models(self, experiment_id: str, model_ids: list[str], step: Callable[[int], None]) -> None:
-        destination_id, location = self._experiments[experiment_id]
-        there = self.store.existing_logged_models(model_ids)
-        for model_id in model_ids:
-            record = self.source.logged_model(model_id)
-            artifact_location = f"{location}/models/{model_id}/artifacts"
-            new = model_id not in there
-            self._copy_artifacts(record.artifact_location, artifact_location, new)
-            if new:
-                self.store.add_logged_model(record, destination_id, artifact_location)
-            for kind, count in (("logged models", 1), ("params", len(record.params)), ("tags", len(record.tags))):
-                self.report.add(kind, count, count if new else 0)
-            step(1)
+        self._copy_entities(
+            experiment_id, model_ids, step, existing=self.store.existing_logged_models, read=self.source.logged_model,
+            add=self.store.add_logged_model, folder="models/", source_location=lambda record: record.artifact_location,
+            counts=lambda record: (("logged models", 1), ("params", len(record.params)), ("tags", len(record.tags))))
 
     # -- registry --------------------------------------------------------------------------------
     def _source_now(self, name: str, version: int, source: str | None) -> str | None:
