@@ -231,3 +231,12 @@ def test_writing_where_a_folder_or_file_is_in_the_way(tmp_path):
         repository.write_bytes("a", b"x")
     with pytest.raises(InvalidArgumentError, match="is a file in the artifacts, not a folder"):
         repository.write_bytes("a/b.txt/c.txt", b"x")
+
+
+def test_log_artifact_refuses_a_trace_id_with_mlflows_message(tmp_path):
+    from mlcask.tracking.client import MlcaskClient
+
+    (tmp_path / "f.txt").write_text("x")
+    client = MlcaskClient(f"sqlite:///{tmp_path}/t.db")
+    with pytest.raises(InvalidArgumentError, match=r"Invalid run id: tr-123\. `log_artifact` run id must map"):
+        client.log_artifact("tr-123", tmp_path / "f.txt")

@@ -233,6 +233,8 @@ class MlcaskClient(RegistryClientMixin):
 
     def log_artifact(self, run_id: str, local_path: str | os.PathLike, artifact_path: str | None = None) -> None:
         """Upload a local file (or a folder, as ``<artifact_path>/<folder name>``) to the run's artifacts."""
+        if str(run_id).startswith("tr-"):  # a trace id (MLflow's prefix), a common mix-up: MLflow's message
+            raise InvalidArgumentError(f"Invalid run id: {run_id}. `log_artifact` run id must map to a valid run.")
         destination = clean_relative_path(artifact_path)  # refuse a bad path before touching anything
         repository = self._run_artifacts(run_id)
         if Path(local_path).is_dir():
