@@ -11,6 +11,7 @@ from typing import Any
 from mlcask._lazy import lazy_attributes
 from mlcask.exceptions import InvalidArgumentError, ModelFormatError
 from mlcask.models.environment import _mlflow_conda_env, infer_pip_requirements, pinned
+from mlcask.models.flavor_docs import shared_parameter_docs
 from mlcask.models.flavor_files import copy_extra_files, copy_model_to
 from mlcask.models.model import Model, ModelInfo
 from mlcask.pyfunc.native import NativeModelWrapper, data_file, open_flavor, read_data_file
@@ -70,6 +71,7 @@ def _model_requirements(model: Any, serialization_format: str) -> list[str]:
     return infer_pip_requirements(sorted(packages), [model])
 
 
+@shared_parameter_docs
 def save_model(
     lgb_model: Any,
     path: str | os.PathLike,
@@ -92,31 +94,21 @@ def save_model(
     ----------
     lgb_model : lightgbm.Booster or lightgbm.LGBMModel
         The trained model.
-    path : str or path-like
-        The folder to create; it must not exist, or be empty.
-    conda_env : dict or str, optional
-        A conda environment (dict, or the path of a YAML file) instead of the inferred one.
-    code_paths : list of str, optional
-        Local files or folders copied into the model's ``code/`` and put on ``sys.path`` at load.
-    mlflow_model : Model, optional
-        The MLmodel metadata this flavor is added to.
-    signature : ModelSignature, optional
-        The model's signature; inferred from ``input_example`` when not given.
-    input_example : DataFrame, ndarray, dict or list, optional
-        An example input saved with the model.
-    pip_requirements : list of str or str, optional
-        The model's pip requirements (a list, or a requirements file), instead of the inferred ones.
-    extra_pip_requirements : list of str or str, optional
-        Requirements added to the inferred ones.
-    metadata : dict, optional
-        Free-form metadata written to MLmodel.
+    {path}
+    {conda_env}
+    {code_paths}
+    {mlflow_model}
+    {signature}
+    {input_example}
+    {pip_requirements}
+    {extra_pip_requirements}
+    {metadata}
     serialization_format : {"skops", "cloudpickle", "pickle"}, default "skops"
         (None, as in MLflow, is the default.)
         How a scikit-learn-API model is written (a ``Booster`` is always LightGBM's own text).
     skops_trusted_types : list of str, optional
         Types added to those recorded for skops (LightGBM's own classes always are).
-    extra_files : list of str, optional
-        Local files (paths or ``file:`` URIs) saved as ``extra_files/<name>`` and listed in MLmodel.
+    {extra_files}
     **kwargs
         Accepted as by MLflow, which uses none of them; any given is warned about.
 

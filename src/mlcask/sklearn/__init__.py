@@ -10,6 +10,7 @@ from typing import Any
 from mlcask._lazy import lazy_attributes
 from mlcask.exceptions import InvalidArgumentError, ModelFormatError
 from mlcask.models.environment import _mlflow_conda_env, infer_pip_requirements, pinned
+from mlcask.models.flavor_docs import shared_parameter_docs
 from mlcask.models.flavor_files import copy_extra_files, copy_model_to
 from mlcask.models.model import Model, ModelInfo
 from mlcask.pyfunc.native import NativeModelWrapper, data_file, open_flavor
@@ -68,6 +69,7 @@ def _model_requirements(model: Any, serialization_format: str) -> list[str]:
     return infer_pip_requirements(sorted(packages), [model])
 
 
+@shared_parameter_docs
 def save_model(
     sk_model: Any,
     path: str | os.PathLike,
@@ -90,37 +92,27 @@ def save_model(
     ----------
     sk_model : estimator
         The scikit-learn model (any object skops or cloudpickle can write).
-    path : str or path-like
-        The folder to create; it must not exist, or be empty.
-    conda_env : dict or str, optional
-        A conda environment (dict, or the path of a YAML file) instead of the inferred one.
-    code_paths : list of str, optional
-        Local files or folders copied into the model's ``code/`` and put on ``sys.path`` at load.
-    mlflow_model : Model, optional
-        The MLmodel metadata this flavor is added to.
+    {path}
+    {conda_env}
+    {code_paths}
+    {mlflow_model}
     serialization_format : {"skops", "cloudpickle", "pickle"}, default "skops"
         (None, as in MLflow, is the default.)
         How the estimator is written. skops builds only trusted types at load; the pickle
         formats run code and load only from a trusted (signed) model or with ``allow_pickle``.
-    signature : ModelSignature, optional
-        The model's signature; inferred from ``input_example`` when not given.
-    input_example : DataFrame, ndarray, dict or list, optional
-        An example input saved with the model.
-    pip_requirements : list of str or str, optional
-        The model's pip requirements (a list, or a requirements file), instead of the inferred ones.
-    extra_pip_requirements : list of str or str, optional
-        Requirements added to the inferred ones.
+    {signature}
+    {input_example}
+    {pip_requirements}
+    {extra_pip_requirements}
     pyfunc_predict_fn : str, default "predict"
         The method pyfunc ``predict`` calls (``predict_proba``, ``decision_function``, ...). A model
         without ``predict`` (a transformer) is saved with the scikit-learn flavor only, with a
         warning; another method the model lacks is refused.
-    metadata : dict, optional
-        Free-form metadata written to MLmodel.
+    {metadata}
     skops_trusted_types : list of str, optional
         Types added to those recorded for skops (the types skops does not trust by default,
         such as ``sklearn.tree._tree.Tree``, are recorded at save so that MLflow loads the model).
-    extra_files : list of str, optional
-        Local files (paths or ``file:`` URIs) saved as ``extra_files/<name>`` and listed in MLmodel.
+    {extra_files}
 
     Returns
     -------

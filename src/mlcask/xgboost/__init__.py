@@ -9,6 +9,7 @@ from typing import Any
 from mlcask._lazy import lazy_attributes
 from mlcask.exceptions import InvalidArgumentError
 from mlcask.models.environment import _mlflow_conda_env, infer_pip_requirements, package_version, pinned
+from mlcask.models.flavor_docs import shared_parameter_docs
 from mlcask.models.flavor_files import copy_extra_files, copy_model_to
 from mlcask.models.model import Model, ModelInfo
 from mlcask.pyfunc.native import NativeModelWrapper, data_file, import_class, open_flavor, read_data_file
@@ -38,6 +39,7 @@ def _model_requirements(model: Any) -> list[str]:
     return infer_pip_requirements(sorted(packages), [model])
 
 
+@shared_parameter_docs
 def save_model(
     xgb_model: Any,
     path: str | os.PathLike,
@@ -59,29 +61,19 @@ def save_model(
     ----------
     xgb_model : xgboost.Booster or xgboost.XGBModel
         The trained model.
-    path : str or path-like
-        The folder to create; it must not exist, or be empty.
-    conda_env : dict or str, optional
-        A conda environment (dict, or the path of a YAML file) instead of the inferred one.
-    code_paths : list of str, optional
-        Local files or folders copied into the model's ``code/`` and put on ``sys.path`` at load.
-    mlflow_model : Model, optional
-        The MLmodel metadata this flavor is added to.
-    signature : ModelSignature, optional
-        The model's signature; inferred from ``input_example`` when not given.
-    input_example : DataFrame, ndarray, dict or list, optional
-        An example input saved with the model.
-    pip_requirements : list of str or str, optional
-        The model's pip requirements (a list, or a requirements file), instead of the inferred ones.
-    extra_pip_requirements : list of str or str, optional
-        Requirements added to the inferred ones.
+    {path}
+    {conda_env}
+    {code_paths}
+    {mlflow_model}
+    {signature}
+    {input_example}
+    {pip_requirements}
+    {extra_pip_requirements}
     model_format : {"ubj", "json"}, default "ubj"
         XGBoost's own file format. ``"xgb"`` (the legacy binary format, which XGBoost 3 no
         longer writes) is refused.
-    metadata : dict, optional
-        Free-form metadata written to MLmodel.
-    extra_files : list of str, optional
-        Local files (paths or ``file:`` URIs) saved as ``extra_files/<name>`` and listed in MLmodel.
+    {metadata}
+    {extra_files}
     **kwargs
         Passed to the model's own ``save_model``.
 
