@@ -262,8 +262,8 @@ def test_infer_param_schema_default_is_a_copy():
 
 
 @pytest.mark.parametrize(("params", "message"), [
-    ({"b": b"x"}, "'b' = b'x': Binary type is not supported"),
-    ({"n": None}, "'n' = None: Expected parameters to be 1D array or scalar, got NoneType"),
+    ({"b": b"x"}, r"\('b', b'x', MlflowException\(\"Binary type is not supported"),
+    ({"n": None}, r"\('n', None, MlflowException\('Expected parameters to be 1D array or scalar, got NoneType'\)\)"),
     ({"m": [[1]]}, "got 2D array"),
     ({"x": [1, "a"]}, "item 0: Can not safely convert `<class 'int'>` to `DataType.string` for value `1`"),
     ({"t": (1, 2)}, "got tuple"),
@@ -276,9 +276,37 @@ def test_infer_param_schema_errors(params, message):
 def test_infer_param_schema_lists_every_bad_param():
     with pytest.raises(InvalidArgumentError) as info:
         infer_param_schema({"a": None, "ok": 1, "b": b"x"})
-    assert "'a' = None" in str(info.value) and "'b' = b'x'" in str(info.value) and "'ok'" not in str(info.value)
+    message = str(info.value)
+    assert message.startswith("Failed to infer schema for parameters: [('a', None, MlflowException(")
+    assert "), ('b', b'x', MlflowException(" in message and message.endswith("))]") and "'ok'" not in message
 
 
 def test_infer_param_schema_needs_a_dict():
     with pytest.raises(InvalidArgumentError, match="Expected parameters to be dict, got list"):
         infer_param_schema([1])
+
+
+# -- MLflow's public message names ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("data", [
+    ["a", 1], ["a", ["b", "c"]], [{"a": 1, "b": "c"}, {"a": 1, "b": ["a", "b"]}],
+])
+def test_mixed_list_raises_mlflows_multiple_types_message(data):
+    from mlcask.types.utils import MULTIPLE_TYPES_ERROR_MSG
+
+    assert MULTIPLE_TYPES_ERROR_MSG.startswith("Expected all values in the list to be of the same type.")
+    assert "Array(AnyType())" in MULTIPLE_TYPES_ERROR_MSG
+    with pytest.raises(InvalidArgumentError) as info:
+        infer_schema(data)
+    assert MULTIPLE_TYPES_ERROR_MSG in str(info.value)
+
+
+def test_param_errors_list_name_value_and_error_as_mlflow_does():
+    with pytest.raises(InvalidArgumentError) as info:
+        infer_param_schema({"a": "ok", "b": (1, 2, 3), "d": [[1, 2], [3, 4]]})
+    assert str(info.value) == (
+        "Failed to infer schema for parameters: ["
+        "('b', (1, 2, 3), MlflowException('Expected parameters to be 1D array or scalar, got tuple')), "
+        "('d', [[1, 2], [3, 4]], MlflowException('Expected parameters to be 1D array or scalar, got 2D array'))]"
+    )

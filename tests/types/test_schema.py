@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
+from typing import Optional
 
 import numpy as np
 import pytest
@@ -360,3 +362,53 @@ def test_a_float_param_refuses_a_numpy_float64_as_mlflow():
                                                              "`DataType.float`")):
         ParamSpec("f", "float", np.float64(0.5))
     assert ParamSpec("d", "double", np.float64(0.5)).default == 0.5
+
+
+# -- convert_dataclass_to_schema -------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class _Inner:
+    flag: Optional[bool] = None  # noqa: UP045 (the typing spelling must work too)
+    when: dt.date | None = None
+
+
+@dataclasses.dataclass
+class _Outer:  # string annotations (this module postpones them), resolved from the module
+    name: str
+    count: int
+    blob: bytes
+    inner: _Inner
+    scores: list[float]
+    items: Optional[list[_Inner]] = None  # noqa: UP045
+
+
+def test_convert_dataclass_to_schema_nests_objects_arrays_and_optionals():
+    from mlcask.types.schema import convert_dataclass_to_schema
+
+    schema = convert_dataclass_to_schema(_Outer)
+    inner = Object([Property("flag", "boolean", required=False), Property("when", "datetime", required=False)])
+    assert schema == Schema([
+        ColSpec("string", "name"), ColSpec("long", "count"), ColSpec("binary", "blob"), ColSpec(inner, "inner"),
+        ColSpec(Array(DataType.float), "scores"), ColSpec(Array(inner), "items", required=False),
+    ])
+    assert convert_dataclass_to_schema(_Outer("n", 1, b"", _Inner(), [])) == schema  # an instance works too
+
+
+def test_convert_dataclass_to_schema_refuses_what_it_cannot_type():
+    from mlcask.types.schema import convert_dataclass_to_schema
+
+    def make(hint):
+        return dataclasses.make_dataclass("Bad", [("foo", hint)])
+
+    with pytest.raises(InvalidArgumentError, match=r"Only Optional\[...\] is supported as a Union type in dataclass"):
+        convert_dataclass_to_schema(make(str | int))
+    with pytest.raises(InvalidArgumentError, match=r"Unsupported field type dict\[str, int\] in dataclass Bad"):
+        convert_dataclass_to_schema(make(dict[str, int]))
+    with pytest.raises(InvalidArgumentError, match="List field type <class 'set'> is not supported in dataclass Bad"):
+        convert_dataclass_to_schema(make(list[set]))
+    nested = dataclasses.make_dataclass("Holder", [("bad", make(dict))])
+    with pytest.raises(InvalidArgumentError, match="Unsupported field type <class 'dict'> in dataclass Bad"):
+        convert_dataclass_to_schema(nested)
+    with pytest.raises(TypeError, match="int is not a dataclass"):
+        convert_dataclass_to_schema(int)

@@ -23,9 +23,9 @@ from mlcask.types.datatype import DataType
 from mlcask.types.params import ParamSchema, ParamSpec
 from mlcask.types.schema import ColSpec, Schema, TensorSpec
 
-__all__ = ["InvalidDataForSignatureInferenceError", "infer_param_schema", "infer_schema"]
+__all__ = ["MULTIPLE_TYPES_ERROR_MSG", "InvalidDataForSignatureInferenceError", "infer_param_schema", "infer_schema"]
 
-MULTIPLE_TYPES_MESSAGE = (  # MLflow's (mlflow.types.utils.MULTIPLE_TYPES_ERROR_MSG)
+MULTIPLE_TYPES_ERROR_MSG = (  # MLflow's text; public as mlflow.types.utils.MULTIPLE_TYPES_ERROR_MSG
     "Expected all values in the list to be of the same type. To specify a model signature with a list containing "
     "elements of multiple types, define the signature manually using the Array(AnyType()) type from "
     "mlflow.models.schema."
@@ -116,12 +116,12 @@ def _array_type(values: Any) -> Array | None:
             result = item_type
         elif isinstance(result, DataType):
             if not isinstance(item_type, AnyType) and item_type != result:
-                raise _InferenceError(MULTIPLE_TYPES_MESSAGE)
+                raise _InferenceError(MULTIPLE_TYPES_ERROR_MSG)
         else:
             try:
                 result = merge_types(result, item_type)
             except InvalidArgumentError:
-                raise _InferenceError(MULTIPLE_TYPES_MESSAGE) from None
+                raise _InferenceError(MULTIPLE_TYPES_ERROR_MSG) from None
     return None if result is None else Array(result)
 
 
@@ -367,8 +367,8 @@ def infer_param_schema(params: dict[str, Any]) -> ParamSchema:
             dtype, shape = _param_type_and_shape(value)
             specs.append(ParamSpec(name, dtype, deepcopy(value), shape))
         except Exception as exc:
-            invalid.append(f"'{name}' = {value!r}: {exc}")
-    if invalid:
-        raise InvalidArgumentError("Failed to infer schema for parameters: " + "; ".join(invalid))
+            invalid.append(f"({name!r}, {value!r}, MlflowException({str(exc)!r}))")
+    if invalid:  # MLflow's text: the list of (name, value, error) triples
+        raise InvalidArgumentError("Failed to infer schema for parameters: [" + ", ".join(invalid) + "]")
     return ParamSchema(specs)
 

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from mlcask.exceptions import InvalidArgumentError, ModelFormatError
+from mlcask.types._dataclass import dataclass_columns
 from mlcask.types.compound import (
     COMPOUND_TYPE_NAMES,
     AnyType,
@@ -32,7 +33,7 @@ from mlcask.types.params import ParamSchema, ParamSpec
 # Everything MLflow users import from `mlflow.types.schema`.
 __all__ = [
     "AnyType", "Array", "ColSpec", "DataType", "Map", "Object", "ParamSchema", "ParamSpec",
-    "Property", "Schema", "SparkMLVector", "TensorSpec",
+    "Property", "Schema", "SparkMLVector", "TensorSpec", "convert_dataclass_to_schema",
 ]
 
 
@@ -307,3 +308,27 @@ class Schema:
         state["_enforcement_plan"] = None
         return state
 
+
+def convert_dataclass_to_schema(dataclass: Any) -> Schema:
+    """The schema of a dataclass: one column per field, named after it.
+
+    Parameters
+    ----------
+    dataclass : type or dataclass instance
+        A dataclass whose fields all have type hints: ``bool``, ``int`` (long), ``float``,
+        ``str``, ``bytes``, ``datetime.date``, a nested dataclass (an Object), ``list[...]``
+        of these (an Array), or ``Optional[...]`` of any of them (the column is not required).
+
+    Returns
+    -------
+    Schema
+        A column-based schema with the fields in declaration order.
+
+    Raises
+    ------
+    TypeError
+        If ``dataclass`` is not a dataclass.
+    MlcaskException
+        If a field is a Union other than ``Optional[...]``, a dict, or another unsupported type.
+    """
+    return Schema([ColSpec(dtype, name, required) for name, dtype, required in dataclass_columns(dataclass)])
