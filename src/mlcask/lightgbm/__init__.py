@@ -94,15 +94,8 @@ def save_model(
     ----------
     lgb_model : lightgbm.Booster or lightgbm.LGBMModel
         The trained model.
-    {path}
-    {conda_env}
-    {code_paths}
-    {mlflow_model}
-    {signature}
-    {input_example}
-    {pip_requirements}
-    {extra_pip_requirements}
-    {metadata}
+    {path, conda_env, code_paths, mlflow_model}
+    {signature, input_example, pip_requirements, extra_pip_requirements, metadata}
     serialization_format : {"skops", "cloudpickle", "pickle"}, default "skops"
         (None, as in MLflow, is the default.)
         How a scikit-learn-API model is written (a ``Booster`` is always LightGBM's own text).

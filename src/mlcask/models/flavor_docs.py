@@ -1,6 +1,6 @@
 """The numpydoc entries of the ``save_model`` parameters the built-in flavors share (they all pass
 them to :func:`mlcask.models.packaging.save_model_folder`, so they mean the same everywhere),
-written once: a flavor's docstring names them by a line ``{<parameter>}`` and
+written once: a flavor's docstring names them by a line ``{<parameter>, ...}`` and
 :func:`shared_parameter_docs` puts the entry there."""
 
 from __future__ import annotations
@@ -32,20 +32,22 @@ SAVE_MODEL_PARAMETERS: dict[str, tuple[str, str]] = {
                     "Local files (paths or ``file:`` URIs) saved as ``extra_files/<name>`` and listed in MLmodel."),
 }
 
-_MARK = re.compile(r"^(?P<indent>[ ]*)\{(?P<name>\w+)\}$", re.MULTILINE)
+_MARK = re.compile(r"^(?P<indent>[ ]*)\{(?P<names>\w+(?:, \w+)*)\}$", re.MULTILINE)
 
 
 def shared_parameter_docs(function: F) -> F:
-    """Replace each docstring line ``{name}`` (``name`` a key of :data:`SAVE_MODEL_PARAMETERS`) with
-    that parameter's numpydoc entry, at the line's indentation."""
-    def entry(match: re.Match) -> str:
-        name, indent = match["name"], match["indent"]
-        if name not in SAVE_MODEL_PARAMETERS:
-            raise KeyError(f"{function.__qualname__}'s docstring names {{{name}}}, which is not one of the shared "
-                           f"save_model parameters {sorted(SAVE_MODEL_PARAMETERS)}.")
-        kind, description = SAVE_MODEL_PARAMETERS[name]
-        return f"{indent}{name} : {kind}\n{indent}    {description}"
+    """Replace each docstring line ``{name, ...}`` (names of :data:`SAVE_MODEL_PARAMETERS`) with
+    those parameters' numpydoc entries, in that order, at the line's indentation."""
+    def entries(match: re.Match) -> str:
+        indent, lines = match["indent"], []
+        for name in match["names"].split(", "):
+            if name not in SAVE_MODEL_PARAMETERS:
+                raise KeyError(f"{function.__qualname__}'s docstring names {{{name}}}, which is not one of the "
+                               f"shared save_model parameters {sorted(SAVE_MODEL_PARAMETERS)}.")
+            kind, description = SAVE_MODEL_PARAMETERS[name]
+            lines.append(f"{indent}{name} : {kind}\n{indent}    {description}")
+        return "\n".join(lines)
 
     if function.__doc__:  # None under ``python -OO``
-        function.__doc__ = _MARK.sub(entry, function.__doc__)
+        function.__doc__ = _MARK.sub(entries, function.__doc__)
     return function

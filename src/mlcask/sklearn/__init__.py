@@ -92,18 +92,12 @@ def save_model(
     ----------
     sk_model : estimator
         The scikit-learn model (any object skops or cloudpickle can write).
-    {path}
-    {conda_env}
-    {code_paths}
-    {mlflow_model}
+    {path, conda_env, code_paths, mlflow_model}
     serialization_format : {"skops", "cloudpickle", "pickle"}, default "skops"
         (None, as in MLflow, is the default.)
         How the estimator is written. skops builds only trusted types at load; the pickle
         formats run code and load only from a trusted (signed) model or with ``allow_pickle``.
-    {signature}
-    {input_example}
-    {pip_requirements}
-    {extra_pip_requirements}
+    {signature, input_example, pip_requirements, extra_pip_requirements}
     pyfunc_predict_fn : str, default "predict"
         The method pyfunc ``predict`` calls (``predict_proba``, ``decision_function``, ...). A model
         without ``predict`` (a transformer) is saved with the scikit-learn flavor only, with a

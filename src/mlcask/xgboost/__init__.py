@@ -61,14 +61,8 @@ def save_model(
     ----------
     xgb_model : xgboost.Booster or xgboost.XGBModel
         The trained model.
-    {path}
-    {conda_env}
-    {code_paths}
-    {mlflow_model}
-    {signature}
-    {input_example}
-    {pip_requirements}
-    {extra_pip_requirements}
+    {path, conda_env, code_paths, mlflow_model}
+    {signature, input_example, pip_requirements, extra_pip_requirements}
     model_format : {"ubj", "json"}, default "ubj"
         XGBoost's own file format. ``"xgb"`` (the legacy binary format, which XGBoost 3 no
         longer writes) is refused.
