@@ -97,7 +97,7 @@ def test_tensorspec_json_named_and_unnamed():
 
 
 def test_tensorspec_dtypes():
-    assert TensorSpec(np.dtype("str"), [-1]).to_dict()["tensor-spec"] == {"dtype": "str", "shape": [-1]}
+    assert TensorSpec(np.dtype("str"), [-1]).to_dict()["tensor-spec"] == {"dtype": "str", "shape": (-1,)}
     assert TensorSpec("float32", (-1, 2)).type == np.dtype("float32")  # str accepted too
     with pytest.raises(InvalidArgumentError, match='np.dtype\\("str"\\) instead of str160'):
         TensorSpec(np.dtype("<U5"), (-1,))
@@ -412,3 +412,11 @@ def test_convert_dataclass_to_schema_refuses_what_it_cannot_type():
         convert_dataclass_to_schema(nested)
     with pytest.raises(TypeError, match="int is not a dataclass"):
         convert_dataclass_to_schema(int)
+
+
+def test_tensor_spec_to_dict_shape_is_a_tuple_and_its_json_a_list():
+    spec = TensorSpec(np.dtype("float64"), [-1, 3], "x")
+    assert spec.to_dict() == {"name": "x", "type": "tensor", "tensor-spec": {"dtype": "float64", "shape": (-1, 3)}}
+    assert type(spec.to_dict()["tensor-spec"]["shape"]) is tuple
+    assert Schema([spec]).to_json() == '[{"name": "x", "type": "tensor", "tensor-spec": {"dtype": "float64", "shape": [-1, 3]}}]'
+    assert Schema.from_json(Schema([spec]).to_json()) == Schema([spec])

@@ -139,8 +139,8 @@ class TensorSpec:
         return True
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON dict MLflow writes (name first when named)."""
-        spec = {"dtype": self._dtype.name, "shape": list(self._shape)}
+        """The JSON dict MLflow writes (name first when named); the shape is a tuple, as in MLflow."""
+        spec = {"dtype": self._dtype.name, "shape": self._shape}
         if self._name is None:
             return {"type": "tensor", "tensor-spec": spec}
         return {"name": self._name, "type": "tensor", "tensor-spec": spec}
