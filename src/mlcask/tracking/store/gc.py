@@ -13,7 +13,7 @@ satisfy :class:`HardDeletingStore`; run ``mlcask gc`` against the server's datab
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import sqlalchemy as sa
@@ -91,15 +91,19 @@ def _delete_models(connection: sa.Connection, model_ids: Sequence[str]) -> None:
         connection.execute(logged_models.delete().where(logged_models.c.model_id.in_(part)))
 
 
-def _check_deleted(connection: sa.Connection, stage_column: sa.Column, key_column: sa.Column, key: Any,
-                   missing: str, not_deleted: str) -> None:
-    """Refuse a hard delete of the row ``key_column == key`` unless it exists (else ``missing``, a
-    not-found error) and is in the ``deleted`` stage (else ``not_deleted``, an invalid argument)."""
-    stage = connection.execute(sa.select(stage_column).where(key_column == key)).scalar()
-    if stage is None:
-        raise not_found(missing)
-    if stage != LifecycleStage.DELETED:
-        raise InvalidArgumentError(not_deleted)
+def _delete_experiment(connection: sa.Connection, number: int) -> None:
+    """Remove the experiment ``number`` with its runs, logged models, datasets and tags."""
+    _delete_runs(connection, list(connection.execute(
+        sa.select(runs.c.run_uuid).where(runs.c.experiment_id == number)).scalars()))
+    _delete_models(connection, list(connection.execute(
+        sa.select(logged_models.c.model_id).where(logged_models.c.experiment_id == number)).scalars()))
+    dataset_ids = list(connection.execute(
+        sa.select(datasets.c.dataset_uuid).where(datasets.c.experiment_id == number)).scalars())
+    for part in chunks(dataset_ids):
+        _delete_links(connection, sa.and_(inputs.c.source_type == "DATASET", inputs.c.source_id.in_(part)))
+    connection.execute(datasets.delete().where(datasets.c.experiment_id == number))
+    connection.execute(experiment_tags.delete().where(experiment_tags.c.experiment_id == number))
+    connection.execute(experiments.delete().where(experiments.c.experiment_id == number))
 
 
 class GarbageCollectionMixin(SqlStoreBase):
@@ -122,40 +126,40 @@ class GarbageCollectionMixin(SqlStoreBase):
         return self._deleted_ids(logged_models.c.model_id, logged_models.c.lifecycle_stage,
                                  logged_models.c.last_updated_timestamp_ms, older_than_ms)
 
-    def hard_delete_run(self, run_id: str) -> None:
+    def _hard_delete(self, stage_column: sa.Column, key_column: sa.Column, key: Any,
+                     delete: Callable[[sa.Connection], None], missing: str, not_deleted: str) -> None:
+        """In one transaction: refuse unless the row ``key_column == key`` exists (else ``missing``, a
+        not-found error) and is in the ``deleted`` stage (else ``not_deleted``, an invalid argument);
+        then ``delete`` it."""
         with self._write() as connection:
-            _check_deleted(connection, runs.c.lifecycle_stage, runs.c.run_uuid, run_id,
-                           f"Run with id={run_id} not found.",
-                           f"Run {run_id} is not in `deleted` lifecycle stage. Only runs in `deleted` lifecycle "
-                           "stage can be deleted.")
-            _delete_runs(connection, [run_id])
+            stage = connection.execute(sa.select(stage_column).where(key_column == key)).scalar()
+            if stage is None:
+                raise not_found(missing)
+            if stage != LifecycleStage.DELETED:
+                raise InvalidArgumentError(not_deleted)
+            delete(connection)
+
+    def hard_delete_run(self, run_id: str) -> None:
+        self._hard_delete(runs.c.lifecycle_stage, runs.c.run_uuid, run_id,
+                          lambda connection: _delete_runs(connection, [run_id]),
+                          f"Run with id={run_id} not found.",
+                          f"Run {run_id} is not in `deleted` lifecycle stage. Only runs in `deleted` lifecycle "
+                          "stage can be deleted.")
 
     def hard_delete_logged_model(self, model_id: str) -> None:
-        with self._write() as connection:
-            _check_deleted(connection, logged_models.c.lifecycle_stage, logged_models.c.model_id, model_id,
-                           f"Logged model with ID '{model_id}' not found.",
-                           f"Logged model {model_id} is not in `deleted` lifecycle stage. Only logged models in "
-                           "`deleted` lifecycle stage can be deleted.")
-            _delete_models(connection, [model_id])
+        self._hard_delete(logged_models.c.lifecycle_stage, logged_models.c.model_id, model_id,
+                          lambda connection: _delete_models(connection, [model_id]),
+                          f"Logged model with ID '{model_id}' not found.",
+                          f"Logged model {model_id} is not in `deleted` lifecycle stage. Only logged models in "
+                          "`deleted` lifecycle stage can be deleted.")
 
     def hard_delete_experiment(self, experiment_id: str) -> None:
         number = experiment_id_int(experiment_id)
         if number == int(DEFAULT_EXPERIMENT_ID):
             raise InvalidArgumentError("The Default experiment (id 0) cannot be permanently deleted: every store has "
                                        "it. Its deleted runs can be (--run-ids).")
-        with self._write() as connection:
-            _check_deleted(connection, experiments.c.lifecycle_stage, experiments.c.experiment_id, number,
-                           f"No Experiment with id={experiment_id} exists",
-                           f"Experiments ['{experiment_id}'] are not in the deleted lifecycle stage. Only "
-                           "experiments in the deleted lifecycle stage can be hard-deleted.")
-            _delete_runs(connection, list(connection.execute(
-                sa.select(runs.c.run_uuid).where(runs.c.experiment_id == number)).scalars()))
-            _delete_models(connection, list(connection.execute(
-                sa.select(logged_models.c.model_id).where(logged_models.c.experiment_id == number)).scalars()))
-            dataset_ids = list(connection.execute(
-                sa.select(datasets.c.dataset_uuid).where(datasets.c.experiment_id == number)).scalars())
-            for part in chunks(dataset_ids):
-                _delete_links(connection, sa.and_(inputs.c.source_type == "DATASET", inputs.c.source_id.in_(part)))
-            connection.execute(datasets.delete().where(datasets.c.experiment_id == number))
-            connection.execute(experiment_tags.delete().where(experiment_tags.c.experiment_id == number))
-            connection.execute(experiments.delete().where(experiments.c.experiment_id == number))
+        self._hard_delete(experiments.c.lifecycle_stage, experiments.c.experiment_id, number,
+                          lambda connection: _delete_experiment(connection, number),
+                          f"No Experiment with id={experiment_id} exists",
+                          f"Experiments ['{experiment_id}'] are not in the deleted lifecycle stage. Only "
+                          "experiments in the deleted lifecycle stage can be hard-deleted.")
