@@ -20,9 +20,17 @@ class InputExampleNotFoundError(MlcaskException, FileNotFoundError):
 SERVING_EXAMPLE_FILE_NAME = "serving_input_example.json"
 
 
+def _is_pydantic_object(value: Any) -> bool:
+    """A pydantic model instance (stored as its ``model_dump()``, as MLflow stores it)."""
+    return callable(getattr(value, "model_dump", None)) and any(
+        c.__module__.startswith("pydantic") for c in type(value).__mro__[1:])
+
+
 def _to_jsonable(value: Any) -> Any:
     import numpy as np
 
+    if _is_pydantic_object(value):
+        return _to_jsonable(value.model_dump())
     if isinstance(value, np.ndarray):
         return [_to_jsonable(v) for v in value.tolist()] if value.dtype == object else _clean(value.tolist())
     if isinstance(value, np.generic):
@@ -85,7 +93,7 @@ class InputExample:
         import pandas as pd
 
         self.inference_data, self.inference_params = split_example_and_params(example)
-        data = self.inference_data
+        data = self.inference_data.model_dump() if _is_pydantic_object(self.inference_data) else self.inference_data
         self.info: dict[str, Any] = {"artifact_path": EXAMPLE_FILE_NAME}
         serving: dict[str, Any] | None
         if isinstance(data, pd.Series):

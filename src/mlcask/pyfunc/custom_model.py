@@ -6,7 +6,10 @@ that reads MLflow's pickles (:mod:`mlcask.pyfunc.mlflow_compat`) can name them.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
+
+from mlcask.pyfunc.utils import check_parameter_names, pyfunc
 
 __all__ = ["PythonModel", "PythonModelContext"]
 
@@ -28,44 +31,6 @@ class PythonModelContext:
         return self._model_config
 
 
-_INVALID_SIGNATURE_MESSAGE = (
-    "Model's `{name}` method contains invalid parameters: {invalid}. Only the following parameter names are "
-    "allowed: context, model_input, and params. Note that invalid parameters will no longer be permitted in "
-    "future versions."
-)
-
-
-def check_parameter_names(func: Any, name: str) -> None:
-    """MLflow's FutureWarning for ``predict``/``predict_stream`` parameters it will refuse."""
-    import inspect
-    import warnings
-
-    try:
-        names = set(inspect.signature(func).parameters) - {"self"}
-    except (TypeError, ValueError):
-        return
-    invalid = names - {"context", "model_input", "params"}
-    if invalid:
-        warnings.warn(_INVALID_SIGNATURE_MESSAGE.format(name=name, invalid=invalid), FutureWarning, stacklevel=3)
-
-
-NO_TYPE_HINT_MESSAGE = (
-    "Add type hints to the `predict` method to enable data validation and automatic signature inference during "
-    "model logging. Check https://mlflow.org/docs/latest/model/python_model.html#type-hint-usage-in-pythonmodel "
-    "for more details."
-)
-
-
-def warn_without_input_hint(func: Any, stacklevel: int = 3) -> None:
-    """MLflow's UserWarning for a predict function whose model input has no type hint."""
-    import warnings
-
-    from mlcask.pyfunc.type_hints import predict_type_hints
-
-    if predict_type_hints(func).input is None:
-        warnings.warn(NO_TYPE_HINT_MESSAGE, UserWarning, stacklevel=stacklevel)
-
-
 class PythonModel:
     """Base class of custom models: override ``predict`` (and optionally ``load_context``).
 
@@ -74,16 +39,18 @@ class PythonModel:
     """
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
+        """As in MLflow, a type-hinted ``predict`` is wrapped to check its input on every call,
+        local calls included (:func:`mlcask.pyfunc.utils.pyfunc`); the function it wraps stays
+        ``predict.__wrapped__``, which is what the model's pickle holds."""
         super().__init_subclass__(**kwargs)
         if cls.__module__.startswith("mlcask."):
             return
-        for name in ("predict", "predict_stream"):
-            func = cls.__dict__.get(name)
-            if callable(func):
-                check_parameter_names(func, name)
+        stream = cls.__dict__.get("predict_stream")
+        if callable(stream):
+            check_parameter_names(stream, "predict_stream")
         predict = cls.__dict__.get("predict")
-        if callable(predict) and not getattr(predict, "_is_pyfunc", False):
-            warn_without_input_hint(predict, stacklevel=3)
+        if inspect.isfunction(predict) and not getattr(predict, "_is_pyfunc", False):
+            cls.predict = pyfunc(predict)  # type: ignore[method-assign]
 
     def load_context(self, context: PythonModelContext) -> None:
         """Called once at load time, with the model's artifacts; load heavy state here."""

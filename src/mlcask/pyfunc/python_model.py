@@ -105,6 +105,8 @@ def _dump_python_model(python_model: PythonModel, file: Path, compression: str |
                 return getattr, (_ModuleRef(), "PythonModel")
             if obj is FunctionPythonModel:  # and MLflow's wrapper of plain functions
                 return getattr, (_ModuleRef(), "_FunctionPythonModel")
+            if _is_checked_predict(obj):  # see _checked_predict_reduction
+                return _checked_predict_reduction(obj, super().reducer_override)
             return super().reducer_override(obj)
 
     opener = importlib.import_module(_COMPRESSIONS[compression][1]).open if compression else open
@@ -117,6 +119,39 @@ class _ModuleRef:
 
     def __reduce__(self) -> Any:
         return importlib.import_module, (MLFLOW_LOADER_MODULE,)
+
+
+class _MlflowPyfunc:
+    """Pickles as ``mlflow.pyfunc.model.pyfunc``: MLflow's ``@pyfunc`` decorator (mlcask's, when
+    mlcask loads the pickle: the unpickler maps that module to :mod:`mlcask.pyfunc.custom_model`)."""
+
+    def __call__(self, func: Any) -> Any:  # never called here: pickle needs a callable
+        from mlcask.pyfunc.utils import pyfunc
+
+        return pyfunc(func)
+
+    def __reduce__(self) -> Any:
+        return getattr, (_ModuleRef(), "pyfunc")
+
+
+def _is_checked_predict(obj: Any) -> bool:
+    return (inspect.isfunction(obj) and getattr(obj, "_is_pyfunc", False) and hasattr(obj, "__wrapped__")
+            and hasattr(obj, "input_type_hint"))
+
+
+def _checked_predict_reduction(checked: Any, reduce_function: Any) -> Any:
+    """A ``predict`` mlcask wrapped to check its input (:func:`mlcask.pyfunc.utils.checked_predict`)
+    pickles as ``pyfunc(<the function it wraps>)``, so that loading runs MLflow's own
+    ``@pyfunc`` on the user's function: MLflow gets its own checking wrapper, with no mlcask
+    code in the pickle. A function whose parameter names MLflow warns about is pickled bare
+    (MLflow's ``@pyfunc`` would warn at every load), and checks no input once loaded by MLflow."""
+    from mlcask.pyfunc.utils import invalid_parameter_names
+
+    original = checked.__wrapped__
+    if invalid_parameter_names(original):
+        reduced = reduce_function(original)
+        return reduce_function(checked) if reduced is NotImplemented else reduced
+    return _MlflowPyfunc(), (original,)
 
 
 def _load_python_model(model_dir: Path, name: str, compression: str | None = None) -> PythonModel:
@@ -210,9 +245,12 @@ def _older_than(version: str, than: str) -> bool:
         return False
 
 
-def _signature_and_model(python_model: Any, common: dict[str, Any]) -> None:
+def _signature_and_model(python_model: Any, common: dict[str, Any], checked: bool) -> None:
     """MLflow's rule: a signature implied by ``predict``'s type hints wins over one given
-    (with a warning when they differ); ``signature=False`` saves none."""
+    (with a warning when they differ); ``signature=False`` saves none. ``checked``: whether
+    the model given checks its input itself (MLflow's advice to decorate it otherwise)."""
+    import warnings
+
     from mlcask.models.model import Model
     from mlcask.pyfunc.type_hints import signature_from_type_hints
 
@@ -221,6 +259,9 @@ def _signature_and_model(python_model: Any, common: dict[str, Any]) -> None:
     hinted = signature_from_type_hints(python_model.predict_type_hints)
     if hinted is None:
         return
+    if not checked:
+        warnings.warn("Decorate your function with `@mlflow.pyfunc.utils.pyfunc` to enable auto data validation "
+                      "against model input type hints.", UserWarning, stacklevel=4)
     given = common.get("signature")
     if given is not None and given != hinted:
         _logger.warning("Provided signature does not match the signature inferred from the Python model's `predict` "
@@ -264,9 +305,9 @@ def as_python_model(python_model: Any, common: dict[str, Any]) -> PythonModel:
     if isinstance(python_model, PythonModel) or callable(getattr(python_model, "predict", None)):
         return python_model
     if not getattr(python_model, "_is_pyfunc", False):
-        from mlcask.pyfunc.custom_model import warn_without_input_hint
+        from mlcask.pyfunc.utils import pyfunc
 
-        warn_without_input_hint(python_model, stacklevel=5)
+        pyfunc(python_model)  # MLflow applies @pyfunc: its warnings, and its error for a malformed hint
     if all(common.get(k) is None for k in ("input_example", "pip_requirements", "extra_pip_requirements")):
         raise InvalidArgumentError("If `python_model` is a callable object, at least one of `input_example`, "
                                    "`pip_requirements`, or `extra_pip_requirements` must be specified.")
@@ -284,8 +325,9 @@ def save_python_model(path: str | os.PathLike, python_model: Any, *, artifacts: 
 
     from mlcask.models.packaging import save_model_folder
 
+    given = python_model if callable(python_model) else getattr(python_model, "predict", None)  # MLflow's rule
     python_model = as_python_model(python_model, common)
-    _signature_and_model(python_model, common)
+    _signature_and_model(python_model, common, checked=getattr(given, "_is_pyfunc", False))
     _check_example_against_signature(common)
     compression = _compression(MLFLOW_LOG_MODEL_COMPRESSION.get(), "MLFLOW_LOG_MODEL_COMPRESSION")
     pickle_name = PYTHON_MODEL_FILE_NAME + (_COMPRESSIONS[compression][0] if compression else "")

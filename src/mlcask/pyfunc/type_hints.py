@@ -5,8 +5,8 @@ MLflow 3 reads ``def predict(self, model_input: list[str]) -> list[str]`` as the
 the hint instead of the signature. The same rules here: the input hint must be
 ``list[...]`` of ``int``, ``float``, ``str``, ``bool``, ``bytes``, ``datetime``, ``Any``,
 or lists and ``dict[str, ...]`` of those; ``pandas.DataFrame``, ``pandas.Series`` and
-``numpy.ndarray`` hints are accepted but imply no signature. Pydantic models are not
-supported (the signature is then left to the input example).
+``numpy.ndarray`` hints are accepted but imply no signature. A pydantic model is an
+object whose properties are its fields; a dict given for it becomes an instance.
 """
 
 from __future__ import annotations
@@ -57,19 +57,22 @@ def _no_signature_hints() -> tuple[Any, ...]:
     return pd.DataFrame, pd.Series, np.ndarray
 
 
-def _mentions_pydantic(hint: Any) -> bool:
-    if isinstance(hint, type) and any(c.__module__.startswith("pydantic") for c in hint.__mro__[1:]):
-        return True
-    return any(_mentions_pydantic(arg) for arg in typing.get_args(hint))
+def is_pydantic_model(hint: Any) -> bool:
+    """Whether ``hint`` is a pydantic ``BaseModel`` subclass (False when pydantic is not installed)."""
+    if not isinstance(hint, type) or not any(c.__module__.startswith("pydantic") for c in hint.__mro__[1:]):
+        return False
+    import pydantic
+
+    return issubclass(hint, pydantic.BaseModel)
 
 
 def no_signature_hint(hint: Any) -> bool:
-    """A hint accepted but implying no signature (DataFrame, Series, ndarray, pydantic models)."""
-    return hint in _no_signature_hints() or _mentions_pydantic(hint)
+    """A hint accepted but implying no signature (DataFrame, Series, ndarray)."""
+    return hint in _no_signature_hints()
 
 
 def hint_repr(hint: Any) -> str:
-    return hint.__name__ if type(hint) is type else str(hint)
+    return hint.__name__ if type(hint) is type or is_pydantic_model(hint) else str(hint)
 
 
 def predict_type_hints(func: Any, input_index: int = 0) -> TypeHints:
@@ -94,6 +97,8 @@ def _column_type(hint: Any) -> tuple[Any, bool]:
         return AnyType(), True
     if hint in _PRIMITIVES:
         return DataType[_PRIMITIVES[hint]], True
+    if is_pydantic_model(hint):
+        return _object_of_model(hint), True
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin is list:
         return Array(_column_type(_list_element(hint))[0]), True
@@ -113,6 +118,24 @@ def _column_type(hint: Any) -> tuple[Any, bool]:
         raise InvalidTypeHintError(f"Invalid type hint `{hint_repr(hint)}`, it must include a valid element type. "
                                    f"{SUPPORTED_TYPE_HINT_MSG}")
     raise InvalidArgumentError(f"Unsupported type hint `{hint_repr(hint)}`. {SUPPORTED_TYPE_HINT_MSG}")
+
+
+def _object_of_model(model: Any) -> Any:
+    """The object type of a pydantic model: one property per field, optional fields not required
+    (an optional field must have a default, as MLflow requires)."""
+    from mlcask.types import Object, Property
+
+    properties = []
+    for name, field in model.model_fields.items():
+        if field.annotation is None:
+            raise InvalidTypeHintError("The following fields in the Pydantic model do not have type annotations: "
+                                       f"{[name]}. Please add type annotations to these fields.")
+        column, required = _column_type(field.annotation)
+        if not required and field.is_required():
+            raise InvalidTypeHintError(f"Optional field `{name}` in Pydantic model `{model.__name__}` doesn't have "
+                                       "a default value. Please set default value to None for this field.")
+        properties.append(Property(name, column, required=required))
+    return Object(properties)
 
 
 def _list_element(hint: Any) -> Any:
@@ -161,8 +184,8 @@ def signature_from_type_hints(hints: TypeHints) -> Any:
     from mlcask.models.signature import ModelSignature
     from mlcask.types import AnyType, ColSpec, Schema
 
-    if hints.input is None or hints.input in _no_signature_hints() or _mentions_pydantic(hints.input):
-        return None  # pydantic hints: not supported here; the input example gives the signature
+    if hints.input is None or hints.input in _no_signature_hints():
+        return None
     try:
         inputs = schema_of_list_hint(hints.input)
     except InvalidTypeHintError as exc:
@@ -184,65 +207,115 @@ def signature_from_type_hints(hints: TypeHints) -> Any:
 
 
 # -- checking data at predict time -------------------------------------------------------
+def _validate_model(data: Any, model: Any) -> Any:
+    """A pydantic model hint: an instance or a dict of its fields (strictly typed) -> an instance."""
+    import pydantic
+
+    if isinstance(data, pydantic.BaseModel):
+        fields = data.model_dump()
+    elif isinstance(data, dict):
+        fields = data
+    else:
+        raise InvalidArgumentError("Expecting example to be a dictionary or pydantic model instance for Pydantic "
+                                   f"type hint, got {type(data)}")
+    try:
+        model.model_validate(fields, strict=True)
+    except pydantic.ValidationError as exc:
+        raise InvalidArgumentError(
+            f"Data doesn't match type hint, error: {exc}. Expected fields in the type hint: {model.model_fields}; "
+            f"passed data: {fields}. Check https://mlflow.org/docs/latest/model/python_model.html"
+            "#pydantic-model-type-hints-data-conversion for more details.") from exc
+    return model(**fields) if isinstance(data, dict) else data
+
+
+def _validate_items(pairs: Any, element: Any) -> tuple[list[tuple[Any, Any]], list[tuple[str, Any, str]]]:
+    """(key, converted value) for each valid pair; (key, value, error) for each invalid one."""
+    valid, invalid = [], []
+    for key, value in pairs:
+        try:
+            valid.append((key, _validate(value, element)))
+        except InvalidArgumentError as exc:
+            invalid.append((key, value, exc.message))
+    return valid, invalid
+
+
+def _validate_list(data: Any, element: Any) -> list[Any]:
+    if not isinstance(data, list):
+        raise InvalidArgumentError(f"Expected list, but got {type(data).__name__}")
+    valid, invalid = _validate_items(enumerate(data), element)
+    if invalid:
+        errors = [(str(value), message) for _, value, message in invalid]
+        shown = f"{errors[:5]} ... (truncated)" if len(errors) > 5 else errors
+        raise InvalidArgumentError(f"Failed to validate data against type hint `list[{hint_repr(element)}]`, "
+                                   f"invalid elements: {shown}")
+    return [value for _, value in valid]
+
+
+def _validate_dict(data: Any, element: Any) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise InvalidArgumentError(f"Expected dict, but got {type(data).__name__}")
+    errors = {str(k): f"Key must be a string, got {type(k).__name__}" for k in data if not isinstance(k, str)}
+    valid, invalid = _validate_items(((k, v) for k, v in data.items() if isinstance(k, str)), element)
+    errors.update({key: message for key, _, message in invalid})
+    if errors:
+        raise InvalidArgumentError(f"Failed to validate data against type hint `dict[str, {hint_repr(element)}]`, "
+                                   f"invalid elements: {errors}")
+    return dict(valid)
+
+
 def _validate(data: Any, hint: Any) -> Any:
+    """``data`` checked against ``hint``, dicts given for pydantic models made instances."""
     if hint is Any:
         return data
+    if is_pydantic_model(hint):
+        return _validate_model(data, hint)
     if hint in _PRIMITIVES:
         if isinstance(data, hint):
             return data
         raise InvalidArgumentError(f"Expected type {hint_repr(hint)}, but got {type(data).__name__}")
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin is list:
-        if not isinstance(data, list):
-            raise InvalidArgumentError(f"Expected list, but got {type(data).__name__}")
-        invalid = []
-        for item in data:
-            try:
-                _validate(item, args[0])
-            except InvalidArgumentError as exc:
-                invalid.append((str(item), exc.message))
-        if invalid:
-            shown = f"{invalid[:5]} ... (truncated)" if len(invalid) > 5 else invalid
-            raise InvalidArgumentError(f"Failed to validate data against type hint `list[{hint_repr(args[0])}]`, "
-                                       f"invalid elements: {shown}")
-        return data
+        return _validate_list(data, args[0])
     if origin is dict:
-        if not isinstance(data, dict):
-            raise InvalidArgumentError(f"Expected dict, but got {type(data).__name__}")
-        invalid_items: dict[str, str] = {}
-        for key, value in data.items():
-            if not isinstance(key, str):
-                invalid_items[str(key)] = f"Key must be a string, got {type(key).__name__}"
-                continue
-            try:
-                _validate(value, args[1])
-            except InvalidArgumentError as exc:
-                invalid_items[key] = exc.message
-        if invalid_items:
-            raise InvalidArgumentError(f"Failed to validate data against type hint `dict[str, "
-                                       f"{hint_repr(args[1])}]`, invalid elements: {invalid_items}")
-        return data
-    return data  # unions, DataFrame, ndarray...: not checked (MLflow takes unions as Any)
+        return _validate_dict(data, args[1])
+    if origin in _UNIONS and type(None) in args and len(args) == 2:
+        return data if data is None else _validate(data, next(a for a in args if a is not type(None)))
+    return data  # other unions, DataFrame, ndarray...: not checked (MLflow takes unions as Any)
+
+
+def _effective(hint: Any) -> Any:
+    """``X`` for ``Optional[X]``; the hint itself otherwise."""
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) in _UNIONS and type(None) in args and len(args) == 2:
+        return next(a for a in args if a is not type(None))
+    return hint
+
+
+def _rows_of_frame(data: Any, hint: Any) -> list[Any]:
+    """A DataFrame given for a ``list[...]`` hint: its rows (``list[dict]``, ``list[<pydantic model>]``)
+    or its first column (any other element type)."""
+    if not _is_list(_effective(hint)):
+        raise InvalidArgumentError("Only `list[...]` type hint supports pandas DataFrame input with a single "
+                                   f"column. But got {hint_repr(hint)}.")
+    element = _list_element(_effective(hint))
+    if element is dict or typing.get_origin(element) is dict or is_pydantic_model(element):
+        rows = data.iloc[:, 0].tolist() if list(data.columns) == [0] else data.to_dict(orient="records")
+    else:
+        rows = data.iloc[:, 0].tolist()
+    return [item.tolist() if hasattr(item, "tolist") and not isinstance(item, (str, bytes)) else item
+            for item in rows]
 
 
 def convert_and_validate(data: Any, hint: Any) -> Any:
     """The model input as ``predict`` declares it: a one-column DataFrame becomes a list
-    (``list[dict]``: its rows), and the result is checked against ``hint`` with MLflow's errors."""
+    (``list[dict]``: its rows), dicts given for pydantic models become instances, and the
+    result is checked against ``hint`` with MLflow's errors."""
     import pandas as pd
 
-    if hint is None or hint in _no_signature_hints() or _mentions_pydantic(hint):
+    if hint is None or hint in _no_signature_hints():
         return data
     if isinstance(data, pd.DataFrame):
-        if not _is_list(hint):
-            raise InvalidArgumentError("Only `list[...]` type hint supports pandas DataFrame input with a single "
-                                       f"column. But got {hint_repr(hint)}.")
-        element = _list_element(hint)
-        if element is dict or typing.get_origin(element) is dict:
-            data = data.iloc[:, 0].tolist() if list(data.columns) == [0] else data.to_dict(orient="records")
-        else:
-            data = data.iloc[:, 0].tolist()
-        data = [item.tolist() if hasattr(item, "tolist") and not isinstance(item, (str, bytes)) else item
-                for item in data]
+        data = _rows_of_frame(data, hint)
     elif isinstance(data, pd.Series) and _is_list(hint):
         data = data.tolist()
     return _validate(data, hint)
