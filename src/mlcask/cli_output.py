@@ -4,6 +4,7 @@ store's results, and errors shown as one line (exit 2 for what the user typed, 1
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ from mlcask.exceptions import (
     RESOURCE_DOES_NOT_EXIST,
     MlcaskException,
 )
+from mlcask.utils import iter_pages
 
 __all__ = ["Group", "all_pages", "echo_json", "option_errors", "output_option", "table", "when"]
 
@@ -64,14 +66,7 @@ def echo_json(value: Any) -> None:
 
 def all_pages(fetch: Callable[[str | None], Any], limit: int | None = None) -> list[Any]:
     """Every item of a paged search (``fetch(page_token)`` returns a list with ``.token``), at most ``limit``."""
-    found: list[Any] = []
-    token = None
-    while True:
-        page = fetch(token)
-        found.extend(page)
-        token = getattr(page, "token", None)
-        if not token or (limit is not None and len(found) >= limit):
-            return found if limit is None else found[:limit]
+    return list(itertools.islice(iter_pages(fetch), limit))
 
 
 @contextmanager

@@ -6,7 +6,7 @@ The package itself imports nothing heavy: its submodules load on first use.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 __all__ = ["get_results_from_paginated_fn", "truncate_and_ellipsize", "truncate_dict"]
@@ -37,6 +37,18 @@ def truncate_dict(d: dict[Any, Any], max_key_length: int | None = None,
             _logger.warning("Truncated the value of the key `%s`. Truncated value: `%s`", key, value)
         truncated[key] = value
     return truncated
+
+
+def iter_pages(search: Callable[[str | None], Any]) -> Iterator[Any]:
+    """Every item of a paged search, lazily: ``search(page_token)`` returns a page (a list with a
+    ``token`` for the next one, None or empty on the last); an empty page ends it."""
+    token = None
+    while True:
+        page = search(token)
+        yield from page
+        token = getattr(page, "token", None)
+        if not token or not page:
+            return
 
 
 def get_results_from_paginated_fn(paginated_fn: Callable[[int, str | None], Any], max_results_per_page: int,

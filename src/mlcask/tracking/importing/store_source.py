@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import urllib.parse
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from mlcask.entities import LifecycleStage, LoggedModel, Run, ViewType
@@ -27,21 +27,11 @@ from mlcask.tracking.importing.records import (
     VersionRecord,
     link_model_metrics,
 )
+from mlcask.utils import iter_pages
 from mlcask.utils.redaction import redact_uri
 
 __all__ = ["StoreSource"]
 _PAGE = 1000
-
-
-def _pages(search: Callable[[str | None], Any]) -> Iterator[Any]:
-    """Every item of a paged search: ``search(page_token)`` returns a list with a ``token``."""
-    token = None
-    while True:
-        page = search(token)
-        yield from page
-        token = getattr(page, "token", None)
-        if not token:
-            return
 
 
 def _point(metric: Any) -> MetricPoint:
@@ -77,14 +67,14 @@ class StoreSource:
 
     # -- experiments and runs --------------------------------------------------------------------
     def experiments(self) -> list[ExperimentRecord]:
-        found = _pages(lambda token: self.tracking.search_experiments(
+        found = iter_pages(lambda token: self.tracking.search_experiments(
             view_type=ViewType.ALL, max_results=_PAGE, page_token=token))
         records = [ExperimentRecord(e.experiment_id, e.name, e.artifact_location, e.lifecycle_stage,
                                     e.creation_time, e.last_update_time, dict(e.tags)) for e in found]
         return sorted(records, key=lambda r: int(r.experiment_id))
 
     def run_ids(self, experiment_id: str) -> list[str]:
-        found = _pages(lambda token: self.tracking.search_runs(
+        found = iter_pages(lambda token: self.tracking.search_runs(
             [experiment_id], run_view_type=ViewType.ALL, max_results=_PAGE,
             order_by=["attributes.start_time ASC"], page_token=token))
         return [run.info.run_id for run in found]
@@ -142,7 +132,7 @@ class StoreSource:
 
     # -- logged models ---------------------------------------------------------------------------
     def _search_models(self, experiment_id: str) -> list[LoggedModel]:
-        return list(_pages(lambda token: self.tracking.search_logged_models(
+        return list(iter_pages(lambda token: self.tracking.search_logged_models(
             [experiment_id], max_results=100, page_token=token)))
 
     def logged_model_ids(self, experiment_id: str) -> list[str]:
@@ -158,14 +148,14 @@ class StoreSource:
 
     # -- registry --------------------------------------------------------------------------------
     def registered_models(self) -> Iterator[RegisteredModelRecord]:
-        found = list(_pages(lambda token: self.registry.search_registered_models(
+        found = list(iter_pages(lambda token: self.registry.search_registered_models(
             max_results=_PAGE, page_token=token)))
         for model in sorted(found, key=lambda m: m.name):
             record = RegisteredModelRecord(model.name, model.creation_timestamp, model.last_updated_timestamp,
                                            model.description or None, dict(model.tags),
                                            {alias: int(version) for alias, version in model.aliases.items()})
             quoted = model.name.replace("'", "\\'")
-            versions = _pages(lambda token, q=quoted: self.registry.search_model_versions(
+            versions = iter_pages(lambda token, q=quoted: self.registry.search_model_versions(
                 filter_string=f"name='{q}'", max_results=_PAGE, page_token=token))
             record.versions = sorted((VersionRecord(
                 int(v.version), v.creation_timestamp, v.last_updated_timestamp, v.description or None, v.user_id or None,
