@@ -246,3 +246,95 @@ def test_an_external_model_is_refused_by_pyfunc_until_a_model_is_logged_into_it(
     assert loaded.predict(pd.DataFrame({"x": [1, 2]}))["x"].tolist() == [2, 4]
     assert "mlflow.model.isExternal" not in mlcask.get_logged_model(model.model_id).tags
     assert "mlflow.model.isExternal" not in (mlcask.models.Model.load(logged.model_uri).metadata or {})
+
+
+# Runs as is with ``mlflow`` (MLflow's venv) and with ``mlcask as mlflow``; fills ``printed`` with what
+# both must agree on: the order of a model's metrics and the dataset of a value logged with a
+# dataset entity read back from the run's inputs.
+_METRICS_SCENARIO = '''
+{imports}
+Metric = mlflow.entities.Metric
+
+mlflow.set_tracking_uri({uri!r})
+client = mlflow.MlflowClient()
+with mlflow.start_run() as run:
+    run_id = run.info.run_id
+    source = HTTPDatasetSource(url="some_uri")
+    mlflow.log_input(MetaDataset(source=source, name="my_dataset", digest="12345678"), context="eval")
+    entity = mlflow.get_run(run_id).inputs.dataset_inputs[0].dataset
+    model = mlflow.initialize_logged_model("m")
+    client.log_batch(run_id, metrics=[Metric("b", 1.0, 3000, 0, model_id=model.model_id),
+                                      Metric("a", 5.0, 2000, 5, model_id=model.model_id),
+                                      Metric("a", 1.0, 3000, 1, model_id=model.model_id)])
+    mlflow.log_metric("a", 2.0, step=9, timestamp=1000, model_id=model.model_id)
+    mlflow.log_metric("a", 3.0, step=2, timestamp=4000, model_id=model.model_id)
+    mlflow.log_metric("accuracy", 0.95, dataset=entity, model_id=model.model_id, timestamp=5000)
+    mlflow.log_metric("recall", 0.8, dataset=entity)
+metrics = mlflow.get_logged_model(model.model_id).metrics
+printed = {{
+    "order": [[m.key, m.value, m.step, m.timestamp] for m in metrics],
+    "last_per_key": {{m.key: m.value for m in metrics}},
+    "datasets": {{m.key: [m.dataset_name, m.dataset_digest] for m in metrics}},
+    "run": mlflow.get_run(run_id).data.metrics,
+}}
+'''
+
+
+def test_a_models_metrics_come_back_in_the_order_they_were_logged(tracking):
+    from mlcask.entities import Metric
+
+    client = mlcask.MlflowClient()
+    with mlcask.start_run() as run:
+        model = mlcask.initialize_logged_model("m")
+        client.log_batch(run.info.run_id, metrics=[Metric("b", 1.0, 3000, 0, model_id=model.model_id),
+                                                   Metric("a", 5.0, 2000, 5, model_id=model.model_id)])
+        mlcask.log_metric("a", 2.0, step=9, timestamp=1000, model_id=model.model_id)
+        mlcask.log_metric("a", 3.0, step=2, timestamp=4000, model_id=model.model_id)
+        mlcask.log_metric("linked", 7.0)  # a run value, linked at step 0 by log_model: after those above
+        mlcask.pyfunc.log_model(name="m", python_model=Echo(), model_id=model.model_id)
+    metrics = mlcask.get_logged_model(model.model_id).metrics
+    assert [(m.key, m.step) for m in metrics] == [("b", 0), ("a", 5), ("a", 9), ("a", 2), ("linked", 0)]
+    # MLflow's tests build {key: value} from the list: the most recently logged value wins, as in MLflow
+    assert {m.key: m.value for m in metrics} == {"b": 1.0, "a": 3.0, "linked": 7.0}
+    assert mlcask.get_run(run.info.run_id).data.metrics["a"] == 2.0  # the run's latest: the highest step
+
+
+def test_log_metric_takes_a_dataset_entity_read_back_from_the_run(tracking):
+    from mlcask.data.http_dataset_source import HTTPDatasetSource
+    from mlcask.data.meta_dataset import MetaDataset
+
+    with mlcask.start_run() as run:
+        mlcask.log_input(MetaDataset(source=HTTPDatasetSource(url="u"), name="my_dataset", digest="12345678"),
+                         context="eval")
+        entity = mlcask.get_run(run.info.run_id).inputs.dataset_inputs[0].dataset
+        model = mlcask.initialize_logged_model("m")
+        mlcask.log_metric("accuracy", 0.95, dataset=entity, model_id=model.model_id)
+        mlcask.log_metric("recall", 0.8, dataset=entity)
+    assert mlcask.get_run(run.info.run_id).data.metrics == {"accuracy": 0.95, "recall": 0.8}
+    (value,) = mlcask.get_logged_model(model.model_id).metrics
+    assert (value.key, value.dataset_name, value.dataset_digest) == ("accuracy", "my_dataset", "12345678")
+    assert [i.dataset.name for i in mlcask.get_run(run.info.run_id).inputs.dataset_inputs] == ["my_dataset"]
+
+
+@pytest.mark.interop
+@pytest.mark.slow
+def test_a_models_metrics_order_and_datasets_are_mlflows(tmp_path, tracking_state):
+    import json
+
+    from bench.mlflow_env import run_in_mlflow
+
+    def imports(package):
+        return (f"{'import mlflow' if package == 'mlflow' else 'import mlcask as mlflow'}\n"
+                f"from {package}.data.http_dataset_source import HTTPDatasetSource\n"
+                f"from {package}.data.meta_dataset import MetaDataset\nimport json")
+
+    mlflow_uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    code = _METRICS_SCENARIO.format(imports=imports("mlflow"), uri=mlflow_uri) + "print(json.dumps(printed))\n"
+    theirs = json.loads(run_in_mlflow(code, cwd=tmp_path).strip().splitlines()[-1])
+    mlcask_uri = f"sqlite:///{tmp_path / 'mlcask.db'}"
+    tracking_state(mlcask_uri, tmp_path / "artifacts")
+    scope: dict = {"__name__": "scenario"}
+    exec(compile(_METRICS_SCENARIO.format(imports=imports("mlcask"), uri=mlcask_uri), "scenario", "exec"), scope)
+    ours = json.loads(json.dumps(scope["printed"]))
+    assert theirs["last_per_key"] == {"b": 1.0, "a": 3.0, "accuracy": 0.95}
+    assert ours == theirs

@@ -111,9 +111,10 @@ class LoggedModelsMixin(RunLoggingMixin):
                 for row in connection.execute(sa.select(table).where(table.c.model_id.in_(chunk))
                                               .order_by(table.c.key)):
                     getattr(loaded[row.model_id], field)[row.key] = row.value
-            values = model_metric_values()
+            values = model_metric_values()  # in the order they were logged, as MLflow's store returns them:
+            # so the last value of a key is its most recently logged one
             for row in connection.execute(sa.select(values).where(values.c.model_id.in_(chunk)).order_by(
-                    values.c.model_id, values.c.key, values.c.step, values.c.timestamp, values.c.id)):
+                    values.c.model_id, values.c.id)):
                 model = loaded.get(row.model_id)  # None: values logged for an id that is no model here
                 if model is not None:
                     model.metrics = model.metrics or []  # None for a model without metrics, as MLflow's
