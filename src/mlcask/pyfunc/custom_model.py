@@ -1,7 +1,9 @@
 """The base classes of custom models: ``PythonModel`` and the ``PythonModelContext`` it receives.
 
 Kept apart from saving and loading (:mod:`mlcask.pyfunc.python_model`) so the unpickler
-that reads MLflow's pickles (:mod:`mlcask.pyfunc.mlflow_compat`) can name them.
+that reads MLflow's pickles (:mod:`mlcask.pyfunc.mlflow_compat`) can name them. That
+unpickler reads ``mlflow.pyfunc.model`` as this module, so ``pyfunc`` here (imported from
+:mod:`mlcask.pyfunc.utils`) is what a pickled type-hinted ``predict`` is re-wrapped with.
 """
 
 from __future__ import annotations
