@@ -308,3 +308,111 @@ def test_import_of_the_flavor_stays_lazy():
             "'mlcask.autologging' not in sys.modules; "
             "assert callable(m.autolog) and m.autolog.__name__ == 'autolog'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def _model_metrics_view(model, run_id):
+    """What MLflow's tests read of an autologged model's metrics: the dict they build from the list
+    (the last value per key wins), and which model each value of the run's history belongs to."""
+    client = mlcask.MlflowClient()
+    owners = {m.model_id for key in client.get_run(run_id).data.metrics
+              for m in client.get_metric_history(run_id, key)}
+    return {m.key: m.value for m in model.metrics}, owners
+
+
+def test_train_logs_every_iterations_metrics_for_the_model_it_logs(autolog, data):
+    X_train, y_train, X_test, y_test = data
+    train_set = lgb.Dataset(X_train, y_train)
+    lgb.train({"objective": "binary", "verbose": -1, "num_threads": 1, "learning_rate": 0.8, "min_data_in_leaf": 2},
+              train_set, 300, valid_sets=[train_set, lgb.Dataset(X_test, y_test, reference=train_set)],
+              valid_names=["train", "valid"], callbacks=[lgb.early_stopping(3, verbose=False)])
+    run = only_run()
+    model = mlcask.last_logged_model()
+    (logged,) = logged_models(run)
+    assert model.model_id == logged.model_id and model.status == "READY" and model.name == "model"
+    as_dict, owners = _model_metrics_view(model, run.info.run_id)
+    assert as_dict == run.data.metrics  # the latest value of every key, early stopping's extra step included
+    assert owners == {model.model_id}  # every iteration's value was logged for the model
+    iterations = len(history(run.info.run_id, "valid-binary_logloss"))
+    assert len(model.metrics) == 2 * iterations + 2  # two keys per iteration, plus stopped/best_iteration
+    assert all(m.run_id == run.info.run_id for m in model.metrics)
+
+
+def test_fit_links_only_its_step_zero_values_to_the_estimator_model(autolog, data):
+    X_train, y_train, X_test, y_test = data
+    classifier().fit(X_train, y_train, eval_set=[(X_test, y_test)])
+    (model,) = logged_models(only_run())
+    # The scikit-learn API logs the estimator after training (as MLflow): log_model links the values at step 0.
+    assert [(m.key, m.step) for m in model.metrics] == [("valid_0-binary_logloss", 0)]
+
+
+def test_a_fit_mocked_around_autolog_is_not_brought_back_when_autolog_is_turned_off(autolog, data):
+    from unittest import mock
+
+    mlcask.lightgbm.autolog(disable=True)
+    real_fit = lgb.LGBMClassifier.__dict__["fit"]
+
+    def mocked_fit(self, *args, **kwargs):
+        return real_fit(self, *args, **kwargs)
+
+    with mock.patch.object(lgb.LGBMClassifier, "fit", mocked_fit):
+        autolog()
+        assert lgb.LGBMClassifier.__dict__["fit"] is not mocked_fit
+    assert lgb.LGBMClassifier.__dict__["fit"] is real_fit  # the mock undid the patch
+    mlcask.lightgbm.autolog(disable=True)
+    assert lgb.LGBMClassifier.__dict__["fit"] is real_fit  # reverting does not put the mock back
+    autolog(registered_model_name="reg")
+    X_train, y_train, _, _ = data
+    with mlcask.start_run():
+        classifier().fit(X_train, y_train)
+    assert mlcask.MlflowClient().get_registered_model("reg").latest_versions[0].version == "1"
+
+
+# Runs as is with ``mlflow`` (MLflow's venv) and with ``mlcask as mlflow``; prints what both must agree on.
+_TRAIN_SCENARIO = '''
+import json
+import lightgbm as lgb
+import numpy as np
+{imports}
+
+mlflow.set_tracking_uri({uri!r})
+rng = np.random.default_rng(0)
+X = rng.normal(size=(300, 4))
+y = (X[:, 0] + 0.3 * rng.normal(size=300) > 0).astype(int)
+train = lgb.Dataset(X[:200], y[:200], free_raw_data=False)
+mlflow.lightgbm.autolog()
+lgb.train({{"objective": "binary", "verbose": -1, "num_threads": 1, "learning_rate": 0.8, "min_data_in_leaf": 2}},
+          train, 60, valid_sets=[train, lgb.Dataset(X[200:], y[200:], reference=train)],
+          valid_names=["train", "valid"], callbacks=[lgb.early_stopping(3, verbose=False)])
+client = mlflow.MlflowClient()
+run = client.get_run(mlflow.last_active_run().info.run_id)
+model = mlflow.last_logged_model()
+printed = {{
+    "keys_steps": sorted([m.key, m.step] for m in model.metrics),
+    "dict_is_run_metrics": {{m.key: m.value for m in model.metrics}} == run.data.metrics,
+    "last_of_each_key": {{m.key: m.step for m in model.metrics}},
+    "status": str(model.status), "name": model.name,
+}}
+print(json.dumps(printed))
+'''
+
+
+@pytest.mark.interop
+@pytest.mark.slow
+def test_train_links_metrics_to_the_model_as_mlflow_does(tmp_path, tracking_state):
+    from bench.mlflow_env import run_in_mlflow
+
+    mlflow_uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    theirs = json.loads(run_in_mlflow(_TRAIN_SCENARIO.format(imports="import mlflow", uri=mlflow_uri),
+                                      cwd=tmp_path).strip().splitlines()[-1])
+    mlcask_uri = f"sqlite:///{tmp_path / 'mlcask.db'}"
+    tracking_state(mlcask_uri, tmp_path / "artifacts")
+    code = _TRAIN_SCENARIO.format(imports="import mlcask as mlflow", uri=mlcask_uri).replace(
+        "print(json.dumps(printed))", "")
+    scope: dict = {"__name__": "scenario"}
+    try:
+        exec(compile(code, "scenario", "exec"), scope)
+    finally:
+        mlcask.lightgbm.autolog(disable=True)
+    ours = json.loads(json.dumps(scope["printed"]))
+    assert theirs["dict_is_run_metrics"] is True and theirs["last_of_each_key"]["stopped_iteration"] == 0
+    assert ours == theirs

@@ -473,3 +473,97 @@ def test_big_sparse_training_data_is_not_densified_for_its_dataset(monkeypatch):
     assert dataset.profile == {"features_shape": [20_000, 30], "features_size": 600_000,
                                            "features_nbytes": 2_400_000}
     assert dataset.name == "big" and dataset.digest == boosting.dataset_from(data, "big").digest
+
+
+def test_train_logs_every_iterations_metrics_for_the_model_it_logs(autolog, data):
+    X_train, y_train, X_test, y_test = data
+    dtrain, dtest = xgb.DMatrix(X_train, y_train), xgb.DMatrix(X_test, y_test)
+    xgb.train({"objective": "binary:logistic", "eta": 1.0, "max_depth": 6, "nthread": 1}, dtrain, 200,
+              evals=[(dtrain, "train"), (dtest, "valid")], early_stopping_rounds=3, verbose_eval=False)
+    run = only_run()
+    model = mlcask.last_logged_model()
+    (logged,) = logged_models(run)
+    assert model.model_id == logged.model_id and model.status == "READY" and model.name == "model"
+    # MLflow's tests compare {key: value} over the model's metrics with the run's latest values
+    assert {m.key: m.value for m in model.metrics} == run.data.metrics
+    client = mlcask.MlflowClient()
+    iterations = len(history(run.info.run_id, "valid-logloss"))
+    assert {m.model_id for m in client.get_metric_history(run.info.run_id, "train-logloss")} == {model.model_id}
+    assert len(model.metrics) == 2 * iterations + 2  # two keys per iteration, plus stopped/best_iteration
+
+
+def test_train_without_log_models_creates_no_model(autolog, data):
+    autolog(log_models=False)
+    X_train, y_train, _, _ = data
+    dtrain = xgb.DMatrix(X_train, y_train)
+    xgb.train({"objective": "binary:logistic", "nthread": 1}, dtrain, 3, evals=[(dtrain, "train")])
+    run = only_run()
+    assert mlcask.last_logged_model() is None and logged_models(run) == []
+    assert {m.model_id for m in mlcask.MlflowClient().get_metric_history(run.info.run_id, "train-logloss")} == {None}
+
+
+def test_a_fit_mocked_around_autolog_is_not_brought_back_when_autolog_is_turned_off(autolog, data):
+    from unittest import mock
+
+    mlcask.xgboost.autolog(disable=True)
+    real_fit = xgb.XGBClassifier.__dict__["fit"]
+
+    def mocked_fit(self, *args, **kwargs):
+        return real_fit(self, *args, **kwargs)
+
+    with mock.patch.object(xgb.XGBClassifier, "fit", mocked_fit):
+        autolog()
+    mlcask.xgboost.autolog(disable=True)
+    assert xgb.XGBClassifier.__dict__["fit"] is real_fit
+    autolog(registered_model_name="reg")
+    X_train, y_train, _, _ = data
+    with mlcask.start_run():
+        classifier().fit(X_train, y_train)
+    assert mlcask.MlflowClient().get_registered_model("reg").latest_versions[0].version == "1"
+
+
+# Runs as is with ``mlflow`` (MLflow's venv) and with ``mlcask as mlflow``; fills ``printed`` with what
+# both must agree on.
+_TRAIN_SCENARIO = '''
+import numpy as np
+import xgboost as xgb
+{imports}
+
+mlflow.set_tracking_uri({uri!r})
+rng = np.random.default_rng(0)
+X = rng.normal(size=(300, 4))
+y = (X[:, 0] + 0.3 * rng.normal(size=300) > 0).astype(int)
+mlflow.xgboost.autolog()
+dtrain, dvalid = xgb.DMatrix(X[:200], y[:200]), xgb.DMatrix(X[200:], y[200:])
+xgb.train({{"objective": "binary:logistic", "eta": 1.0, "max_depth": 6, "nthread": 1}}, dtrain, 60,
+          evals=[(dtrain, "train"), (dvalid, "valid")], early_stopping_rounds=3, verbose_eval=False)
+run = mlflow.get_run(mlflow.last_active_run().info.run_id)
+model = mlflow.last_logged_model()
+printed = {{
+    "keys_steps": sorted([m.key, m.step] for m in model.metrics),
+    "dict_is_run_metrics": {{m.key: m.value for m in model.metrics}} == run.data.metrics,
+    "last_of_each_key": {{m.key: m.step for m in model.metrics}},
+    "status": str(model.status), "name": model.name, "params": model.params,
+}}
+'''
+
+
+@pytest.mark.interop
+@pytest.mark.slow
+def test_train_links_metrics_to_the_model_as_mlflow_does(tmp_path, tracking_state):
+    from bench.mlflow_env import run_in_mlflow
+
+    mlflow_uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    code = _TRAIN_SCENARIO.format(imports="import mlflow", uri=mlflow_uri) + "import json\nprint(json.dumps(printed))\n"
+    theirs = json.loads(run_in_mlflow(code, cwd=tmp_path).strip().splitlines()[-1])
+    mlcask_uri = f"sqlite:///{tmp_path / 'mlcask.db'}"
+    tracking_state(mlcask_uri, tmp_path / "artifacts")
+    scope: dict = {"__name__": "scenario"}
+    try:
+        exec(compile(_TRAIN_SCENARIO.format(imports="import mlcask as mlflow", uri=mlcask_uri), "scenario", "exec"),
+             scope)
+    finally:
+        mlcask.xgboost.autolog(disable=True)
+    ours = json.loads(json.dumps(scope["printed"]))
+    assert theirs["dict_is_run_metrics"] is True and theirs["last_of_each_key"]["best_iteration"] == 0
+    assert ours == theirs

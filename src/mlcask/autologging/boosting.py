@@ -182,6 +182,19 @@ def train_logging_context() -> tuple[Any, str, Any]:
     return client, run.info.run_id, client.artifact_repository(run.info.run_id)
 
 
+def initialize_model(log_model: bool, errors: LoggingErrors) -> str | None:
+    """The id of a new PENDING logged model named ``model`` when ``log_model`` (None otherwise, or
+    if it cannot be created): created before training, as MLflow does, so that every iteration's
+    metrics are logged for it and the model is then logged into it (``log_model(model_id=...)``)."""
+    if not log_model:
+        return None
+    with errors.guard("model"):
+        from mlcask.tracking.fluent_logged_models import initialize_logged_model
+
+        return initialize_logged_model("model").model_id
+    return None
+
+
 # -- metrics -----------------------------------------------------------------------------------
 def metric_key(name: str) -> str:
     """A metric name MLflow accepts: XGBoost's ``ndcg@3`` becomes ``ndcg_at_3`` (MLflow's rule)."""
@@ -196,9 +209,10 @@ class MetricBatcher:
     """
 
     def __init__(self, client: Any, run_id: str, errors: LoggingErrors,
-                 flush_seconds: float = _FLUSH_SECONDS) -> None:
+                 flush_seconds: float = _FLUSH_SECONDS, model_id: str | None = None) -> None:
         self.client = client
         self.run_id = run_id
+        self.model_id = model_id  # the logged model the values are logged for (its ``metrics``), as MLflow
         self.errors = errors
         self.flush_seconds = flush_seconds
         self.history: list[dict[str, float]] = []  # one {key: value} per recorded iteration
@@ -223,7 +237,8 @@ class MetricBatcher:
         from mlcask.entities import Metric
 
         now = timestamp or int(time.time() * 1000)
-        self._pending.extend(Metric(key, float(value), now, int(step)) for key, value in values.items())
+        self._pending.extend(Metric(key, float(value), now, int(step), model_id=self.model_id)
+                             for key, value in values.items())
 
     def flush(self) -> None:
         pending, self._pending = self._pending, []

@@ -37,7 +37,7 @@ class _Patch:
     owner: Any
     name: str
     previous: Any  # the owner's own attribute before patching, or _MISSING if inherited
-    patched: Any
+    patched: Any  # what safe_patch set: the wrapper (a staticmethod of it for a static method)
 
 
 _patches: dict[str, list[_Patch]] = {}
@@ -135,13 +135,30 @@ def safe_patch(integration: str, owner: Any, name: str,
                 active.discard(integration)
 
     patched.__mlcask_patched__ = True  # type: ignore[attr-defined]
-    setattr(owner, name, staticmethod(patched) if is_static else patched)
-    _patches.setdefault(integration, []).append(_Patch(owner, name, raw, getattr(owner, name)))
+    installed = staticmethod(patched) if is_static else patched
+    setattr(owner, name, installed)
+    _patches.setdefault(integration, []).append(_Patch(owner, name, raw, installed))
+
+
+def _replaced_from_outside(patch: _Patch) -> bool:
+    """Whether ``patch.owner.name`` is no longer this patch, nor another autologging patch put over
+    it: code outside autologging set it since (a ``mock.patch`` that was undone, the user)."""
+    current = patch.owner.__dict__.get(patch.name, _MISSING) if hasattr(patch.owner, "__dict__") else _MISSING
+    if current is _MISSING:
+        current = getattr(patch.owner, patch.name, _MISSING)
+    if current is patch.patched:
+        return False
+    function = current.__func__ if isinstance(current, (staticmethod, classmethod)) else current
+    return not getattr(function, "__mlcask_patched__", False)
 
 
 def revert_patches(integration: str) -> None:
-    """Put back every attribute ``integration`` patched, exactly as it was."""
+    """Put back every attribute ``integration`` patched, exactly as it was; an attribute code outside
+    autologging has set since is left as that code set it (undoing a ``mock.patch`` made around
+    ``autolog()`` must not bring the mock back)."""
     for patch in reversed(_patches.pop(integration, [])):
+        if _replaced_from_outside(patch):
+            continue
         if patch.previous is _MISSING:
             try:
                 delattr(patch.owner, patch.name)

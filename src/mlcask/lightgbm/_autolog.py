@@ -14,7 +14,9 @@ Patched: ``lightgbm.train``, the same function as the scikit-learn API calls it
 - the training and validation data as run inputs (contexts ``train`` and ``eval``);
 - the model (``name="model"``): the scikit-learn-API estimator for ``fit``, the Booster
   for ``lightgbm.train``, with a signature inferred from the first rows of the training
-  data and the model's predictions for them.
+  data and the model's predictions for them. For ``lightgbm.train`` the logged model is created
+  (PENDING) before training, as MLflow does: every iteration's metrics are logged for it, so
+  its ``metrics`` hold the whole history; the estimator of ``fit`` gets the run's step-0 values.
 """
 
 from __future__ import annotations
@@ -127,8 +129,10 @@ def _train_and_log(original: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
         example = boosting.input_example(INTEGRATION, config, lambda: getattr(train_set, "data", None))
 
     batcher = None
+    model_id = None
     if client is not None:
-        batcher = boosting.MetricBatcher(client, run_id, errors)
+        model_id = boosting.initialize_model(log_model, errors)
+        batcher = boosting.MetricBatcher(client, run_id, errors, model_id=model_id)
         with errors.guard("metrics"):
             args, kwargs = boosting.with_callback(original, args, kwargs, _Callback(batcher))
     try:
@@ -159,7 +163,7 @@ def _train_and_log(original: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
 
             example, signature = boosting.model_signature(config, example, booster.predict, errors)
             log_lightgbm_model(booster, name="model", signature=signature, input_example=example,
-                               registered_model_name=config.get("registered_model_name"))
+                               model_id=model_id, registered_model_name=config.get("registered_model_name"))
     return booster
 
 

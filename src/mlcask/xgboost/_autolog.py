@@ -16,7 +16,9 @@ input example, which a ``DMatrix`` cannot give back). Logged, with MLflow's name
 - the training and eval data as run inputs (contexts ``train`` and ``eval``);
 - the model (``name="model"``): the scikit-learn-API estimator for ``fit``, the Booster
   for ``xgboost.train``, with a signature inferred from the first rows of the training
-  data and the model's predictions for them.
+  data and the model's predictions for them. For ``xgboost.train`` the logged model is created
+  (PENDING) before training, as MLflow does: every iteration's metrics are logged for it, so
+  its ``metrics`` hold the whole history; the estimator of ``fit`` gets the run's step-0 values.
 """
 
 from __future__ import annotations
@@ -177,8 +179,10 @@ def _train_and_log(original: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
             _log_datasets(client, run_id, dtrain, arguments.get("evals") or ())
 
     batcher = None
+    model_id = None
     if client is not None:
-        batcher = boosting.MetricBatcher(client, run_id, errors)
+        model_id = boosting.initialize_model(log_model, errors)
+        batcher = boosting.MetricBatcher(client, run_id, errors, model_id=model_id)
         with errors.guard("metrics"):
             args, kwargs = boosting.with_callback(original, args, kwargs, _callback(batcher))
     try:
@@ -211,6 +215,7 @@ def _train_and_log(original: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
             example, signature = boosting.model_signature(
                 config, example, lambda data: booster.predict(xgboost.DMatrix(data)), errors)
             log_xgboost_model(booster, name="model", signature=signature, input_example=example,
+                              model_id=model_id,
                               registered_model_name=config.get("registered_model_name"),
                               model_format=config.get("model_format") or "ubj")
     return booster
