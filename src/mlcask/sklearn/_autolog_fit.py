@@ -122,7 +122,7 @@ def _estimator_tags(estimator: Any) -> dict[str, str]:
 
 
 def _training_data(estimator: Any, args: tuple, kwargs: dict) -> tuple[Any, Any, Any]:
-    """(X, y, sample_weight) of a fit call, found by the names in ``fit``'s signature."""
+    """(X, y, sample_weight) of a fit call, found by the names in ``fit``'s signature; X and y are copies."""
     cls = type(estimator)
     names = _fit_arguments.get(cls)
     if names is None:
@@ -130,6 +130,9 @@ def _training_data(estimator: Any, args: tuple, kwargs: dict) -> tuple[Any, Any,
     x_name, y_name = (names + [None, None])[:2]
     X = args[0] if args else kwargs.get(x_name)
     y = args[1] if len(args) >= 2 else kwargs.get(y_name) if y_name else None
+    # copies, as MLflow takes them: a fit that changes its data in place (a transformer adding a
+    # column to the frame) changes neither the input example, the dataset nor the training metrics
+    X, y = copy.deepcopy(X), copy.deepcopy(y)
     sample_weight = None
     if "sample_weight" in names:
         index = names.index("sample_weight")
@@ -204,14 +207,9 @@ def _log_model(estimator: Any, name: str, config: dict[str, Any], signature: Any
                params: dict[str, Any], registered_model_name: str | None = None) -> str | None:
     from mlcask.sklearn import log_model
 
-    if hasattr(estimator, "predict"):
-        predict_fn = "predict"
-    elif hasattr(estimator, "transform"):
-        predict_fn = "transform"
-    else:  # e.g. a search without refit: nothing to serve
-        _logger.warning("%s has no predict or transform method: the model %r is not logged.",
-                        type(estimator).__name__, name)
-        return None
+    # a model with neither (a clusterer such as AgglomerativeClustering, a search without refit) is
+    # logged too, as MLflow does: it loads as the scikit-learn object, its pyfunc has no predict
+    predict_fn = "transform" if not hasattr(estimator, "predict") and hasattr(estimator, "transform") else "predict"
     info = log_model(estimator, name=name, signature=signature, input_example=example,
                      serialization_format=config.get("serialization_format") or "skops",
                      registered_model_name=registered_model_name, pyfunc_predict_fn=predict_fn,
