@@ -89,7 +89,7 @@ def test_conversion_does_not_touch_the_callers_frame():
 
 def test_mixed_conversions_keep_every_column():
     schema = cols(("double", "a"), ("string", "s"), ("integer", "i"))
-    df = pd.DataFrame({"i": [1, 2], "s": ["x", "y"], "a": np.array([1, 2], dtype=np.int32)})
+    df = pd.DataFrame({"i": np.array([1, 2], dtype=np.int16), "s": ["x", "y"], "a": np.array([1, 2], dtype=np.int32)})
     out = enforce_schema(df, schema)
     assert out.dtypes.tolist()[::2] == [np.dtype("float64"), np.dtype("int32")]
     assert out.to_dict("list") == {"a": [1.0, 2.0], "s": ["x", "y"], "i": [1, 2]}
@@ -179,10 +179,9 @@ def test_compound_columns_pass_through():
 @pytest.mark.parametrize(("values", "t", "dtype", "expected"), [
     (np.array([1, 2], dtype=np.int32), "long", "int64", [1, 2]),
     (np.array([1, 2], dtype=np.uint8), "integer", "int32", [1, 2]),
-    (np.array([1, -2]), "integer", "int32", [1, -2]),  # int64 whose values fit int32
     (np.array([5, 2**53]), "double", "float64", [5.0, 2.0**53]),
     (np.array([1, 2], dtype=np.int32), "double", "float64", [1.0, 2.0]),
-    (np.array([3, 4]), "float", "float32", [3.0, 4.0]),
+    (np.array([0, 1]), "float", "float32", [0.0, 1.0]),  # int64 0/1 flags, as MLflow allows
     (np.array([1.5], dtype=np.float32), "double", "float64", [1.5]),
     (pd.Series([1.5, 2], dtype=object), "double", "float64", [1.5, 2.0]),
     (pd.Series([1, 2], dtype=object), "long", "int64", [1, 2]),
@@ -191,7 +190,7 @@ def test_compound_columns_pass_through():
     (pd.array([True, False], dtype="boolean"), "boolean", "bool", [True, False]),
     (pd.Series([True, False], dtype=object), "boolean", "bool", [True, False]),
     (pd.to_datetime(["2020-01-01"]), "datetime", "datetime64[ns]", [pd.Timestamp("2020-01-01")]),
-    (np.array([1, 2], dtype=np.uint64), "long", "int64", [1, 2]),
+    (np.array([1, 2], dtype=np.uint32), "long", "int64", [1, 2]),
     (["2020-01-02"], "datetime", "datetime64[ns]", [pd.Timestamp("2020-01-02")]),
     (pd.Series([dt.date(2020, 1, 3)], dtype=object), "datetime", "datetime64[ns]", [pd.Timestamp("2020-01-03")]),
 ])
@@ -213,12 +212,12 @@ def test_int_column_with_missing_values_for_double_becomes_nan():
     ([1.5, None], "long", "Column 'c': expected type long, got float64; floats are not converted to integers"),
     ([1.5, 2.0], "long", "Column 'c': expected type long, got float64; floats are not converted to integers"),
     ([1.0, 2.0], "integer", "Column 'c': expected type integer, got float64; floats are not converted"),
-    (np.array([2**40]), "integer",
-     "Column 'c': expected type integer, got int64 with values outside the integer range [-2147483648, 2147483647]"),
+    (np.array([1, -2]), "integer", "Column 'c': expected type integer, got int64; integers are only widened"),
     (np.array([2**53 + 1]), "double", "Column 'c': expected type double, got int64 with values beyond +/-2**53"),
-    (np.array([2**24 + 1]), "float", "Column 'c': expected type float, got int64 with values beyond +/-2**24"),
-    (np.array([2**63], dtype=np.uint64), "long",
-     "Column 'c': expected type long, got uint64 with values outside the long range"),
+    (np.array([3, 4]), "float", "Column 'c': expected type float, got int64; integers are converted to float (32-bit) only"),
+    (np.array([1], dtype=np.int32), "float", "Column 'c': expected type float, got int32; integers are converted to"),
+    (np.array([1], dtype=np.uint32), "integer", "Column 'c': expected type integer, got uint32; integers are only widened"),
+    (np.array([1], dtype=np.uint64), "long", "Column 'c': expected type long, got uint64; integers are only widened"),
     ([1.5], "float", "Column 'c': expected type float, got float64; converting float64 to float (32-bit) would lose"),
     ([True], "double", "Column 'c': expected type double, got bool; booleans are not converted to numbers"),
     (["1.5"], "double", "Column 'c': expected type double, got str"),
@@ -538,3 +537,62 @@ def test_unhashable_column_labels_are_refused_clearly(label):
     frame.columns = pd.Index([label, "b"], dtype=object)
     with pytest.raises(InvalidInputError, match=f"label 0 is {type(label).__name__}.*expects columns"):
         enforce_schema(frame, schema)
+
+
+# -- MLflow 3.17 parity: dtypes kept, lead sentences -------------------------------------------------------
+
+
+def test_object_string_column_stays_object_when_other_columns_are_converted():
+    schema = cols(("string", "g"), ("double", "d"), ("binary", "f"))
+    df = pd.DataFrame({"f": [b"x"], "d": np.array([1], dtype=np.int32), "g": ["x"]}, dtype=object)
+    df["d"] = df["d"].astype(np.int32)
+    out = enforce_schema(df, schema)
+    assert out.dtypes.to_dict() == {"g": np.dtype("O"), "d": np.dtype("float64"), "f": np.dtype("O")}
+    assert out.to_dict("list") == {"g": ["x"], "d": [1.0], "f": [b"x"]}
+    df.index = [7]  # a non-default index is kept, not realigned into NaNs
+    out = enforce_schema(df, schema)
+    assert out.index.tolist() == [7] and out.to_dict("list") == {"g": ["x"], "d": [1.0], "f": [b"x"]}
+
+
+def test_ragged_dict_is_refused_with_mlflows_sentence_first():
+    with pytest.raises(InvalidInputError) as info:
+        enforce_schema({"a": [1], "b": [1, 2]}, cols(("long", "a"), ("long", "b")))
+    assert str(info.value).startswith("This model contains a column-based signature, which suggests a DataFrame "
+                                      "input. There was an error casting the input data to a DataFrame: ")
+    assert "the input dict could not be read as one" in str(info.value)
+
+
+def test_zero_d_string_arrays_make_one_row_of_object_columns():
+    schema = cols(("string", "a"), ("string", "b"))
+    out = enforce_schema({"a": np.array("x"), "b": np.array("y")}, schema)
+    assert out.dtypes.tolist() == [np.dtype("O"), np.dtype("O")] and out.to_dict("list") == {"a": ["x"], "b": ["y"]}
+    with pytest.raises(InvalidInputError, match="^This model contains a column-based signature"):
+        enforce_schema({"a": np.array(1), "b": np.array(2)}, cols(("long", "a"), ("long", "b")))
+
+
+def test_a_list_that_does_not_fit_an_unnamed_tensor_is_refused_with_mlflows_sentence():
+    schema = Schema([TensorSpec(np.dtype("float32"), (-1, 3))])
+    assert enforce_schema([np.ones(3, dtype=np.float32)], schema).shape == (1, 3)  # a list that fits is taken
+    with pytest.raises(InvalidInputError) as info:
+        enforce_schema([[1.0, 2.0, 3.0]], schema)  # float64 values
+    message = str(info.value)
+    assert message.startswith("This model contains a tensor-based model signature with no input names, which "
+                              "suggests a numpy array input or a pandas dataframe input with proper column values, "
+                              "but an input of type <class 'list'> was found.")
+    assert "expected dtype float32, got float64" in message
+    with pytest.raises(InvalidInputError, match="but an input of type <class 'dict'> was found"):
+        enforce_schema({"x": np.zeros((1, 3), dtype=np.float32)}, schema)
+
+
+def test_a_named_tensor_given_a_bad_list_or_a_non_array_is_refused_with_mlflows_sentence():
+    schema = Schema([TensorSpec(np.dtype("int64"), (-1, 2), "a")])
+    assert enforce_schema({"a": [[1, 2]]}, schema)["a"].dtype == np.int64
+    lead = ("This model contains a tensor-based model signature with input names, which suggests a dictionary input "
+            "mapping input name to a numpy array, but a dict with value type {} was found.")
+    with pytest.raises(InvalidInputError) as info:
+        enforce_schema({"a": [[1, 2, 3]]}, schema)
+    assert str(info.value).startswith(lead.format("<class 'list'>")) and "expected shape (-1, 2)" in str(info.value)
+    with pytest.raises(InvalidInputError) as info:
+        enforce_schema({"a": 5}, schema)
+    assert str(info.value).startswith(lead.format("<class 'int'>"))
+    assert "Tensor 'a': expected a numpy array, got int" in str(info.value)

@@ -114,15 +114,11 @@ def _column_to_tensor(series: pd.Series, spec: TensorSpec, label: str) -> np.nda
     )
 
 
-def _as_array(value: Any, label: str) -> Any:
-    if isinstance(value, np.ndarray) or _is_sparse(value):
-        return value
-    if isinstance(value, (list, tuple)):
-        try:
-            return np.asarray(value)
-        except ValueError as exc:
-            raise InvalidInputError(f"{label}: could not read the list as an array: {exc}") from None
-    raise InvalidInputError(f"{label}: expected a numpy array, got {type(value).__name__}")
+def _as_array(value: list | tuple, label: str) -> np.ndarray:
+    try:
+        return np.asarray(value)
+    except ValueError as exc:
+        raise InvalidInputError(f"{label}: could not read the list as an array: {exc}") from None
 
 
 def _enforce_unnamed(data: Any, spec: TensorSpec) -> Any:
@@ -145,14 +141,31 @@ def _enforce_unnamed(data: Any, spec: TensorSpec) -> Any:
                 f"can only feed a tensor of shape (-1, {width}); the signature declares {spec.shape})"
             )
         return check_tensor(data.to_numpy(), spec, label, "same_kind")
-    if isinstance(data, (np.ndarray, list, tuple)) or _is_sparse(data):  # lists too (MLflow refuses them)
-        return check_tensor(_as_array(data, label), spec, label)
-    raise InvalidInputError(
-        "This model contains a tensor-based model signature with no input names, which suggests a numpy array "
-        f"input or a pandas dataframe input with proper column values, but an input of type {type(data)} was "
-        f"found. This model takes a numpy array (dtype {spec.type}, shape {spec.shape}); got an input of "
-        f"type {type(data).__name__}"
-    )
+    if isinstance(data, np.ndarray) or _is_sparse(data):
+        return check_tensor(data, spec, label)
+    lead = _UNNAMED_LEAD.format(type(data))
+    if isinstance(data, (list, tuple)):
+        return _list_tensor(data, spec, label, lead)
+    raise InvalidInputError(f"{lead} This model takes a numpy array (dtype {spec.type}, shape {spec.shape}); got an "
+                            f"input of type {type(data).__name__}")
+
+
+# MLflow's sentences for a tensor input that is not an array: mlcask takes a list that spells a fitting
+# array (README: lists for tensors), and leads its refusal of any other with them.
+_UNNAMED_LEAD = ("This model contains a tensor-based model signature with no input names, which suggests a numpy "
+                 "array input or a pandas dataframe input with proper column values, but an input of type {} was "
+                 "found.")
+_NAMED_LEAD = ("This model contains a tensor-based model signature with input names, which suggests a dictionary "
+               "input mapping input name to a numpy array, but a dict with value type {} was found.")
+
+
+def _list_tensor(value: list | tuple, spec: TensorSpec, label: str, lead: str) -> Any:
+    """The array a list spells, checked against ``spec``; refused with MLflow's ``lead`` when it does not fit."""
+    try:
+        return check_tensor(_as_array(value, label), spec, label)
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"{lead} A list is read as the array it spells, and this one does not fit: "
+                                f"{exc.message}") from None
 
 
 def _enforce_named(data: Any, schema: Schema) -> dict[str, Any]:
@@ -185,8 +198,13 @@ def _enforce_named(data: Any, schema: Schema) -> dict[str, Any]:
         value = source[spec.name]
         if isinstance(value, pd.Series):
             result[spec.name] = _column_to_tensor(value, spec, label)
+        elif isinstance(value, (list, tuple)):
+            result[spec.name] = _list_tensor(value, spec, label, _NAMED_LEAD.format(type(value)))
+        elif isinstance(value, np.ndarray) or _is_sparse(value):
+            result[spec.name] = check_tensor(value, spec, label)
         else:
-            result[spec.name] = check_tensor(_as_array(value, label), spec, label)
+            raise InvalidInputError(f"{_NAMED_LEAD.format(type(value))} {label}: expected a numpy array, got "
+                                    f"{type(value).__name__}")
     return result
 
 

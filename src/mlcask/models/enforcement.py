@@ -37,7 +37,7 @@ _logger = logging.getLogger(__name__)
 _NEVER_EQUAL = object()  # stands for "always check" in the fast dtype comparison
 _DATETIME_NS = np.dtype("datetime64[ns]")
 _OBJECT = np.dtype("O")
-_FLOAT_EXACT_LIMIT = {4: 2**24, 8: 2**53}  # integers a float32/float64 holds exactly
+_DOUBLE_EXACT_LIMIT = 2**53  # integers a float64 holds exactly
 
 
 class _ColumnPlan:
@@ -142,21 +142,25 @@ def _single_compound_column(plan: _ColumnPlan) -> bool:
 
 
 def _dict_to_frame(data: dict, plan: _ColumnPlan) -> pd.DataFrame:
-    values = {k: (v.item() if isinstance(v, np.ndarray) and v.ndim == 0 else v) for k, v in data.items()}
+    if data and all(isinstance(v, np.ndarray) and v.ndim == 0 and v.dtype.kind in "US" for v in data.values()):
+        # {"k": np.array("text")}: how a scoring server hands over {"k": "text"}; one row of object columns, as
+        # in MLflow (which only takes 0-d arrays of strings)
+        return pd.DataFrame([{k: v.item() for k, v in data.items()}], dtype=_OBJECT)
     compound = any(isinstance(s.type, (Array, Object, Map)) for s in plan.specs)
     try:
         # One row (key -> value) when every value is a scalar or a list of strings, as MLflow reads it
         # (a list of strings is one value, e.g. an LLM's prompts); otherwise one column per key.
         if compound or all(v is None or np.isscalar(v) or isinstance(v, dt.date)
                            or (isinstance(v, list) and all(isinstance(i, str) for i in v))
-                           for v in values.values()):
-            return pd.DataFrame([values])
-        values = {k: (v.tolist() if isinstance(v, np.ndarray) and v.ndim > 1 else v) for k, v in values.items()}
+                           for v in data.values()):
+            return pd.DataFrame([data])
+        values = {k: (v.tolist() if isinstance(v, np.ndarray) and v.ndim > 1 else v) for k, v in data.items()}
         return pd.DataFrame(values)  # one column per key
     except (ValueError, TypeError) as exc:
         raise InvalidInputError(
-            f"The model takes a table with columns {_shown(plan.names)}; the input dict could not "
-            f"be read as one: {exc}"
+            "This model contains a column-based signature, which suggests a DataFrame input. There was an error "
+            f"casting the input data to a DataFrame: {exc}. The model takes a table with columns "
+            f"{_shown(plan.names)}; the input dict could not be read as one"
         ) from None
 
 
@@ -258,11 +262,14 @@ def _assemble(df: pd.DataFrame, positions: list[int], converted: dict[int, Any])
     arrays = [converted[j] if j in converted else column_values(df, pos) for j, pos in enumerate(positions)]
     labels = df.columns[positions]
     first = arrays[0]
-    if isinstance(first, np.ndarray) and all(
+    if isinstance(first, np.ndarray) and first.dtype != _OBJECT and all(
         isinstance(a, np.ndarray) and a.dtype == first.dtype and a.ndim == 1 for a in arrays
     ):
         # One dtype throughout: a single 2-D block is far cheaper to build than N columns.
         return pd.DataFrame(np.column_stack(arrays), index=df.index, columns=labels)
+    # Object columns stay object (pandas 3 would infer its "str" dtype from an array of strings), as in MLflow.
+    arrays = [pd.Series(a, index=df.index, dtype=_OBJECT, copy=False)
+              if isinstance(a, np.ndarray) and a.dtype == _OBJECT else a for a in arrays]
     out = pd.DataFrame(dict(enumerate(arrays)), index=df.index, copy=False)
     out.columns = labels
     return out
@@ -367,18 +374,7 @@ def _to_number(values: Any, t: DataType, label: str) -> Any:
             return values
     kind = dtype.kind
     if kind in "iu":
-        if np.can_cast(dtype, target, "safe") and (target.kind != "f" or dtype.itemsize <= target.itemsize // 2):
-            return values.astype(target)
-        if target.kind == "f":
-            limit = _FLOAT_EXACT_LIMIT[target.itemsize]
-            if not len(values) or (values.min() >= -limit and values.max() <= limit):
-                return values.astype(target)
-            raise _type_error(label, t, dtype, f" with values beyond +/-2**{limit.bit_length() - 1}, "
-                                               f"which {t.name} cannot hold exactly")
-        info = np.iinfo(target)
-        if not len(values) or (values.min() >= info.min and values.max() <= info.max):
-            return values.astype(target)
-        raise _type_error(label, t, dtype, f" with values outside the {t.name} range [{info.min}, {info.max}]")
+        return _int_to_number(values, t, label)
     if kind == "f":
         if target.kind == "f":
             if dtype.itemsize <= target.itemsize:
@@ -398,6 +394,29 @@ def _to_number(values: Any, t: DataType, label: str) -> Any:
             return pd.to_numeric(_series(values)).to_numpy().astype(target)
         raise _type_error(label, t, dtype, f" holding {held} values")
     raise _type_error(label, t, dtype)
+
+
+def _int_to_number(values: np.ndarray, t: DataType, label: str) -> np.ndarray:
+    """MLflow's integer rules: widening only; to double from up to 32 bits, to float only 0/1 int64s.
+    On purpose (README): 64-bit integers become doubles when every value is exact (up to 2**53)."""
+    target, dtype = t.to_numpy(), values.dtype
+    if target.kind in "iu":
+        if np.can_cast(dtype, target, "safe"):
+            return values.astype(target)
+        raise _type_error(label, t, dtype, f"; integers are only widened, and not every {dtype} value fits in "
+                                           f"{target}. Declare the column as long, or pass {target} data")
+    if target.itemsize == 8 and dtype.itemsize <= 4:
+        return values.astype(target)
+    if target.itemsize == 8:
+        limit = _DOUBLE_EXACT_LIMIT
+        if not len(values) or (values.min() >= -limit and values.max() <= limit):
+            return values.astype(target)
+        raise _type_error(label, t, dtype, f" with values beyond +/-2**{limit.bit_length() - 1}, "
+                                           f"which {t.name} cannot hold exactly")
+    if dtype == np.int64 and bool(np.isin(values, (0, 1)).all()):
+        return values.astype(target)
+    raise _type_error(label, t, dtype, "; integers are converted to float (32-bit) only when they are all 0 or 1 "
+                                       "(int64). Declare the column as double, or pass float32 data")
 
 
 MISSING_VALUES_HINT = (
