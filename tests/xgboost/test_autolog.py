@@ -511,14 +511,17 @@ def test_a_fit_mocked_around_autolog_is_not_brought_back_when_autolog_is_turned_
     def mocked_fit(self, *args, **kwargs):
         return real_fit(self, *args, **kwargs)
 
-    with mock.patch.object(xgb.XGBClassifier, "fit", mocked_fit):
+    # XGBRegressor inherits XGBModel.fit: the mock gives it one of its own, which autolog then patches
+    with mock.patch.object(xgb.XGBClassifier, "fit", mocked_fit), mock.patch.object(xgb.XGBRegressor, "fit", mocked_fit):
         autolog()
+        assert xgb.XGBRegressor.__dict__["fit"] is not mocked_fit
+    assert "fit" not in xgb.XGBRegressor.__dict__  # the mock's exit removed it
     mlcask.xgboost.autolog(disable=True)
-    assert xgb.XGBClassifier.__dict__["fit"] is real_fit
+    assert xgb.XGBClassifier.__dict__["fit"] is real_fit and "fit" not in xgb.XGBRegressor.__dict__
     autolog(registered_model_name="reg")
     X_train, y_train, _, _ = data
     with mlcask.start_run():
-        classifier().fit(X_train, y_train)
+        xgb.XGBRegressor(n_estimators=3, n_jobs=1).fit(X_train, y_train)
     assert mlcask.MlflowClient().get_registered_model("reg").latest_versions[0].version == "1"
 
 

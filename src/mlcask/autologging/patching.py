@@ -142,9 +142,10 @@ def safe_patch(integration: str, owner: Any, name: str,
 
 def _replaced_from_outside(patch: _Patch) -> bool:
     """Whether ``patch.owner.name`` is no longer this patch, nor another autologging patch put over
-    it: code outside autologging set it since (a ``mock.patch`` that was undone, the user)."""
-    current = patch.owner.__dict__.get(patch.name, _MISSING) if hasattr(patch.owner, "__dict__") else _MISSING
-    if current is _MISSING:
+    it: code outside autologging set or deleted it since (a ``mock.patch`` that was undone, the user)."""
+    if hasattr(patch.owner, "__dict__"):  # its own attribute: one inherited from a base is not this patch
+        current = patch.owner.__dict__.get(patch.name, _MISSING)
+    else:
         current = getattr(patch.owner, patch.name, _MISSING)
     if current is patch.patched:
         return False
