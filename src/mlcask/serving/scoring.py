@@ -20,15 +20,13 @@ from typing import Any
 from starlette.requests import ClientDisconnect, Request
 
 from mlcask.exceptions import BAD_REQUEST, MlcaskException
+from mlcask.pyfunc.scoring_server import CONTENT_TYPE_CSV, CONTENT_TYPE_JSON, CONTENT_TYPE_PARQUET
 from mlcask.serving.codec import LARGE_BODY_BYTES
 from mlcask.serving.state import ServedModel
 
 _logger = logging.getLogger("mlcask.serving")
 
-CONTENT_TYPE_JSON = "application/json"
-CONTENT_TYPE_CSV = "text/csv"
-CONTENT_TYPE_PARQUET = "application/vnd.apache.parquet"
-CONTENT_TYPES = (CONTENT_TYPE_JSON, CONTENT_TYPE_CSV, CONTENT_TYPE_PARQUET)
+CONTENT_TYPES = (CONTENT_TYPE_JSON, CONTENT_TYPE_CSV, CONTENT_TYPE_PARQUET)  # in the order errors list them
 
 # Error codes in bodies {"error_code": ..., "message": ...} (MLflow's names where it has one).
 REQUEST_LIMIT_EXCEEDED = "REQUEST_LIMIT_EXCEEDED"
