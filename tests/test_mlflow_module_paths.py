@@ -412,3 +412,14 @@ def test_paginated_results_follow_tokens_up_to_max_results():
     assert get_results_from_paginated_fn(empty_with_token, 5) == []
     assert empty_with_token.call_count == 1
     assert get_results_from_paginated_fn(mock.Mock(return_value=[1, 2]), 5, 10) == [1, 2]  # a plain list: one page
+
+
+def test_scoring_server_names_are_mlflows_and_the_servers():
+    from mlcask.pyfunc import scoring_server
+    from mlcask.serving import scoring
+
+    assert scoring_server.CONTENT_TYPES == ["text/csv", "application/json", "application/vnd.apache.parquet"]
+    assert set(scoring.CONTENT_TYPES) == set(scoring_server.CONTENT_TYPES)  # what the server accepts
+    assert scoring_server.SUPPORTED_FORMATS == {"dataframe_split", "dataframe_records", "instances", "inputs"}
+    assert (scoring_server.DF_SPLIT, scoring_server.DF_RECORDS) == ("dataframe_split", "dataframe_records")
+    assert scoring_server.SERVING_PARAMS_KEY == "params"
