@@ -62,3 +62,12 @@ def test_errors_are_one_line_and_exit_1(logged):
 
 def test_table_aligns_columns():
     assert table(["A", "LONGER"], [["x", 1], ["yyyy", None]]) == "A     LONGER\n----  ------\nx     1\nyyyy"
+
+
+def test_python_dash_m_mlcask_runs_the_command():
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "mlcask", "experiments", "--help"], capture_output=True, text=True,
+                         timeout=60, check=True).stdout
+    assert out.startswith("Usage: mlcask experiments") and "search" in out
