@@ -37,7 +37,7 @@ _logger = logging.getLogger(__name__)
 _NEVER_EQUAL = object()  # stands for "always check" in the fast dtype comparison
 _DATETIME_NS = np.dtype("datetime64[ns]")
 _OBJECT = np.dtype("O")
-_DOUBLE_EXACT_LIMIT = 2**53  # integers a float64 holds exactly
+_FLOAT_EXACT_LIMIT = {4: 2**24, 8: 2**53}  # integers a float32/float64 holds exactly
 
 
 class _ColumnPlan:
@@ -397,26 +397,20 @@ def _to_number(values: Any, t: DataType, label: str) -> Any:
 
 
 def _int_to_number(values: np.ndarray, t: DataType, label: str) -> np.ndarray:
-    """MLflow's integer rules: widening only; to double from up to 32 bits, to float only 0/1 int64s.
-    On purpose (README): 64-bit integers become doubles when every value is exact (up to 2**53)."""
+    """Integers converted where every value stays exact (README: mlcask checks the values, MLflow the dtypes)."""
     target, dtype = t.to_numpy(), values.dtype
-    if target.kind in "iu":
-        if np.can_cast(dtype, target, "safe"):
-            return values.astype(target)
-        raise _type_error(label, t, dtype, f"; integers are only widened, and not every {dtype} value fits in "
-                                           f"{target}. Declare the column as long, or pass {target} data")
-    if target.itemsize == 8 and dtype.itemsize <= 4:
+    if np.can_cast(dtype, target, "safe") and (target.kind != "f" or dtype.itemsize <= target.itemsize // 2):
         return values.astype(target)
-    if target.itemsize == 8:
-        limit = _DOUBLE_EXACT_LIMIT
+    if target.kind == "f":
+        limit = _FLOAT_EXACT_LIMIT[target.itemsize]
         if not len(values) or (values.min() >= -limit and values.max() <= limit):
             return values.astype(target)
         raise _type_error(label, t, dtype, f" with values beyond +/-2**{limit.bit_length() - 1}, "
                                            f"which {t.name} cannot hold exactly")
-    if dtype == np.int64 and bool(np.isin(values, (0, 1)).all()):
+    info = np.iinfo(target)
+    if not len(values) or (values.min() >= info.min and values.max() <= info.max):
         return values.astype(target)
-    raise _type_error(label, t, dtype, "; integers are converted to float (32-bit) only when they are all 0 or 1 "
-                                       "(int64). Declare the column as double, or pass float32 data")
+    raise _type_error(label, t, dtype, f" with values outside the {t.name} range [{info.min}, {info.max}]")
 
 
 MISSING_VALUES_HINT = (
