@@ -25,7 +25,9 @@ import mlcask
 from mlflow_parity import placeholders, rules, serving
 
 _ENV = ("MLFLOW_TRACKING_URI", "MLCASK_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MLCASK_REGISTRY_URI",
-        "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_RUN_ID", "MLCASK_ARTIFACT_ROOT")
+        "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_RUN_ID", "MLCASK_ARTIFACT_ROOT",
+        # state a test may switch on (MLflow's own conftest resets it between tests too)
+        "MLFLOW_ENABLE_ASYNC_LOGGING", "MLFLOW_ACTIVE_MODEL_ID", "_MLFLOW_ACTIVE_MODEL_ID")
 
 
 def _set_aside_helpers() -> None:
