@@ -129,6 +129,8 @@ def test_loader_module_model_uses_code_paths(tmp_path):
                              code_paths=[str(tmp_path / "my_loader.py")])
     result = mlcask.pyfunc.load_model(tmp_path / "m").predict(pd.DataFrame({"x": [1.0]}))
     assert list(result) == [1.5]
+    requirements = (tmp_path / "m" / "requirements.txt").read_text().split()
+    assert requirements[0].startswith("mlflow==") and mlcask.pyfunc.get_default_pip_requirements()[0] in requirements
 
 
 @pytest.mark.parametrize(

@@ -159,7 +159,7 @@ def _save_loader_module_model(path: str | os.PathLike, loader_module: str, data_
         write_data=write_data,
         pyfunc_conf=lambda conf: {"loader_module": loader_module, **conf,
                                   **({"streamable": streamable} if streamable is not None else {})},
-        default_requirements=lambda _: [],
+        default_requirements=lambda _: get_default_pip_requirements(),  # MLflow's: cloudpickle, pinned
         **common,
     )
 
