@@ -67,7 +67,7 @@ def test_model_version_details(served):
     assert signature["inputs_kind"] == "columns"
     assert [spec["name"] for spec in signature["inputs"]] == list(served_columns())
     assert all(spec["type"] == "double" for spec in signature["inputs"])
-    assert signature["outputs"][0]["type"] == "tensor" and signature["params"] is None
+    assert signature["outputs"][0]["type"] == "long" and signature["params"] is None  # MLflow infers [long]
     assert body["input_example"]["dataframe_split"]["columns"] == list(served_columns())
     assert len(body["input_example"]["dataframe_split"]["data"]) == 3
     env = body["environment"]

@@ -161,7 +161,7 @@ def test_version_page_tabs(ui_page, ui_server, registry):
     assert ui_page.url.endswith("#/models/iris-ui/versions/1/signature")
     inputs = ui_page.locator("table[aria-label=Inputs] tbody tr")
     assert inputs.count() == 4 and "double" in inputs.first.inner_text()
-    assert "tensor int64" in ui_page.inner_text("table[aria-label=Outputs]")
+    assert "long" in ui_page.inner_text("table[aria-label=Outputs]")  # 1-D integer predictions: [long], as MLflow
     ui_page.get_by_role("tab", name="Environment").click()
     ui_page.wait_for_selector("[data-testid=environment]")
     environment = ui_page.inner_text("[data-testid=environment]")
