@@ -187,3 +187,21 @@ def test_a_predict_without_an_input_type_hint_is_warned_of(tmp_path):
 
     with pytest.warns(UserWarning, match="Add type hints to the `predict` method"):
         mlcask.pyfunc.save_model(tmp_path / "m", python_model=plain, input_example=["a"])
+
+
+def test_a_signature_set_on_the_loaded_models_metadata_is_enforced_from_the_next_predict(tmp_path):
+    from mlcask.exceptions import InvalidInputError
+    from mlcask.models import ModelSignature
+    from mlcask.types import ColSpec, Schema
+
+    class Echo(mlcask.pyfunc.PythonModel):
+        def predict(self, context, model_input, params=None):
+            return model_input
+
+    mlcask.pyfunc.save_model(tmp_path / "m", python_model=Echo())
+    model = mlcask.pyfunc.load_model(tmp_path / "m")
+    frame = pd.DataFrame({"a": ["x"]})
+    assert model.predict(frame) is not None
+    model.metadata.signature = ModelSignature(inputs=Schema([ColSpec("double", "a")]))
+    with pytest.raises(InvalidInputError, match="Failed to enforce schema of data"):
+        model.predict(frame)

@@ -60,8 +60,6 @@ class PyFuncModel:
         self._model_impl = model_impl
         self._loader_module = loader_module if loader_module is not None else conf.get("loader_module")
         self._model_path = Path(model_path) if model_path is not None else None
-        self._input_schema = model_meta.get_input_schema()
-        self._params_schema = model_meta.get_params_schema()
         self._predict_impl = getattr(model_impl, predict_fn)
         self._predict_takes_params = _takes_params(self._predict_impl)
         self._predict_stream_impl = getattr(model_impl, predict_stream_fn) if predict_stream_fn else None
@@ -69,6 +67,15 @@ class PyFuncModel:
         self._serving_input_example = serving_input_example
         # A signature read from predict's type hints is checked by the model's wrapper, as in MLflow.
         self._enforce_inputs = not getattr(model_meta, "is_signature_from_type_hint", False)
+
+    # Read from the metadata at each call, as MLflow does: a signature set on ``metadata`` applies.
+    @property
+    def _input_schema(self) -> Any:
+        return self._model_meta.get_input_schema()
+
+    @property
+    def _params_schema(self) -> Any:
+        return self._model_meta.get_params_schema()
 
     def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
         """Predict on ``data`` (DataFrame, array, dict, list, ...) with optional ``params``."""
