@@ -11,6 +11,7 @@ import socket
 from collections.abc import Iterator
 
 import numpy as np
+import pytest
 
 import mlcask
 
@@ -125,3 +126,37 @@ def invoke_cli(uri: str, *args: str) -> tuple[int, str]:
     result = CliRunner().invoke(cli, [*args, "--tracking-uri", uri])
     assert "Traceback" not in result.output
     return result.exit_code, result.output
+
+
+def postgres_test_uri() -> str:
+    """The test PostgreSQL server (``MLCASK_TEST_POSTGRES_URI``, which ``scripts/test`` sets after
+    starting one): the test is skipped locally without it, and fails in CI."""
+    uri = os.environ.get("MLCASK_TEST_POSTGRES_URI")
+    if not uri:
+        if os.environ.get("CI"):
+            pytest.fail("MLCASK_TEST_POSTGRES_URI is not set in CI: scripts/test starts PostgreSQL and sets it")
+        pytest.skip("no PostgreSQL server (set MLCASK_TEST_POSTGRES_URI, or run scripts/test)")
+    return uri
+
+
+@contextlib.contextmanager
+def postgres_database(prefix: str = "mlcask_test") -> Iterator[str]:
+    """A new, empty database on the test PostgreSQL server (see :func:`postgres_test_uri`), dropped afterwards."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    from mlcask.tracking.store import db
+
+    uri = postgres_test_uri()
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(uri.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield uri.rsplit("/", 1)[0] + "/" + name
+    finally:
+        db.dispose_all()  # this process's pooled connections would keep the database open
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

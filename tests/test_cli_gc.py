@@ -3,7 +3,6 @@ file they own, on SQLite and PostgreSQL; MLflow's refusals and messages; one tra
 
 from __future__ import annotations
 
-import os
 import time
 
 import pytest
@@ -19,6 +18,7 @@ from mlcask.tracking.artifacts import local_path_of
 from mlcask.tracking.store import schema
 from mlcask.tracking.store.db import engine_for
 from mlcask.tracking.store.gc import HardDeletingStore
+from tests.support import postgres_test_uri
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -27,11 +27,7 @@ def store(request, tmp_path, tracking_state):
     if request.param == "sqlite":
         uri = f"sqlite:///{tmp_path / 'gc.db'}"
     else:
-        uri = os.environ.get("MLCASK_TEST_POSTGRES_URI")
-        if not uri:
-            if os.environ.get("CI"):
-                pytest.fail("MLCASK_TEST_POSTGRES_URI is not set in CI: scripts/test starts PostgreSQL and sets it")
-            pytest.skip("no PostgreSQL server (set MLCASK_TEST_POSTGRES_URI, or run scripts/test)")
+        uri = postgres_test_uri()
         with engine_for(uri).begin() as connection:
             names = ", ".join(table.name for table in schema.metadata.sorted_tables)
             connection.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))

@@ -17,7 +17,6 @@ that only read or create their own experiments.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import subprocess
@@ -29,7 +28,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import free_port
+from tests.support import free_port, postgres_database
 
 API = "/api/2.0/mlflow"
 
@@ -140,33 +139,8 @@ def shared_server(tmp_path_factory) -> Iterator[ServerProcess]:
     server.stop()
 
 
-@contextlib.contextmanager
-def postgres_database() -> Iterator[str]:
-    """A new, empty PostgreSQL database on the test server (``MLCASK_TEST_POSTGRES_URI``, as in
-    tests/tracking/conftest.py), dropped afterwards; skips locally without a server (fails in CI)."""
-    uri = os.environ.get("MLCASK_TEST_POSTGRES_URI")
-    if not uri:
-        if os.environ.get("CI"):
-            pytest.fail("MLCASK_TEST_POSTGRES_URI is not set in CI: scripts/test starts PostgreSQL and sets it")
-        pytest.skip("no PostgreSQL server (set MLCASK_TEST_POSTGRES_URI, or run scripts/test)")
-    import uuid
-
-    import sqlalchemy as sa
-
-    name = f"mlcask_server_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(uri, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield uri.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 @pytest.fixture
 def postgres_uri() -> Iterator[str]:
     """A new, empty PostgreSQL database for one test (see :func:`postgres_database`)."""
-    with postgres_database() as uri:
+    with postgres_database("mlcask_server") as uri:
         yield uri

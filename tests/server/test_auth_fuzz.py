@@ -14,8 +14,8 @@ import random
 
 import pytest
 
-from tests.server.conftest import postgres_database
 from tests.server.test_auth import ADMIN, ADMIN_PASSWORD, add_user, basic, make_client
+from tests.support import postgres_database
 
 ENDPOINTS = [
     ("POST", "/api/2.0/mlflow/users/create"), ("GET", "/api/2.0/mlflow/users/get"),

@@ -18,7 +18,8 @@ import time
 
 import pytest
 
-from tests.server.conftest import launch, postgres_database
+from tests.server.conftest import launch
+from tests.support import postgres_database
 
 schemathesis = pytest.importorskip("schemathesis")
 

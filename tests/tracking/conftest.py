@@ -6,9 +6,9 @@ and sets it). Without it the PostgreSQL cases are skipped locally, and fail in C
 
 from __future__ import annotations
 
-import os
-
 import pytest
+
+from tests.support import postgres_test_uri
 
 TABLES = (
     "model_version_tags", "registered_model_aliases", "model_versions", "registered_model_tags",
@@ -23,11 +23,7 @@ def store_uri(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'mlcask.db'}"
         return
-    uri = os.environ.get("MLCASK_TEST_POSTGRES_URI")
-    if not uri:
-        if os.environ.get("CI"):
-            pytest.fail("MLCASK_TEST_POSTGRES_URI is not set in CI: scripts/test starts PostgreSQL and sets it")
-        pytest.skip("no PostgreSQL server (set MLCASK_TEST_POSTGRES_URI, or run scripts/test)")
+    uri = postgres_test_uri()
     import sqlalchemy as sa
 
     from mlcask.tracking.store.db import engine_for

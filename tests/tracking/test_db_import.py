@@ -24,7 +24,7 @@ import pytest
 from click.testing import CliRunner
 
 from mlcask.cli import cli
-from tests.support import free_port
+from tests.support import free_port, postgres_test_uri
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:
@@ -68,11 +68,7 @@ def mlflow_source(tmp_path_factory):
 def postgres_mlflow_source(tmp_path_factory):
     """The history logged by real MLflow into PostgreSQL (database ``mlflow_import_src`` of the test server;
     MLflow's venv borrows this venv's psycopg driver through PYTHONPATH). Returns the URI and MLflow's dump."""
-    uri = os.environ.get("MLCASK_TEST_POSTGRES_URI")
-    if not uri:
-        if os.environ.get("CI"):
-            pytest.fail("MLCASK_TEST_POSTGRES_URI is not set in CI: scripts/test starts PostgreSQL and sets it")
-        pytest.skip("no PostgreSQL server (set MLCASK_TEST_POSTGRES_URI, or run scripts/test)")
+    uri = postgres_test_uri()
     import psycopg
     import sqlalchemy as sa
 

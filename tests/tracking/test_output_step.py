@@ -15,6 +15,7 @@ from mlcask.exceptions import RESOURCE_DOES_NOT_EXIST, InvalidArgumentError, Mlc
 from mlcask.tracking.store import schema
 from mlcask.tracking.store.db import engine_for
 from mlcask.tracking.store.sql_store import SqlTrackingStore
+from tests.support import postgres_database
 
 
 @pytest.fixture
@@ -201,27 +202,8 @@ def empty_database(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'old.db'}"
         return
-    import os
-    import uuid
-
-    uri = os.environ.get("MLCASK_TEST_POSTGRES_URI")
-    if not uri:
-        if os.environ.get("CI"):
-            pytest.fail("MLCASK_TEST_POSTGRES_URI is not set in CI: scripts/test starts PostgreSQL and sets it")
-        pytest.skip("no PostgreSQL server (set MLCASK_TEST_POSTGRES_URI, or run scripts/test)")
-    name = f"mlcask_upgrade_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(uri.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield uri.rsplit("/", 1)[0] + "/" + name
-    finally:
-        from mlcask.tracking.store import db
-
-        db.dispose_all()
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with postgres_database("mlcask_upgrade") as uri:
+        yield uri
 
 
 def _at_revision_0001(uri: str) -> None:
