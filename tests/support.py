@@ -160,3 +160,28 @@ def postgres_database(prefix: str = "mlcask_test") -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def run_scenario_both_ways(scenario: str, tmp_path, tracking_state, *,
+                           imports: tuple[str, str] = ("import mlflow", "import mlcask as mlflow"),
+                           after=None) -> tuple[dict, dict]:
+    """Run ``scenario`` (code with ``{imports}`` and ``{uri}`` placeholders that leaves a JSON-able
+    dict in ``printed``) with real MLflow in its own venv, then here with mlcask; returns
+    ``(MLflow's printed, mlcask's printed)``. ``after`` runs once mlcask's run is done (e.g. to
+    turn autologging off), whatever happened."""
+    import json
+
+    from bench.mlflow_env import run_in_mlflow
+
+    code = scenario.format(imports=imports[0], uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
+    theirs = json.loads(run_in_mlflow(code + "\nimport json\nprint(json.dumps(printed))\n",
+                                      cwd=tmp_path).strip().splitlines()[-1])
+    mlcask_uri = f"sqlite:///{tmp_path / 'mlcask.db'}"
+    tracking_state(mlcask_uri, tmp_path / "artifacts")
+    scope: dict = {"__name__": "scenario"}
+    try:
+        exec(compile(scenario.format(imports=imports[1], uri=mlcask_uri), "scenario", "exec"), scope)
+    finally:
+        if after is not None:
+            after()
+    return theirs, json.loads(json.dumps(scope["printed"]))

@@ -30,6 +30,7 @@ from sklearn.utils.parallel import Parallel
 import mlcask
 import mlcask.sklearn
 from mlcask.tracking import context, fluent
+from tests.support import run_scenario_both_ways
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -596,19 +597,8 @@ printed = {{
 @pytest.mark.interop
 @pytest.mark.slow
 def test_training_mutations_and_a_model_without_predict_as_mlflow(tmp_path, tracking_state):
-    from bench.mlflow_env import run_in_mlflow
-
-    mlflow_uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    code = _SCENARIO.format(imports="import mlflow", uri=mlflow_uri) + "import json\nprint(json.dumps(printed))\n"
-    theirs = json.loads(run_in_mlflow(code, cwd=tmp_path).strip().splitlines()[-1])
-    mlcask_uri = f"sqlite:///{tmp_path / 'mlcask.db'}"
-    tracking_state(mlcask_uri, tmp_path / "artifacts")
-    scope: dict = {"__name__": "scenario"}
-    try:
-        exec(compile(_SCENARIO.format(imports="import mlcask as mlflow", uri=mlcask_uri), "scenario", "exec"), scope)
-    finally:
-        mlcask.sklearn.autolog(disable=True)
-    ours = json.loads(json.dumps(scope["printed"]))
+    theirs, ours = run_scenario_both_ways(_SCENARIO, tmp_path, tracking_state,
+                                          after=lambda: mlcask.sklearn.autolog(disable=True))
     assert "training_r2_score" in theirs["metrics"] and theirs["clusterer"] == [["sklearn"], False]
     # One difference: MLflow calls score on the copy its predict already changed, so its training_score
     # fails and is left out; mlcask takes the pipeline's score from the r2 it computed (what score returns).

@@ -14,6 +14,7 @@ import mlcask
 from mlcask.entities import LoggedModelStatus
 from mlcask.exceptions import RESOURCE_DOES_NOT_EXIST, InvalidArgumentError, MlcaskException
 from mlcask.tracking.artifacts import get_artifact_repository
+from tests.support import run_scenario_both_ways
 
 
 class Echo(mlcask.pyfunc.PythonModel):
@@ -319,22 +320,12 @@ def test_log_metric_takes_a_dataset_entity_read_back_from_the_run(tracking):
 @pytest.mark.interop
 @pytest.mark.slow
 def test_a_models_metrics_order_and_datasets_are_mlflows(tmp_path, tracking_state):
-    import json
-
-    from bench.mlflow_env import run_in_mlflow
-
     def imports(package):
         return (f"{'import mlflow' if package == 'mlflow' else 'import mlcask as mlflow'}\n"
                 f"from {package}.data.http_dataset_source import HTTPDatasetSource\n"
                 f"from {package}.data.meta_dataset import MetaDataset\nimport json")
 
-    mlflow_uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    code = _METRICS_SCENARIO.format(imports=imports("mlflow"), uri=mlflow_uri) + "print(json.dumps(printed))\n"
-    theirs = json.loads(run_in_mlflow(code, cwd=tmp_path).strip().splitlines()[-1])
-    mlcask_uri = f"sqlite:///{tmp_path / 'mlcask.db'}"
-    tracking_state(mlcask_uri, tmp_path / "artifacts")
-    scope: dict = {"__name__": "scenario"}
-    exec(compile(_METRICS_SCENARIO.format(imports=imports("mlcask"), uri=mlcask_uri), "scenario", "exec"), scope)
-    ours = json.loads(json.dumps(scope["printed"]))
+    theirs, ours = run_scenario_both_ways(_METRICS_SCENARIO, tmp_path, tracking_state,
+                                          imports=(imports("mlflow"), imports("mlcask")))
     assert theirs["last_per_key"] == {"b": 1.0, "a": 3.0, "accuracy": 0.95}
     assert ours == theirs
