@@ -31,6 +31,16 @@ def s3_server():
 
 
 @pytest.fixture(scope="session")
+def spark():
+    """One local[2] SparkSession for the whole test session (tests/spark_session.py)."""
+    from tests.spark_session import start_spark
+
+    session = start_spark()
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="session")
 def iris_classifier():
     """The iris features (sklearn's column names) and a LogisticRegression fitted on them."""
     from sklearn.datasets import load_iris
