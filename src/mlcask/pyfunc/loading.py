@@ -22,6 +22,7 @@ LOADER_MODULES = {
     "mlflow.sklearn": "mlcask.sklearn",
     "mlflow.xgboost": "mlcask.xgboost",
     "mlflow.lightgbm": "mlcask.lightgbm",
+    "mlflow.spark": "mlcask.spark",
     "mlflow.pyfunc.model": "mlcask.pyfunc.python_model",
     "mlflow.pyfunc.loaders.code_model": "mlcask.pyfunc.code_model",
 }
