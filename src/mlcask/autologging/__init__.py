@@ -24,6 +24,7 @@ INTEGRATIONS = {
     "sklearn": ("sklearn", "mlcask.sklearn"),
     "xgboost": ("xgboost", "mlcask.xgboost"),
     "lightgbm": ("lightgbm", "mlcask.lightgbm"),
+    "pyspark.ml": ("pyspark.ml", "mlcask.pyspark.ml"),
 }
 
 

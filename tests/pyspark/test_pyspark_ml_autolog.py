@@ -1,0 +1,271 @@
+"""mlcask.pyspark.ml.autolog: what an Estimator.fit logs (params, tags, child runs, post-training
+metrics, datasets, the model), what it keeps out (allowlist, size limit), and that it is off by
+default and reverts its patches. Few, small Spark jobs: every fit here is on 12-16 rows."""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+
+import pandas as pd
+import pytest
+
+import mlcask
+import mlcask.pyspark.ml
+from tests.support import artifact, logged_models
+
+pytestmark = pytest.mark.spark
+
+
+@pytest.fixture
+def tracking(tracking):
+    """The shared SQLite store, with pyspark.ml autologging off afterwards."""
+    yield tracking
+    mlcask.pyspark.ml.autolog(disable=True)
+
+
+@pytest.fixture(scope="module")
+def vectors(spark):
+    from pyspark.ml.linalg import Vectors
+
+    rows = [(float(i % 2), Vectors.dense(float(i % 2) + 0.1 * i, float(i % 3))) for i in range(12)]
+    return spark.createDataFrame(rows, ["label", "features"]).cache()
+
+
+@pytest.fixture(scope="module")
+def texts(spark):
+    rows = [(0, "a b c d e spark", 1.0), (1, "b d", 0.0), (2, "spark f g h", 1.0), (3, "hadoop mapreduce", 0.0)]
+    return spark.createDataFrame(rows * 4, ["id", "text", "label"]).cache()
+
+
+def _runs():
+    return mlcask.search_runs(output_format="list", order_by=["attributes.start_time ASC"])
+
+
+def _json(run, path):
+    return json.loads(artifact(run, path))
+
+
+def _user_tags(run):
+    return {k: v for k, v in run.data.tags.items() if not k.startswith("mlflow.")}
+
+
+def _our_warnings(record):
+    return [str(w.message) for w in record if "pyspark.ml autologging" in str(w.message)]
+
+
+def test_off_by_default_and_disable_restores_the_originals(tracking, vectors):
+    from pyspark.ml.base import Estimator, Model
+    from pyspark.ml.evaluation import Evaluator
+    from pyspark.ml.regression import LinearRegression
+
+    originals = (Estimator.__dict__["fit"], Model.__dict__.get("transform"), Evaluator.__dict__["evaluate"])
+    LinearRegression(maxIter=1).fit(vectors)
+    assert _runs() == []  # nothing until autolog() is called
+
+    mlcask.pyspark.ml.autolog(log_models=False, log_datasets=False)
+    assert getattr(Estimator.fit, "__mlcask_patched__", False)
+    assert getattr(Model.transform, "__mlcask_patched__", False)
+    mlcask.pyspark.ml.autolog(disable=True)
+    assert (Estimator.__dict__["fit"], Model.__dict__.get("transform"), Evaluator.__dict__["evaluate"]) == originals
+    LinearRegression(maxIter=1).fit(vectors)
+    assert _runs() == []
+
+
+def test_nested_pipeline_params_tags_metrics_datasets_and_model(tracking, texts):
+    from pyspark.ml import Pipeline
+    from pyspark.ml.classification import LogisticRegression
+    from pyspark.ml.evaluation import MulticlassClassificationEvaluator
+    from pyspark.ml.feature import HashingTF, Tokenizer
+
+    mlcask.pyspark.ml.autolog(log_input_examples=True, log_model_max_size=0, extra_tags={"team": "ml"})
+    tokenizer = Tokenizer(inputCol="text", outputCol="words")
+    inner = Pipeline(stages=[HashingTF(inputCol="words", outputCol="features", numFeatures=32),
+                             LogisticRegression(maxIter=3, regParam=0.01)])
+    model = Pipeline(stages=[tokenizer, inner]).fit(texts)
+
+    evaluator = MulticlassClassificationEvaluator(metricName="accuracy")
+    eval_df = texts.limit(8)
+    accuracy = evaluator.evaluate(model.transform(eval_df))
+    predictions = model.transform(eval_df)
+    evaluator.evaluate(predictions)  # the same metric again: accuracy-2
+    f1 = evaluator.evaluate(predictions, params={evaluator.metricName: "f1"})
+    eval_df = texts.limit(4)  # another DataFrame under the same name: eval_df-2
+    evaluator.evaluate(model.transform(eval_df))
+
+    (run,) = _runs()
+    params = run.data.params
+    assert params["stages"] == "['Tokenizer', 'Pipeline_2']"
+    assert params["Pipeline_2.stages"] == "['HashingTF', 'LogisticRegression']"
+    assert params["Tokenizer.inputCol"] == "text" and params["HashingTF.numFeatures"] == "32"
+    assert params["LogisticRegression.maxIter"] == "3" and params["LogisticRegression.regParam"] == "0.01"
+    assert params["LogisticRegression.tol"] == "1e-06"  # defaults too
+    assert _user_tags(run) == {"estimator_name": "Pipeline", "estimator_class": "pyspark.ml.pipeline.Pipeline",
+                               "team": "ml"}
+    assert run.data.tags["mlflow.autologging"] == "pyspark.ml"
+    assert _json(run, "estimator_info.json") == {"hierarchy": {"name": "Pipeline_1", "stages": [
+        {"name": "Tokenizer"}, {"name": "Pipeline_2", "stages": [{"name": "HashingTF"}, {"name": "LogisticRegression"}]}]}}
+
+    metrics = run.data.metrics
+    assert set(metrics) == {"accuracy_eval_df", "accuracy-2_eval_df", "f1_eval_df", "accuracy-3_eval_df-2"}
+    assert math.isclose(metrics["accuracy_eval_df"], accuracy) and math.isclose(metrics["f1_eval_df"], f1)
+    info = _json(run, "metric_info.json")
+    assert list(info) == sorted(metrics)
+    assert info["f1_eval_df"]["evaluator_class"] == "pyspark.ml.evaluation.MulticlassClassificationEvaluator"
+    assert info["f1_eval_df"]["params"]["metricName"] == "f1"
+    contexts = [[t.value for t in d.tags if t.key == "mlflow.data.context"][0] for d in run.inputs.dataset_inputs]
+    assert contexts[0] == "train" and set(contexts[1:]) == {"eval"}
+    train = run.inputs.dataset_inputs[0].dataset
+    assert train.source_type == "code" and json.loads(train.profile) == {"approx_count": 16}
+    assert [c["name"] for c in json.loads(train.schema)["mlflow_colspec"]] == ["id", "text", "label"]
+
+    (logged,) = logged_models(run)
+    assert logged.name == "model"
+    uri = f"runs:/{run.info.run_id}/model"
+    info = mlcask.models.get_model_info(uri)
+    assert info.signature.inputs.to_dict() == [{"type": "string", "name": "text", "required": True}]
+    assert info.signature.outputs.to_dict() == [{"type": "double", "required": True}]
+    loaded = mlcask.spark.load_model(uri)
+    # the model is logged as fitted (a copy: a nested PipelineModel's copy gets a new uid, as in MLflow)
+    assert [type(stage).__name__ for stage in loaded.stages] == ["Tokenizer", "PipelineModel"]
+    assert loaded.stages[0].uid == tokenizer.uid and loaded.stages[1].stages[1].uid == model.stages[1].stages[1].uid
+    example = pd.DataFrame({"text": ["spark f g", "hadoop"]})
+    expected = model.transform(texts.sparkSession.createDataFrame(example)).select("prediction").toPandas()
+    predicted = mlcask.pyfunc.load_model(uri).predict(example)
+    assert list(predicted) == list(expected["prediction"])
+
+
+def test_cross_validator_child_runs_best_params_and_models(tracking, vectors):
+    from pyspark.ml.evaluation import RegressionEvaluator
+    from pyspark.ml.regression import LinearRegression
+    from pyspark.ml.tuning import CrossValidator, ParamGridBuilder
+
+    mlcask.pyspark.ml.autolog(log_model_max_size=0, log_datasets=False)
+    lr = LinearRegression(maxIter=5)
+    grid = ParamGridBuilder().addGrid(lr.regParam, [0.0, 10.0]).build()
+    search = CrossValidator(estimator=lr, estimatorParamMaps=grid, evaluator=RegressionEvaluator(metricName="rmse"),
+                            numFolds=2, parallelism=2, seed=1)
+    with mlcask.start_run() as parent:
+        model = search.fit(vectors)
+
+    runs = _runs()
+    assert len(runs) == 3  # the search and one child per param map: the candidates' own fits log nothing
+    parent_run = mlcask.get_run(parent.info.run_id)
+    params = parent_run.data.params
+    assert params["estimator"] == "LinearRegression" and params["evaluator"] == "RegressionEvaluator"
+    assert params["numFolds"] == "2" and params["RegressionEvaluator.metricName"] == "rmse"
+    assert "estimatorParamMaps" not in params and "LinearRegression.maxIter" not in params
+    assert params["best_LinearRegression.regParam"] == "0.0"  # the smaller rmse: no regularization here
+    assert _json(parent_run, "best_parameters.json") == {"LinearRegression.regParam": 0.0}
+    info = _json(parent_run, "estimator_info.json")
+    assert info["hierarchy"] == {"name": "CrossValidator", "evaluator": {"name": "RegressionEvaluator"},
+                                 "tuned_estimator": {"name": "LinearRegression"}}
+    assert info["CrossValidator"]["tuning_parameter_map_list"] == [{"LinearRegression.regParam": 0.0},
+                                                                   {"LinearRegression.regParam": 10.0}]
+    assert info["CrossValidator"]["tuned_estimator_parameter_map"]["LinearRegression.maxIter"] == 5
+    results = pd.read_csv(pd.io.common.BytesIO(artifact(parent_run, "search_results.csv")))
+    assert list(results.columns) == ["params", "avg_rmse", "std_rmse", "param.LinearRegression.regParam"]
+    assert results["avg_rmse"].tolist() == pytest.approx(model.avgMetrics)
+
+    children = sorted((r for r in runs if r.info.run_id != parent.info.run_id), key=lambda r: r.data.params["regParam"])
+    for index, child in enumerate(children):
+        assert child.info.status == "FINISHED"
+        assert child.data.tags["mlflow.parentRunId"] == parent.info.run_id
+        assert child.data.tags["mlflow.autologging"] == "pyspark.ml"
+        assert _user_tags(child) == {"estimator_name": "LinearRegression",
+                                     "estimator_class": "pyspark.ml.regression.LinearRegression"}
+        assert child.data.params["maxIter"] == "5"
+        assert child.data.metrics["avg_rmse"] == pytest.approx(model.avgMetrics[index])
+        assert child.data.metrics["std_rmse"] == pytest.approx(model.stdMetrics[index])
+    assert [c.data.params["regParam"] for c in children] == ["0.0", "10.0"]
+    assert sorted(m.name for m in logged_models(parent_run)) == ["best_model", "model"]
+    best = mlcask.spark.load_model(f"runs:/{parent.info.run_id}/best_model")
+    assert best.stages[0].uid == model.bestModel.uid
+
+
+def test_model_over_the_size_limit_is_not_logged(tracking, vectors, monkeypatch):
+    from pyspark.ml.classification import LogisticRegression
+
+    from mlcask.exceptions import MlcaskException
+
+    with pytest.raises(MlcaskException, match="`log_model_max_size` must be a number of bytes >= 0"):
+        mlcask.pyspark.ml.autolog(log_model_max_size=-1)
+    monkeypatch.setenv("MLCASK_PYSPARK_ML_LOG_MODEL_MAX_SIZE", "100")  # bytes: any model is bigger
+    mlcask.pyspark.ml.autolog(log_datasets=False, log_post_training_metrics=False)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        model = LogisticRegression(maxIter=2).fit(vectors)
+    (run,) = _runs()
+    assert logged_models(run) == []
+    tag = run.data.tags["mlcask.autologging.modelNotLogged"]
+    assert tag.startswith("model (") and tag.endswith("over the log_model_max_size limit of 100 bytes")
+    (message,) = _our_warnings(record)
+    assert "not logging model (" in message and "MLCASK_PYSPARK_ML_LOG_MODEL_MAX_SIZE" in message
+    assert model.transform(vectors).count() == 12  # training itself is untouched
+    assert run.data.params["maxIter"] == "2"
+
+
+def test_allowlist_keeps_other_models_out(tracking, vectors, caplog, tmp_path):
+    from pyspark.ml import Pipeline
+    from pyspark.ml.classification import LogisticRegression
+    from pyspark.ml.feature import StandardScaler
+
+    from mlcask.pyspark.ml import _model
+
+    mlcask.pyspark.ml.autolog(log_model_allowlist=["pyspark.ml.regression.*", "pyspark.ml.pipeline.PipelineModel"],
+                              log_datasets=False)
+    with caplog.at_level("WARNING", logger="mlcask.pyspark.ml.autolog"):
+        model = Pipeline(stages=[StandardScaler(inputCol="features", outputCol="scaled"),
+                                 LogisticRegression(maxIter=2, featuresCol="scaled")]).fit(vectors)
+    (run,) = _runs()
+    assert logged_models(run) == []
+    assert "mlcask.autologging.modelNotLogged" not in run.data.tags  # MLflow's behaviour: a warning only
+    assert f"Model {model.uid} will not be autologged because it is not allowlisted" in caplog.text
+    assert "spark.mlflow.pysparkml.autolog.logModelAllowlistFile" in caplog.text
+
+    # the checks themselves: every model inside a pipeline must be listed; wildcards match prefixes
+    assert _model.is_allowed(model, _model.DEFAULT_ALLOWLIST)
+    assert not _model.is_allowed(model, frozenset({"pyspark.ml.pipeline.PipelineModel",
+                                                   "pyspark.ml.feature.StandardScalerModel"}))
+    assert _model.is_allowed(model, frozenset({"pyspark.ml.pipeline.PipelineModel", "pyspark.ml.feature.*",
+                                               "pyspark.ml.classification.*"}))
+    listed = tmp_path / "allow.txt"
+    listed.write_text("# mine\npyspark.ml.classification.LogisticRegressionModel\n\n  pyspark.ml.feature.*  \n")
+    assert _model.read_allowlist_file(str(listed)) == {"pyspark.ml.classification.LogisticRegressionModel",
+                                                       "pyspark.ml.feature.*"}
+    assert _model.read_allowlist_file(listed.as_uri()) == _model.read_allowlist_file(str(listed))
+    with pytest.raises(mlcask.exceptions.MlcaskException, match="does not exist"):
+        _model.read_allowlist_file(str(tmp_path / "missing.txt"))
+
+
+def test_default_allowlist_names_real_classes():
+    import importlib
+
+    missing = []
+    for name in _model_names():
+        module, _, cls = name.rpartition(".")
+        if not hasattr(importlib.import_module(module), cls):
+            missing.append(name)
+    assert missing == []
+
+
+def _model_names():
+    from mlcask.pyspark.ml import _model
+
+    return sorted(n for n in _model.DEFAULT_ALLOWLIST if not n.startswith("synapse."))
+
+
+def test_what_is_not_logged(tracking, vectors):
+    from pyspark.ml.feature import StandardScaler
+    from pyspark.ml.regression import LinearRegression
+
+    mlcask.pyspark.ml.autolog(log_models=False, exclusive=True)
+    StandardScaler(inputCol="features", outputCol="scaled").fit(vectors)  # a featurizer alone
+    lr = LinearRegression()
+    fitted = list(lr.fit(vectors, params=[{lr.maxIter: 1}, {lr.maxIter: 2}]))  # a list of param maps
+    assert len(fitted) == 2
+    with mlcask.start_run() as user_run:  # exclusive: nothing goes into the user's run
+        lr.fit(vectors, params={lr.maxIter: 1})
+    (run,) = _runs()
+    assert run.info.run_id == user_run.info.run_id and run.data.params == {}
