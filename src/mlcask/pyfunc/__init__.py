@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from mlcask._lazy import lazy_attributes
 from mlcask.exceptions import InvalidArgumentError
 from mlcask.models.model import Model, ModelInfo
 from mlcask.pyfunc.loading import get_model_dependencies, load_model
@@ -54,7 +55,10 @@ __all__ = [
     "load_model",
     "log_model",
     "save_model",
+    "spark_udf",
 ]
+# spark_udf needs pyspark: its module loads on first use, so `import mlcask.pyfunc` never imports pyspark.
+__getattr__, __dir__ = lazy_attributes(__name__, globals(), {"spark_udf": "mlcask.pyfunc.spark_scoring"}, __all__)
 
 
 def save_model(
