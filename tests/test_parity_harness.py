@@ -396,3 +396,198 @@ def test_end_to_end_on_a_small_suite(tmp_path):
     summary = (out / "summary.txt").read_text()
     assert "passed 1, missing 1, different 1, set-aside 1; missing-or-different 2; total 4" in summary
     assert (out / "modules" / "tests__m__test_small.txt").read_text().count("\n") == 2
+
+
+# --- the Spark scope (scripts/mlflow-parity --spark) ------------------------------------------
+
+@pytest.fixture
+def spark_scope():
+    rules.use_spark_scope(True)
+    yield
+    rules.use_spark_scope(False)
+
+
+SPARK_NAMES = ["mlflow.spark.save_model", "mlflow.pyfunc.spark_udf", "mlflow.pyspark.ml.autolog",
+               "mlflow.types.schema.SparkMLVector"]
+
+
+@pytest.mark.parametrize("name", SPARK_NAMES)
+def test_spark_names_are_out_of_scope_by_default(name):
+    """The default run (the issue's 19 modules) classifies exactly as before Spark came in."""
+    assert not rules.spark_scope()
+    assert rules.name_category(name) == rules.OUT_OF_SCOPE
+    assert rules.patch_target_category(name) == rules.OUT_OF_SCOPE
+
+
+def test_spark_tests_are_set_aside_by_default():
+    assert rules.pre_run_set_aside("m.py::test_spark_udf", "", []) == "needs Spark"
+    assert rules.pre_run_set_aside("m.py::test_x", "", ["spark"]) == "needs the MLflow test fixture 'spark'"
+    assert rules.pre_run_set_aside("m.py::test_x", "", ["spark_session"]) == \
+        "needs the MLflow test fixture 'spark_session'"
+    assert rules.pre_run_set_aside("m.py::test_x[conda]", "", []) is None  # a Spark-scope rule only
+    missing = classify(_record(type="AttributeError", message="no", attr_name="no_such",
+                               attr_owner="mlcask.spark", attr_kind="module"))
+    assert missing.cls == SET_ASIDE and "out-of-scope" in missing.reason
+
+
+@pytest.mark.parametrize("name", SPARK_NAMES)
+def test_spark_scope_makes_spark_names_public(spark_scope, name):
+    assert rules.name_category(name) == rules.PUBLIC
+
+
+@pytest.mark.parametrize(("name", "category"), [
+    ("mlflow.pyfunc.spark_model_cache.SparkModelCache", rules.OUT_OF_SCOPE),  # MLflow's wiring
+    ("mlflow.pyspark.ml._autolog.get_feature_cols", rules.INTERNAL),
+    ("mlflow.pyspark.ml._get_instance_param_map", rules.INTERNAL),
+    ("mlflow.utils._spark_utils.modified_environ", rules.INTERNAL),
+    ("mlflow.spark._add_code_from_conf_to_system_path", rules.INTERNAL),
+    ("mlflow.pyfunc.dbconnect_artifact_cache.extract_archive_to_dir", rules.OUT_OF_SCOPE),
+    ("mlflow.spark.autolog", rules.OUT_OF_SCOPE),  # datasource autologging needs MLflow's Java jar
+    ("mlflow.spark.autologging.x", rules.OUT_OF_SCOPE),
+    ("mlflow.pyspark.optuna", rules.OUT_OF_SCOPE),
+    ("mlflow.pyfunc.spark_connect_udf", rules.OUT_OF_SCOPE),
+    ("mlflow.tracing.trace", rules.OUT_OF_SCOPE),
+    ("mlflow.langchain", rules.OUT_OF_SCOPE),
+    ("mlflow.log_param", rules.PUBLIC),
+])
+def test_spark_scope_keeps_internals_connect_and_the_rest_set_aside(spark_scope, name, category):
+    assert rules.name_category(name) == category
+
+
+def test_spark_scope_pre_run_rules(spark_scope):
+    assert rules.pre_run_set_aside("m.py::test_spark_udf", "", []) is None
+    assert rules.pre_run_set_aside("m.py::test_x", "with SparkSession.builder.getOrCreate() as s:",
+                                   ["spark", "spark_session", "tmp_path"]) is None
+    python_env = "creates a Python environment"
+    for nodeid in ("m.py::test_udf[conda]", "m.py::test_udf[uv-True]", "m.py::test_udf[virtualenv]"):
+        assert rules.pre_run_set_aside(nodeid, "", []) == python_env
+    assert rules.pre_run_set_aside("m.py::test_udf", 'spark_udf(spark, uri, env_manager="conda")', []) == python_env
+    assert rules.pre_run_set_aside("m.py::test_udf", 'spark_udf(spark, uri, env_manager="local")', []) is None
+    assert rules.pre_run_set_aside("m.py::test_log_model_with_conda_env", "", []) is None  # writes conda.yaml only
+    assert rules.pre_run_set_aside("m.py::test_spark_connect_udf", "", []) == "needs Spark Connect"
+    assert rules.pre_run_set_aside("m.py::test_x", 'SparkSession.builder.remote("sc://localhost")', []) == \
+        "needs Spark Connect"
+    assert rules.pre_run_set_aside("m.py::test_model_log_databricks", "", []) == "needs Databricks"
+    assert rules.pre_run_set_aside("m.py::test_x", "", ["spark_custom_env"]) == \
+        "needs the MLflow test fixture 'spark_custom_env'"
+
+
+def test_spark_scope_classifies_a_missing_spark_name_as_missing(spark_scope):
+    verdict = classify(_record(type="AttributeError", message="no", attr_name="no_such",
+                               attr_owner="mlcask.spark", attr_kind="module"))
+    assert (verdict.cls, verdict.name) == (MISSING, "mlflow.spark.no_such")
+    assert rules.patch_target_category("mlflow.spark.save_model") == rules.PUBLIC
+    assert rules.patch_target_category("mlflow.spark.helpers.save") == rules.INTERNAL  # not a documented module
+
+
+def test_spark_scope_is_read_from_the_environment():
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); from mlflow_parity import rules; "
+            "print(rules.spark_scope(), rules.name_category('mlflow.spark.save_model'))")
+    for value, expected in (("1", "True public"), ("", "False out-of-scope")):
+        out = subprocess.run([sys.executable, "-c", code, str(SCRIPTS)], env={"PARITY_SPARK": value},
+                             capture_output=True, text=True, check=True)
+        assert out.stdout.strip() == expected
+
+
+def test_spark_options_and_defaults():
+    from mlflow_parity import runner
+    from mlflow_parity import spark as parity_spark
+
+    default = runner.parse_args([])
+    assert (default.spark, default.timeout, default.module_timeout, default.out) == \
+        (False, 60.0, 900.0, Path("/work/notes/parity"))
+    with_spark = runner.parse_args(["--spark"])
+    assert (with_spark.spark, with_spark.spark_master, with_spark.timeout, with_spark.out) == \
+        (True, "local[2]", parity_spark.TIMEOUT, Path("/work/notes/parity-spark"))
+    assert runner.parse_args(["--spark", "--timeout", "30"]).timeout == 30.0
+    assert len(runner.DEFAULT_MODULES) == 19 and not set(runner.DEFAULT_MODULES) & set(parity_spark.SPARK_MODULES)
+
+
+def test_spark_configuration_is_the_suites(tmp_path):
+    from mlflow_parity import spark as parity_spark
+
+    from tests.spark_session import SPARK_CONF
+
+    assert parity_spark.suite_conf() == SPARK_CONF
+    env = parity_spark.environment(tmp_path, "local[2]", "/venv/bin/python")
+    assert env["PARITY_SPARK"] == "1" and env["SPARK_MASTER"] == "local[2]" and env["SPARK_LOCAL_IP"] == "127.0.0.1"
+    assert env["PYSPARK_PYTHON"] == "/venv/bin/python"
+    lines = (Path(env["SPARK_CONF_DIR"]) / "spark-defaults.conf").read_text().splitlines()
+    assert "spark.master local[2]" in lines
+    assert "spark.driver.bindAddress 127.0.0.1" in lines and "spark.ui.enabled false" in lines
+    # toPandas() as MLflow's tests expect it (Arrow off: array columns come back as lists)
+    assert SPARK_CONF.get("spark.sql.execution.arrow.pyspark.enabled") == "true"
+    assert not [line for line in lines if line.startswith("spark.sql.execution.arrow.pyspark.enabled")]
+
+
+def test_spark_task_errors_are_named_by_the_workers_exception():
+    worker = ("An exception was thrown from the Python worker:\nTraceback (most recent call last):\n"
+              '  File "/x/worker.py", line 3, in main\n    process()\n'
+              "mlcask.exceptions.MlcaskException: Unsupported result type <class 'tuple'>\n")
+    verdict = classify(_record(type="PythonException", module="pyspark.errors.exceptions.captured", message=worker))
+    assert verdict == rules.Verdict(DIFFERENT, "PythonException from a Spark task: mlcask.exceptions.MlcaskException: "
+                                               "Unsupported result type <class 'tuple'>")
+    java = ("An error occurred while calling o81.collectToPython.\n: org.apache.spark.SparkException: Job aborted\n"
+            "Caused by: org.apache.spark.api.python.PythonException: Traceback (most recent call last):\n"
+            "ValueError: bad value\n\tat org.apache.spark.api.python.BasePythonRunner\n")
+    verdict = classify(_record(type="Py4JJavaError", module="py4j.protocol", message=java))
+    assert verdict.reason == "Py4JJavaError from a Spark task: ValueError: bad value"
+    # not from pyspark: the usual first line
+    plain = classify(_record(type="ValueError", module="builtins", message="x\nKeyError: y"))
+    assert plain.reason == "ValueError: x"
+
+
+@pytest.mark.slow
+@pytest.mark.spark
+def test_end_to_end_spark_fixtures_as_mlflow_writes_them(tmp_path):
+    """--spark: a fixture written as MLflow's (``SparkSession.builder.getOrCreate()``, no master) gets
+    the suite's session configuration; a Python UDF's worker imports mlcask under the mlflow alias;
+    a Spark name mlcask lacks is missing, not set aside."""
+    import json
+
+    from tests.spark_session import need_spark
+
+    need_spark()
+    tests = tmp_path / "suite" / "tests"
+    (tests / "m").mkdir(parents=True)
+    (tests / "__init__.py").write_text("")
+    (tests / "m" / "__init__.py").write_text("")
+    (tests / "m" / "test_spark_small.py").write_text(textwrap.dedent('''\
+        import pytest
+        from pyspark.sql import SparkSession
+        from pyspark.sql.functions import udf
+        import mlflow
+        import mlflow.spark
+
+        @pytest.fixture(scope="module")
+        def spark():
+            with SparkSession.builder.getOrCreate() as session:
+                yield session
+
+        def test_session_is_the_suites(spark):
+            conf = spark.sparkContext.getConf()
+            assert spark.sparkContext.master == "local[2]"
+            assert conf.get("spark.driver.bindAddress") == "127.0.0.1"
+            assert conf.get("spark.ui.enabled") == "false"
+
+        def test_workers_see_mlflow_as_mlcask(spark):
+            def name(_):
+                import mlflow
+                return mlflow.__name__
+            assert spark.range(1).select(udf(name)("id")).first()[0] == "mlcask"
+
+        def test_spark_name_mlcask_lacks(spark):
+            mlflow.spark.no_such_function_for_parity()
+        '''))
+    out = tmp_path / "out"
+    command = [sys.executable, str(SCRIPTS / "mlflow-parity"), str(tmp_path / "suite"), "--out", str(out), "--spark",
+               "--module", "tests/m/test_spark_small.py", "--python", sys.executable, "--jobs", "1",
+               "--stage", str(tmp_path / "work")]
+    subprocess.run(command, check=True, capture_output=True, text=True, timeout=600)
+    results = json.loads((out / "results.json").read_text())
+    classes = {t["id"].split("::")[1]: (t["class"], t["reason"]) for t in results["tests"]}
+    assert classes["test_session_is_the_suites"][0] == PASS, classes
+    assert classes["test_workers_see_mlflow_as_mlcask"][0] == PASS, classes
+    assert classes["test_spark_name_mlcask_lacks"][0] == MISSING, classes
+    assert results["meta"]["spark"] is True
+    assert "scope: Spark in (--spark, master local[2])" in (out / "summary.txt").read_text()

@@ -61,7 +61,7 @@ def _end_leaked_runs() -> None:
 
 
 def _disable_autolog() -> None:
-    for flavor in ("sklearn", "xgboost", "lightgbm"):
+    for flavor in ("sklearn", "xgboost", "lightgbm", "pyspark.ml"):
         module = sys.modules.get(f"mlcask.{flavor}")
         autolog = getattr(module, "autolog", None)
         if autolog is not None:

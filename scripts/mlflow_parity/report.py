@@ -65,6 +65,7 @@ def summary_text(tests: list[dict[str, Any]], meta: dict[str, Any], collect_erro
     total = Counter(t["class"] for t in tests)
     lines = [f"MLflow parity run: {meta.get('finished', '?')} (mlcask {meta.get('mlcask_commit', '?')})",
              f"tests from {meta.get('tests_source', '?')}",
+             *([f"scope: Spark in (--spark, master {meta.get('spark_master', '?')})"] if meta.get("spark") else []),
              f"modules done: {meta.get('modules_done', '?')} of {meta.get('modules_total', '?')}"
              + (f" in {meta['elapsed_s']} s" if "elapsed_s" in meta else ""),
              "",

@@ -20,10 +20,18 @@ A test of MLflow's suite run against mlcask ends in one of four classes:
 
 Names are judged with :func:`name_category`; each test with :func:`classify`, which walks
 :data:`RULES` top to bottom and takes the first verdict.
+
+Spark is out of scope by default. The *Spark scope* (``scripts/mlflow-parity --spark``, or
+``PARITY_SPARK=1`` in a pytest process; :func:`use_spark_scope`) brings ``mlflow.spark``,
+``mlflow.pyspark.ml``, ``mlflow.pyfunc.spark_udf`` and the tests that need a SparkSession into
+scope; Spark Connect, Databricks, environment managers other than ``local``, Spark datasource
+autologging (MLflow's Java jar) and MLflow internals (``mlflow.pyfunc.spark_model_cache``,
+``_``-names) stay set aside.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -97,6 +105,47 @@ OUT_OF_SCOPE_NAME = re.compile(
     re.IGNORECASE)
 
 
+# ---------------------------------------------------------------------------------------------
+# The Spark scope (opt-in)
+# ---------------------------------------------------------------------------------------------
+
+SPARK_ENV = "PARITY_SPARK"  # "1" in a pytest process of a --spark run
+_SCOPE = {"spark": os.environ.get(SPARK_ENV) == "1"}
+
+# In the Spark scope these are promised too.
+SPARK_IN_SCOPE_MODULES = frozenset({"spark", "pyspark"})
+SPARK_DOCUMENTED_MODULES = frozenset({"mlflow.spark", "mlflow.pyspark.ml"})
+# ... and these stay out: datasource autologging needs MLflow's Java jar; the rest is not Spark ML.
+SPARK_OUT_OF_SCOPE_MODULES = tuple(m for m in OUT_OF_SCOPE_MODULES if m not in ("mlflow.spark", "mlflow.pyspark")) + (
+    "mlflow.spark.autolog", "mlflow.spark.autologging", "mlflow.pyspark.optuna",
+)
+# The name rule without "spark" (Spark Connect and Databricks Connect stay out).
+SPARK_OUT_OF_SCOPE_NAME = re.compile(
+    OUT_OF_SCOPE_NAME.pattern.replace("spark|", "spark_?connect|dbconnect|"), re.IGNORECASE)
+
+
+def use_spark_scope(enabled: bool) -> None:
+    """Judge names and tests with the Spark scope on (``--spark``) or off (the default)."""
+    _SCOPE["spark"] = bool(enabled)
+
+
+def spark_scope() -> bool:
+    """Whether the Spark scope is on in this process."""
+    return _SCOPE["spark"]
+
+
+def _in_scope_modules() -> frozenset[str]:
+    return IN_SCOPE_MODULES | SPARK_IN_SCOPE_MODULES if _SCOPE["spark"] else IN_SCOPE_MODULES
+
+
+def _out_of_scope_modules() -> tuple[str, ...]:
+    return SPARK_OUT_OF_SCOPE_MODULES if _SCOPE["spark"] else OUT_OF_SCOPE_MODULES
+
+
+def _out_of_scope_name() -> re.Pattern[str]:
+    return SPARK_OUT_OF_SCOPE_NAME if _SCOPE["spark"] else OUT_OF_SCOPE_NAME
+
+
 def _private(part: str) -> bool:
     return part.startswith("_") and not (part.startswith("__") and part.endswith("__"))
 
@@ -113,6 +162,8 @@ def name_category(name: str) -> str:
     ``out-of-scope``; a name under :data:`INTERNAL_MODULES` is ``internal``; one under
     :data:`OUT_OF_SCOPE_MODULES` or another top-level MLflow package is ``out-of-scope``;
     everything else (``mlflow.last_logged_model``, ``mlflow.models.Model.log``) is ``public``.
+    In the Spark scope the ``SPARK_*`` variants of these lists apply (``mlflow.spark.save_model``
+    and ``mlflow.pyfunc.spark_udf`` are public).
     """
     if name.startswith("mlcask"):
         name = "mlflow" + name[len("mlcask"):]
@@ -121,13 +172,13 @@ def name_category(name: str) -> str:
         return INTERNAL
     if parts[0] != "mlflow":
         return HELPER if parts[0] == "tests" else DEPENDENCY
-    if any(OUT_OF_SCOPE_NAME.search(p) for p in parts[1:]):
+    if any(_out_of_scope_name().search(p) for p in parts[1:]):
         return OUT_OF_SCOPE
     if _under(name, INTERNAL_MODULES):
         return INTERNAL
-    if _under(name, OUT_OF_SCOPE_MODULES):
+    if _under(name, _out_of_scope_modules()):
         return OUT_OF_SCOPE
-    if len(parts) > 1 and parts[1] in MLFLOW_TOP_MODULES and parts[1] not in IN_SCOPE_MODULES:
+    if len(parts) > 1 and parts[1] in MLFLOW_TOP_MODULES and parts[1] not in _in_scope_modules():
         return OUT_OF_SCOPE
     return PUBLIC
 
@@ -188,6 +239,21 @@ SET_ASIDE_SOURCE = [
 # Fixtures of MLflow's own suite that stand for such environments.
 SET_ASIDE_FIXTURE = re.compile(r"spark|databricks|s3|docker|sagemaker|openai|langchain|dbfs", re.I)
 
+# The Spark scope: the same lists without their Spark entries, plus what stays out with Spark in.
+_SPARK_CONNECT = "needs Spark Connect"
+_PYTHON_ENV = "creates a Python environment"
+SPARK_SET_ASIDE_NODEID = [(p, why) for p, why in SET_ASIDE_NODEID if why != "needs Spark"] + [
+    (re.compile(r"spark_?connect|dbconnect|(^|_)connect(_|$)", re.I), _SPARK_CONNECT),
+    (re.compile(r"[\[-](conda|uv)([\]-]|$)"), _PYTHON_ENV),  # parameters: [conda], [uv-True]
+]
+SPARK_SET_ASIDE_SOURCE = [(p, why) for p, why in SET_ASIDE_SOURCE if why != "needs Spark"] + [
+    (re.compile(r"SparkSession\.builder\.remote|[\"']sc://|is_spark_connect|DatabricksSession|dbconnect"),
+     _SPARK_CONNECT),
+    (re.compile(r"env_manager\s*=\s*[\"'](conda|virtualenv|uv)[\"']"), _PYTHON_ENV),
+]
+# spark_custom_env writes its conda.yaml with MLflow's internal _mlflow_conda_env.
+SPARK_SET_ASIDE_FIXTURE = re.compile(r"databricks|s3|docker|sagemaker|openai|langchain|dbfs|spark_custom_env", re.I)
+
 # MLflow test helpers (tests/helper_functions.py) replaced, before collection, by placeholders.
 SET_ASIDE_HELPERS = {
     "pyfunc_serve_and_score_model": "serves through the mlflow CLI scoring server",
@@ -214,14 +280,15 @@ SCAFFOLDING_STATEMENTS = re.compile(
 def pre_run_set_aside(nodeid: str, source: str, fixturenames: list[str]) -> str | None:
     """Why a test is set aside without running it, or None."""
     test_part = nodeid.split("::", 1)[-1]
-    for pattern, why in SET_ASIDE_NODEID:
+    spark = _SCOPE["spark"]
+    for pattern, why in SPARK_SET_ASIDE_NODEID if spark else SET_ASIDE_NODEID:
         if pattern.search(test_part):
             return why
-    for pattern, why in SET_ASIDE_SOURCE:
+    for pattern, why in SPARK_SET_ASIDE_SOURCE if spark else SET_ASIDE_SOURCE:
         if pattern.search(source):
             return why
     for fixture in fixturenames:
-        if SET_ASIDE_FIXTURE.search(fixture):
+        if (SPARK_SET_ASIDE_FIXTURE if spark else SET_ASIDE_FIXTURE).search(fixture):
             return f"needs the MLflow test fixture {fixture!r}"
     return None
 
@@ -303,9 +370,10 @@ def patch_target_category(target: str) -> str:
     if category != PUBLIC:
         return category
     parts = name.split(".")
-    if ".".join(parts[:-1]) in DOCUMENTED_MODULES:
+    documented = DOCUMENTED_MODULES | SPARK_DOCUMENTED_MODULES if _SCOPE["spark"] else DOCUMENTED_MODULES
+    if ".".join(parts[:-1]) in documented:
         return PUBLIC
-    if len(parts) > 2 and parts[-2][:1].isupper() and ".".join(parts[:-2]) in DOCUMENTED_MODULES:
+    if len(parts) > 2 and parts[-2][:1].isupper() and ".".join(parts[:-2]) in documented:
         return PUBLIC  # a method of an exported class: mlflow.models.Model.log
     return INTERNAL
 
@@ -404,7 +472,7 @@ def rule_attribute_error(rec: dict[str, Any]) -> Verdict | None:
         name = f"{owner.rsplit('.', 1)[-1]}.{attr}"
         if _private(attr):
             return Verdict(SET_ASIDE, f"uses MLflow internal attribute {name}")
-        category = OUT_OF_SCOPE if OUT_OF_SCOPE_NAME.search(attr) else PUBLIC
+        category = OUT_OF_SCOPE if _out_of_scope_name().search(attr) else PUBLIC
         return _category_verdict(name, category, "uses")
     return _category_verdict(name, name_category(name), "uses")
 
@@ -422,7 +490,7 @@ def rule_signature(rec: dict[str, Any]) -> Verdict | None:
     keyword = _KEYWORD.search(message)
     func_name = func.group(1) if func else "?"
     name = f"{func_name}({keyword.group(1)}=)" if keyword else f"{func_name}() signature"
-    if keyword and (_private(keyword.group(1)) or OUT_OF_SCOPE_NAME.search(keyword.group(1))):
+    if keyword and (_private(keyword.group(1)) or _out_of_scope_name().search(keyword.group(1))):
         category = INTERNAL if _private(keyword.group(1)) else OUT_OF_SCOPE
         return _category_verdict(name, category, "calls")
     return Verdict(MISSING, f"calls {name}: {message.splitlines()[0][:160]}", name)
@@ -491,11 +559,30 @@ def rule_not_implemented(rec: dict[str, Any]) -> Verdict | None:
     return None
 
 
+_PYTHON_ERROR_LINE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Unavailable)): ?(.*)$", re.MULTILINE)
+
+
+def _spark_reason(exc: dict[str, Any]) -> str | None:
+    """For an error pyspark or py4j raised on the driver (``PythonException``, ``Py4JJavaError``):
+    the last Python exception line of the worker's traceback it quotes, the one that says why."""
+    if not (exc.get("module") or "").startswith(("pyspark", "py4j")):
+        return None
+    lines = _PYTHON_ERROR_LINE.findall(exc.get("message") or "")
+    python = [(t, m) for t, m in lines if not t.startswith(("org.", "java.", "scala.", "py4j."))]
+    if not python:
+        return None
+    kind, message = python[-1]
+    return f"{exc.get('type')} from a Spark task: {kind}: {message.strip()[:200]}".rstrip(": ")
+
+
 def rule_different(rec: dict[str, Any]) -> Verdict:
     """Anything else: behaviour or message differs."""
     exc = rec.get("exc") or {}
     phase = rec.get("phase") or "call"
     prefix = "" if phase == "call" else f"[{phase}] "
+    spark_reason = _spark_reason(exc) if exc else None
+    if spark_reason:
+        return Verdict(DIFFERENT, prefix + spark_reason)
     if not exc:
         return Verdict(DIFFERENT, prefix + (rec.get("longrepr") or rec["outcome"]).strip().splitlines()[-1][:200])
     message = (exc.get("message") or "").strip()

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from mlflow_parity import report, rules, stage
+from mlflow_parity import report, rules, spark, stage
 
 SCRIPTS = Path(__file__).resolve().parent.parent
 REPO = SCRIPTS.parent
@@ -50,17 +50,26 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="mlflow-parity", description=__doc__)
     parser.add_argument("tests", nargs="?", default="/work/mlflow-tests", type=Path,
                         help="folder holding MLflow's tests/ (default: /work/mlflow-tests)")
-    parser.add_argument("--out", default=Path("/work/notes/parity"), type=Path,
-                        help="where the summary, JSON and per-test report go (default: /work/notes/parity)")
+    parser.add_argument("--out", type=Path,
+                        help="where the summary, JSON and per-test report go (default: /work/notes/parity, "
+                             "/work/notes/parity-spark with --spark)")
     parser.add_argument("--summary", default="summary.txt", help="file name of the summary (default: summary.txt)")
     parser.add_argument("--module", action="append", dest="modules",
-                        help="a module to run (repeatable; default: the issue's set)")
+                        help="a module to run (repeatable; default: the issue's set, or the Spark set with --spark)")
+    parser.add_argument("--spark", action="store_true",
+                        help="bring Spark into scope (mlflow.spark, mlflow.pyspark.ml, spark_udf) and run MLflow's "
+                             "Spark modules (spark.SPARK_MODULES) unless --module is given")
+    parser.add_argument("--spark-master", default=spark.DEFAULT_MASTER,
+                        help=f"the master MLflow's Spark fixtures get (default {spark.DEFAULT_MASTER}; "
+                             "MLflow's own is local-cluster[2, 1, 1024])")
     parser.add_argument("--python", default=str(REPO / ".venv" / "bin" / "python"),
                         help="the interpreter with mlcask installed (default: the repo's .venv)")
     parser.add_argument("--jobs", type=int, default=2, help="pytest processes at once (at most 2; default 2)")
-    parser.add_argument("--timeout", type=float, default=60.0, help="seconds per test phase (default 60)")
-    parser.add_argument("--module-timeout", type=float, default=900.0,
-                        help="seconds per module process before it is stopped (default 900)")
+    parser.add_argument("--timeout", type=float,
+                        help=f"seconds per test phase (default 60; {spark.TIMEOUT:g} with --spark)")
+    parser.add_argument("--module-timeout", type=float,
+                        help=f"seconds per module process before it is stopped (default 900; "
+                             f"{spark.MODULE_TIMEOUT:g} with --spark)")
     parser.add_argument("--serving", choices=("inprocess", "off"), default="inprocess",
                         help="MLflow's pyfunc_serve_and_score_model: score through mlcask's scoring app in-process "
                              "(default), or set the tests that call it aside")
@@ -68,7 +77,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--stage", type=Path, help="where to build the working copy (default: a temporary folder)")
     parser.add_argument("--from-results", type=Path, metavar="WORKDIR",
                         help="classify the records of an earlier run's working copy again, without running")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.out is None:
+        args.out = Path("/work/notes/parity-spark" if args.spark else "/work/notes/parity")
+    if args.timeout is None:
+        args.timeout = spark.TIMEOUT if args.spark else 60.0
+    if args.module_timeout is None:
+        args.module_timeout = spark.MODULE_TIMEOUT if args.spark else 900.0
+    return args
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -100,6 +116,9 @@ def run_module(args: argparse.Namespace, workdir: Path, module: str) -> list[dic
     env = {**os.environ, "PARITY_RESULTS": str(results), "PARITY_TIMEOUT": str(args.timeout),
            "PYTHONPATH": os.pathsep.join([str(SCRIPTS), str(workdir / "site"), str(workdir)]),
            "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "Agg", "PARITY_SERVING": args.serving}
+    env.pop(rules.SPARK_ENV, None)
+    if args.spark:
+        env.update(spark.environment(workdir, args.spark_master, args.python))
     deselect: list[str] = []
     for _attempt in range(MAX_RESTARTS + 1):
         with open(workdir / "logs" / f"{name}.log", "a", encoding="utf-8") as log:
@@ -166,23 +185,25 @@ def _source_note(tests_dir: Path) -> str:
 
 
 def reclassify(args: argparse.Namespace) -> int:
-    """Write the report from the records an earlier run left in ``args.from_results``."""
-    tests: list[dict[str, Any]] = []
-    errors: list[dict[str, Any]] = []
+    """Write the report from the records an earlier run left in ``args.from_results`` (in the Spark
+    scope if that run was a ``--spark`` one, or ``--spark`` is given)."""
     files = sorted((args.from_results / "results").glob("*.jsonl"))
     if not files:
         raise SystemExit(f"no results/*.jsonl in {args.from_results}")
-    for path in files:
-        module = path.name.removesuffix(".jsonl").replace("__", "/")
-        module_tests, module_errors = classify_records(module, _read_jsonl(path))
-        tests += module_tests
-        errors += module_errors
     meta = {"finished": datetime.datetime.fromtimestamp(max(p.stat().st_mtime for p in files),
                                                         datetime.timezone.utc).isoformat(timespec="seconds"),
             "mlcask_commit": "?", "tests_source": _source_note(args.tests), "modules_total": len(files)}
     saved = args.from_results / "meta.json"
     if saved.exists():
         meta.update(json.loads(saved.read_text(encoding="utf-8")))
+    rules.use_spark_scope(args.spark or bool(meta.get("spark")))
+    tests: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = []
+    for path in files:
+        module = path.name.removesuffix(".jsonl").replace("__", "/")
+        module_tests, module_errors = classify_records(module, _read_jsonl(path))
+        tests += module_tests
+        errors += module_errors
     meta.update(modules_done=len(files), workdir=str(args.from_results), reclassified=True)
     report.write(args.out, sorted(tests, key=lambda t: t["id"]), meta, errors, args.summary)
     _print_summary(args)
@@ -201,7 +222,8 @@ def main(argv: list[str] | None = None) -> int:
         return reclassify(args)
     if args.jobs > 2:
         raise SystemExit(f"--jobs is at most 2 (the machine is shared); given {args.jobs}")
-    modules = args.modules or DEFAULT_MODULES
+    rules.use_spark_scope(args.spark)
+    modules = args.modules or (spark.SPARK_MODULES if args.spark else DEFAULT_MODULES)
     absent = [m for m in modules if not (args.tests / m).is_file()]
     if absent:
         raise SystemExit(f"not in {args.tests}: {', '.join(absent)} (see docs/parity.md to get MLflow's tests)")
@@ -214,6 +236,8 @@ def main(argv: list[str] | None = None) -> int:
     meta = {"started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "mlcask_commit": _git_commit(), "tests_source": _source_note(args.tests),
             "modules_total": len(modules), "modules_done": 0, "workdir": str(workdir)}
+    if args.spark:
+        meta.update(spark=True, spark_master=args.spark_master)
     (workdir / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
     all_tests: list[dict[str, Any]] = []
     all_errors: list[dict[str, Any]] = []
