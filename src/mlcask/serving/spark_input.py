@@ -251,11 +251,16 @@ def csv_schema(header: list[str], input_schema: Schema | None) -> Any:
     (so a value that does not parse fails the job instead of becoming null), every other column a string."""
     from pyspark.sql import types as T
 
-    spark_types = {DataType.boolean: T.BooleanType(), DataType.integer: T.IntegerType(),
-                   DataType.long: T.LongType(), DataType.float: T.FloatType(), DataType.double: T.DoubleType(),
-                   DataType.datetime: T.TimestampType()}
+    from mlcask.pyfunc.spark_types import spark_type_of
+
     declared: dict[str, Any] = {}
     if input_schema is not None and input_schema.has_input_names() and not input_schema.is_tensor_spec():
         declared = {spec.name: spec.type for spec in input_schema.inputs}
-    return T.StructType([T.StructField(name, spark_types.get(declared.get(name), T.StringType()), True)
-                         for name in header])
+
+    def spark_type(name: str) -> Any:
+        column_type = declared.get(name)
+        if isinstance(column_type, DataType) and column_type not in (DataType.string, DataType.binary):
+            return spark_type_of(column_type)
+        return T.StringType()  # text as written (ids keep their leading zeros); CSV holds no binary
+
+    return T.StructType([T.StructField(name, spark_type(name), True) for name in header])

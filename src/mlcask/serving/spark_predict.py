@@ -23,6 +23,7 @@ if it holds nothing but Parquet output (Parquet files, ``key=value`` folders, Sp
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import shutil
@@ -50,6 +51,8 @@ FILE_NAME_COLUMN = "file_name"
 ROW_NUMBER_COLUMN = "row_number"
 DEFAULT_PREDICTION_COLUMN = "prediction"
 DEFAULT_MASTER = "local[*]"
+SPARK_LOG_LEVEL_ENV = "MLCASK_SPARK_LOG_LEVEL"  # the session's log level (default FATAL)
+_PYSPARK_ERROR_LOGGERS = ("DataFrameQueryContextLogger", "SQLQueryContextLogger")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
 # One input file per Spark partition (no file split, none packed with another), so a row's
 # position in its partition is its position in its file: how CSV rows get their number.
@@ -192,8 +195,23 @@ def start_session(master: str = DEFAULT_MASTER, conf: dict[str, str] | None = No
         session = builder.getOrCreate()
     except Exception as exc:  # noqa: BLE001 - no Java, a bad master URL, a port taken
         raise BatchPredictError(f"Cannot start Spark on master '{master}': {_first_line(exc)}") from None
-    session.sparkContext.setLogLevel(os.environ.get("MLCASK_SPARK_LOG_LEVEL", "ERROR"))
+    # Failures are reported once, by mlcask, with their cause: not as the executors' logged stack traces.
+    session.sparkContext.setLogLevel(os.environ.get(SPARK_LOG_LEVEL_ENV, "FATAL"))
     return session
+
+
+@contextlib.contextmanager
+def _quiet_pyspark_errors() -> Iterator[None]:
+    """pyspark 4 logs each analysis error with its JVM stack trace as it raises it; mlcask reports them itself."""
+    loggers = [logging.getLogger(name) for name in _PYSPARK_ERROR_LOGGERS]
+    saved = [logger.disabled for logger in loggers]
+    for logger in loggers:
+        logger.disabled = True
+    try:
+        yield
+    finally:
+        for logger, disabled in zip(loggers, saved):
+            logger.disabled = disabled
 
 
 @contextlib.contextmanager
@@ -392,12 +410,17 @@ def _parquet_files(folder: Path) -> int:
 
 def run(spark: Any, job: SparkPredictJob, *, progress: bool = False, stream: IO[str] | None = None) -> SparkResult:
     """Score ``job`` on ``spark`` and publish the output folder; raises :class:`BatchPredictError` leaving nothing."""
+    started = time.perf_counter()
+    with _quiet_pyspark_errors():
+        return _run(spark, job, started, progress, stream)
+
+
+def _run(spark: Any, job: SparkPredictJob, started: float, progress: bool, stream: IO[str] | None) -> SparkResult:
     from pyspark.sql import Observation
     from pyspark.sql import functions as F
 
     from mlcask.serving.spark_progress import SparkProgress
 
-    started = time.perf_counter()
     frame, by_partition = scored_frame(spark, _read(spark, job), job)
     observation = Observation("mlcask_predict")
     frame = frame.observe(observation, F.count(F.lit(1)).alias("rows"))
