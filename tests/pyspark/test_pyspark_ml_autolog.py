@@ -141,7 +141,7 @@ def test_cross_validator_child_runs_best_params_and_models(tracking, vectors):
     from pyspark.ml.regression import LinearRegression
     from pyspark.ml.tuning import CrossValidator, ParamGridBuilder
 
-    mlcask.pyspark.ml.autolog(log_model_max_size=0, log_datasets=False)
+    mlcask.pyspark.ml.autolog(log_model_max_size=0, log_datasets=False, registered_model_name="spark-search")
     lr = LinearRegression(maxIter=5)
     grid = ParamGridBuilder().addGrid(lr.regParam, [0.0, 10.0]).build()
     search = CrossValidator(estimator=lr, estimatorParamMaps=grid, evaluator=RegressionEvaluator(metricName="rmse"),
@@ -180,6 +180,11 @@ def test_cross_validator_child_runs_best_params_and_models(tracking, vectors):
         assert child.data.metrics["std_rmse"] == pytest.approx(model.stdMetrics[index])
     assert [c.data.params["regParam"] for c in children] == ["0.0", "10.0"]
     assert sorted(m.name for m in logged_models(parent_run)) == ["best_model", "model"]
+    signature = mlcask.models.get_model_info(f"runs:/{parent.info.run_id}/model").signature
+    assert signature.inputs.to_dict() == [{"type": "sparkml_vector", "name": "features", "required": True}]
+    assert signature.outputs.to_dict() == [{"type": "double", "required": True}]
+    (version,) = mlcask.MlflowClient().search_model_versions("name = 'spark-search'")
+    assert version.model_id == {m.name: m.model_id for m in logged_models(parent_run)}["model"]  # not best_model
     best = mlcask.spark.load_model(f"runs:/{parent.info.run_id}/best_model")
     assert best.stages[0].uid == model.bestModel.uid
 
@@ -256,15 +261,23 @@ def _model_names():
     return sorted(n for n in _model.DEFAULT_ALLOWLIST if not n.startswith("synapse."))
 
 
-def test_what_is_not_logged(tracking, vectors):
+def test_what_is_not_logged(tracking, vectors, caplog):
     from pyspark.ml.feature import StandardScaler
     from pyspark.ml.regression import LinearRegression
 
     mlcask.pyspark.ml.autolog(log_models=False, exclusive=True)
     StandardScaler(inputCol="features", outputCol="scaled").fit(vectors)  # a featurizer alone
     lr = LinearRegression()
-    fitted = list(lr.fit(vectors, params=[{lr.maxIter: 1}, {lr.maxIter: 2}]))  # a list of param maps
+    with caplog.at_level("WARNING", logger="mlcask.pyspark.ml.autolog"):
+        fitted = list(lr.fit(vectors, params=[{lr.maxIter: 1}, {lr.maxIter: 2}]))  # a list of param maps
     assert len(fitted) == 2
+    assert "Skip pyspark ML autologging when calling pyspark.ml.regression.LinearRegression.fit with a list" \
+        in caplog.text
+    caplog.clear()
+    mlcask.pyspark.ml.autolog(log_models=False, exclusive=True, silent=True)
+    with caplog.at_level("WARNING", logger="mlcask.pyspark.ml.autolog"):
+        lr.fit(vectors, params=[{lr.maxIter: 1}])
+    assert caplog.text == ""
     with mlcask.start_run() as user_run:  # exclusive: nothing goes into the user's run
         lr.fit(vectors, params={lr.maxIter: 1})
     (run,) = _runs()

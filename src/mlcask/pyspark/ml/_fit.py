@@ -20,7 +20,7 @@ from mlcask.autologging.config import get_config
 from mlcask.autologging.patching import warn_once
 from mlcask.pyspark.ml import _model, _params, _spark_data
 from mlcask.pyspark.ml._metrics import register_model
-from mlcask.pyspark.ml._state import INTEGRATION, TRAINING
+from mlcask.pyspark.ml._state import INTEGRATION, TRAINING, quiet
 from mlcask.utils.mlflow_tags import MLFLOW_AUTOLOGGING, MLFLOW_PARENT_RUN_ID
 
 MAX_ENTITY_KEY_LENGTH = 250
@@ -43,10 +43,11 @@ def patched_fit(original: Any, self: Any, *args: Any, **kwargs: Any) -> Any:
         return original(self, *args, **kwargs)
     params = args[1] if len(args) > 1 else kwargs.get("params")
     if isinstance(params, (list, tuple)):
-        _logger.warning(_list_params_message(self))
+        if not config.get("silent"):
+            _logger.warning(_list_params_message(self))
         return original(self, *args, **kwargs)
     dataset = args[0] if args else kwargs.get("dataset")
-    with TRAINING:
+    with TRAINING, quiet(bool(config.get("silent"))):
         model, run_id = _fit_and_log(config, original, self, args, kwargs, params, dataset)
     if config.get("log_post_training_metrics", True) and isinstance(model, Model) and run_id:
         register_model(model, run_id)
