@@ -517,7 +517,7 @@ def test_spark_configuration_is_the_suites(tmp_path):
     assert "spark.driver.bindAddress 127.0.0.1" in lines and "spark.ui.enabled false" in lines
     # toPandas() as MLflow's tests expect it (Arrow off: array columns come back as lists)
     assert SPARK_CONF.get("spark.sql.execution.arrow.pyspark.enabled") == "true"
-    assert not [line for line in lines if line.startswith("spark.sql.execution.arrow.pyspark.enabled")]
+    assert "spark.sql.execution.arrow.pyspark.enabled false" in lines
 
 
 def test_spark_task_errors_are_named_by_the_workers_exception():
@@ -569,6 +569,7 @@ def test_end_to_end_spark_fixtures_as_mlflow_writes_them(tmp_path):
             assert spark.sparkContext.master == "local[2]"
             assert conf.get("spark.driver.bindAddress") == "127.0.0.1"
             assert conf.get("spark.ui.enabled") == "false"
+            assert spark.createDataFrame([([1, 2],)], ["a"]).toPandas()["a"][0] == [1, 2]  # a list
 
         def test_workers_see_mlflow_as_mlcask(spark):
             def name(_):

@@ -4,9 +4,11 @@ MLflow's Spark modules build their own sessions in their fixtures (``SparkSessio
 ``local-cluster[2, 1, 1024]`` from ``SPARK_MASTER``, ``local[*]``, or no master at all). The harness
 lets them, and makes every one of those sessions the test suite's own configuration
 (``tests/spark_session.py``: 127.0.0.1, no UI, small shuffles) through Spark's usual channels,
-never by editing MLflow's code. The suite's settings that change what a test *sees* are left at
-Spark's defaults, as MLflow's tests expect them (:data:`BEHAVIOUR_KEYS`: with Arrow on,
-``toPandas()`` gives array columns as numpy arrays, where MLflow's assertions compare lists).
+never by editing MLflow's code. The settings that change what a test *sees* are the ones MLflow's
+tests were written for (:data:`AS_MLFLOW_TESTS_EXPECT`): Arrow off for ``toPandas()`` /
+``createDataFrame`` (Spark's default before 4.1; pyspark 4.2 turns it on, and then array columns
+come back as numpy arrays where MLflow's assertions compare lists). Pandas UDFs, ``spark_udf``
+among them, use Arrow either way.
 
 - ``SPARK_CONF_DIR`` points at a ``spark-defaults.conf`` written in the working copy (read by the
   JVM that pyspark starts), with ``spark.master`` for the fixtures that give none;
@@ -32,8 +34,8 @@ SPARK_MODULES = [
     "tests/pyfunc/test_pyfunc_schema_enforcement_pyspark.py",
 ]
 DEFAULT_MASTER = "local[2]"
-# Settings of the suite's configuration that the harness leaves at Spark's defaults.
-BEHAVIOUR_KEYS = frozenset({"spark.sql.execution.arrow.pyspark.enabled"})
+# Settings MLflow's tests assume (they override the suite's configuration).
+AS_MLFLOW_TESTS_EXPECT = {"spark.sql.execution.arrow.pyspark.enabled": "false"}
 # A Spark test phase waits for a busy shared machine: the session start, a model shipped to workers.
 TIMEOUT = 240.0
 MODULE_TIMEOUT = 3600.0
@@ -52,10 +54,8 @@ def suite_conf() -> dict[str, str]:
 
 
 def defaults_text(master: str, conf: dict[str, str] | None = None) -> str:
-    """``spark-defaults.conf``: the suite's configuration (but :data:`BEHAVIOUR_KEYS`) and ``spark.master``."""
-    settings = {key: value for key, value in (suite_conf() if conf is None else conf).items()
-                if key not in BEHAVIOUR_KEYS}
-    settings["spark.master"] = master
+    """``spark-defaults.conf``: the suite's configuration, :data:`AS_MLFLOW_TESTS_EXPECT` and ``spark.master``."""
+    settings = {**(suite_conf() if conf is None else conf), **AS_MLFLOW_TESTS_EXPECT, "spark.master": master}
     return "".join(f"{key} {value}\n" for key, value in sorted(settings.items()))
 
 
