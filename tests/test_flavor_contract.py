@@ -19,7 +19,8 @@ from mlcask.exceptions import INVALID_PARAMETER_VALUE, InvalidArgumentError
 from mlcask.models.environment import package_version
 from tests.support import Doubler
 
-FLAVORS = ["sklearn", "xgboost", "lightgbm", "pyfunc"]
+# spark's cases start the session-scoped SparkSession (tests/spark_session.py) only when they run.
+FLAVORS = ["sklearn", "xgboost", "lightgbm", "pyfunc", pytest.param("spark", marks=pytest.mark.spark)]
 PIP_FLAVORS = ["sklearn", "xgboost", "lightgbm"]
 
 
@@ -31,32 +32,56 @@ def mlflow_api():
 
     code = """
     import inspect, json
-    import mlflow.sklearn, mlflow.xgboost, mlflow.lightgbm, mlflow.pyfunc
+    import mlflow.sklearn, mlflow.xgboost, mlflow.lightgbm, mlflow.pyfunc, mlflow.spark
     out = {"log_model": {}, "pip": {}, "conda": {}}
     for name, module in (("sklearn", mlflow.sklearn), ("xgboost", mlflow.xgboost),
-                         ("lightgbm", mlflow.lightgbm), ("pyfunc", mlflow.pyfunc)):
+                         ("lightgbm", mlflow.lightgbm), ("pyfunc", mlflow.pyfunc), ("spark", mlflow.spark)):
         out["log_model"][name] = [str(p.kind) + ":" + p.name for p in inspect.signature(module.log_model).parameters.values()]
     out["pip"]["sklearn"] = [mlflow.sklearn.get_default_pip_requirements(), mlflow.sklearn.get_default_pip_requirements(True, True)]
     out["pip"]["lightgbm"] = [mlflow.lightgbm.get_default_pip_requirements(), mlflow.lightgbm.get_default_pip_requirements(True, True)]
     out["pip"]["xgboost"] = [mlflow.xgboost.get_default_pip_requirements()]
+    out["pip"]["spark"] = [mlflow.spark.get_default_pip_requirements()]
     out["conda"]["sklearn"] = mlflow.sklearn.get_default_conda_env(include_skops=True)
     out["conda"]["lightgbm"] = mlflow.lightgbm.get_default_conda_env(include_cloudpickle=True)
     out["conda"]["xgboost"] = mlflow.xgboost.get_default_conda_env()
+    out["conda"]["spark"] = mlflow.spark.get_default_conda_env()
     out["constants"] = {n: getattr(mlflow.sklearn, n) for n in ("FLAVOR_NAME", "SERIALIZATION_FORMAT_PICKLE",
         "SERIALIZATION_FORMAT_CLOUDPICKLE", "SERIALIZATION_FORMAT_SKOPS", "SUPPORTED_SERIALIZATION_FORMATS")}
-    out["flavor_names"] = {n: getattr(mlflow, n).FLAVOR_NAME for n in ("sklearn", "xgboost", "lightgbm", "pyfunc")}
+    out["flavor_names"] = {n: getattr(mlflow, n).FLAVOR_NAME for n in ("sklearn", "xgboost", "lightgbm", "pyfunc", "spark")}
     print(json.dumps(out))
     """
     return json.loads(run_in_mlflow(code).strip().splitlines()[-1])
 
 
 @pytest.fixture(scope="module")
-def models(breast_cancer, xgb_classifier, logistic_regression):
+def base_models(breast_cancer, xgb_classifier, logistic_regression):
     import lightgbm
 
     X, y = breast_cancer
     return {"sklearn": logistic_regression, "xgboost": xgb_classifier,
             "lightgbm": lightgbm.LGBMClassifier(n_estimators=5, verbose=-1).fit(X, y), "pyfunc": Doubler()}
+
+
+@pytest.fixture(scope="module")
+def spark_model(spark):
+    """A small fitted Spark ML pipeline (VectorAssembler + LogisticRegression)."""
+    import pandas as pd
+    from pyspark.ml import Pipeline
+    from pyspark.ml.classification import LogisticRegression
+    from pyspark.ml.feature import VectorAssembler
+
+    train = spark.createDataFrame(pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0], "label": [0.0, 0.0, 1.0, 1.0]}))
+    stages = [VectorAssembler(inputCols=["a"], outputCol="features"), LogisticRegression(maxIter=3)]
+    return Pipeline(stages=stages).fit(train)
+
+
+@pytest.fixture
+def models(base_models, request):
+    """Each flavor's model; the Spark one (and the SparkSession) only for a spark case."""
+    callspec = getattr(request.node, "callspec", None)
+    if callspec is not None and callspec.params.get("flavor") == "spark":
+        return {**base_models, "spark": request.getfixturevalue("spark_model")}
+    return base_models
 
 
 def _log(flavor, model, **kwargs):
@@ -107,19 +132,20 @@ def _pinned_here(requirements):
 
 
 @pytest.mark.interop
-@pytest.mark.parametrize("flavor", PIP_FLAVORS)
+@pytest.mark.parametrize("flavor", [*PIP_FLAVORS, "spark"])
 def test_default_pip_requirements_are_mlflows(flavor, mlflow_api):
     module = importlib.import_module(f"mlcask.{flavor}")
     expected = [_pinned_here(reqs) for reqs in mlflow_api["pip"][flavor]]
     ours = [module.get_default_pip_requirements()]
-    if flavor != "xgboost":
+    if flavor not in ("xgboost", "spark"):
         ours.append(module.get_default_pip_requirements(include_cloudpickle=True, include_skops=True))
     assert ours == expected
 
 
 @pytest.mark.interop
 @pytest.mark.parametrize("flavor, kwargs", [("sklearn", {"include_skops": True}),
-                                            ("lightgbm", {"include_cloudpickle": True}), ("xgboost", {})])
+                                            ("lightgbm", {"include_cloudpickle": True}), ("xgboost", {}),
+                                            ("spark", {})])
 def test_default_conda_env_has_mlflows_shape(flavor, kwargs, mlflow_api):
     theirs = mlflow_api["conda"][flavor]
     ours = importlib.import_module(f"mlcask.{flavor}").get_default_conda_env(**kwargs)
