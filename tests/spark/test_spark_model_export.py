@@ -105,44 +105,77 @@ def test_vector_output_and_vector_input_from_the_signature(features, spark, tmp_
         got = mlcask.pyfunc.load_model(tmp_path / name).predict(inputs)
         assert all(isinstance(v, list) and all(isinstance(x, float) for x in v) for v in got)
         assert [pytest.approx(v) for v in got] == expected
+    # Without a signature saying so, vectors stay pyspark's vectors, as in MLflow.
+    from pyspark.ml.linalg import DenseVector
+
+    mlcask.spark.save_model(model, tmp_path / "unsigned")
+    got = mlcask.pyfunc.load_model(tmp_path / "unsigned").predict(inputs)
+    assert all(isinstance(v, DenseVector) for v in got)
+    assert [pytest.approx(v.toArray().tolist()) for v in got] == expected
 
 
-def test_transformer_pipeline_writes_its_output_as_prediction(spark, tmp_path):
+def test_a_transformer_writes_its_output_as_prediction(spark, tmp_path):
     from pyspark.ml import Pipeline
-    from pyspark.ml.feature import Binarizer
+    from pyspark.ml.feature import Binarizer, VectorAssembler
 
     model = Pipeline(stages=[Binarizer(threshold=1.0, inputCol="a", outputCol="big")]).fit(spark.createDataFrame(TEST))
-    mlcask.spark.save_model(model, tmp_path / "m")
-    assert mlcask.pyfunc.load_model(tmp_path / "m").predict(TEST) == [0.0, 1.0, 1.0]
+    mlcask.spark.save_model(model, tmp_path / "binarizer")
+    assert mlcask.pyfunc.load_model(tmp_path / "binarizer").predict(TEST) == [0.0, 1.0, 1.0]
+    assembler = VectorAssembler(inputCols=["a", "b"], outputCol="features")  # a bare transformer
+    mlcask.spark.save_model(assembler, tmp_path / "assembler")
+    expected = _predictions(assembler, spark, TEST, column="features")
+    assert mlcask.pyfunc.load_model(tmp_path / "assembler").predict(TEST) == expected
+    assert assembler.getOutputCol() == "features"  # the saved model changed, not the caller's
 
 
-def test_log_model_loads_by_runs_and_models_uris(pipeline_model, spark, tracking):
+def test_log_model_loads_by_runs_and_models_uris(pipeline_model, spark, tracking, tmp_path):
     expected = _predictions(pipeline_model, spark, TEST)
     with mlcask.start_run() as run:
-        info = mlcask.spark.log_model(pipeline_model, "model", registered_model_name="spark-clf",
-                                      input_example=TEST.head(1))
+        info = mlcask.spark.log_model(spark_model=pipeline_model, artifact_path="model",
+                                      registered_model_name="spark-clf", input_example=TEST.head(1))
     assert info.model_uri == f"models:/{info.model_id}" and info.flavors["spark"]["model_data"] == "sparkml"
     assert info.registered_model_version == 1 and info.signature is not None
     for uri in (f"runs:/{run.info.run_id}/model", info.model_uri, "models:/spark-clf/1"):
         assert _predictions(mlcask.spark.load_model(uri), spark, TEST) == expected
         assert mlcask.pyfunc.load_model(uri).predict(TEST) == expected
+    (tmp_path / "copy").mkdir()
+    assert _predictions(mlcask.spark.load_model(info.model_uri, dst_path=tmp_path / "copy"), spark, TEST) == expected
+    assert (tmp_path / "copy" / "sparkml").is_dir()  # a models:/ model's files go straight into dst_path
 
 
-def test_not_a_spark_model_is_refused_naming_its_type(tmp_path):
+def test_import_does_not_load_pyspark():
+    import subprocess
+    import sys
+
+    code = "import sys, mlcask.spark; assert 'pyspark' not in sys.modules, 'pyspark imported'"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_not_a_spark_model_is_refused_naming_its_type(pipeline_model, spark, tmp_path):
+    from pyspark.ml.classification import LogisticRegression as SparkLogisticRegression
     from sklearn.linear_model import LogisticRegression
 
     with pytest.raises(InvalidArgumentError, match=r"pyspark.ml.Model or pyspark.ml.Transformer .*"
-                                                   r"Got sklearn.linear_model._logistic.LogisticRegression"):
+                                                   r"Got sklearn.linear_model._logistic.LogisticRegression\."):
         mlcask.spark.save_model(LogisticRegression(), tmp_path / "m")
+    with pytest.raises(InvalidArgumentError, match=r"Got pyspark.ml.classification.LogisticRegression\."):
+        mlcask.spark.save_model(SparkLogisticRegression(), tmp_path / "m")  # an estimator, not fitted
+    with pytest.raises(mlcask.MlflowException, match="Examples can not be provided as Spark Dataframe"):
+        mlcask.spark.save_model(pipeline_model, tmp_path / "m", input_example=spark.createDataFrame(TEST))
     assert not (tmp_path / "m").exists()
 
 
 def test_missing_folder_and_missing_data_are_clear_errors(pipeline_model, tmp_path):
+    import shutil
+
     with pytest.raises(mlcask.MlflowException, match="nowhere"):
         mlcask.spark.load_model(tmp_path / "nowhere")
     mlcask.spark.save_model(pipeline_model, tmp_path / "m")
-    meta = yaml.safe_load((tmp_path / "m" / "MLmodel").read_text())
-    assert meta["flavors"]["spark"]["model_data"] == "sparkml"
+    shutil.rmtree(tmp_path / "m" / "sparkml")
+    (tmp_path / "m" / "mlcask-manifest.json").unlink()
+    for load in (mlcask.spark.load_model, mlcask.pyfunc.load_model):
+        with pytest.raises(ModelFormatError, match=r"Spark ML data folder is missing: expected '.*m/sparkml'"):
+            load(tmp_path / "m")
 
 
 def test_custom_python_stage_is_refused_unless_trusted(spark, tmp_path, monkeypatch):

@@ -5,7 +5,8 @@
   ``array<double>``, become vectors;
 - a pipeline whose last stage has an ``outputCol`` and writes no ``prediction`` column is
   made to write its output there; the result is the ``prediction`` column, as a list of
-  its values, vectors as lists of floats.
+  its values; a vector column the signature's output types as a Spark ML vector comes as
+  lists of floats (without such a signature, as pyspark's vectors, as in MLflow).
 """
 
 from __future__ import annotations
@@ -90,13 +91,16 @@ def prediction_output(model: Any, spark_df: Any) -> Any:
     return transformed.select(column)
 
 
-def predictions(model: Any, spark_df: Any) -> Any:
-    """:func:`prediction_output`, vectors turned into ``array<double>``."""
+def predictions(model: Any, spark_df: Any, outputs: Schema | None) -> Any:
+    """:func:`prediction_output`; a vector the output schema types as a Spark ML vector
+    turned into ``array<double>``."""
     from pyspark.ml.functions import vector_to_array
     from pyspark.ml.linalg import VectorUDT
 
     out = prediction_output(model, spark_df)
-    if isinstance(out.schema[PREDICTION_COLUMN].dataType, VectorUDT):
+    wants_arrays = outputs is not None and not outputs.is_tensor_spec() and any(
+        isinstance(spec.type, SparkMLVector) for spec in outputs.inputs)
+    if wants_arrays and isinstance(out.schema[PREDICTION_COLUMN].dataType, VectorUDT):
         out = out.withColumn(PREDICTION_COLUMN, vector_to_array(PREDICTION_COLUMN))
     return out
 
@@ -126,9 +130,9 @@ class SparkModelWrapper:
         """The ``prediction`` column of the model's ``transform`` of ``data``, as a list."""
         if params:
             _logger.warning("The Spark ML flavor takes no params; ignoring %s.", sorted(params))
-        inputs = self.signature.inputs if self.signature is not None else None
-        spark_df = to_spark_frame(self.spark, self.spark_model, data, inputs)
-        return collect_column(predictions(self.spark_model, spark_df))
+        signature = self.signature
+        spark_df = to_spark_frame(self.spark, self.spark_model, data, signature.inputs if signature else None)
+        return collect_column(predictions(self.spark_model, spark_df, signature.outputs if signature else None))
 
 
 def infer_spark_signature(spark: Any, model: Any, example: Any) -> Any:
