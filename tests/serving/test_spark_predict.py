@@ -257,7 +257,7 @@ def test_input_paths_that_match_nothing_or_mix_formats(tmp_path, iris):
 
 def test_output_path_problems(tmp_path, iris, model_dir):
     frame, _ = iris
-    write_parts(frame, tmp_path / "in", "parquet", sizes=(10,))
+    write_parts(frame, tmp_path / "in", "parquet", sizes=(10,), nested=False)
     model = str(model_dir)
     source = str(tmp_path / "in")
     with pytest.raises(BatchPredictError, match="--spark writes a folder of Parquet files: pass --output-path"):
@@ -274,6 +274,24 @@ def test_output_path_problems(tmp_path, iris, model_dir):
     with pytest.raises(BatchPredictError, match="not neither"):
         prepare(model, str(tmp_path / "out"))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]
+    with pytest.raises(BatchPredictError, match="Output path '.*in' is refused: it holds input file '.*part 0"):
+        prepare(model, source, input_path=str(tmp_path / "in" / "part 0.parquet"), overwrite=True)
+
+
+def test_a_model_without_a_pyfunc_flavor(tmp_path, iris, model_dir):
+    import shutil
+
+    import yaml
+
+    frame, _ = iris
+    frame.iloc[:5].to_parquet(tmp_path / "a.parquet")
+    shutil.copytree(model_dir, tmp_path / "model")
+    mlmodel = yaml.safe_load((tmp_path / "model" / "MLmodel").read_text())
+    del mlmodel["flavors"]["python_function"]
+    (tmp_path / "model" / "MLmodel").write_text(yaml.safe_dump(mlmodel))
+    with pytest.raises(BatchPredictError, match=r'Model does not have the "python_function" flavor: .* its '
+                                                r"flavors are \['sklearn'\]"):
+        prepare(str(tmp_path / "model"), str(tmp_path / "out"), input_path=str(tmp_path / "a.parquet"))
 
 
 def test_csv_files_with_different_headers(spark, tmp_path, iris, model_dir):

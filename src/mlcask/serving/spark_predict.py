@@ -160,7 +160,7 @@ def prepare(model_uri: str, output_path: str, *, input_path: str | None = None, 
             with_row_number: bool = False, prediction_column: str | None = None,
             partition_by: Sequence[str] = (), overwrite: bool = False, env_manager: str = "local") -> SparkPredictJob:
     """Check a ``--spark`` request without Spark: the output path, the input files, the model's MLmodel file."""
-    from mlcask.models import Model
+    from mlcask.models.model import PYFUNC_FLAVOR, Model
 
     if (input_path is None) == (input_table is None):
         raise BatchPredictError("Pass either --input-path (files) or --input-table (a Spark catalog table), not "
@@ -173,6 +173,9 @@ def prepare(model_uri: str, output_path: str, *, input_path: str | None = None, 
         source = find_input_files(input_path, content_type)
         _check_overlap(output, source)
     model = Model.load(model_uri)
+    if PYFUNC_FLAVOR not in model.flavors:  # before Spark starts; spark_udf's load says the same, later
+        raise BatchPredictError(f'Model does not have the "{PYFUNC_FLAVOR}" flavor: the model at \'{model_uri}\' '
+                                f"cannot be scored as a pyfunc model; its flavors are {sorted(model.flavors)}.")
     return SparkPredictJob(model_uri, output, model, source, input_table, list(keep_columns), with_file_name,
                            with_row_number, prediction_column, list(partition_by), overwrite, env_manager)
 
