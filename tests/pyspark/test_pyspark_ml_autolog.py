@@ -282,3 +282,47 @@ def test_what_is_not_logged(tracking, vectors, caplog):
         lr.fit(vectors, params={lr.maxIter: 1})
     (run,) = _runs()
     assert run.info.run_id == user_run.info.run_id and run.data.params == {}
+
+
+def test_stage_names_follow_mlflow_for_repeated_and_wrapped_stages(spark):
+    from pyspark.ml import Pipeline
+    from pyspark.ml.classification import LogisticRegression, OneVsRest
+    from pyspark.ml.evaluation import MulticlassClassificationEvaluator
+    from pyspark.ml.feature import HashingTF, Tokenizer, VectorAssembler
+    from pyspark.ml.tuning import CrossValidator, ParamGridBuilder
+
+    from mlcask.pyspark.ml import _params
+
+    tok1, tok2 = Tokenizer(inputCol="a", outputCol="wa"), Tokenizer(inputCol="b", outputCol="wb")
+    tf1, tf2 = HashingTF(inputCol="wa", outputCol="fa"), HashingTF(inputCol="wb", outputCol="fb")
+    lor = LogisticRegression(maxIter=4)
+    ova = OneVsRest(classifier=lor)
+    tuned = Pipeline(stages=[VectorAssembler(inputCols=["fa", "fb"], outputCol="features"), ova])
+    search = CrossValidator(estimator=tuned, estimatorParamMaps=ParamGridBuilder().addGrid(lor.regParam, [0.1]).build(),
+                            evaluator=MulticlassClassificationEvaluator())
+    top = Pipeline(stages=[Pipeline(stages=[tok1, tf1]), Pipeline(stages=[tok2, tf2]), search])
+
+    meta = _params.metadata(top)
+    assert meta.hierarchy == {"name": "Pipeline_1", "stages": [
+        {"name": "Pipeline_2", "stages": [{"name": "Tokenizer_1"}, {"name": "HashingTF_1"}]},
+        {"name": "Pipeline_3", "stages": [{"name": "Tokenizer_2"}, {"name": "HashingTF_2"}]},
+        {"name": "CrossValidator", "evaluator": {"name": "MulticlassClassificationEvaluator"},
+         "tuned_estimator": {"name": "Pipeline_4", "stages": [
+             {"name": "VectorAssembler"}, {"name": "OneVsRest", "classifier": {"name": "LogisticRegression"}}]}}]}
+    assert [meta.names[s.uid] for s in meta.searches] == ["CrossValidator"]
+    logged = _params.logged_params(top, meta.names)
+    assert logged["stages"] == ["Pipeline_2", "Pipeline_3", "CrossValidator"]
+    assert logged["Tokenizer_2.inputCol"] == "b" and logged["CrossValidator.estimator"] == "Pipeline_4"
+    assert logged["CrossValidator.evaluator"] == "MulticlassClassificationEvaluator"
+    assert not any(key.startswith(("OneVsRest.", "LogisticRegression.")) for key in logged)  # in estimator_info
+    assert _params.tuning_param_maps(search, meta.names) == [{"LogisticRegression.regParam": 0.1}]
+
+    ova_params = _params.logged_params(ova, _params.metadata(ova).names)
+    assert ova_params["classifier"] == "LogisticRegression" and ova_params["LogisticRegression.maxIter"] == 4
+
+    with pytest.raises(TypeError, match="Pipeline stages should be iterable"):
+        _params.metadata(Pipeline(stages=lor))
+    foreign = CrossValidator(estimator=LogisticRegression(), evaluator=MulticlassClassificationEvaluator(),
+                             estimatorParamMaps=ParamGridBuilder().addGrid(lor.maxIter, [1]).build())
+    with pytest.raises(ValueError, match="Tuning params should not include params not owned by the tuned estimator"):
+        _params.estimator_info(foreign, _params.metadata(foreign))
