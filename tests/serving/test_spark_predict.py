@@ -99,8 +99,10 @@ def test_folder_with_ids_file_names_and_row_numbers(spark, tmp_path, iris, model
     frame, _ = iris
     paths = write_parts(frame, tmp_path / "in", fmt)
     out = tmp_path / "scores"
+    quiet = io.StringIO()
     result = predict_spark(spark, str(model_dir), str(out), input_path=str(tmp_path / "in"), keep_columns=["id"],
-                           with_file_name=True, with_row_number=True)
+                           with_file_name=True, with_row_number=True, stream=quiet)
+    assert quiet.getvalue() == ""  # no bar unless asked for
     assert result.rows == 150 and result.files >= 1 and result.output == str(out)
     assert result.columns == ["id", "file_name", "row_number", "target"]
     scored = check_scored(out, frame, expected,
@@ -164,10 +166,6 @@ def test_progress_bar_when_forced_on(spark, tmp_path, iris, model_dir):
     assert done == total and int(total) >= 1, text
     assert "#" * 30 in last
 
-    quiet = io.StringIO()
-    predict_spark(spark, str(model_dir), str(tmp_path / "quiet"), input_path=str(tmp_path / "in"), stream=quiet)
-    assert quiet.getvalue() == ""
-
 
 def test_progress_counts_only_its_own_job_group(spark):
     stream = io.StringIO()
@@ -205,6 +203,21 @@ def test_a_run_failing_midway_leaves_nothing_and_keeps_the_existing_output(spark
     with pytest.raises(BatchPredictError, match="Scoring on Spark failed"):
         predict_spark(spark, str(model_dir), str(previous), input_path=str(tmp_path / "in"), overwrite=True)
     assert sorted(p.name for p in previous.iterdir()) == before and no_leftovers(tmp_path) == []
+
+
+def test_a_value_the_signature_rejects_fails_with_the_models_message(spark, tmp_path, iris, model_dir):
+    frame, _ = iris
+    big = frame.iloc[:20].astype({"petal length (cm)": "int64"})
+    big.loc[big.index[7], "petal length (cm)"] = 2**60  # a long a double cannot hold exactly
+    big.to_parquet(tmp_path / "big.parquet")
+    with pytest.raises(BatchPredictError) as caught:
+        predict_spark(spark, str(model_dir), str(tmp_path / "out"), input_path=str(tmp_path / "big.parquet"))
+    message = str(caught.value)
+    assert message.startswith("Scoring on Spark failed: "), message
+    assert ("Incompatible input types for column petal length (cm). Can not safely convert int64 to float64. "
+            "Column 'petal length (cm)': expected type double, got int64 with values beyond +/-2**53") in message
+    assert "Traceback" not in message and "\tat org.apache" not in message
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.parquet"]
 
 
 def test_overwrite_replaces_a_previous_output_only(spark, tmp_path, iris, model_dir, expected):
