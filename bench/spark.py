@@ -37,9 +37,12 @@ from bench.mlflow_env import ensure_mlflow_python  # noqa: E402
 from bench.spark_worker import RESULT_MARKER  # noqa: E402
 from bench.tables import render_table  # noqa: E402
 
-LEGS = ("mlcask", "mlflow", "floor")
+LEGS = ("mlcask", "mlflow", "floor", "spark-pandas", "spark-arrow")
+REFERENCES = ("spark-pandas", "spark-arrow")  # no model: Spark's own share of the work
 TITLES = {"mlcask": "mlcask pyfunc.spark_udf", "mlflow": "MLflow pyfunc.spark_udf",
-          "floor": "floor: native predict in a pandas_udf"}
+          "floor": "floor: native predict in a pandas_udf",
+          "spark-pandas": "reference: Spark alone, pandas_udf returning 0s",
+          "spark-arrow": "reference: Spark alone, arrow_udf returning 0s"}
 MASTER = "local[2]"
 # The one Spark configuration of every leg. Arrow batches of 10,000 rows and Python worker
 # reuse are Spark's defaults, spelled out because the figures depend on them.
@@ -172,14 +175,15 @@ def verdicts(results: dict[str, dict[str, Any]]) -> list[str]:
         ratio = rate["floor"] / rate["mlcask"]
         lines.append(f"mlcask vs floor: {ratio:.2f}x the floor's time (target <= {TARGET_VS_FLOOR:g}x: "
                      f"{'met' if ratio <= TARGET_VS_FLOOR else 'MISSED'})")
-    checks = {(r["predicted"], r["positives"]) for r in results.values() if not r.get("error")}
+    scored = {leg: r for leg, r in results.items() if leg not in REFERENCES and not r.get("error")}
+    checks = {(r["predicted"], r["positives"]) for r in scored.values()}
     if len(checks) == 1:
         predicted, positives = checks.pop()
         lines.append(f"every leg predicted {predicted:,} rows, {positives:,} of them positive")
     elif checks:
         lines.append("note: the legs predicted differently (rows, positives): "
                      + "; ".join(f"{leg} {r['predicted']}, {r['positives']}"
-                                 for leg, r in results.items() if not r.get("error")))
+                                 for leg, r in scored.items()))
     return lines
 
 

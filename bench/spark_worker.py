@@ -12,7 +12,7 @@ jobs ``df.select(udf(*cols)).write.format("noop")``. It prints one line
 
 ``bench`` must be importable by Spark's Python workers (``PYTHONPATH`` holds the repo
 root): the floor's model cache lives in this module, so each worker loads the model once.
-This module uses only the standard library, pandas, pyspark and xgboost
+This module uses only the standard library, pandas, pyarrow, pyspark and xgboost
 (it also runs in MLflow's virtual environment, which has no mlcask).
 """
 
@@ -28,6 +28,7 @@ from importlib import metadata
 from typing import Any, Iterator, Tuple
 
 import pandas as pd
+import pyarrow as pa
 
 RESULT_MARKER = "SPARK_BENCH_RESULT "
 PACKAGES = ("mlflow", "mlcask", "pyspark", "xgboost", "pandas", "pyarrow", "numpy")
@@ -57,7 +58,33 @@ def floor_udf(model_file: str, names: list[str]) -> Any:
     return predict
 
 
+def plumbing_udf(kind: str) -> Any:
+    """A reference: Spark's own work alone, a UDF on the same columns that returns zeros
+    without a model, as a pandas UDF or (pyspark >= 4.1) an Arrow UDF."""
+    import numpy as np
+
+    if kind == "pandas":
+        from pyspark.sql.functions import pandas_udf
+
+        @pandas_udf("long")
+        def zeros(batches: Iterator[Tuple[pd.Series, ...]]) -> Iterator[pd.Series]:  # noqa: UP006
+            for columns in batches:
+                yield pd.Series(np.zeros(len(columns[0]), dtype="int64"))
+
+        return zeros
+    from pyspark.sql.functions import arrow_udf
+
+    @arrow_udf("long")
+    def arrow_zeros(batches: Iterator[Tuple[pa.Array, ...]]) -> Iterator[pa.Array]:  # noqa: UP006
+        for columns in batches:
+            yield pa.array(np.zeros(len(columns[0]), dtype="int64"))
+
+    return arrow_zeros
+
+
 def make_udf(leg: str, spark: Any, config: dict[str, Any]) -> Any:
+    if leg.startswith("spark-"):
+        return plumbing_udf(leg.removeprefix("spark-"))
     if leg == "floor":
         return floor_udf(os.path.join(config["model"], "model.ubj"), config["columns"])
     # mlcask is drop-in: both tools run the very same call, imported as ``mlflow``.
