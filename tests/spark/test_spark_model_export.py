@@ -204,10 +204,26 @@ def test_changed_sparkml_file_is_refused(pipeline_model, tmp_path):
         mlcask.spark.load_model(tmp_path / "m")
 
 
-def test_metadata_naming_no_class_is_a_format_error(pipeline_model, tmp_path):
+def test_malformed_metadata_is_a_format_error(pipeline_model, tmp_path):
+    """Unsigned folders (as from elsewhere) whose pipeline metadata names no class, a stage
+    uid that leads out of the model, or hides behind a compression suffix."""
     mlcask.spark.save_model(pipeline_model, tmp_path / "m")
     (tmp_path / "m" / "mlcask-manifest.json").unlink()
     metadata = next(p for p in (tmp_path / "m" / "sparkml" / "metadata").iterdir() if p.name.startswith("part-"))
-    metadata.write_text("{}\n")
-    with pytest.raises(ModelFormatError, match="names no class"):
+    text = metadata.read_text()
+    original = json.loads(text)
+    escaping = {**original, "paramMap": {"stageUids": [original["paramMap"]["stageUids"][0], "../../../../tmp/x"]}}
+    for content, message in (("{}\n", "names no class"), ("not json\n", "is not JSON"),
+                             (json.dumps(escaping), r"stage uid '\.\./\.\./\.\./\.\./tmp/x', which is not a plain name")):
+        metadata.write_text(content)
+        with pytest.raises(ModelFormatError, match=message):
+            mlcask.spark.load_model(tmp_path / "m")
+    metadata.write_text(text)
+    mlcask.spark.load_model(tmp_path / "m")  # as saved: loads (pyspark.ml classes, no manifest needed)
+    metadata.rename(metadata.with_name(metadata.name + ".gz"))
+    with pytest.raises(ModelFormatError, match="is compressed"):
+        mlcask.spark.load_model(tmp_path / "m")
+    metadata.with_name(metadata.name + ".gz").rename(metadata)
+    metadata.write_text(text.replace("PipelineModel", "PipelineModeI"))  # Spark's own checksum fails now
+    with pytest.raises(ModelFormatError, match=r"Spark ML could not load the model in '.*sparkml': .*Checksum"):
         mlcask.spark.load_model(tmp_path / "m")

@@ -173,9 +173,23 @@ def _load(model_dir: Path, conf: dict[str, Any], dfs_tmpdir: str | None) -> Any:
 
     try:
         return PipelineModel.load(spark_readable_path(spark, local, dfs_tmpdir))
-    except Exception as exc:  # Py4J's errors carry the JVM's whole stack trace: keep its first line
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelFormatError(f"Spark ML could not load the model in '{model_dir / data_dir}': {first}") from None
+    except Exception as exc:
+        raise ModelFormatError(f"Spark ML could not load the model in '{model_dir / data_dir}': "
+                               f"{_error_summary(exc)}") from None
+
+
+def _error_summary(exc: Exception) -> str:
+    """A JVM error's message and root cause, without the stack traces Py4J carries."""
+    java = getattr(exc, "java_exception", None)
+    if java is None:
+        text = str(exc).strip()
+        return text.splitlines()[0] if text else type(exc).__name__
+    summary, cause = str(java.toString()), java
+    while cause.getCause() is not None and cause.getCause() != cause:
+        cause = cause.getCause()
+    if cause != java:
+        summary += f" (caused by {cause.toString()})"
+    return summary
 
 
 def load_model(model_uri: str | os.PathLike, dfs_tmpdir: str | None = None, dst_path: str | None = None,

@@ -13,6 +13,7 @@ import atexit
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 import uuid
@@ -30,6 +31,8 @@ DEFAULT_DFS_TMP = "/tmp/mlflow"
 TRUSTED_CLASS_PREFIXES = ("pyspark.ml.", "org.apache.spark.ml.")
 # Suffixes Hadoop decompresses by on read: such a metadata file would hide what it names.
 _COMPRESSED = (".gz", ".bz2", ".deflate", ".lz4", ".snappy", ".zst", ".zstd", ".br", ".xz")
+# A stage's folder is named after its uid (``stages/<i>_<uid>``): a uid must be a plain name.
+_UID = re.compile(r"[A-Za-z0-9_\-]+")
 _private_copies: list[str] = []
 
 
@@ -100,8 +103,20 @@ def _classes_in(trust: LoadTrust, relative: str) -> list[str]:
         name = entry.get("class") if isinstance(entry, dict) else None
         if not isinstance(name, str) or not name:
             raise ModelFormatError(f"The Spark ML metadata file '{where}' names no class (line {number}).")
+        _check_uids(entry, where)
         classes.append(name)
     return classes
+
+
+def _check_uids(entry: dict[str, Any], where: Path) -> None:
+    """Spark ML finds a pipeline's stages at ``stages/<index>_<uid>``: a uid that is not a
+    plain name would send it to read a folder outside the model."""
+    params = entry.get("paramMap")
+    stage_uids = params.get("stageUids", []) if isinstance(params, dict) else []
+    for uid in [entry.get("uid", ""), *(stage_uids if isinstance(stage_uids, list) else [stage_uids])]:
+        if not isinstance(uid, str) or (uid and not _UID.fullmatch(uid)):
+            raise ModelFormatError(f"The Spark ML metadata file '{where}' names the stage uid {uid!r}, which is not "
+                                   "a plain name (letters, digits, '_', '-'): refusing to load it.")
 
 
 def check_stage_classes(trust: LoadTrust, data_dir: str) -> list[str]:
