@@ -91,3 +91,165 @@ def test_too_few_columns_fail_on_the_driver_naming_the_missing_ones(spark, regre
     udf = mlcask.pyfunc.spark_udf(spark, str(regressor[1]))
     with pytest.raises(MlcaskException, match=r"missing required columns.*Missing: \['c'\]"):
         udf("a", "b")
+
+
+@pytest.fixture(scope="module")
+def classifier(frame, tmp_path_factory):
+    """A logistic regression, saved twice: predicting labels, and predict_proba (a 2-D array)."""
+    from sklearn.linear_model import LogisticRegression
+
+    y = (frame.a + frame.b > 1).astype("int64").rename("label")
+    model = LogisticRegression().fit(frame, y)
+    root = tmp_path_factory.mktemp("spark-classifier")
+    mlcask.sklearn.save_model(model, root / "labels", signature=infer_signature(frame, y))
+    mlcask.sklearn.save_model(model, root / "proba", pyfunc_predict_fn="predict_proba",
+                              signature=infer_signature(frame, model.predict_proba(frame)))
+    return model, root
+
+
+def test_result_types_inferred_and_requested(spark, frame, classifier):
+    model, root = classifier
+    labels, proba = str(root / "labels"), str(root / "proba")
+    udfs = {
+        "inferred_label": mlcask.pyfunc.spark_udf(spark, labels),  # long, from the output column
+        "as_double": mlcask.pyfunc.spark_udf(spark, labels, result_type="double"),
+        "as_string": mlcask.pyfunc.spark_udf(spark, labels, result_type="string"),
+        "all_probas": mlcask.pyfunc.spark_udf(spark, proba, result_type="array<double>"),
+        # A (-1, 2) tensor output: one array per row (MLflow infers array<array<double>> and fails).
+        "inferred_probas": mlcask.pyfunc.spark_udf(spark, proba),
+        "first_proba": mlcask.pyfunc.spark_udf(spark, proba, result_type="float"),
+        "struct_probas": mlcask.pyfunc.spark_udf(spark, proba, result_type="p0 double, p1 double"),
+    }
+    assert udfs["inferred_label"].returnType.simpleString() == "bigint"
+    assert udfs["inferred_probas"].returnType.simpleString() == "array<double>"
+    assert udfs["struct_probas"].returnType.simpleString() == "struct<p0:double,p1:double>"
+    df = spark.createDataFrame(frame)
+    out = df.select(*[udf("a", "b", "c").alias(name) for name, udf in udfs.items()]).toPandas()
+    expected_labels, expected_proba = model.predict(frame), model.predict_proba(frame)
+    assert out.inferred_label.tolist() == expected_labels.tolist()
+    assert out.as_double.tolist() == expected_labels.astype(float).tolist()
+    assert out.as_string.tolist() == [str(v) for v in expected_labels]
+    np.testing.assert_allclose(np.stack(out.all_probas.to_numpy()), expected_proba)
+    np.testing.assert_allclose(np.stack(out.inferred_probas.to_numpy()), expected_proba)
+    np.testing.assert_allclose(out.first_proba, expected_proba[:, 0], rtol=1e-6)
+    np.testing.assert_allclose([[row["p0"], row["p1"]] for row in out.struct_probas], expected_proba)
+
+
+class TwoOutputs(mlcask.pyfunc.PythonModel):
+    def predict(self, context, model_input, params=None):
+        scale = (params or {}).get("scale", 1.0)
+        return pd.DataFrame({"label": (model_input["a"] > 0.5).astype("int64"), "score": model_input["a"] * scale})
+
+
+def test_multi_output_model_gives_a_struct_and_params_reach_predict(spark, frame, tmp_path):
+    outputs = TwoOutputs().predict(None, frame)
+    path = tmp_path / "two"
+    mlcask.pyfunc.save_model(path, python_model=TwoOutputs(),
+                             signature=infer_signature(frame, outputs, params={"scale": 1.0}))
+    udf = mlcask.pyfunc.spark_udf(spark, str(path), params={"scale": 3})  # an int for a double param
+    assert udf.returnType.simpleString() == "struct<label:bigint,score:double>"
+    out = spark.createDataFrame(frame).select(udf("a", "b", "c").alias("p")).toPandas()
+    assert [row["label"] for row in out.p] == outputs.label.tolist()
+    np.testing.assert_allclose([row["score"] for row in out.p], frame.a * 3)
+    with pytest.raises(MlcaskException, match=r"Invalid parameters found.*scale"):
+        mlcask.pyfunc.spark_udf(spark, str(path), params={"scale": "high"})
+
+
+class TensorModel(mlcask.pyfunc.PythonModel):
+    """Takes a (n, 2, 3) tensor; returns x[:, 1, 0], which is element 3 of each row in C order."""
+
+    def predict(self, context, model_input, params=None):
+        return model_input[:, 1, 0]
+
+
+class Unsigned(mlcask.pyfunc.PythonModel):
+    """No signature: gets the columns named "0", "1", ...; returns column "1"."""
+
+    def predict(self, context, model_input, params=None):
+        return model_input["1"].to_numpy()
+
+
+def test_tensor_inputs_are_reshaped_and_unsigned_models_get_positional_names(spark, tmp_path, caplog):
+    from mlcask.types import Schema, TensorSpec
+
+    tensor = tmp_path / "tensor"
+    signature = mlcask.models.ModelSignature(inputs=Schema([TensorSpec(np.dtype("float64"), (-1, 2, 3))]))
+    mlcask.pyfunc.save_model(tensor, python_model=TensorModel(), signature=signature)
+    unsigned = tmp_path / "unsigned"
+    mlcask.pyfunc.save_model(unsigned, python_model=Unsigned(), signature=False)
+    tensor_udf = mlcask.pyfunc.spark_udf(spark, str(tensor), result_type="double")
+    with caplog.at_level("WARNING"):
+        unsigned_udf = mlcask.pyfunc.spark_udf(spark, str(unsigned))
+    assert "'result_type' is set to 'double' type" in caplog.text
+    rows = [([float(10 * i + j) for j in range(6)], float(i), float(-i)) for i in range(8)]
+    df = spark.createDataFrame(rows, "values array<double>, x double, y double")
+    out = df.select(tensor_udf("values").alias("t"), unsigned_udf("x", "y").alias("u")).toPandas()
+    assert out.t.tolist() == [10.0 * i + 3 for i in range(8)]
+    assert out.u.tolist() == [float(-i) for i in range(8)]
+
+
+def _only_flavor(path, flavor: str) -> None:
+    path.mkdir()
+    (path / "MLmodel").write_text(f"flavors:\n  {flavor}:\n    data: model\n")
+
+
+def test_driver_errors_before_any_job(spark, regressor, tmp_path, monkeypatch):
+    from mlcask.exceptions import ModelNotFoundError, UnsafeModelError
+
+    path = str(regressor[1])
+    for manager in ("virtualenv", "uv", "conda"):
+        with pytest.raises(MlcaskException, match=rf"env_manager='{manager}'.*does not recreate the model's own"):
+            mlcask.pyfunc.spark_udf(spark, path, env_manager=manager)
+    with pytest.raises(MlcaskException, match=r"Invalid value for `env_manager`: pip\. Must be one of"):
+        mlcask.pyfunc.spark_udf(spark, path, env_manager="pip")
+    for bad in ("date", "map<int, double>", "array<timestamp>"):
+        with pytest.raises(MlcaskException, match=r"(?s)Invalid 'spark_udf' result type: .*Primitive types:.*- boolean"):
+            mlcask.pyfunc.spark_udf(spark, path, result_type=bad)
+    with pytest.raises(MlcaskException, match=r"Invalid 'spark_udf' result type 'array<'.*cannot parse"):
+        mlcask.pyfunc.spark_udf(spark, path, result_type="array<")
+    with pytest.raises(MlcaskException, match=r"result_type must be a pyspark.sql.types.DataType or a DDL string"):
+        mlcask.pyfunc.spark_udf(spark, path, result_type=5)
+    _only_flavor(tmp_path / "spark_only", "spark")
+    with pytest.raises(MlcaskException, match=r'Model does not have the "python_function" flavor') as info:
+        mlcask.pyfunc.spark_udf(spark, str(tmp_path / "spark_only"))
+    assert info.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+    with pytest.raises(ModelNotFoundError):
+        mlcask.pyfunc.spark_udf(spark, str(tmp_path / "nowhere"))
+    # A custom model saved unsigned runs code at load: refused on the driver, as any load.
+    monkeypatch.setenv("MLCASK_SIGNING", "0")
+    mlcask.pyfunc.save_model(tmp_path / "unsigned", python_model=Unsigned(), signature=False)
+    with pytest.raises(UnsafeModelError, match=r"Refusing to load"):
+        mlcask.pyfunc.spark_udf(spark, str(tmp_path / "unsigned"))
+    monkeypatch.setenv("MLCASK_ALLOW_PICKLE", "1")  # the caller allows it: the driver loads, workers will too
+    unsigned = mlcask.pyfunc.spark_udf(spark, str(tmp_path / "unsigned"), result_type="double")
+    with pytest.raises(MlcaskException, match=r"Attempting to apply udf on zero columns"):
+        unsigned()
+
+
+def test_bad_columns_fail_with_one_line_naming_the_column(spark, frame, regressor):
+    from pyspark.errors import PythonException
+
+    udf = mlcask.pyfunc.spark_udf(spark, str(regressor[1]))
+    strings = spark.createDataFrame(frame.head(4).astype({"b": str}))
+    with pytest.raises(PythonException) as info:
+        strings.select(udf("a", "b", "c")).collect()
+    last = str(info.value).strip().splitlines()[-1]
+    assert "spark_udf: the input columns do not match the model's signature" in last
+    assert "column b" in last and "double" in last and "str" in last, last
+    # One column that may have been a struct: only the task can tell it is too few.
+    with pytest.raises(PythonException, match=r"Missing: \['b', 'c'\]"):
+        strings.select(udf("a")).collect()
+
+
+def test_runs_and_models_uris_resolve_on_the_driver(spark, frame, tracking):
+    from sklearn.linear_model import LinearRegression
+
+    model = LinearRegression().fit(frame, frame.a)
+    with mlcask.start_run() as run:
+        mlcask.sklearn.log_model(model, name="model", registered_model_name="spark-udf-model",
+                                 signature=infer_signature(frame, frame.a.rename("y")))
+    by_run = mlcask.pyfunc.spark_udf(spark, f"runs:/{run.info.run_id}/model")
+    by_version = mlcask.pyfunc.spark_udf(spark, "models:/spark-udf-model/1")
+    out = spark.createDataFrame(frame).select(by_run().alias("r"), by_version().alias("v")).toPandas()
+    np.testing.assert_allclose(out.r, model.predict(frame))
+    np.testing.assert_allclose(out.v, model.predict(frame))

@@ -115,7 +115,9 @@ def _field_values(values: pd.Series, data_type: Any) -> Any:
     if name in PRIMITIVE_NUMPY_TYPES:
         if values.isna().all():
             return values
-        return values.to_numpy() if name == "StringType" else values.astype(PRIMITIVE_NUMPY_TYPES[name])
+        if name == "StringType":  # missing values stay null
+            return values.map(str).astype(object).where(values.notna(), None)
+        return values.astype(PRIMITIVE_NUMPY_TYPES[name])
     return pd.Series([_value(v, data_type) for v in values], index=values.index, dtype=object)
 
 
@@ -127,8 +129,12 @@ def _value(value: Any, data_type: Any) -> Any:
     if name in PRIMITIVE_NUMPY_TYPES:
         return None if _is_null(value) else np.array(value, dtype=PRIMITIVE_NUMPY_TYPES[name]).item()
     if isinstance(data_type, ArrayType):
-        if not isinstance(value, (list, tuple, np.ndarray)) and _is_null(value):
-            return None  # a missing array is a null array (as MLflow)
+        if not isinstance(value, (list, tuple, np.ndarray)) or np.ndim(value) == 0:
+            if _is_null(value):
+                return None  # a missing array is a null array (as MLflow)
+            raise MlcaskException(f"The result type {data_type.simpleString()} takes an array here, but the model's "
+                                  f"prediction has a {type(value).__name__} ({value!r}); request a result type with "
+                                  "one array level less.", error_code=INVALID_PARAMETER_VALUE)
         element = data_type.elementType
         if _name(element) in PRIMITIVE_NUMPY_TYPES:
             return np.asarray(value, dtype=PRIMITIVE_NUMPY_TYPES[_name(element)])

@@ -81,11 +81,14 @@ def _spec_type(spec: Any) -> Any:
     if data_type is None:
         raise MlcaskException(f"Model output tensor spec type {spec.type} is not supported in spark_udf.",
                               error_code=INVALID_PARAMETER_VALUE)
-    if len(spec.shape) not in (1, 2):
-        raise MlcaskException("Only 1D or 2D tensors are supported as spark_udf return value, but model output "
+    if len(spec.shape) not in (1, 2, 3):
+        raise MlcaskException("Only 1D, 2D or 3D tensors are supported as spark_udf return value, but model output "
                               f"'{spec.name}' has shape {spec.shape}.", error_code=INVALID_PARAMETER_VALUE)
+    # A row of a (-1,) or (-1, k) tensor is an array (a one-value array for (-1,), as in MLflow); a
+    # row of a (-1, a, b) tensor an array of arrays. (MLflow infers array<array<t>> for (-1, k),
+    # which its own conversion then fails on: the rows of a 2-D predict_proba are flat.)
     result = types.ArrayType(spark_type_of(data_type))
-    return result if len(spec.shape) == 1 else types.ArrayType(result)
+    return result if len(spec.shape) < 3 else types.ArrayType(result)
 
 
 def infer_result_type(output_schema: Schema) -> Any:

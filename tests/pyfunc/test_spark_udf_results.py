@@ -1,0 +1,86 @@
+"""spark_udf's result types and conversions, without Spark jobs: inference from output schemas,
+DDL parsing and checks, and one batch of predictions turned into what a pandas UDF returns."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlcask.exceptions import MlcaskException
+from mlcask.types import Array, ColSpec, DataType, Map, Object, Property, Schema, TensorSpec
+
+pytest.importorskip("pyspark")
+pytestmark = [pytest.mark.spark, pytest.mark.usefixtures("spark")]  # DDL parsing needs a session
+
+from pyspark.sql import types as T  # noqa: E402
+
+from mlcask.pyfunc.spark_results import to_spark_values  # noqa: E402
+from mlcask.pyfunc.spark_types import infer_result_type, parse_result_type  # noqa: E402
+
+
+def test_result_type_inferred_from_the_output_schema():
+    one = Schema([ColSpec(DataType.long, "label")])
+    assert infer_result_type(one) == T.LongType()
+    several = Schema([ColSpec(DataType.long, "label"), ColSpec(Array(DataType.double), "scores"),
+                      ColSpec(Map(DataType.string), "tags"),
+                      ColSpec(Object([Property("x", DataType.float), Property("when", DataType.datetime)]), "point")])
+    assert infer_result_type(several).simpleString() == (
+        "struct<label:bigint,scores:array<double>,tags:map<string,string>,point:struct<when:timestamp,x:float>>")
+    assert infer_result_type(Schema([TensorSpec(np.dtype("float32"), (-1,))])).simpleString() == "array<float>"
+    assert infer_result_type(Schema([TensorSpec(np.dtype("float64"), (-1, 3))])).simpleString() == "array<double>"
+    assert infer_result_type(Schema([TensorSpec(np.dtype("int32"), (-1, 2, 2))])).simpleString() == \
+        "array<array<int>>"
+    with pytest.raises(MlcaskException, match=r"Only 1D, 2D or 3D tensors.*\(-1, 1, 2, 3\)"):
+        infer_result_type(Schema([TensorSpec(np.dtype("float64"), (-1, 1, 2, 3))]))
+
+
+def test_result_types_parse_from_ddl_and_bool_is_boolean():
+    assert parse_result_type("bool") == T.BooleanType()
+    assert parse_result_type("array<array<long>>").simpleString() == "array<array<bigint>>"
+    assert parse_result_type("a int, b array<string>").simpleString() == "struct<a:int,b:array<string>>"
+    assert parse_result_type(T.MapType(T.StringType(), T.DoubleType())).simpleString() == "map<string,double>"
+    with pytest.raises(MlcaskException, match=r"Invalid 'spark_udf' result type: MapType\(IntegerType"):
+        parse_result_type("map<int, double>")
+
+
+def test_primitive_results_take_the_leftmost_compatible_column():
+    frame = pd.DataFrame({"name": ["x", "y"], "count": np.array([1, 2], dtype="int32"), "score": [0.5, 1.5]})
+    assert to_spark_values(frame, T.LongType()).tolist() == [1, 2]  # int32 fits in a long
+    assert to_spark_values(frame, T.IntegerType()).dtype == np.int32
+    assert to_spark_values(frame, T.DoubleType()).tolist() == [1.0, 2.0]
+    assert to_spark_values(frame, T.StringType()).tolist() == ["x", "y"]
+    assert to_spark_values(frame, T.ArrayType(T.DoubleType())).map(list).tolist() == [[1.0, 0.5], [2.0, 1.5]]
+    assert to_spark_values(np.array([1.0, 2.5]), T.StringType()).tolist() == ["1.0", "2.5"]
+    assert to_spark_values(np.array([[0.25, 0.75]]), T.FloatType()).tolist() == [0.25]
+    with pytest.raises(MlcaskException, match=r"did not produce any values compatible with the requested type "
+                                              r"'IntegerType\(\)'. Consider requesting udf with StringType"):
+        to_spark_values(np.array([1, 2], dtype="int64"), T.IntegerType())
+    with pytest.raises(MlcaskException, match="compatible with the requested type 'BooleanType"):
+        to_spark_values(frame, T.BooleanType())
+
+
+def test_struct_results_by_field_name_or_by_position():
+    struct = parse_result_type("p0 double, p1 double")
+    by_position = to_spark_values(np.array([[0.25, 0.75], [0.5, 0.5]]), struct)
+    assert by_position.to_dict("list") == {"p0": [0.25, 0.5], "p1": [0.75, 0.5]}
+    named = pd.DataFrame({"p1": [1, 2], "p0": [3, 4], "other": ["a", "b"]})
+    assert to_spark_values(named, struct).to_dict("list") == {"p0": [3.0, 4.0], "p1": [1.0, 2.0]}
+    with pytest.raises(MlcaskException, match=r"no column 'p1' .* it has columns \['p0'\]"):
+        to_spark_values(pd.DataFrame({"p0": [1.0]}), struct)
+    nested = parse_result_type("label string, scores array<double>, extra struct<k: int>")
+    rows = pd.DataFrame({"label": ["a", None], "scores": [[1, 2], None], "extra": [{"k": 1}, {"k": 2}]})
+    out = to_spark_values(rows, nested)
+    assert out.label.tolist() == ["a", None]
+    assert out.scores[0].tolist() == [1.0, 2.0] and out.scores[1] is None  # a missing array is null
+    assert out.extra.tolist() == [{"k": 1}, {"k": 2}]
+
+
+def test_nested_arrays_and_dict_outputs():
+    cube = np.arange(8, dtype="float64").reshape(2, 2, 2)
+    out = to_spark_values(cube, parse_result_type("array<array<double>>"))
+    assert [[list(inner) for inner in row] for row in out] == cube.tolist()
+    with pytest.raises(MlcaskException, match=r"array<double> takes an array here.*float64.*one array level less"):
+        to_spark_values(np.array([[0.25, 0.75]]), parse_result_type("array<array<double>>"))
+    assert to_spark_values({"a": [1, 2], "b": [3, 4]}, T.ArrayType(T.LongType())).map(list).tolist() == \
+        [[1, 3], [2, 4]]
