@@ -468,8 +468,10 @@ def test_spark_scope_pre_run_rules(spark_scope):
     assert rules.pre_run_set_aside("m.py::test_x", 'SparkSession.builder.remote("sc://localhost")', []) == \
         "needs Spark Connect"
     assert rules.pre_run_set_aside("m.py::test_model_log_databricks", "", []) == "needs Databricks"
-    assert rules.pre_run_set_aside("m.py::test_x", "", ["spark_custom_env"]) == \
-        "needs the MLflow test fixture 'spark_custom_env'"
+    # MLflow's Spark fixtures run as written (spark_custom_env only writes a conda.yaml)
+    assert rules.pre_run_set_aside("m.py::test_x", "", ["spark_custom_env", "spark_model_iris"]) is None
+    assert rules.pre_run_set_aside("m.py::test_x", "", ["spark", "mock_s3_bucket"]) == \
+        "needs the MLflow test fixture 'mock_s3_bucket'"
 
 
 def test_spark_scope_classifies_a_missing_spark_name_as_missing(spark_scope):

@@ -251,8 +251,7 @@ SPARK_SET_ASIDE_SOURCE = [(p, why) for p, why in SET_ASIDE_SOURCE if why != "nee
      _SPARK_CONNECT),
     (re.compile(r"env_manager\s*=\s*[\"'](conda|virtualenv|uv)[\"']"), _PYTHON_ENV),
 ]
-# spark_custom_env writes its conda.yaml with MLflow's internal _mlflow_conda_env.
-SPARK_SET_ASIDE_FIXTURE = re.compile(r"databricks|s3|docker|sagemaker|openai|langchain|dbfs|spark_custom_env", re.I)
+SPARK_SET_ASIDE_FIXTURE = re.compile(r"databricks|s3|docker|sagemaker|openai|langchain|dbfs", re.I)
 
 # MLflow test helpers (tests/helper_functions.py) replaced, before collection, by placeholders.
 SET_ASIDE_HELPERS = {
