@@ -117,7 +117,8 @@ def test_nested_pipeline_params_tags_metrics_datasets_and_model(tracking, texts)
     contexts = [[t.value for t in d.tags if t.key == "mlflow.data.context"][0] for d in run.inputs.dataset_inputs]
     assert contexts[0] == "train" and set(contexts[1:]) == {"eval"}
     train = run.inputs.dataset_inputs[0].dataset
-    assert train.source_type == "code" and json.loads(train.profile) == {"approx_count": 16}
+    # a count approximated within 5 s, as MLflow's: "unknown" when a loaded machine got no estimate in time
+    assert train.source_type == "code" and json.loads(train.profile)["approx_count"] in (16, "unknown")
     assert [c["name"] for c in json.loads(train.schema)["mlflow_colspec"]] == ["id", "text", "label"]
 
     (logged,) = logged_models(run)
