@@ -227,3 +227,14 @@ def test_malformed_metadata_is_a_format_error(pipeline_model, tmp_path):
     metadata.write_text(text.replace("PipelineModel", "PipelineModeI"))  # Spark's own checksum fails now
     with pytest.raises(ModelFormatError, match=r"Spark ML could not load the model in '.*sparkml': .*Checksum"):
         mlcask.spark.load_model(tmp_path / "m")
+
+
+def test_bad_input_is_a_clear_error_on_the_driver(pipeline_model, tmp_path):
+    mlcask.spark.save_model(pipeline_model, tmp_path / "m")  # no signature: Spark itself finds the problem
+    model = mlcask.pyfunc.load_model(tmp_path / "m")
+    with pytest.raises(mlcask.MlflowException, match=r"could not score the input: .*No such struct field `b`") \
+            as raised:
+        model.predict(TEST[["a"]])
+    assert "\tat org.apache" not in str(raised.value)  # no JVM stack trace
+    with pytest.raises(mlcask.MlflowException, match=r"could not score the input: .*Data type"):
+        model.predict(pd.DataFrame({"a": ["x", "y"], "b": ["u", "v"]}))

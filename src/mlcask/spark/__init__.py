@@ -21,7 +21,7 @@ from mlcask.models.trust import current_trust, model_file_name
 from mlcask.pyfunc.native import open_flavor
 from mlcask.spark._files import check_stage_classes, private_copy, spark_readable_path, write_spark_model
 from mlcask.spark._pyfunc import SparkModelWrapper, infer_spark_signature
-from mlcask.spark._session import require_pyspark, session
+from mlcask.spark._session import error_summary, require_pyspark, session
 from mlcask.tracking.model_logging import flavor_log_model
 
 __all__ = ["FLAVOR_NAME", "get_default_conda_env", "get_default_pip_requirements", "load_model", "log_model",
@@ -175,21 +175,7 @@ def _load(model_dir: Path, conf: dict[str, Any], dfs_tmpdir: str | None) -> Any:
         return PipelineModel.load(spark_readable_path(spark, local, dfs_tmpdir))
     except Exception as exc:
         raise ModelFormatError(f"Spark ML could not load the model in '{model_dir / data_dir}': "
-                               f"{_error_summary(exc)}") from None
-
-
-def _error_summary(exc: Exception) -> str:
-    """A JVM error's message and root cause, without the stack traces Py4J carries."""
-    java = getattr(exc, "java_exception", None)
-    if java is None:
-        text = str(exc).strip()
-        return text.splitlines()[0] if text else type(exc).__name__
-    summary, cause = str(java.toString()), java
-    while cause.getCause() is not None and cause.getCause() != cause:
-        cause = cause.getCause()
-    if cause != java:
-        summary += f" (caused by {cause.toString()})"
-    return summary
+                               f"{error_summary(exc)}") from None
 
 
 def load_model(model_uri: str | os.PathLike, dfs_tmpdir: str | None = None, dst_path: str | None = None,

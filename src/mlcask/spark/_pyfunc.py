@@ -15,6 +15,7 @@ import logging
 from typing import Any
 
 from mlcask.exceptions import InvalidInputError, MlcaskException
+from mlcask.spark._session import error_summary
 from mlcask.types.schema import ColSpec, Schema, SparkMLVector
 
 _logger = logging.getLogger(__name__)
@@ -130,9 +131,15 @@ class SparkModelWrapper:
         """The ``prediction`` column of the model's ``transform`` of ``data``, as a list."""
         if params:
             _logger.warning("The Spark ML flavor takes no params; ignoring %s.", sorted(params))
+        from py4j.protocol import Py4JJavaError
+        from pyspark.errors import PySparkException
+
         signature = self.signature
-        spark_df = to_spark_frame(self.spark, self.spark_model, data, signature.inputs if signature else None)
-        return collect_column(predictions(self.spark_model, spark_df, signature.outputs if signature else None))
+        try:
+            spark_df = to_spark_frame(self.spark, self.spark_model, data, signature.inputs if signature else None)
+            return collect_column(predictions(self.spark_model, spark_df, signature.outputs if signature else None))
+        except (PySparkException, Py4JJavaError) as exc:  # on the driver: Spark's message, not its stack traces
+            raise InvalidInputError(f"The Spark ML model could not score the input: {error_summary(exc)}") from None
 
 
 def infer_spark_signature(spark: Any, model: Any, example: Any) -> Any:

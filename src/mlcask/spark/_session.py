@@ -51,3 +51,17 @@ def session() -> Any:
     for key, value in LOCAL_SESSION_CONF.items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
+
+
+def error_summary(exc: Exception) -> str:
+    """A JVM error's message and root cause, without the stack traces Py4J carries."""
+    java = getattr(exc, "java_exception", None)
+    if java is None:
+        text = str(exc).strip()
+        return text.splitlines()[0] if text else type(exc).__name__
+    summary, cause = str(java.toString()), java
+    while cause.getCause() is not None and cause.getCause() != cause:
+        cause = cause.getCause()
+    if cause != java:
+        summary += f" (caused by {cause.toString()})"
+    return summary
