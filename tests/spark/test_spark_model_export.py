@@ -178,7 +178,7 @@ def test_missing_folder_and_missing_data_are_clear_errors(pipeline_model, tmp_pa
             load(tmp_path / "m")
 
 
-def test_custom_python_stage_is_refused_unless_trusted(spark, tmp_path, monkeypatch):
+def test_readme_a_custom_python_stage_is_refused_unless_trusted(spark, tmp_path, monkeypatch):
     from pyspark.ml import Pipeline
 
     from tests.spark.custom_stage import AddOne
