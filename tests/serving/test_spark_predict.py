@@ -153,6 +153,20 @@ def test_file_names_of_a_file_based_table_and_none_for_others(spark, tmp_path, i
     assert not (tmp_path / "none").exists()
 
 
+def test_a_model_without_signature_gets_every_csv_column_typed_by_inference(spark, tmp_path, iris, expected):
+    from sklearn.linear_model import LogisticRegression
+
+    frame, y = iris
+    mlcask.sklearn.save_model(LogisticRegression(max_iter=300).fit(frame[FEATURES], y), tmp_path / "model")
+    frame[FEATURES].iloc[:40].to_csv(tmp_path / "in.csv", index=False)
+    result = predict_spark(spark, str(tmp_path / "model"), str(tmp_path / "out"), input_path=str(tmp_path / "in.csv"),
+                           with_row_number=True)
+    assert result.columns == ["row_number", "prediction"]
+    scored = pd.read_parquet(tmp_path / "out").sort_values("row_number")
+    assert scored["row_number"].tolist() == list(range(40))
+    np.testing.assert_array_equal(scored["prediction"], [expected[i] for i in frame["id"].iloc[:40]])
+
+
 def test_progress_bar_when_forced_on(spark, tmp_path, iris, model_dir):
     frame, _ = iris
     write_parts(frame, tmp_path / "in", "parquet")

@@ -316,7 +316,11 @@ def scored_frame(spark: Any, df: Any, job: SparkPredictJob) -> tuple[Any, bool]:
     from mlcask.pyfunc import spark_udf
 
     predict = spark_udf(spark, job.model_uri, env_manager=job.env_manager)
-    prediction = predict(F.struct(*[_quoted(name) for name in features]))
+    signature = job.model.get_input_schema()
+    if signature is not None and signature.has_input_names() and features == list(signature.input_names()):
+        prediction = predict(*[_quoted(name) for name in features])  # named by position: no struct to unpack
+    else:  # optional columns absent, or no names to go by: a struct's fields keep the input's names
+        prediction = predict(F.struct(*[_quoted(name) for name in features]))
     frame = df.select(*[_quoted(name) for name in job.keep_columns], *sources, prediction.alias("__mlcask_p"))
     result_type = frame.schema["__mlcask_p"].dataType
     if isinstance(result_type, T.StructType):
