@@ -327,3 +327,17 @@ def test_stage_names_follow_mlflow_for_repeated_and_wrapped_stages(spark):
                              estimatorParamMaps=ParamGridBuilder().addGrid(lor.maxIter, [1]).build())
     with pytest.raises(ValueError, match="Tuning params should not include params not owned by the tuned estimator"):
         _params.estimator_info(foreign, _params.metadata(foreign))
+
+
+def test_mlcask_autolog_turns_pyspark_ml_on(tracking, spark):
+    from pyspark.ml.base import Estimator
+
+    from mlcask.autologging import get_config
+
+    try:
+        mlcask.autolog(log_models=False, log_model_max_size=0)
+        assert getattr(Estimator.fit, "__mlcask_patched__", False)
+        assert get_config("pyspark.ml")["log_models"] is False and get_config("pyspark.ml")["log_model_max_size"] == 0
+    finally:
+        mlcask.autolog(disable=True)
+    assert get_config("pyspark.ml") is None and not getattr(Estimator.fit, "__mlcask_patched__", False)
