@@ -118,7 +118,10 @@ def save_model(
         Unused when the default file system is local.
     {signature, input_example, pip_requirements, extra_pip_requirements, metadata}
     **kwargs
-        Accepted for MLflow's signature; unused (MLflow does not use them either).
+        Accepted for MLflow's signature and unused by ``save_model`` (as in MLflow; a warning
+        names them). ``log_model`` takes here the logging arguments of MLflow 3's other
+        flavors: ``name`` (instead of ``artifact_path``), ``params``, ``tags``, ``model_type``,
+        ``step`` and ``model_id``.
 
     Returns
     -------
