@@ -84,3 +84,27 @@ def test_nested_arrays_and_dict_outputs():
         to_spark_values(np.array([[0.25, 0.75]]), parse_result_type("array<array<double>>"))
     assert to_spark_values({"a": [1, 2], "b": [3, 4]}, T.ArrayType(T.LongType())).map(list).tolist() == \
         [[1, 3], [2, 4]]
+
+
+def test_arrow_batches_become_the_dataframe_pandas_udfs_would_give():
+    import datetime as dt
+
+    import pyarrow as pa
+
+    from mlcask.pyfunc.spark_arrow import arrow_frame, arrow_values, struct_frame
+
+    plain = arrow_frame((pa.array([1.5, None]), pa.array([1, None], pa.int32()), pa.array(["x", None])),
+                        ["a", "b", "c"], "UTC")
+    assert plain.a.tolist()[0] == 1.5 and np.isnan(plain.a.tolist()[1])
+    assert plain.b.dtype == np.float64  # an integer column with nulls, as in pandas UDFs
+    when = pa.array([dt.datetime(2026, 1, 1, 12)], pa.timestamp("us", tz="UTC"))
+    mixed = arrow_frame((when, pa.array([{"k": 1.0}], pa.map_(pa.string(), pa.float64())),
+                         pa.array([{"x": 1, "y": "a"}]), pa.array([[1.0, 2.0]])),
+                        ["when", "tags", "point", "values"], "Europe/Paris")
+    assert mixed.when[0] == pd.Timestamp("2026-01-01 13:00")  # session time zone, no zone
+    assert mixed.tags[0] == {"k": 1.0} and mixed.point[0] == {"x": 1, "y": "a"}
+    assert mixed["values"][0].tolist() == [1.0, 2.0]
+    fields = struct_frame(pa.array([{"a": 1.0, "b": "u"}, {"a": 2.0, "b": "v"}]), "UTC")
+    assert fields.to_dict("list") == {"a": [1.0, 2.0], "b": ["u", "v"]}
+    assert arrow_values(pd.Series(["1", None], dtype=object)).to_pylist() == ["1", None]
+    assert arrow_values(pd.Series(np.array([1, 2], dtype="int32"))).type == pa.int32()
