@@ -17,7 +17,7 @@ from mlcask.version import __version__
 
 _SUBMODULES = {
     "artifacts", "autologging", "config", "data", "entities", "environment_variables", "exceptions", "lightgbm",
-    "models", "pyfunc", "sklearn", "tracking", "types", "utils", "xgboost",
+    "models", "pyfunc", "pyspark", "sklearn", "spark", "tracking", "types", "utils", "xgboost",
 }
 
 _FLUENT = [

@@ -4,8 +4,8 @@
 the function, as in MLflow, owns the name ``autolog``).
 
 ``mlcask.autolog()`` turns on every integration whose library is installed, now or when
-it is imported later; ``mlcask.sklearn.autolog()``, ``mlcask.xgboost.autolog()`` and
-``mlcask.lightgbm.autolog()`` turn on one.
+it is imported later; ``mlcask.sklearn.autolog()``, ``mlcask.xgboost.autolog()``,
+``mlcask.lightgbm.autolog()`` and ``mlcask.pyspark.ml.autolog()`` turn on one.
 """
 
 from __future__ import annotations
@@ -69,6 +69,7 @@ def autolog(
     from mlcask.autologging.imports import when_imported
 
     for integration, (library, module_name) in INTEGRATIONS.items():
-        if importlib.util.find_spec(library) is None:
+        # find_spec of a submodule ("pyspark.ml") imports its parent package: ask for the top one.
+        if importlib.util.find_spec(library.partition(".")[0]) is None:
             continue
         when_imported(library, lambda _module, i=integration, m=module_name: enable(i, m))
