@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlcask.exceptions import InvalidArgumentError, ModelFormatError
+from mlcask.exceptions import InvalidArgumentError, MlcaskException, ModelFormatError
 from mlcask.models import Model
 from mlcask.models.input_example import InputExample, load_input_example
 
@@ -76,3 +76,14 @@ def test_load_reports_a_missing_example_file(tmp_path):
     model = Model(saved_input_example_info={"artifact_path": "input_example.json", "type": "dataframe"})
     with pytest.raises(ModelFormatError, match="the file is missing"):
         load_input_example(model, tmp_path)
+
+
+@pytest.mark.spark
+def test_a_spark_dataframe_example_is_mlflows_error_for_every_flavor(spark, tmp_path, iris_classifier):
+    import mlcask.sklearn
+
+    X, model = iris_classifier
+    example = spark.createDataFrame(X.head(3))
+    with pytest.raises(MlcaskException, match="Examples can not be provided as Spark Dataframe"):
+        mlcask.sklearn.save_model(model, tmp_path / "m", input_example=example)
+    assert not (tmp_path / "m").exists()

@@ -6,6 +6,7 @@ import base64
 import datetime as dt
 import json
 import math
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +86,15 @@ def split_example_and_params(example: Any) -> tuple[Any, dict[str, Any] | None]:
     return example, None
 
 
+def refuse_spark_dataframe(data: Any) -> None:
+    """MLflow's refusal of a Spark DataFrame as an example (collecting it could be huge). Only
+    checked when pyspark is already loaded: an example cannot be a Spark DataFrame otherwise."""
+    sql = sys.modules.get("pyspark.sql")
+    if sql is not None and isinstance(data, sql.DataFrame):
+        raise MlcaskException("Examples can not be provided as Spark Dataframe. Please make sure your example is of "
+                              "a small size and turn it into a pandas DataFrame.")
+
+
 class InputExample:
     """An input example converted to MLflow's two JSON files and its MLmodel record."""
 
@@ -93,6 +103,7 @@ class InputExample:
         import pandas as pd
 
         self.inference_data, self.inference_params = split_example_and_params(example)
+        refuse_spark_dataframe(self.inference_data)
         data = self.inference_data.model_dump() if _is_pydantic_object(self.inference_data) else self.inference_data
         self.info: dict[str, Any] = {"artifact_path": EXAMPLE_FILE_NAME}
         serving: dict[str, Any] | None

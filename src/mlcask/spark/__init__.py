@@ -12,10 +12,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-from mlcask.exceptions import InvalidArgumentError, MlcaskException, ModelFormatError
+from mlcask.exceptions import InvalidArgumentError, ModelFormatError
 from mlcask.models.environment import _mlflow_conda_env, package_version, pinned
 from mlcask.models.flavor_docs import shared_parameter_docs
 from mlcask.models.flavor_files import copy_model_to
+from mlcask.models.input_example import refuse_spark_dataframe, split_example_and_params
 from mlcask.models.model import Model, ModelInfo
 from mlcask.models.trust import current_trust, model_file_name
 from mlcask.pyfunc.native import open_flavor
@@ -71,14 +72,6 @@ def _validated(spark_model: Any) -> Any:
     return spark_model if isinstance(spark_model, PipelineModel) else PipelineModel([spark_model])
 
 
-def _refuse_spark_example(input_example: Any) -> None:
-    from pyspark.sql import DataFrame
-
-    if isinstance(input_example, DataFrame):  # MLflow's message
-        raise MlcaskException("Examples can not be provided as Spark Dataframe. Please make sure your example is of "
-                              "a small size and turn it into a pandas DataFrame.")
-
-
 def _signature_from_example(spark: Any, model: Any, input_example: Any) -> Any:
     from mlcask.models.input_example import InputExample
 
@@ -131,7 +124,7 @@ def save_model(
     from mlcask.models.packaging import save_model_folder
 
     model = _validated(spark_model)
-    _refuse_spark_example(input_example)
+    refuse_spark_dataframe(split_example_and_params(input_example)[0])  # before inferring from it
     if kwargs:
         _logger.warning("mlcask.spark.save_model: ignoring the unused arguments %s.", sorted(kwargs))
     spark = session()

@@ -330,6 +330,7 @@ def flavor_log_model(save_model: Callable[..., Any], flavor: str, order: str, *,
     save_names = set(inspect.signature(save_model).parameters)
     save_takes_kwargs = any(p.kind is _P.VAR_KEYWORD for p in inspect.signature(save_model).parameters.values())
     unsupported = {k: v for k, v in unsupported.items() if k not in save_names}
+    names_the_model = "name" in order.split()
 
     def log_model(*args: Any, **kwargs: Any) -> ModelInfo:
         save_kwargs = dict(signature.bind(*args, **kwargs).arguments)
@@ -347,6 +348,9 @@ def flavor_log_model(save_model: Callable[..., Any], flavor: str, order: str, *,
                           if k in _LOGGING_ARGUMENTS and k not in save_names}
         if "model_config" in save_kwargs:
             logging_kwargs["model_config"] = save_kwargs["model_config"]
+        if not names_the_model and logging_kwargs.get("artifact_path") is not None and "name" not in logging_kwargs:
+            # MLflow's log_model for this flavor (mlflow.spark) has no `name`: artifact_path is current, not deprecated.
+            logging_kwargs["name"] = logging_kwargs.pop("artifact_path")
         return globals()["log_model"](
             lambda path, mlflow_model: save_model(path=path, mlflow_model=mlflow_model, **save_kwargs),
             flavor=flavor, **logging_kwargs)
