@@ -175,6 +175,13 @@ def verdicts(results: dict[str, dict[str, Any]]) -> list[str]:
         ratio = rate["floor"] / rate["mlcask"]
         lines.append(f"mlcask vs floor: {ratio:.2f}x the floor's time (target <= {TARGET_VS_FLOOR:g}x: "
                      f"{'met' if ratio <= TARGET_VS_FLOOR else 'MISSED'})")
+    cpu = {leg: statistics.median(r["jvm_cpu"]) + statistics.median(r["python_cpu"])
+           for leg, r in results.items() if not r.get("error")}
+    if cpu.get("mlcask") and (cpu.get("mlflow") or cpu.get("floor")):
+        parts = [f"MLflow / mlcask {cpu['mlflow'] / cpu['mlcask']:.2f}x" if cpu.get("mlflow") else "",
+                 f"mlcask / floor {cpu['mlcask'] / cpu['floor']:.2f}x" if cpu.get("floor") else ""]
+        lines.append("on CPU seconds per round (JVM + Python workers, steadier on a shared machine): "
+                     + ", ".join(p for p in parts if p))
     scored = {leg: r for leg, r in results.items() if leg not in REFERENCES and not r.get("error")}
     checks = {(r["predicted"], r["positives"]) for r in scored.values()}
     if len(checks) == 1:
