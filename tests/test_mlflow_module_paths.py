@@ -294,6 +294,11 @@ def test_each_variable_is_named_as_its_attribute_and_typed(monkeypatch):
             assert variable.get() == variable.default
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "3")
     assert env.MLFLOW_HTTP_REQUEST_MAX_RETRIES.get() == 3
+    assert env.MLFLOW_DFS_TMP.get() == "/tmp/mlflow"  # MLflow's default; the Spark flavor writes through it
+    from mlcask.spark._files import dfs_tmpdir_base
+
+    monkeypatch.setenv("MLFLOW_DFS_TMP", "/data/tmp")
+    assert (dfs_tmpdir_base(None), dfs_tmpdir_base("/given")) == ("/data/tmp", "/given")
     monkeypatch.setenv("MLFLOW_TRACKING_INSECURE_TLS", "TRUE")
     assert env.MLFLOW_TRACKING_INSECURE_TLS.get() is True
     monkeypatch.setenv("MLFLOW_TRACKING_INSECURE_TLS", "maybe")

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 __all__ = [
-    "MLFLOW_ACTIVE_MODEL_ID", "MLFLOW_BOTO_CLIENT_ADDRESSING_STYLE", "MLFLOW_DISABLE_SCHEMA_DETAILS",
+    "MLFLOW_ACTIVE_MODEL_ID", "MLFLOW_BOTO_CLIENT_ADDRESSING_STYLE", "MLFLOW_DFS_TMP", "MLFLOW_DISABLE_SCHEMA_DETAILS",
     "MLFLOW_ENABLE_ASYNC_LOGGING",
     "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR",
     "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER", "MLFLOW_HTTP_REQUEST_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_TIMEOUT",
@@ -124,6 +124,10 @@ MLFLOW_DISABLE_SCHEMA_DETAILS = BooleanEnvironmentVariable("MLFLOW_DISABLE_SCHEM
 
 MLFLOW_LOG_MODEL_COMPRESSION = EnvironmentVariable("MLFLOW_LOG_MODEL_COMPRESSION", str, None)
 """Compress a custom model's pickle when saving it: ``lzma``, ``bzip2`` or ``gzip`` (mlcask.pyfunc)."""
+
+# -- the Spark ML flavor (mlcask.spark) ---------------------------------------------------------
+MLFLOW_DFS_TMP = EnvironmentVariable("MLFLOW_DFS_TMP", str, "/tmp/mlflow")
+"""Where a Spark ML model is written and read on the way when Spark's default file system is not local."""
 
 # -- logging (mlcask.tracking.validation) -------------------------------------------------------
 MLFLOW_TRUNCATE_LONG_VALUES = BooleanEnvironmentVariable("MLFLOW_TRUNCATE_LONG_VALUES", True)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import atexit
 import json
 import logging
-import os
 import re
 import shutil
 import tempfile
@@ -20,13 +19,12 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from mlcask.environment_variables import MLFLOW_DFS_TMP
 from mlcask.exceptions import ModelFormatError
 from mlcask.models.trust import LoadTrust
 
 _logger = logging.getLogger(__name__)
 
-DFS_TMP_ENV = "MLFLOW_DFS_TMP"
-DEFAULT_DFS_TMP = "/tmp/mlflow"
 # Spark ML's own classes, on the Python and the JVM side; any other class is user code.
 TRUSTED_CLASS_PREFIXES = ("pyspark.ml.", "org.apache.spark.ml.")
 # Suffixes Hadoop decompresses by on read: such a metadata file would hide what it names.
@@ -38,7 +36,7 @@ _private_copies: list[str] = []
 
 def dfs_tmpdir_base(dfs_tmpdir: str | None) -> str:
     """``dfs_tmpdir``, else ``MLFLOW_DFS_TMP``, else ``/tmp/mlflow`` (MLflow's default)."""
-    return dfs_tmpdir or os.environ.get(DFS_TMP_ENV) or DEFAULT_DFS_TMP
+    return dfs_tmpdir or MLFLOW_DFS_TMP.get()
 
 
 def _hadoop(spark: Any) -> tuple[Any, Any]:
