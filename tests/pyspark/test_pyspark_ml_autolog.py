@@ -341,3 +341,84 @@ def test_mlcask_autolog_turns_pyspark_ml_on(tracking, spark):
     finally:
         mlcask.autolog(disable=True)
     assert get_config("pyspark.ml") is None and not getattr(Estimator.fit, "__mlcask_patched__", False)
+
+
+def test_pipeline_whose_stages_are_not_a_list_fails_with_mlflows_sentence(tracking, vectors):
+    from pyspark.ml import Pipeline
+    from pyspark.ml.regression import LinearRegression
+
+    mlcask.pyspark.ml.autolog()
+    lr = LinearRegression(maxIter=1)
+    with pytest.raises(TypeError, match=rf"^Pipeline stages should be iterable, but found object {lr.uid} \(.*"
+                                        r"'LinearRegression' object is not iterable\)$"):
+        Pipeline(stages=lr).fit(vectors)
+    with pytest.raises(TypeError, match="Pipeline stages should be iterable"):  # nested
+        Pipeline(stages=[Pipeline(stages=lr)]).fit(vectors)
+    outer = Pipeline(stages=[])
+    with pytest.raises(TypeError, match="'LinearRegression' object is not iterable"):  # copy(params) fails: as MLflow
+        outer.fit(vectors, params={outer.stages: lr})
+    assert _runs() == []
+
+
+def test_grid_over_another_estimators_params_is_fitted_unlogged_with_mlflows_error_as_warning(tracking, vectors):
+    # MLflow raises this ValueError only in its own autologging test mode; otherwise it warns and fits unlogged
+    from pyspark.ml import Pipeline, PipelineModel
+    from pyspark.ml.evaluation import RegressionEvaluator
+    from pyspark.ml.regression import LinearRegression
+    from pyspark.ml.tuning import CrossValidator, ParamGridBuilder
+
+    mlcask.pyspark.ml.autolog()
+    lr, other = LinearRegression(maxIter=1), LinearRegression(maxIter=2)
+    search = CrossValidator(estimator=lr, estimatorParamMaps=ParamGridBuilder().addGrid(other.maxIter, [1]).build(),
+                            evaluator=RegressionEvaluator(), numFolds=2)
+    with pytest.warns(UserWarning, match="Tuning params should not include params not owned by the tuned estimator, "
+                                         f"but found a param {other.uid}__maxIter"):
+        model = Pipeline(stages=[search]).fit(vectors)
+    assert isinstance(model, PipelineModel)
+    assert _runs() == []
+
+
+def test_mlflow_named_helpers_return_what_autolog_logs(tracking, vectors):
+    from pyspark.ml import Pipeline
+    from pyspark.ml.classification import LogisticRegression, OneVsRest
+    from pyspark.ml.evaluation import RegressionEvaluator
+    from pyspark.ml.feature import StandardScaler
+    from pyspark.ml.regression import LinearRegression
+    from pyspark.ml.tuning import CrossValidator, ParamGridBuilder
+
+    from mlcask.pyspark import ml
+    from mlcask.pyspark.ml import _model
+
+    lr = LinearRegression(maxIter=3)
+    search = CrossValidator(estimator=lr, estimatorParamMaps=ParamGridBuilder().addGrid(lr.regParam, [0.0, 1.0]).build(),
+                            evaluator=RegressionEvaluator())
+    top = Pipeline(stages=[StandardScaler(inputCol="features", outputCol="scaled"), search])
+    meta = ml._gen_estimator_metadata(top)
+    assert meta.hierarchy == {"name": "Pipeline", "stages": [
+        {"name": "StandardScaler"}, {"name": "CrossValidator", "evaluator": {"name": "RegressionEvaluator"},
+                                     "tuned_estimator": {"name": "LinearRegression"}}]}
+    assert meta.uid_to_indexed_name_map == {top.uid: "Pipeline", top.getStages()[0].uid: "StandardScaler",
+                                            search.uid: "CrossValidator", lr.uid: "LinearRegression",
+                                            search.getEvaluator().uid: "RegressionEvaluator"}
+    assert meta.param_search_estimators == [search]
+    names = meta.uid_to_indexed_name_map
+    params = ml._get_instance_param_map(top, names)
+    assert params["stages"] == ["StandardScaler", "CrossValidator"] and params["CrossValidator.estimator"] == "LinearRegression"
+    assert params["StandardScaler.inputCol"] == "features" and "LinearRegression.maxIter" not in params
+    nested = ml._get_instance_param_map_recursively(lr, 1, names)
+    assert nested["LinearRegression.maxIter"] == 3 and all(k.startswith("LinearRegression.") for k in nested)
+    assert ml._get_instance_param_map_recursively(lr, 0, names)["maxIter"] == 3
+    assert ml._get_tuning_param_maps(search, names) == [{"LinearRegression.regParam": 0.0},
+                                                        {"LinearRegression.regParam": 1.0}]
+    assert ml._get_warning_msg_for_fit_call_with_a_list_of_params(lr).startswith(
+        "Skip pyspark ML autologging when calling pyspark.ml.regression.LinearRegression.fit with a list of params,")
+
+    mlcask.pyspark.ml.autolog(log_models=False, log_model_allowlist=[" pyspark.ml.regression.* "])
+    assert ml._log_model_allowlist == {"pyspark.ml.regression.*"}
+    fitted = LinearRegression(maxIter=1).fit(vectors)
+    ova = OneVsRest(classifier=LogisticRegression(maxIter=1)).fit(vectors)
+    assert ml._should_log_model(fitted) and not ml._should_log_model(ova)
+    assert ml._get_warning_msg_for_skip_log_model(ova).startswith(f"Model {ova.uid} will not be autologged because")
+    mlcask.pyspark.ml.autolog(log_models=False)
+    assert ml._log_model_allowlist == set(_model.DEFAULT_ALLOWLIST)
+    assert ml._should_log_model(fitted) and ml._should_log_model(ova)

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from typing import Any, NamedTuple
 
 from mlcask.autologging.integration import autologging_integration
 from mlcask.autologging.patching import safe_patch
+from mlcask.pyspark.ml import _model, _params
 
 __all__ = ["AUTOLOGGING_INTEGRATION_NAME", "autolog"]
 
@@ -22,6 +24,8 @@ AUTOLOGGING_INTEGRATION_NAME = "pyspark.ml"
 MIN_SUPPORTED_VERSION = (3, 5)
 MAX_SUPPORTED_VERSION = (4, 2)
 _logger = logging.getLogger("mlcask.pyspark.ml.autolog")
+# The allowlist of the last autolog() call (MLflow's module attribute: class names, ``*`` prefixes).
+_log_model_allowlist: set[str] | None = None
 
 
 def _version(text: str) -> tuple[int, ...]:
@@ -91,7 +95,9 @@ def autolog(
     from pyspark.ml.base import Estimator, Model
     from pyspark.ml.evaluation import Evaluator
 
-    from mlcask.pyspark.ml import _fit, _metrics, _model
+    from mlcask.pyspark.ml import _fit, _metrics
+
+    global _log_model_allowlist
 
     version = _version(pyspark.__version__)
     if not MIN_SUPPORTED_VERSION <= version <= MAX_SUPPORTED_VERSION:
@@ -104,7 +110,49 @@ def autolog(
             _logger.warning("mlcask autologging is untested with pyspark %s (supported: 3.5 to 4.2).",
                             pyspark.__version__)
     _model.resolve_max_size(log_model_max_size)  # a wrong limit fails now, not at the first fit
+    _log_model_allowlist = set(_model.resolve_allowlist(log_model_allowlist))
     safe_patch(AUTOLOGGING_INTEGRATION_NAME, Estimator, "fit", _fit.patched_fit)
     if log_post_training_metrics:
         safe_patch(AUTOLOGGING_INTEGRATION_NAME, Model, "transform", _metrics.patched_transform)
         safe_patch(AUTOLOGGING_INTEGRATION_NAME, Evaluator, "evaluate", _metrics.patched_evaluate)
+
+
+# -- MLflow's module-level helpers, over what autologging computes ----------------------------------
+class _AutologgingEstimatorMetadata(NamedTuple):
+    hierarchy: dict[str, Any]
+    uid_to_indexed_name_map: dict[str, str]
+    param_search_estimators: list[Any]
+
+
+def _gen_estimator_metadata(estimator: Any) -> _AutologgingEstimatorMetadata:
+    meta = _params.metadata(estimator)
+    return _AutologgingEstimatorMetadata(meta.hierarchy, meta.names, meta.searches)
+
+
+def _get_instance_param_map_recursively(instance: Any, level: int,
+                                        uid_to_indexed_name_map: dict[str, str]) -> dict[str, Any]:
+    return _params.logged_params(instance, uid_to_indexed_name_map, level)
+
+
+def _get_instance_param_map(instance: Any, uid_to_indexed_name_map: dict[str, str]) -> dict[str, Any]:
+    return _params.logged_params(instance, uid_to_indexed_name_map)
+
+
+def _get_tuning_param_maps(param_search_estimator: Any,
+                           uid_to_indexed_name_map: dict[str, str]) -> list[dict[str, Any]]:
+    return _params.tuning_param_maps(param_search_estimator, uid_to_indexed_name_map)
+
+
+def _should_log_model(spark_model: Any) -> bool:
+    allowlist = _model.resolve_allowlist(None) if _log_model_allowlist is None else _log_model_allowlist
+    return _model.is_allowed(spark_model, frozenset(allowlist))
+
+
+def _get_warning_msg_for_skip_log_model(model: Any) -> str:
+    return _model.not_allowed_message(model)
+
+
+def _get_warning_msg_for_fit_call_with_a_list_of_params(estimator: Any) -> str:
+    from mlcask.pyspark.ml._fit import list_params_message
+
+    return list_params_message(estimator)

@@ -28,7 +28,8 @@ MAX_PARAM_VAL_LENGTH = 6000
 _logger = logging.getLogger("mlcask.pyspark.ml.autolog")
 
 
-def _list_params_message(estimator: Any) -> str:
+def list_params_message(estimator: Any) -> str:
+    """MLflow's warning for ``fit`` with a list of param maps (not autologged)."""
     return (f"Skip pyspark ML autologging when calling {_params.class_name(estimator)}.fit with a list of params,"
             "if you want to autolog for this case, you convert code to call `fit` with each single param map.")
 
@@ -44,14 +45,29 @@ def patched_fit(original: Any, self: Any, *args: Any, **kwargs: Any) -> Any:
     params = args[1] if len(args) > 1 else kwargs.get("params")
     if isinstance(params, (list, tuple)):
         if not config.get("silent"):
-            _logger.warning(_list_params_message(self))
+            _logger.warning(list_params_message(self))
         return original(self, *args, **kwargs)
     dataset = args[0] if args else kwargs.get("dataset")
+    described = self.copy(params) if isinstance(params, dict) and params else self
+    try:
+        _params.check_stages(described)
+    except TypeError as problem:
+        return _fit_broken_pipeline(original, self, args, kwargs, problem)
     with TRAINING, quiet(bool(config.get("silent"))):
-        model, run_id = _fit_and_log(config, original, self, args, kwargs, params, dataset)
+        model, run_id = _fit_and_log(config, original, self, described, args, kwargs, dataset)
     if config.get("log_post_training_metrics", True) and isinstance(model, Model) and run_id:
         register_model(model, run_id)
     return model
+
+
+def _fit_broken_pipeline(original: Any, estimator: Any, args: tuple, kwargs: dict, problem: TypeError) -> Any:
+    """``Pipeline(stages=lr).fit``: pyspark fails on its first line; its ``TypeError`` gets MLflow's
+    sentence first (``Pipeline stages should be iterable, but found object ...``). No run."""
+    try:
+        return original(estimator, *args, **kwargs)
+    except TypeError as exc:  # the same exception object: autologging passes the original's errors on
+        exc.args = (f"{problem} ({exc})", *exc.args[1:])
+        raise
 
 
 def _user_run_excluded(config: dict[str, Any]) -> bool:
@@ -79,20 +95,24 @@ def log_params(client: Any, run_id: str, params: dict[str, Any], metrics: list[A
     client.log_batch(run_id, metrics=metrics or [], params=[Param(k, v) for k, v in cut.items()])
 
 
-def _fit_and_log(config: dict[str, Any], original: Any, estimator: Any, args: tuple, kwargs: dict,
-                 params: Any, dataset: Any) -> tuple[Any, str | None]:
+def _fit_and_log(config: dict[str, Any], original: Any, estimator: Any, described: Any, args: tuple,
+                 kwargs: dict, dataset: Any) -> tuple[Any, str | None]:
     from mlcask.autologging.session import autolog_run
     from mlcask.entities import RunTag
     from mlcask.tracking.context import current_client
 
     problems: list[str] = []
-    described = estimator.copy(params) if isinstance(params, dict) and params else estimator
     # Names and param maps before the run: MLflow's error for an estimator that cannot be described
-    # (Pipeline(stages=lr), a grid over another estimator's params) becomes the autologging warning,
-    # and the original fit runs unlogged (safe_patch).
-    meta = _params.metadata(described)
-    info = _params.estimator_info(described, meta)
-    logged = _params.logged_params(described, meta.names)
+    # (a grid over another estimator's params) becomes the autologging warning, and the original fit
+    # runs unlogged, as in MLflow outside its own test mode; still TRAINING, so the fits it makes on
+    # other threads (a search's candidates) log nothing either.
+    try:
+        meta = _params.metadata(described)
+        info = _params.estimator_info(described, meta)
+        logged = _params.logged_params(described, meta.names)
+    except Exception as exc:
+        warn_once(INTEGRATION, f"logging failed and was skipped ({type(exc).__name__}: {exc})")
+        return original(estimator, *args, **kwargs), None
     outcome: dict[str, Any] = {}
     try:
         with autolog_run(INTEGRATION) as run:

@@ -76,6 +76,12 @@ def walk(stage: Any) -> Iterator[Any]:
         yield from walk(child)
 
 
+def check_stages(estimator: Any) -> None:
+    """Raise MLflow's ``TypeError`` if a pipeline under ``estimator`` has stages that are not a list."""
+    for _ in walk(estimator):
+        pass
+
+
 def _names(estimator: Any) -> dict[str, str]:
     counts: dict[str, int] = defaultdict(int)
     numbered: dict[str, tuple[str, int]] = {}
