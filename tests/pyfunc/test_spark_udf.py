@@ -253,3 +253,38 @@ def test_runs_and_models_uris_resolve_on_the_driver(spark, frame, tracking):
     out = spark.createDataFrame(frame).select(by_run().alias("r"), by_version().alias("v")).toPandas()
     np.testing.assert_allclose(out.r, model.predict(frame))
     np.testing.assert_allclose(out.v, model.predict(frame))
+
+
+class StructsAndTensors(mlcask.pyfunc.PythonModel):
+    """Per row: a list of (a, b) tuples and a Row, or (GRID set) a fixed 2x3 tensor."""
+
+    def predict(self, context, model_input, params=None):
+        from pyspark.sql import Row
+
+        if os.environ.get("GRID"):
+            return list(np.arange(6, dtype="float64").reshape(1, 2, 3).repeat(len(model_input), axis=0))
+        return {"pairs": [[(int(i), "x"), Row(a=7, b="y")] for i in model_input["id"]]}
+
+
+def test_signature_of_a_spark_dataframe_and_tuple_structs_and_fixed_tensors(spark, tmp_path):
+    from mlcask.types import Schema, TensorSpec
+
+    data = spark.createDataFrame([(1, "p", [1.0], {"k": 2.0})], "id long, s string, v array<double>, m map<string, double>")
+    inputs = infer_signature(data).inputs
+    assert inputs.input_names() == ["id", "s", "v", "m"]
+    assert [t.to_dict() for t in inputs.inputs[2:]] == [
+        {"type": "array", "items": {"type": "double"}, "name": "v", "required": True},
+        {"type": "object", "properties": {"k": {"type": "double", "required": True}}, "name": "m", "required": True}]
+    pairs = pd.DataFrame({"pairs": [[{"a": 1, "b": "x"}]]})
+    mlcask.pyfunc.save_model(tmp_path / "pairs", python_model=StructsAndTensors(),
+                             signature=infer_signature(data.select("id"), pairs))
+    grid = mlcask.models.ModelSignature(inputs=Schema([TensorSpec(np.dtype("int64"), (-1,))]),
+                                        outputs=Schema([TensorSpec(np.dtype("float64"), (2, 3))]))
+    mlcask.pyfunc.save_model(tmp_path / "grid", python_model=StructsAndTensors(), signature=grid)
+    pairs_udf = mlcask.pyfunc.spark_udf(spark, str(tmp_path / "pairs"))
+    grid_udf = mlcask.pyfunc.spark_udf(spark, str(tmp_path / "grid"), extra_env={"GRID": "1"})
+    result = spark.range(2).select(pairs_udf("id").alias("pairs"), grid_udf("id").alias("grid"))
+    assert result.schema.simpleString() == "struct<pairs:array<struct<a:bigint,b:string>>,grid:array<array<double>>>"
+    rows = result.collect()
+    assert [[(p.a, p.b) for p in row.pairs] for row in rows] == [[(0, "x"), (7, "y")], [(1, "x"), (7, "y")]]
+    assert rows[1].grid == [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]

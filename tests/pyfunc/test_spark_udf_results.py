@@ -31,6 +31,12 @@ def test_result_type_inferred_from_the_output_schema():
     assert infer_result_type(Schema([TensorSpec(np.dtype("float64"), (-1, 3))])).simpleString() == "array<double>"
     assert infer_result_type(Schema([TensorSpec(np.dtype("int32"), (-1, 2, 2))])).simpleString() == \
         "array<array<int>>"
+    # A fixed first dimension is part of a row's shape (MLflow's tests): (2,) is a flat array per
+    # row, (2, 3) a 2x3 array per row, as is (-1, 2, 3); in a struct, one field per tensor.
+    fixed = Schema([TensorSpec(np.dtype("int64"), (2,), "r1"), TensorSpec(np.dtype("float64"), (2, 3), "r2"),
+                    TensorSpec(np.dtype("float64"), (-1, 2, 3), "r3"), TensorSpec(np.dtype("float64"), (4, 2, 3), "r4")])
+    assert infer_result_type(fixed).simpleString() == (
+        "struct<r1:array<bigint>,r2:array<array<double>>,r3:array<array<double>>,r4:array<array<array<double>>>>")
     with pytest.raises(MlcaskException, match=r"Only 1D, 2D or 3D tensors.*\(-1, 1, 2, 3\)"):
         infer_result_type(Schema([TensorSpec(np.dtype("float64"), (-1, 1, 2, 3))]))
 
@@ -74,6 +80,24 @@ def test_struct_results_by_field_name_or_by_position():
     assert out.label.tolist() == ["a", None]
     assert out.scores[0].tolist() == [1.0, 2.0] and out.scores[1] is None  # a missing array is null
     assert out.extra.tolist() == [{"k": 1}, {"k": 2}]
+
+
+def test_struct_values_from_tuples_and_rows():
+    from pyspark.sql import Row
+
+    element = parse_result_type("array<struct<a: long, b: string>>")
+    rows = [[(1, "x"), Row(b="y", a=2)], [], None, [Row(3, "z")]]  # tuples and unnamed Rows by position
+    out = to_spark_values(pd.Series(rows), element)
+    assert out.tolist() == [[{"a": 1, "b": "x"}, {"a": 2, "b": "y"}], [], None, [{"a": 3, "b": "z"}]]
+    # a dict output (one column of lists): its column, not its column names
+    assert to_spark_values({"pairs": [[(1, "x")], []]}, element).tolist() == [[{"a": 1, "b": "x"}], []]
+    struct = parse_result_type("pair struct<x: double, y: double>, n long")
+    frame = to_spark_values(pd.DataFrame({"pair": [(1, 2), None], "n": [1, 2]}), struct)
+    assert frame.pair.tolist() == [{"x": 1.0, "y": 2.0}, None]
+    with pytest.raises(MlcaskException, match=r"has 2 fields, but the model's prediction has a tuple of 3 values"):
+        to_spark_values(pd.Series([[(1, "x", 3)]]), element)
+    with pytest.raises(MlcaskException, match=r"Unsupported result type <class 'str'>, expected dict, tuple"):
+        to_spark_values(pd.Series([["ab"]]), element)
 
 
 def test_nested_arrays_and_dict_outputs():

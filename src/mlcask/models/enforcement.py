@@ -29,6 +29,7 @@ from mlcask.types.compound import AnyType, Array, Map, Object
 from mlcask.types.datatype import DataType
 from mlcask.types.params import ParamSchema, spec_repr, validate_param_value
 from mlcask.types.schema import Schema
+from mlcask.types.spark_inference import is_spark_dataframe
 
 __all__ = ["enforce_params", "enforce_schema", "schema_details_disabled", "validate_schema"]
 
@@ -76,6 +77,16 @@ def _plan(schema: Schema) -> _ColumnPlan:
     return plan
 
 
+_SPARK_DATAFRAME_REFUSED = (
+    "a pyspark.sql.DataFrame is not accepted by predict; call .toPandas() on a small one, or score it with "
+    "mlcask.pyfunc.spark_udf")
+
+
+def _qualified_type(value: Any) -> str:
+    kind = type(value)
+    return kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+
+
 def enforce_schema(data: Any, schema: Schema | None) -> Any:
     """Check ``data`` against the model's input ``schema`` and return what the model takes.
 
@@ -88,6 +99,8 @@ def enforce_schema(data: Any, schema: Schema | None) -> Any:
     """
     if schema is None:
         return data
+    if is_spark_dataframe(data):
+        raise InvalidInputError(_SPARK_DATAFRAME_REFUSED)
     if schema.is_tensor_spec():
         return enforce_tensor_schema(data, schema)
     plan = _plan(schema)
@@ -131,8 +144,8 @@ def _to_frame(data: Any, plan: _ColumnPlan) -> pd.DataFrame:
     if data is None or np.isscalar(data) or isinstance(data, dt.date):
         return _name_by_position(pd.DataFrame([data]), plan)
     raise InvalidInputError(
-        f"Expected input to be DataFrame. Found: {type(data).__name__}. The model takes a table with columns "
-        f"{_shown(plan.names)}; got an input of type {type(data).__name__}. Pass a pandas DataFrame, a dict, a list "
+        f"Expected input to be DataFrame. Found: {_qualified_type(data)}. The model takes a table with columns "
+        f"{_shown(plan.names)}; got an input of type {_qualified_type(data)}. Pass a pandas DataFrame, a dict, a list "
         "of dicts or rows, a numpy array or a scalar."
     )
 

@@ -40,7 +40,7 @@ def to_spark_values(result: Any, result_type: Any) -> pd.Series | pd.DataFrame:
     if isinstance(result_type, StructType):
         return _struct_frame(_as_frame(result), result_type)
     if isinstance(result_type, ArrayType) and isinstance(result_type.elementType, (ArrayType, StructType)):
-        return pd.Series([_value(row, result_type) for row in result])
+        return pd.Series([_value(row, result_type) for row in _nested_rows(result)])
     element = result_type.elementType if isinstance(result_type, ArrayType) else result_type
     columns = [c for c in _columns(result) if _fits(c, element)]
     if not columns:
@@ -52,6 +52,15 @@ def to_spark_values(result: Any, result_type: Any) -> pd.Series | pd.DataFrame:
     table = (np.column_stack([_cast(c, element) for c in columns]) if len(columns) > 1
              else _cast(columns[0], element).reshape(-1, 1))
     return pd.Series(list(table))
+
+
+def _nested_rows(result: Any) -> Any:
+    """The rows of a nested-array result: a DataFrame's leftmost column of values that are not
+    scalars (a dict output's column of lists), its rows when all columns are scalar."""
+    if not isinstance(result, pd.DataFrame):
+        return result
+    nested = [i for i, dtype in enumerate(result.dtypes) if dtype == object]
+    return result.iloc[:, nested[0]].tolist() if nested else list(result.to_numpy())
 
 
 def _as_frame(result: Any) -> pd.DataFrame:
@@ -140,14 +149,30 @@ def _value(value: Any, data_type: Any) -> Any:
             return np.asarray(value, dtype=PRIMITIVE_NUMPY_TYPES[_name(element)])
         return [_value(v, element) for v in value]
     if isinstance(data_type, StructType):
-        if hasattr(value, "model_dump"):
-            value = value.model_dump()
-        if not isinstance(value, dict):
-            raise MlcaskException(f"Unsupported result type {type(value)}, expected dict or pandas DataFrame",
-                                  error_code=INVALID_PARAMETER_VALUE)
-        return {f.name: _value(value.get(f.name), f.dataType) for f in data_type.fields}
+        return _struct_value(value, data_type)
     if isinstance(data_type, MapType):
         return None if value is None else {k: _value(v, data_type.valueType) for k, v in value.items()}
     if _name(data_type) == "VariantType":
         return value
     raise MlcaskException(f"Unsupported type {data_type} for value {value}", error_code=INVALID_PARAMETER_VALUE)
+
+
+def _struct_value(value: Any, struct: Any) -> dict[str, Any] | None:
+    """One struct value from a dict, a pydantic model, a pyspark Row (by field name) or a tuple
+    (by position, one value per field)."""
+    if value is None:
+        return None
+    if hasattr(value, "model_dump"):
+        value = value.model_dump()
+    elif isinstance(value, tuple) and hasattr(value, "asDict") and hasattr(value, "__fields__"):
+        value = value.asDict()  # a Row with field names
+    elif isinstance(value, tuple):
+        if len(value) != len(struct.fields):
+            raise MlcaskException(f"The result type {struct.simpleString()} has {len(struct.fields)} fields, but the "
+                                  f"model's prediction has a tuple of {len(value)} values ({value!r}).",
+                                  error_code=INVALID_PARAMETER_VALUE)
+        value = {f.name: v for f, v in zip(struct.fields, value)}
+    if not isinstance(value, dict):
+        raise MlcaskException(f"Unsupported result type {type(value)}, expected dict, tuple, pyspark Row or "
+                              "pandas DataFrame", error_code=INVALID_PARAMETER_VALUE)
+    return {f.name: _value(value.get(f.name), f.dataType) for f in struct.fields}

@@ -6,8 +6,9 @@ The rules are MLflow's (``mlflow.pyfunc.spark_udf``):
 - no ``result_type`` and no output schema: ``double``;
 - one output: its type (a column type maps to the Spark type of the same name, an
   ``Array`` to ``array<...>``, an ``Object`` to a ``struct``, a ``Map`` to
-  ``map<string, ...>``; a tensor of 1 or 2 dimensions to ``array<t>`` or
-  ``array<array<t>>``); several outputs: a ``struct`` with one field per output;
+  ``map<string, ...>``; a tensor to one ``array`` level per dimension of a row: its
+  shape without a variable first dimension, e.g. (-1,), (-1, k), (k,) -> ``array<t>``,
+  (-1, a, b), (a, b) -> ``array<array<t>>``); several outputs: a ``struct`` with one field per output;
 - a primitive result type takes the leftmost prediction column of a compatible type
   (``int``: integers that fit in 32 bits, ``long``: integers, ``float``/``double``: any
   number, ``boolean``: booleans, ``string``: anything, converted); an ``array`` of a
@@ -84,11 +85,17 @@ def _spec_type(spec: Any) -> Any:
     if len(spec.shape) not in (1, 2, 3):
         raise MlcaskException("Only 1D, 2D or 3D tensors are supported as spark_udf return value, but model output "
                               f"'{spec.name}' has shape {spec.shape}.", error_code=INVALID_PARAMETER_VALUE)
-    # A row of a (-1,) or (-1, k) tensor is an array (a one-value array for (-1,), as in MLflow); a
-    # row of a (-1, a, b) tensor an array of arrays. (MLflow infers array<array<t>> for (-1, k),
-    # which its own conversion then fails on: the rows of a 2-D predict_proba are flat.)
+    # A row's shape is the tensor's shape without its first dimension when that is variable (-1),
+    # the whole shape when it is fixed (MLflow's tests: a (2, 3) output gives each row a 2x3 array).
+    # One array level per dimension of a row, at least one: a row of a (-1,) tensor is a one-value
+    # array (as in MLflow), a row of a (-1, k) tensor a flat array (a 2-D predict_proba; MLflow
+    # infers array<array<t>> there, which its own conversion then fails on), a row of a (-1, a, b)
+    # or (a, b) tensor an array of arrays.
+    row_shape = spec.shape[1:] if spec.shape[0] == -1 else spec.shape
     result = types.ArrayType(spark_type_of(data_type))
-    return result if len(spec.shape) < 3 else types.ArrayType(result)
+    for _ in range(len(row_shape) - 1):
+        result = types.ArrayType(result)
+    return result
 
 
 def infer_result_type(output_schema: Schema) -> Any:

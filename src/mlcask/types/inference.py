@@ -22,6 +22,7 @@ from mlcask.types.compound import AnyType, Array, ColumnType, Object, Property, 
 from mlcask.types.datatype import DataType
 from mlcask.types.params import ParamSchema, ParamSpec
 from mlcask.types.schema import ColSpec, Schema, TensorSpec
+from mlcask.types.spark_inference import is_spark_dataframe, spark_frame_schema
 
 __all__ = ["MULTIPLE_TYPES_ERROR_MSG", "InvalidDataForSignatureInferenceError", "infer_param_schema", "infer_schema"]
 
@@ -261,8 +262,9 @@ def infer_schema(data: Any) -> Schema:
 
     Accepts a pandas DataFrame or Series, a numpy array (or scipy CSR/CSC matrix), a dict
     of numpy arrays (named tensors), a dict of scalars/lists/dicts (one named column per
-    key), a list of dicts (rows), a list of values (one unnamed column) or a scalar.
-    Raises InvalidArgumentError when the data has no supported schema.
+    key), a list of dicts (rows), a list of values (one unnamed column), a scalar, or a
+    ``pyspark.sql.DataFrame`` (its columns' Spark types). Raises InvalidArgumentError when
+    the data has no supported schema.
     """
     schema = _infer_schema(data)
     if not schema.is_tensor_spec() and any(t in (DataType.integer, DataType.long) for t in schema.input_types()):
@@ -273,6 +275,8 @@ def infer_schema(data: Any) -> Schema:
 def _infer_schema(data: Any) -> Schema:
     if isinstance(data, pd.DataFrame):
         return _frame_schema(data)
+    if is_spark_dataframe(data):
+        return spark_frame_schema(data)
     if isinstance(data, pd.Series):
         if data.ndim != 1 or len(data.values.shape) > 1:
             raise _InferenceError(f"Expected 1d array, got array with shape {data.shape}")

@@ -26,26 +26,23 @@ _PREDICTION = "prediction"
 
 
 def spark_column_type(data_type: Any) -> Any:
-    """The mlcask column type of a Spark SQL type (MLflow's mapping), or None for a type MLflow's
-    autologging does not put in a signature (maps, structs, nested arrays of those...)."""
-    from pyspark.ml.linalg import VectorUDT
+    """The mlcask column type of a Spark SQL type (mlcask.types' Spark mapping), or None for a
+    type MLflow's autologging does not put in a signature (maps, structs, arrays of those, and
+    types with no signature type)."""
     from pyspark.sql import types as t
 
-    from mlcask.types import Array, DataType
-    from mlcask.types.schema import SparkMLVector
+    from mlcask.exceptions import MlcaskException
+    from mlcask.types.spark_inference import spark_column_type as column_type
 
-    scalar = [(t.LongType, DataType.long), (t.IntegerType, DataType.integer), (t.FloatType, DataType.float),
-              (t.DoubleType, DataType.double), (t.BooleanType, DataType.boolean), (t.StringType, DataType.string),
-              (t.BinaryType, DataType.binary), (t.TimestampType, DataType.datetime), (t.DateType, DataType.datetime)]
-    for spark_type, column_type in scalar:
-        if isinstance(data_type, spark_type):
-            return column_type
-    if isinstance(data_type, VectorUDT):
-        return SparkMLVector()
-    if isinstance(data_type, t.ArrayType):
-        element = spark_column_type(data_type.elementType)
-        return Array(element) if element is not None else None
-    return None
+    element = data_type
+    while isinstance(element, t.ArrayType):
+        element = element.elementType
+    if isinstance(element, (t.StructType, t.MapType)):
+        return None
+    try:
+        return column_type(data_type)
+    except MlcaskException:
+        return None
 
 
 def frame_schema(df: Any) -> Any:

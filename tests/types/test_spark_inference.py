@@ -1,0 +1,111 @@
+"""Schema inference of Spark DataFrames (mlcask.types.spark_inference), through infer_schema and
+infer_signature as MLflow users call them, and the refusal of a Spark DataFrame at predict."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+import mlcask
+from mlcask.exceptions import InvalidArgumentError, InvalidInputError, MlcaskException
+from mlcask.types import Array, ColSpec, DataType, Object, Property, Schema, infer_schema
+from mlcask.types.schema import SparkMLVector
+
+pytest.importorskip("pyspark")
+pytestmark = pytest.mark.spark
+
+
+def test_spark_dataframe_columns_are_typed_as_mlflow_types_them(spark):
+    from pyspark.ml.linalg import Vectors
+    from pyspark.sql import types as T
+
+    schema = T.StructType([
+        T.StructField("s", T.StringType()), T.StructField("n", T.LongType()), T.StructField("i", T.IntegerType()),
+        T.StructField("x", T.DoubleType()), T.StructField("f", T.FloatType()), T.StructField("b", T.BooleanType()),
+        T.StructField("d", T.DateType()), T.StructField("raw", T.BinaryType()),
+        T.StructField("arr", T.ArrayType(T.LongType())),
+        T.StructField("obj", T.StructType([T.StructField("a", T.StringType(), nullable=False),
+                                           T.StructField("c", T.ArrayType(T.DoubleType()))])),
+        T.StructField("objs", T.ArrayType(T.StructType([T.StructField("k", T.IntegerType())]))),
+        T.StructField("m", T.MapType(T.StringType(), T.DoubleType())),
+    ])
+    df = spark.createDataFrame([("a", 1, 2, 1.0, 2.0, True, dt.date(2024, 1, 1), b"x", [1], ("q", [1.0]), [(1,)],
+                                 {"p": 1.0}),
+                                ("b", 2, 3, 2.0, 3.0, False, dt.date(2024, 1, 2), b"y", [], ("r", []), [],
+                                 {"q": 2.0, "p": 3.0})], schema)
+    with pytest.warns(UserWarning, match="integer"):  # MLflow's hint for integer columns, as for pandas
+        inferred = infer_schema(df)
+    expected = Schema([
+        ColSpec(DataType.string, "s"), ColSpec(DataType.long, "n"), ColSpec(DataType.integer, "i"),
+        ColSpec(DataType.double, "x"), ColSpec(DataType.float, "f"), ColSpec(DataType.boolean, "b"),
+        ColSpec(DataType.datetime, "d"), ColSpec(DataType.binary, "raw"), ColSpec(Array(DataType.long), "arr"),
+        ColSpec(Object([Property("a", DataType.string), Property("c", Array(DataType.double), required=False)]),
+                "obj"),
+        ColSpec(Array(Object([Property("k", DataType.integer, required=False)])), "objs"),
+        ColSpec(Object([Property("p", DataType.double), Property("q", DataType.double)]), "m"),  # the keys seen
+    ])
+    assert inferred == expected
+    assert inferred.input_names() == df.columns
+
+    vectors = spark.createDataFrame([(Vectors.dense([1.0, 2.0]), "a")], ["features", "label"])
+    signature = mlcask.models.infer_signature(vectors, pd.Series([0.5]))
+    assert signature.inputs == Schema([ColSpec(SparkMLVector(), "features"), ColSpec(DataType.string, "label")])
+    assert signature.inputs.to_dict()[0]["type"] == "sparkml_vector"
+
+
+def test_spark_types_without_a_signature_type_are_refused(spark):
+    from pyspark.sql import types as T
+
+    from mlcask.types.spark_inference import spark_column_type, spark_frame_schema
+
+    with pytest.raises(InvalidArgumentError, match="Unsupported Spark Type .*DecimalType"):
+        spark_column_type(T.DecimalType(10, 2))
+    with pytest.raises(MlcaskException, match="without data and column name"):
+        spark_column_type(T.MapType(T.StringType(), T.LongType()))
+    nested = spark.createDataFrame([({"a": {"b": 1}},)], "m map<string, map<string, int>>")
+    with pytest.raises(MlcaskException, match="construct spark DataFrame with schema using StructType"):
+        spark_frame_schema(nested)
+    # infer_signature falls back to Any for data it cannot type (as for any other input)
+    decimal = spark.sql("SELECT CAST(1 AS DECIMAL(10, 2)) AS d")
+    assert mlcask.models.infer_signature(decimal).inputs == Schema([ColSpec(mlcask.types.AnyType())])
+
+
+def test_predict_refuses_a_spark_dataframe_with_the_way_out(spark, tmp_path):
+    from mlcask.models.utils import _enforce_schema
+
+    df = spark.createDataFrame([(1.0,)], "x double")
+    schema = Schema([ColSpec(DataType.double, "x")])
+    message = r"a pyspark\.sql\.DataFrame is not accepted by predict; call \.toPandas\(\) .*spark_udf"
+    with pytest.raises(InvalidInputError, match=message):
+        _enforce_schema(df, schema)
+
+    class Doubler(mlcask.pyfunc.PythonModel):
+        def predict(self, context, model_input, params=None):
+            return model_input * 2
+
+    mlcask.pyfunc.save_model(tmp_path / "m", python_model=Doubler(),
+                             signature=mlcask.models.ModelSignature(inputs=schema))
+    loaded = mlcask.pyfunc.load_model(tmp_path / "m")
+    with pytest.raises(InvalidInputError, match=message):
+        loaded.predict(df)
+    assert loaded.predict(df.toPandas())["x"].tolist() == [2.0]
+
+
+def test_other_inputs_name_their_type_qualified():
+    from mlcask.models.utils import _enforce_schema
+
+    class Frame:  # a class named like a DataFrame that is not one
+        pass
+
+    with pytest.raises(InvalidInputError, match=r"Found: .*test_spark_inference\..*Frame\b"):
+        _enforce_schema(Frame(), Schema([ColSpec(DataType.double, "x")]))
+
+
+def test_inference_does_not_import_pyspark():
+    code = ("import sys, pandas as pd; from mlcask.types import infer_schema; import mlcask.models.enforcement; "
+            "infer_schema(pd.DataFrame({'a': [1.0]})); assert 'pyspark' not in sys.modules, 'pyspark imported'")
+    subprocess.run([sys.executable, "-c", code], check=True)
