@@ -74,25 +74,32 @@ def test_spark_types_without_a_signature_type_are_refused(spark):
     assert mlcask.models.infer_signature(decimal).inputs == Schema([ColSpec(mlcask.types.AnyType())])
 
 
-def test_predict_refuses_a_spark_dataframe_with_the_way_out(spark, tmp_path):
+def test_a_spark_dataframe_is_enforced_on_a_sample_and_keeps_the_schema_columns(spark, tmp_path):
+    import numpy as np
+
     from mlcask.models.utils import _enforce_schema
+    from mlcask.types import TensorSpec
 
-    df = spark.createDataFrame([(1.0,)], "x double")
-    schema = Schema([ColSpec(DataType.double, "x")])
-    message = r"a pyspark\.sql\.DataFrame is not accepted by predict; call \.toPandas\(\) .*spark_udf"
-    with pytest.raises(InvalidInputError, match=message):
-        _enforce_schema(df, schema)
+    df = spark.createDataFrame([(1.0, "a", (1, [2.0])), (2.0, "b", None)], "x double, s string, o struct<k: int, v: array<double>>")
+    schema = Schema([ColSpec(DataType.double, "x"),
+                     ColSpec(Object([Property("k", DataType.integer), Property("v", Array(DataType.double))]), "o")])
+    enforced = _enforce_schema(df, schema)
+    assert enforced.columns == ["x", "o"] and enforced.count() == 2  # still a Spark DataFrame, extra column dropped
+    with pytest.raises(MlcaskException, match=r"Model is missing inputs \['y'\]"):
+        _enforce_schema(df, Schema([ColSpec(DataType.double, "y")]))
+    with pytest.raises(MlcaskException, match="Incompatible input types"):
+        _enforce_schema(df, Schema([ColSpec(DataType.long, "s")]))
+    with pytest.raises(InvalidInputError, match=r"a pyspark\.sql\.DataFrame is not accepted by predict; call "
+                                                r"\.toPandas\(\) .*spark_udf \(the model takes tensors\)"):
+        _enforce_schema(df, Schema([TensorSpec(np.dtype("float64"), (-1, 1))]))
 
-    class Doubler(mlcask.pyfunc.PythonModel):
+    class Columns(mlcask.pyfunc.PythonModel):
         def predict(self, context, model_input, params=None):
-            return model_input * 2
+            return list(model_input.columns)
 
-    mlcask.pyfunc.save_model(tmp_path / "m", python_model=Doubler(),
-                             signature=mlcask.models.ModelSignature(inputs=schema))
-    loaded = mlcask.pyfunc.load_model(tmp_path / "m")
-    with pytest.raises(InvalidInputError, match=message):
-        loaded.predict(df)
-    assert loaded.predict(df.toPandas())["x"].tolist() == [2.0]
+    mlcask.pyfunc.save_model(tmp_path / "m", python_model=Columns(),
+                             signature=mlcask.models.ModelSignature(inputs=Schema([ColSpec(DataType.double, "x")])))
+    assert mlcask.pyfunc.load_model(tmp_path / "m").predict(df) == ["x"]
 
 
 def test_other_inputs_name_their_type_qualified():

@@ -77,9 +77,44 @@ def _plan(schema: Schema) -> _ColumnPlan:
     return plan
 
 
+_SPARK_SAMPLE_ROWS = 10  # MLflow enforces a Spark DataFrame's schema on its first 10 rows
 _SPARK_DATAFRAME_REFUSED = (
     "a pyspark.sql.DataFrame is not accepted by predict; call .toPandas() on a small one, or score it with "
     "mlcask.pyfunc.spark_udf")
+
+
+def _enforce_spark_frame(data: Any, schema: Schema) -> Any:
+    """A Spark DataFrame checked as MLflow checks it: the schema enforced on a pandas sample of
+    its first rows, the DataFrame returned with only the schema's columns (unconverted)."""
+    if schema.is_tensor_spec():
+        raise InvalidInputError(_SPARK_DATAFRAME_REFUSED + " (the model takes tensors)")
+    sample = data.limit(_SPARK_SAMPLE_ROWS).toPandas()
+    for field in data.schema.fields:
+        if field.dataType.typeName() in ("struct", "array"):
+            sample[field.name] = [_spark_value(v, field.dataType) for v in sample[field.name]]
+    plan = _plan(schema)
+    if plan.named:
+        _enforce_named(sample, plan)
+        names = set(plan.names)
+    else:
+        _enforce_unnamed(sample, plan)
+        names = set(sample.columns[:plan.n])
+    return data.drop(*[c for c in data.columns if c not in names])
+
+
+def _spark_value(value: Any, data_type: Any) -> Any:
+    """A value of a Spark struct or array column as the pandas enforcement checks it: Rows as
+    dicts, arrays as lists, 32-bit numbers as numpy's, dates and timestamps as text."""
+    if value is None:
+        return None
+    name = data_type.typeName()
+    if name == "struct":
+        return {f.name: _spark_value(value[f.name], f.dataType) for f in data_type.fields}
+    if name == "array":
+        return [_spark_value(v, data_type.elementType) for v in value]
+    convert = {"integer": np.int32, "short": np.int16, "float": np.float32, "binary": np.bytes_,
+               "date": lambda v: v.strftime("%Y-%m-%d"), "timestamp": lambda v: v.strftime("%Y-%m-%d %H:%M:%S.%f")}
+    return convert[name](value) if name in convert else value
 
 
 def _qualified_type(value: Any) -> str:
@@ -100,7 +135,7 @@ def enforce_schema(data: Any, schema: Schema | None) -> Any:
     if schema is None:
         return data
     if is_spark_dataframe(data):
-        raise InvalidInputError(_SPARK_DATAFRAME_REFUSED)
+        return _enforce_spark_frame(data, schema)
     if schema.is_tensor_spec():
         return enforce_tensor_schema(data, schema)
     plan = _plan(schema)
