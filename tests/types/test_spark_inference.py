@@ -1,5 +1,6 @@
 """Schema inference of Spark DataFrames (mlcask.types.spark_inference), through infer_schema and
-infer_signature as MLflow users call them, and the refusal of a Spark DataFrame at predict."""
+infer_signature as MLflow users call them, and a Spark DataFrame at predict (its schema enforced on
+a sample, as MLflow)."""
 
 from __future__ import annotations
 
