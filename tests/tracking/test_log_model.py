@@ -21,6 +21,11 @@ def test_seed_manual_example_logs_into_the_run(tracking, breast_cancer, xgb_clas
         np.testing.assert_array_equal(loaded.predict(X.head(20)), xgb_classifier.predict(X.head(20)))
     assert mlcask.MlflowClient().get_logged_model(info.model_id).status == "READY"
     assert isinstance(mlcask.xgboost.load_model(info.model_uri), type(xgb_classifier))
+    # A runs:/ path with nothing there: MLflow's sentence first, then where mlcask looked.
+    with pytest.raises(mlcask.MlflowException, match=r"^Failed to download artifacts from path 'nope', please ensure "
+                                                     r"that the path is correct \(run \w+ has no artifact") as raised:
+        mlcask.pyfunc.load_model(f"runs:/{run.info.run_id}/nope")
+    assert raised.value.error_code == "RESOURCE_DOES_NOT_EXIST"
 
 
 def test_log_model_without_a_run_creates_and_ends_one(tracking, logistic_regression):

@@ -53,7 +53,9 @@ def resolve_runs_uri(uri: str) -> Path:
     for model in client.search_logged_models([run.info.experiment_id], f"source_run_id = '{run_id}'", max_results=1000):
         if model.name == path or not path:
             return local_model_folder(model.artifact_location, client.tracking_uri)
-    raise MlcaskException(f"Run {run_id} has no artifact or logged model at '{path}' ({uri}).",
+    # MLflow's sentence first (what its users match on), then where mlcask looked.
+    raise MlcaskException(f"Failed to download artifacts from path {path!r}, please ensure that the path is correct "
+                          f"(run {run_id} has no artifact or logged model at '{path}', {uri}).",
                           error_code=RESOURCE_DOES_NOT_EXIST)
 
 
