@@ -90,6 +90,11 @@ def test_a_spark_dataframe_is_enforced_on_a_sample_and_keeps_the_schema_columns(
         _enforce_schema(df, Schema([ColSpec(DataType.double, "y")]))
     with pytest.raises(MlcaskException, match="Incompatible input types"):
         _enforce_schema(df, Schema([ColSpec(DataType.long, "s")]))
+    longs = spark.createDataFrame([(1, 2)], "a long, b int")  # a long column is not an int, whatever its values
+    with pytest.raises(MlcaskException, match=r"Incompatible input types for column a. Can not safely convert int64"):
+        _enforce_schema(longs, Schema([ColSpec(DataType.integer, "a")]))
+    assert _enforce_schema(longs, Schema([ColSpec(DataType.long, "b"), ColSpec(DataType.double, "a")])).columns == \
+        ["a", "b"]
     with pytest.raises(InvalidInputError, match=r"a pyspark\.sql\.DataFrame is not accepted by predict; call "
                                                 r"\.toPandas\(\) .*spark_udf \(the model takes tensors\)"):
         _enforce_schema(df, Schema([TensorSpec(np.dtype("float64"), (-1, 1))]))

@@ -94,12 +94,25 @@ def _enforce_spark_frame(data: Any, schema: Schema) -> Any:
             sample[field.name] = [_spark_value(v, field.dataType) for v in sample[field.name]]
     plan = _plan(schema)
     if plan.named:
+        _check_spark_integers(sample, schema)
         _enforce_named(sample, plan)
         names = set(plan.names)
     else:
         _enforce_unnamed(sample, plan)
         names = set(sample.columns[:plan.n])
     return data.drop(*[c for c in data.columns if c not in names])
+
+
+def _check_spark_integers(sample: pd.DataFrame, schema: Schema) -> None:
+    """A Spark integer column is checked by its type, as MLflow checks it (mlcask's value-checked
+    narrowing is for integers parsed from JSON, which a Spark column's type is not)."""
+    for spec in schema.inputs:
+        if not isinstance(spec.type, DataType) or spec.name not in sample.columns:
+            continue
+        dtype, target = sample[spec.name].dtype, spec.type
+        if dtype.kind in "iu" and target.to_numpy().kind in "iuf" and not np.can_cast(dtype, target.to_numpy(),
+                                                                                      "safe"):
+            raise _type_error(f"Column '{spec.name}'", target, dtype, " (a Spark column is checked by its type)")
 
 
 def _spark_value(value: Any, data_type: Any) -> Any:
