@@ -110,7 +110,7 @@ def _check_spark_integers(sample: pd.DataFrame, schema: Schema) -> None:
         if not isinstance(spec.type, DataType) or spec.name not in sample.columns:
             continue
         dtype, target = sample[spec.name].dtype, spec.type
-        if dtype.kind in "iu" and target.to_numpy().kind in "iuf" and not np.can_cast(dtype, target.to_numpy(),
+        if dtype.kind in "iu" and target.to_numpy().kind in "iu" and not np.can_cast(dtype, target.to_numpy(),
                                                                                       "safe"):
             raise _type_error(f"Column '{spec.name}'", target, dtype, " (a Spark column is checked by its type)")
 
