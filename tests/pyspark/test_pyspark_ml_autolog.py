@@ -20,7 +20,11 @@ pytestmark = pytest.mark.spark
 
 @pytest.fixture
 def tracking(tracking):
-    """The shared SQLite store, with pyspark.ml autologging off afterwards."""
+    """The shared SQLite store, with pyspark.ml autologging off before and after. Before: an earlier
+    test's mlcask.autolog() turns pyspark.ml on when it is first imported, so import it, then disable."""
+    import pyspark.ml  # noqa: F401
+
+    mlcask.pyspark.ml.autolog(disable=True)
     yield tracking
     mlcask.pyspark.ml.autolog(disable=True)
 

@@ -12,14 +12,13 @@ import copy
 import inspect
 import logging
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 from mlcask.autologging.config import get_config
 from mlcask.autologging.patching import warn_once
+from mlcask.autologging.silence import quiet
 from mlcask.sklearn._autolog_targets import is_targeted
 from mlcask.utils.mlflow_tags import MLFLOW_AUTOLOGGING
 
@@ -34,7 +33,6 @@ _DENSE_LIMIT = 10_000_000  # elements: a bigger sparse matrix is not densified j
 _MAX_DENSE_EXAMPLE_COLUMNS = 10_000
 
 _logger = logging.getLogger("mlcask.sklearn.autolog")
-_local = threading.local()
 _fit_arguments: dict[type, list[str]] = {}
 
 
@@ -53,32 +51,6 @@ def _user_run_active(config: dict[str, Any]) -> bool:
     from mlcask.tracking import fluent
 
     return fluent.active_run() is not None
-
-
-# -- silence -------------------------------------------------------------------------------------
-class _SilentFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not getattr(_local, "silent", False)
-
-
-_SILENT = _SilentFilter()
-
-
-@contextmanager
-def _quiet(silent: bool) -> Iterator[None]:
-    """With ``silent``, mlcask's loggers say nothing on this thread for the block."""
-    if not silent:
-        yield
-        return
-    for name, logger in list(logging.root.manager.loggerDict.items()):
-        if name.startswith("mlcask") and isinstance(logger, logging.Logger) and _SILENT not in logger.filters:
-            logger.addFilter(_SILENT)
-    previous = getattr(_local, "silent", False)
-    _local.silent = True
-    try:
-        yield
-    finally:
-        _local.silent = previous
 
 
 # -- what a fit logs -------------------------------------------------------------------------------
@@ -233,7 +205,7 @@ def _fit_and_log(config: dict[str, Any], original: Any, estimator: Any, args: tu
     outcome: dict[str, Any] = {}
     silent = bool(config.get("silent"))
     log_models = config.get("log_models", True)
-    with _quiet(silent):
+    with quiet(silent):
         X, y, sample_weight = _guard(problems, "reading the training data",
                                      lambda: _training_data(estimator, args, kwargs), (None, None, None))
         search = search_log.is_search(estimator)

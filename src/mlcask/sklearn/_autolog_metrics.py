@@ -23,6 +23,7 @@ import weakref
 from collections import OrderedDict
 from typing import Any
 
+from mlcask.autologging.caller import variable_name
 from mlcask.autologging.config import get_config
 
 INTEGRATION = "sklearn"
@@ -159,34 +160,6 @@ def is_loggable(value: Any) -> bool:
     import numpy as np
 
     return isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
-
-
-def variable_name(value: Any, fallback: str, frame: Any) -> str:
-    """The name the caller's code gives ``value``: going up from ``frame`` past every frame
-    that received it as an argument, the first local variable bound to it (MLflow's rule)."""
-    if value is None:
-        return fallback
-    try:
-        while frame is not None:
-            code = frame.f_code
-            local_vars = frame.f_locals
-            count = code.co_argcount + code.co_kwonlyargcount
-            arguments = [local_vars.get(name) for name in code.co_varnames[:count]]
-            if code.co_flags & inspect.CO_VARARGS:
-                arguments.extend(local_vars.get(code.co_varnames[count], ()))
-                count += 1
-            if code.co_flags & inspect.CO_VARKEYWORDS:
-                arguments.extend(local_vars.get(code.co_varnames[count], {}).values())
-            if any(argument is value for argument in arguments):
-                frame = frame.f_back
-                continue
-            for name, local in local_vars.items():
-                if local is value:
-                    return name
-            return fallback
-    except Exception:  # frames of odd callers (C extensions, debuggers): no name
-        return fallback
-    return fallback
 
 
 def _argument_text(value: Any, frame: Any) -> str:

@@ -18,9 +18,10 @@ from typing import Any
 
 from mlcask.autologging.config import get_config
 from mlcask.autologging.patching import warn_once
+from mlcask.autologging.silence import quiet
 from mlcask.pyspark.ml import _model, _params, _spark_data
 from mlcask.pyspark.ml._metrics import register_model
-from mlcask.pyspark.ml._state import INTEGRATION, TRAINING, quiet
+from mlcask.pyspark.ml._state import INTEGRATION, TRAINING
 from mlcask.utils.mlflow_tags import MLFLOW_AUTOLOGGING, MLFLOW_PARENT_RUN_ID
 
 MAX_ENTITY_KEY_LENGTH = 250

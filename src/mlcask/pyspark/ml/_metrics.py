@@ -18,6 +18,8 @@ import weakref
 from collections import OrderedDict
 from typing import Any
 
+from mlcask.autologging.caller import variable_name
+
 _RUN_ATTRIBUTE = "_mlflow_run_id"
 _MAX_TRACKED_RUNS = 100
 
@@ -27,24 +29,6 @@ def is_loggable(value: Any) -> bool:
     import numpy as np
 
     return isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
-
-
-def variable_name(value: Any, fallback: str, frame: Any) -> str:
-    """The caller's name for ``value``: from ``frame`` up, past every frame that received it as
-    an argument, the first local variable bound to it (MLflow's rule), else ``fallback``."""
-    try:
-        while frame is not None:
-            info = inspect.getargvalues(frame)
-            arguments = [info.locals.get(name) for name in info.args]
-            arguments += list(info.locals.get(info.varargs, ())) if info.varargs else []
-            arguments += list(info.locals.get(info.keywords, {}).values()) if info.keywords else []
-            if any(argument is value for argument in arguments):
-                frame = frame.f_back
-                continue
-            return next((name for name, local in frame.f_locals.items() if local is value), fallback)
-    except Exception:  # odd frames (C callers, debuggers): no name
-        return fallback
-    return fallback
 
 
 def run_of(model: Any) -> str | None:

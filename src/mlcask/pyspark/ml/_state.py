@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import logging
 import threading
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 INTEGRATION = "pyspark.ml"
@@ -33,32 +29,3 @@ class _Training:
 
 
 TRAINING = _Training()
-
-
-class _SilentFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not getattr(_local, "silent", False)
-
-
-_local = threading.local()
-_SILENT = _SilentFilter()
-
-
-@contextmanager
-def quiet(silent: bool) -> Iterator[None]:
-    """With ``silent`` (``autolog(silent=True)``), mlcask's loggers say nothing on this thread for
-    the block, and mlcask's own Python warnings are not shown."""
-    if not silent:
-        yield
-        return
-    for name, logger in list(logging.root.manager.loggerDict.items()):
-        if name.startswith("mlcask") and isinstance(logger, logging.Logger) and _SILENT not in logger.filters:
-            logger.addFilter(_SILENT)
-    previous = getattr(_local, "silent", False)
-    _local.silent = True
-    try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", module=r"mlcask\..*")
-            yield
-    finally:
-        _local.silent = previous
