@@ -288,3 +288,26 @@ def test_signature_of_a_spark_dataframe_and_tuple_structs_and_fixed_tensors(spar
     rows = result.collect()
     assert [[(p.a, p.b) for p in row.pairs] for row in rows] == [[(0, "x"), (7, "y")], [(1, "x"), (7, "y")]]
     assert rows[1].grid == [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
+
+
+def test_the_shipped_archive_holds_the_folders_files_not_what_links_point_at(spark, tmp_path):
+    import zipfile
+
+    from pyspark import SparkFiles
+
+    from mlcask.pyfunc.spark_cache import ship_model
+
+    folder = tmp_path / "model"
+    (folder / "data").mkdir(parents=True)
+    (folder / "MLmodel").write_text("flavors: {}\n")
+    (folder / "data" / "weights.bin").write_bytes(b"w")
+    secret = tmp_path / "secret"
+    (secret / "inner").mkdir(parents=True)
+    (secret / "key.txt").write_text("private")
+    (secret / "inner" / "more.txt").write_text("private")
+    (folder / "link.txt").symlink_to(secret / "key.txt")
+    (folder / "linked_dir").symlink_to(secret, target_is_directory=True)
+    name = ship_model(spark, folder)
+    assert ship_model(spark, folder) == name  # shipped once per application
+    with zipfile.ZipFile(SparkFiles.get(name)) as archive:
+        assert sorted(archive.namelist()) == ["MLmodel", "data/weights.bin"]

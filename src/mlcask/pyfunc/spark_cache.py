@@ -69,11 +69,17 @@ def ship_model(spark: Any, folder: Path) -> str:
         name = f"mlcask-model-{uuid.uuid4().hex}.zip"
         with zipfile.ZipFile(staging / name, "w", zipfile.ZIP_DEFLATED) as archive:
             for path in sorted(folder.rglob("*")):
-                if path.is_file():
+                # Symbolic links are not followed: a link in a model folder must not ship what it points at.
+                if path.is_file() and not path.is_symlink() and not _under_a_link(path, folder):
                     archive.write(path, path.relative_to(folder).as_posix())
         sc.addFile(str(staging / name))
         _shipped[key] = name
         return name
+
+
+def _under_a_link(path: Path, folder: Path) -> bool:
+    return any(parent.is_symlink() for parent in path.relative_to(folder).parents if parent != Path("."))
+
 
 
 def shipped_folder(name: str) -> Path:
