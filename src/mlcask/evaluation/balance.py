@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
+
+from mlcask.evaluation.labels import LabelSpace
 
 
 @dataclass
@@ -21,3 +24,9 @@ class DataBalance:
     target: pd.DataFrame
     crossed: pd.DataFrame | None = None
     measures: dict[str, float] = field(default_factory=dict)
+
+
+def data_balance(sensitive: pd.DataFrame, y_true: Any, *, model_type: str,
+                 space: LabelSpace | None) -> DataBalance:
+    """The balance of the sensitive features and the target in the evaluation set."""
+    raise NotImplementedError

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 
 @dataclass
@@ -22,3 +23,14 @@ class Cohort:
     size: int
     error_rate: float
     error_share: float
+
+
+def error_cohorts(X: pd.DataFrame, errors: np.ndarray, *, model_type: str, max_depth: int = 3,
+                  min_size: int | None = None, top: int = 5) -> list[Cohort]:
+    """The ``top`` cohorts by error rate, the leaves of a shallow tree fit on ``errors``."""
+    raise NotImplementedError
+
+
+def cohort_table(cohorts: list[Cohort]) -> pd.DataFrame:
+    """The cohorts as a table (id, conditions, size, error_rate, error_share) for the CSV artifact."""
+    raise NotImplementedError
