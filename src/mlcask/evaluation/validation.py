@@ -163,7 +163,7 @@ def _check_metric(name: str, threshold: MetricThreshold, candidate: Mapping[str,
         return (f"Metric validation failed: metric {name} was missing from the evaluation result "
                 "of the candidate model.")
     value = candidate[name]
-    base = baseline.get(name)
+    base = baseline.get(name)  # MLflow 3.17 raises KeyError here for a baseline without the metric
     better = threshold.greater_is_better
     failed = []
     if threshold.threshold is not None and not _at_least_as_good(value, threshold.threshold, better):
