@@ -18,6 +18,7 @@ from mlcask.evaluation.metric import (
     eval_table_columns,
     evaluate_extra_metrics,
     make_metric,
+    other_output_columns_used,
 )
 from mlcask.exceptions import MlcaskException, MlflowException
 
@@ -134,6 +135,12 @@ def test_col_mapping_to_a_value_and_other_outputs_and_defaults(data):
         "constant": 1, "score_col": "score"}, other=other)
     assert flat(values) == {"m": 42}
     assert seen["score_col"].equals(other["score"])
+    # the output columns a metric used go to the eval table, as in MLflow
+    other["proba"] = 0.5
+    metrics = [make_metric(eval_fn=m, greater_is_better=True)]
+    assert other_output_columns_used(metrics, input_df=x, other_outputs=other,
+                                     col_mapping={"constant": 1, "score_col": "score"}) == ["score"]
+    assert other_output_columns_used(metrics, input_df=x, other_outputs=None, col_mapping={}) == []
 
 
 def test_metrics_param_holds_builtins_as_metric_values_and_named_columns(data):

@@ -207,6 +207,36 @@ def eval_table_columns(values: dict[str, MetricValue], *, prefix: str = "") -> d
     return columns
 
 
+def _is_legacy_signature(names: list[str]) -> bool:
+    """MLflow's older ``(eval_df, builtin_metrics)`` form: two parameters, not ``(predictions, targets)``."""
+    return len(names) == 2 and names[0] != "predictions" and names[1] != "targets"
+
+
+def other_output_columns_used(metrics: Sequence[EvaluationMetric], *, input_df: pd.DataFrame,
+                              other_outputs: pd.DataFrame | None, col_mapping: dict | None,
+                              predictions_name: str | None = None,
+                              targets_name: str | None = None) -> list[str]:
+    """The model output columns (besides the predictions) that some metric takes as a parameter.
+
+    MLflow adds these columns to ``eval_results_table.json``.
+    """
+    if other_outputs is None:
+        return []
+    col_mapping = col_mapping or {}
+    reserved = {"predictions", "targets", "metrics", predictions_name, targets_name}
+    used: list[str] = []
+    for metric in metrics:
+        names = list(inspect.signature(metric.eval_fn).parameters)
+        if _is_legacy_signature(names):
+            continue
+        for name in names:
+            column = col_mapping.get(name, name)
+            if (isinstance(column, str) and column not in reserved and column not in input_df.columns
+                    and column in other_outputs.columns and column not in used):
+                used.append(column)
+    return used
+
+
 def evaluate_extra_metrics(metrics: list[EvaluationMetric], *, predictions: pd.Series, targets: Any,
                            input_df: pd.DataFrame, other_outputs: pd.DataFrame | None,
                            builtin_metrics: dict[str, float], col_mapping: dict | None,
@@ -327,8 +357,7 @@ class _MetricRun:
         """(True, the arguments) or (False, the names of the parameters that cannot be filled)."""
         eval_df = eval_df.copy()  # a metric that edits its arguments does not change the others'
         parameters = inspect.signature(metric.eval_fn).parameters
-        names = list(parameters)
-        if len(names) == 2 and names[0] != "predictions" and names[1] != "targets":
+        if _is_legacy_signature(list(parameters)):
             return True, [eval_df, copy.deepcopy(aggregate_metric_values(self.values))]
         args, missing = [], []
         for name, param in parameters.items():
