@@ -143,6 +143,7 @@ _CSS = (
     "border-radius:6px;padding:8px 12px;min-width:130px}.card b{display:block;font-size:20px}"
     ".card span{color:var(--muted);font-size:12px}"
     ".grid{display:flex;flex-wrap:wrap;gap:12px 24px;align-items:flex-start}figure{margin:8px 0}"
+    ".stack{display:flex;flex-direction:column;gap:4px}"
     "figcaption{font-size:12px;color:var(--muted);max-width:560px}svg.chart{max-width:100%;height:auto}"
     "details{margin:4px 0 10px}summary{color:var(--accent)}ul.notes li{margin:4px 0}"
     "ul.conds{margin:0;padding-left:16px}footer{margin-top:32px;font-size:12px}"
@@ -158,6 +159,11 @@ _COUNTS = frozenset({"example_count", "count", "true_negatives", "false_positive
 _KEY_METRICS = {
     "classifier": ("accuracy_score", "f1_score", "recall_score", "precision_score", "roc_auc", "log_loss"),
     "regressor": ("mean_absolute_error", "root_mean_squared_error", "r2_score", "mean_absolute_percentage_error"),
+}
+# The one or two metrics drawn per group: rates on a shared scale.
+_CHART_METRICS = {
+    "classifier": ("accuracy_score", "f1_score", "recall_score", "precision_score", "roc_auc"),
+    "regressor": ("mean_absolute_error", "root_mean_squared_error"),
 }
 _RATIO_FLAG = 0.8  # the four-fifths rule
 _DIFFERENCE_FLAG = 0.1  # on metrics between 0 and 1
@@ -311,7 +317,7 @@ def _group_table(gm: GroupMetrics) -> str:
 
 def _group_chart(gm: GroupMetrics, model_type: str) -> str:
     by = gm.by_group
-    chosen = [m for m in _KEY_METRICS.get(model_type, ()) if m in by.columns][:2]
+    chosen = [m for m in _CHART_METRICS.get(model_type, ()) if m in by.columns][:2]
     if not chosen or len(by) > 40:
         return ""
     series = {m: [float(v) for v in pd.to_numeric(by[m], errors="coerce").tolist()] for m in chosen}
@@ -356,9 +362,9 @@ def _pct(value: float) -> str:
     return f"{value:.1%}" if _is_number(value) and math.isfinite(value) else "–"
 
 
-def _importance_chart(importance: pd.Series, top: int, title: str) -> str:
+def _importance_chart(importance: pd.Series, top: int, title: str, width: int = 560) -> str:
     shown = importance.sort_values(ascending=False, kind="stable").head(top)
-    return svg_charts.bar_chart([str(i) for i in shown.index.tolist()], shown.tolist(), title=title)
+    return svg_charts.bar_chart([str(i) for i in shown.index.tolist()], shown.tolist(), title=title, width=width)
 
 
 def _importance(data: ReportData) -> _Section | str:
@@ -378,7 +384,8 @@ def _importance(data: ReportData) -> _Section | str:
     per_cohort = [(c, data.cohort_importance[c.id]) for c in data.cohorts
                   if c.id in data.cohort_importance and len(data.cohort_importance[c.id])]
     if per_cohort:
-        figures = "".join(_figure(_importance_chart(series, _TOP_COHORT_FEATURES, f"Importance in cohort {c.id}"),
+        figures = "".join(_figure(_importance_chart(series, _TOP_COHORT_FEATURES, f"Importance in cohort {c.id}",
+                                                    width=440),
                                   f"{_e(c.id)}: {_e(' and '.join(c.conditions))} ({_num(c.size)} rows)")
                           for c, series in per_cohort)
         body += f'<h3>Per error cohort</h3><div class="grid">{figures}</div>'
@@ -406,8 +413,9 @@ def _calibration_figure(bins: pd.DataFrame) -> str:
     rows = [f"<tr>{''.join(_td(v) for v in row)}</tr>" for row in bins[
         ["bin_low", "bin_high", "mean_predicted", "fraction_positive", "count"]].to_numpy(dtype=object).tolist()]
     table = _table(["n:From", "n:To", "n:Mean predicted", "n:Fraction positive", "n:Rows"], rows)
-    return (f'<figure>{chart}{histogram}<figcaption>On the dashed diagonal, predicted probabilities match observed '
-            f"frequencies.</figcaption></figure><details><summary>The bins as a table</summary>{table}</details>")
+    caption = "On the dashed diagonal, predicted probabilities match observed frequencies."
+    return (f'<figure class="stack">{chart}{histogram}<figcaption>{caption}</figcaption></figure>'
+            f"<details><summary>The bins as a table</summary>{table}</details>")
 
 
 def _performance(data: ReportData) -> _Section | str | None:
@@ -420,11 +428,11 @@ def _performance(data: ReportData) -> _Section | str | None:
     if data.roc:
         figures.append(_figure(svg_charts.line_chart(
             _curve_series(data.roc, "AUC"), title="ROC curve", x_label="false positive rate",
-            y_label="true positive rate", diagonal=True, x_domain=(0.0, 1.0), y_domain=(0.0, 1.0))))
+            y_label="true positive rate", diagonal=True, x_domain=(0.0, 1.0), y_domain=(0.0, 1.0), legend=True)))
     if data.pr:
         figures.append(_figure(svg_charts.line_chart(
             _curve_series(data.pr, "AP"), title="Precision-recall curve", x_label="recall", y_label="precision",
-            x_domain=(0.0, 1.0), y_domain=(0.0, 1.0))))
+            x_domain=(0.0, 1.0), y_domain=(0.0, 1.0), legend=True)))
     body = f'<div class="grid">{"".join(figures)}</div>'
     if data.calibration is not None and len(data.calibration):
         body += f"<h3>Calibration</h3>{_calibration_figure(data.calibration)}"
@@ -440,8 +448,9 @@ def _errors(data: ReportData) -> _Section | str | None:
     matrix = np.asarray(data.confusion)
     body = ""
     if len(labels) <= 30:
-        body = _figure(svg_charts.heatmap(matrix, labels, labels, title="Confusion matrix", x_label="predicted",
-                                          y_label="true"), "Counts; the shading is each cell's share of its true class.")
+        chart = svg_charts.heatmap(matrix, labels, labels, title="Confusion matrix", x_label="predicted",
+                                   y_label="true")
+        body = _figure(chart, "Counts; the shading is each cell's share of its true class.")
     rows = [f'<tr><th scope="row">{_e(label)}</th>{"".join(_td(v) for v in row)}</tr>'
             for label, row in zip(labels, matrix.tolist(), strict=True)]
     table = _table(["true \\ predicted"] + [f"n:{_e(label)}" for label in labels], rows)
@@ -472,17 +481,11 @@ def _balance(data: ReportData) -> _Section | str:
                 "<code>sensitive_features</code> in <code>evaluator_config</code>.")
     body = "<p>How the evaluation rows spread over each sensitive feature and the target.</p>"
     for feature, frame in balance.features.items():
-        body += f"<h3>{_e(feature)}</h3>" + _frame_table(frame, str(feature))
-        if "share" in frame.columns and len(frame) <= 40:
-            body += _figure(svg_charts.bar_chart([_name(v) for v in frame.index.tolist()], frame["share"].tolist(),
-                                                 title=f"Share of rows per value of {feature}", value_label="share"))
+        body += f"<h3>{_e(feature)}</h3>" + _spread(frame, str(feature), f"Share of rows per value of {feature}")
     if balance.target is not None and len(balance.target):
         target = f"Target {data.target}" if data.target else "Target"
-        body += f"<h3>{_e(target)}</h3>" + _frame_table(balance.target, data.target or "target")
-        if "share" in balance.target.columns and len(balance.target) <= 40:
-            body += _figure(svg_charts.bar_chart(
-                [_name(v) for v in balance.target.index.tolist()], balance.target["share"].tolist(),
-                title="Share of rows per class", value_label="share", color=svg_charts.PALETTE[2]))
+        body += f"<h3>{_e(target)}</h3>" + _spread(balance.target, data.target or "target", "Share of rows per class",
+                                                     svg_charts.PALETTE[2])
     if balance.crossed is not None and len(balance.crossed):
         body += ("<details><summary>All sensitive features together</summary>"
                  f"{_frame_table(balance.crossed, 'values')}</details>")
@@ -490,6 +493,16 @@ def _balance(data: ReportData) -> _Section | str:
         rows = [f"<tr><td>{_e(k)}</td>{_td(v)}</tr>" for k, v in balance.measures.items()]
         body += "<h3>Balance measures</h3>" + _table(["Measure", "n:Value"], rows)
     return _Section("balance", "Data balance", body)
+
+
+def _spread(frame: pd.DataFrame, index_label: str, title: str, color: str = svg_charts.PALETTE[0]) -> str:
+    """A balance table, and beside it the share of each value as bars."""
+    table = _frame_table(frame, index_label)
+    if "share" not in frame.columns or len(frame) > 40:
+        return table
+    chart = svg_charts.bar_chart([_name(v) for v in frame.index.tolist()], pd.to_numeric(frame["share"]).tolist(),
+                                 title=title, value_label="share", color=color, width=440)
+    return f'<div class="grid">{table}{_figure(chart)}</div>'
 
 
 _SECTIONS = (_overview, _fairness, _cohorts, _importance, _performance, _errors, _balance)

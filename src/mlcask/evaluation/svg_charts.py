@@ -86,7 +86,7 @@ def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
     step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
     first = math.ceil(low / step - 1e-9)
     last = math.floor(high / step + 1e-9)
-    return [round(k * step, 12) for k in range(first, last + 1)]
+    return [float(round(k * step, 12)) for k in range(first, last + 1)]
 
 
 def _domain(values: Sequence[float], *, include_zero: bool = True) -> tuple[float, float]:
@@ -127,6 +127,10 @@ def _x_axis(ticks: Sequence[float], scale, top: float, bottom: float, label: str
         parts.append(f'<text x="{_n((left + right) / 2)}" y="{_n(bottom + 27)}" text-anchor="middle">'
                      f"{escape(label)}</text>")
     return parts
+
+
+def _y_tick(left: float, y: float, tick: float) -> str:
+    return f'<text x="{_n(left - 4)}" y="{_n(y + 4)}" text-anchor="end" fill="#555">{fmt(tick)}</text>'
 
 
 def _legend(names: Sequence[str], x: float, y: float) -> list[str]:
@@ -232,8 +236,9 @@ def _path(xs: np.ndarray, ys: np.ndarray, sx, sy, *, step: bool) -> str:
 
 def line_chart(series: Sequence[Series], *, title: str, x_label: str, y_label: str, diagonal: bool = False,
                markers: bool = False, step: bool = False, x_domain: tuple[float, float] | None = None,
-               y_domain: tuple[float, float] | None = None, width: int = 420, height: int = 320) -> str:
-    """Curves on shared axes (ROC, precision-recall, calibration), with a legend when there are several.
+               y_domain: tuple[float, float] | None = None, legend: bool | None = None, width: int = 420,
+               height: int = 320) -> str:
+    """Curves on shared axes (ROC, precision-recall, calibration), with a legend (by default when there are several).
 
     ``diagonal`` draws the dashed line y = x (chance for ROC, perfect calibration); ``markers`` puts a
     dot on each point; ``step`` draws each curve as steps. Domains default to the data's range.
@@ -246,7 +251,7 @@ def line_chart(series: Sequence[Series], *, title: str, x_label: str, y_label: s
             raise ValueError(f"line_chart: series {label!r} has x of shape {xs.shape} and y of shape {ys.shape}")
     x_domain = x_domain or _domain(np.concatenate([a[1] for a in arrays]).tolist(), include_zero=False)
     y_domain = y_domain or _domain(np.concatenate([a[2] for a in arrays]).tolist(), include_zero=False)
-    legend_rows = len(arrays) if len(arrays) > 1 else 0
+    legend_rows = len(arrays) if (len(arrays) > 1 if legend is None else legend) else 0
     left, right, top = 46.0, width - 12.0, 10.0
     bottom = height - 36.0 - 14 * legend_rows
     sx, sy = _scale(x_domain, left, right), _scale(y_domain, bottom, top)
@@ -255,7 +260,7 @@ def line_chart(series: Sequence[Series], *, title: str, x_label: str, y_label: s
     for tick in nice_ticks(*y_domain):
         y = _n(sy(tick))
         parts.append(f'<line x1="{_n(left)}" x2="{_n(right)}" y1="{y}" y2="{y}" stroke="{_GRID}"/>'
-                     f'<text x="{_n(left - 4)}" y="{_n(sy(tick) + 4)}" text-anchor="end" fill="#555">{fmt(tick)}</text>')
+                     + _y_tick(left, sy(tick), tick))
     parts.append(f'<text transform="translate(11 {_n((top + bottom) / 2)}) rotate(-90)" text-anchor="middle">'
                  f"{escape(y_label)}</text>"
                  f'<rect x="{_n(left)}" y="{_n(top)}" width="{_n(right - left)}" height="{_n(bottom - top)}" '
@@ -301,8 +306,8 @@ def heatmap(matrix: np.ndarray | Sequence[Sequence[float]], row_labels: Sequence
     cell = max(22.0, min(64.0, 440.0 / max(rows, cols, 1)))
     left = _label_width(row_labels) + 16
     top = 10.0
-    label_room = min(max(min(len(str(c)), _MAX_LABEL) for c in col_labels) * _CHAR * 0.75, 120) + 34 \
-        if cols else 34
+    longest = max((min(len(str(c)), _MAX_LABEL) for c in col_labels), default=1)
+    label_room = (min(longest * _CHAR * 0.6, 120) if longest * _CHAR > cell - 4 else 8) + 34
     width, height = left + cell * cols + 10, top + cell * rows + label_room
     parts = [_open(width, height, title)]
     small = cell < 44
@@ -321,10 +326,12 @@ def heatmap(matrix: np.ndarray | Sequence[Sequence[float]], row_labels: Sequence
                 parts.append(f'<text x="{_n(x + cell / 2)}" y="{_n(y + cell / 2 + 13)}" text-anchor="middle" '
                              f'fill="{ink}" font-size="9">{share:.0%}</text>')
     grid_bottom = top + rows * cell
+    slanted = any(min(len(str(c)), _MAX_LABEL) * _CHAR > cell - 4 for c in col_labels)
     for c in range(cols):
         x = left + c * cell + cell / 2
-        parts.append(f'<text transform="translate({_n(x)} {_n(grid_bottom + 12)}) rotate(-30)" text-anchor="end">'
-                     f"{_label(col_labels[c])}</text>")
+        place = (f'transform="translate({_n(x)} {_n(grid_bottom + 12)}) rotate(-30)" text-anchor="end"' if slanted
+                 else f'x="{_n(x)}" y="{_n(grid_bottom + 14)}" text-anchor="middle"')
+        parts.append(f"<text {place}>{_label(col_labels[c])}</text>")
     parts.append(f'<text x="{_n(left + cell * cols / 2)}" y="{_n(height - 4)}" text-anchor="middle">'
                  f"{escape(x_label)}</text>"
                  f'<text transform="translate(11 {_n(top + rows * cell / 2)}) rotate(-90)" text-anchor="middle">'
@@ -348,7 +355,7 @@ def histogram(edges: Sequence[float] | np.ndarray, counts: Sequence[float] | np.
     parts = [_open(width, height, title)]
     parts += _x_axis(nice_ticks(*x_domain), sx, top, bottom, x_label)
     for tick in nice_ticks(*y_domain, count=4):
-        parts.append(f'<text x="{_n(left - 4)}" y="{_n(sy(tick) + 4)}" text-anchor="end" fill="#555">{fmt(tick)}</text>')
+        parts.append(_y_tick(left, sy(tick), tick))
     parts.append(f'<text transform="translate(11 {_n((top + bottom) / 2)}) rotate(-90)" text-anchor="middle">'
                  f"{escape(y_label)}</text>")
     x0, x1, y = sx(edges[:-1]), sx(edges[1:]), sy(counts)
