@@ -193,3 +193,13 @@ def test_missing_values_going_with_a_side_of_a_split_say_so():
     assert condition.startswith("(income <= 4") and condition.endswith(" or income is missing)")
     np.testing.assert_array_equal(first.mask, planted)
     assert second.conditions == [condition[1:].split(" or ")[0].replace("<=", ">")]
+
+
+def test_columns_sharing_a_name_are_each_used():
+    rng = np.random.default_rng(12)
+    n = 600
+    X = pd.DataFrame(np.column_stack([rng.random(n), rng.choice([0.0, 1.0], n)]), columns=["x", "x"])
+    planted = X.iloc[:, 1].to_numpy() == 1.0
+    first = error_cohorts(X, planted, model_type="classifier")[0]
+    assert first.conditions == ["x > 0.5"]
+    np.testing.assert_array_equal(first.mask, planted)

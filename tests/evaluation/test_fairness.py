@@ -285,3 +285,22 @@ def test_fairness_table_long_form_with_disparity_rows():
 
 def test_fairness_table_of_nothing_has_the_columns():
     assert list(fairness_table([]).columns) == ["sensitive_feature", "row", "group", "count"]
+
+
+def test_long_names_are_cut_to_keep_keys_valid():
+    long_a, long_b = "x" * 300 + "a", "x" * 300 + "b"
+    data = pd.DataFrame({"g": [long_a, long_a, long_b, long_b]})
+    groups = group_metrics({"accuracy_score": _accuracy}, [1, 0, 1, 0], [1, 1, 1, 0], sensitive_frame(data, ["g"]))
+    keys = fairness_metric_keys(groups)
+    assert sorted(keys) == sorted(["count/g/" + "x" * 100, "accuracy_score/g/" + "x" * 100,
+                                   "count/g/" + "x" * 100 + "_2", "accuracy_score/g/" + "x" * 100 + "_2",
+                                   "accuracy_score_difference/g", "accuracy_score_ratio/g"])
+    for key in keys:
+        validate_metric_key(key)
+
+
+def test_no_metric_gives_counts_only():
+    [result] = group_metrics({}, [1, 0], [1, 0], sensitive_frame(pd.DataFrame({"g": ["a", "b"]}), ["g"]))
+    assert list(result.by_group.columns) == ["count"]
+    assert result.difference.empty and result.ratio.empty
+    assert fairness_metric_keys([result]) == {"count/g/a": 1.0, "count/g/b": 1.0}

@@ -69,7 +69,8 @@ def _categorical(column: pd.Series, errors: np.ndarray) -> tuple[np.ndarray, lis
     if (codes < 0).any():
         codes = np.where(codes < 0, len(categories), codes)
         categories.append(_MISSING)
-    means = np.bincount(codes, weights=errors, minlength=len(categories)) / np.bincount(codes, minlength=len(categories))
+    counts = np.maximum(np.bincount(codes, minlength=len(categories)), 1)
+    means = np.bincount(codes, weights=errors, minlength=len(categories)) / counts
     order = sorted(range(len(categories)), key=lambda i: (means[i], repr(categories[i])))
     rank = np.empty(len(categories), dtype=np.int64)
     rank[order] = np.arange(len(categories))
@@ -79,8 +80,8 @@ def _categorical(column: pd.Series, errors: np.ndarray) -> tuple[np.ndarray, lis
 def _encode(X: pd.DataFrame, errors: np.ndarray) -> tuple[np.ndarray, list[_Column]]:
     """The tree's input: numeric columns as they are (NaN kept), others as error-ordered codes."""
     matrix, columns = [], []
-    for name in X.columns:
-        column = X[name]
+    for position, name in enumerate(X.columns):
+        column = X.iloc[:, position]
         if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
             values = column.to_numpy(dtype=float, na_value=np.nan)
             matrix.append(values)

@@ -156,6 +156,8 @@ def _disparity(table: pd.DataFrame, labels: pd.DataFrame) -> tuple[pd.Series, pd
     """fairlearn's between-groups difference and ratio of each column of ``table`` (one row per group)."""
     from fairlearn.metrics import MetricFrame
 
+    if table.shape[1] == 0:
+        return pd.Series(dtype=float), pd.Series(dtype=float)
     values = table.to_numpy(dtype=float)
 
     def lookup(column: int) -> Callable[[np.ndarray, np.ndarray], float]:
@@ -245,10 +247,11 @@ def group_metrics(metric_fns: dict[str, MetricFn], y_true: Any, y_pred: Any, sen
 
 
 _KEY_BAD = re.compile(r"[^\w.\- ]")  # MLflow's key characters, less '/' (the key's separator) and ':'
+_MAX_KEY_PART = 100  # a key holds at most 250 characters
 
 
 def _key_part(value: Any) -> str:
-    text = _KEY_BAD.sub("_", _label(value).replace("&", "and")).strip()
+    text = _KEY_BAD.sub("_", _label(value).replace("&", "and")).strip()[:_MAX_KEY_PART]
     return "_" if not text or set(text) == {"."} else text
 
 
@@ -274,7 +277,8 @@ def fairness_metric_keys(groups: list[GroupMetrics]) -> dict[str, float]:
     ``{metric}_difference/{feature}`` and ``{metric}_ratio/{feature}``. Feature and group names
     are made valid metric-key parts: ``&`` becomes ``and`` (``"sex & race"`` ->
     ``"sex and race"``), any character other than letters, digits, ``_ - .`` and space becomes
-    ``_``, an empty name or one of dots becomes ``_``; two names that end up alike keep the
+    ``_``, an empty name or one of dots becomes ``_``, a name is cut at 100 characters (keys
+    hold at most 250); two names that end up alike keep the
     first as is and number the next (``a_b``, ``a_b_2``), in the groups' order. NaN values (a
     metric undefined on a group, a ratio with a zero largest value) are left out: the table
     artifact shows them as empty.
