@@ -2,8 +2,8 @@
 // preview of the selected file (text, JSON, YAML/MLmodel, CSV/TSV/Parquet tables, images, HTML in a
 // sandboxed frame), always with a download link. The selected path lives in the URL.
 import { html, useEffect, useState } from "./lib.js";
-import { MLCASK, artifactUrl, mlcask, mlflow, request } from "./api.js";
-import { ErrorBanner, Loading, Empty, useAsync } from "./components.js";
+import { artifactUrl, mlcask, mlflow, request } from "./api.js";
+import { ErrorBanner, HtmlPreview, Loading, Empty, useAsync } from "./components.js";
 import { formatBytes } from "./format.js";
 
 // Beyond these sizes a file is not fetched for a preview (only its size and a download link are shown).
@@ -198,14 +198,6 @@ function SvgPreview({ url, path }) {
   if (error) return html`<${ErrorBanner} error=${error} />`;
   if (!src) return html`<${Loading} />`;
   return html`<img class="artifact-image" src=${src} alt=${baseName(path)} data-testid="artifact-image" />`;
-}
-
-// HTML is shown from the server's html-preview (sent under a sandboxing CSP) in a frame sandboxed again
-// here: no scripts, a unique origin. iframe.srcdoc is not an option (the page's Trusted Types forbid it).
-function HtmlPreview({ runId, path }) {
-  const src = `${MLCASK}/artifacts/html-preview?${new URLSearchParams({ run_id: runId, path })}`;
-  return html`<iframe class="artifact-frame" sandbox="" src=${src} title=${`Preview of ${path}`}
-    referrerpolicy="no-referrer" data-testid="artifact-frame"></iframe>`;
 }
 
 function TablePreview({ runId, path }) {

@@ -1,5 +1,7 @@
-// Pieces every page uses: loading and error states, tabs, key/value tables, the tag editor, dialogs.
+// Pieces every page uses: loading and error states, tabs, key/value tables, the tag editor, dialogs, the
+// sandboxed preview of an HTML artifact and the Responsible-AI report shown through it.
 import { html, useCallback, useEffect, useRef, useState } from "./lib.js";
+import { MLCASK, artifactUrl } from "./api.js";
 
 // useAsync(() => mlflow.get(...), [deps]) -> {data, error, loading, reload}
 // An answer belongs to the deps it was loaded for: when the deps change the old answer is not
@@ -167,4 +169,60 @@ export function ConfirmButton({ label, question, onConfirm, className = "" }) {
 
 export function Empty({ children }) {
   return html`<p class="empty muted">${children}</p>`;
+}
+
+// -- HTML artifacts and the Responsible-AI report ---------------------------------------------------------------
+
+export function htmlPreviewUrl(runId, path) {
+  return `${MLCASK}/artifacts/html-preview?${new URLSearchParams({ run_id: runId, path })}`;
+}
+
+// HTML is shown from the server's html-preview (sent under a sandboxing CSP) in a frame sandboxed again
+// here: no scripts, a unique origin. iframe.srcdoc is not an option (the page's Trusted Types forbid it).
+export function HtmlPreview({ runId, path, className = "artifact-frame", testId = "artifact-frame", title }) {
+  return html`<iframe class=${className} sandbox="" src=${htmlPreviewUrl(runId, path)}
+    title=${title || `Preview of ${path}`} referrerpolicy="no-referrer" data-testid=${testId}></iframe>`;
+}
+
+// The tag naming an evaluation's report: on the run that logged it, the artifact path
+// ("responsible_ai_report.html", or with evaluate's metric prefix); on a logged model, "runs:/<run_id>/<path>".
+export const REPORT_TAG = "mlcask.evaluation.report";
+
+// {runId, path} of the report a tag value names (runId: the run whose tag it is, for a bare path), or null.
+export function reportLocation(value, runId) {
+  const text = String(value || "").trim();
+  if (!text) return null;
+  if (text.startsWith("runs:/")) {
+    const match = /^runs:\/+([^/]+)\/+(.+)$/.exec(text);
+    return match ? { runId: match[1], path: match[2] } : null;
+  }
+  return runId ? { runId, path: text.replace(/^\/+/, "") } : null;
+}
+
+const REPORT_HINT = html`<code>mlcask.evaluate(..., evaluator_config={"sensitive_features": [...]})</code> (or
+  <code>"log_report": True</code>, or <code>mlcask models evaluate ... --sensitive-feature COL</code>) logs one.`;
+
+// The report in the sandboxed preview frame, with links to open it on its own and to download it.
+// report: {runId, path} or null (then how to get one).
+export function EvaluationReport({ report }) {
+  if (!report) {
+    return html`<p class="empty muted" data-testid="evaluation-report-missing">No Responsible-AI report here.
+      ${REPORT_HINT}</p>`;
+  }
+  const { runId, path } = report;
+  if (!/\.html?$/i.test(path)) {
+    return html`<${ErrorBanner} error=${{ code: "INVALID_PARAMETER_VALUE",
+      message: `The ${REPORT_TAG} tag names '${path}', which is not an .html artifact.` }} />`;
+  }
+  const name = path.split("/").pop();
+  return html`<section class="evaluation-report" data-testid="evaluation-report" aria-label="Responsible-AI report">
+    <header class="evaluation-report-head">
+      <span class="muted">Report <code>${path}</code> of run <code>${runId}</code></span>
+      <a href=${htmlPreviewUrl(runId, path)} target="_blank" rel="noopener noreferrer"
+        data-testid="evaluation-report-open">Open on its own</a>
+      <a href=${artifactUrl(runId, path)} download=${name} data-testid="evaluation-report-download">Download</a>
+    </header>
+    <${HtmlPreview} runId=${runId} path=${path} className="artifact-frame report-frame" testId="evaluation-report-frame"
+      title=${`Responsible-AI report ${path}`} />
+  </section>`;
 }

@@ -1,15 +1,31 @@
-// A model version's page (#/models/<name>/versions/<v>[/<tab>]): Overview | Signature | Environment | Test.
+// A model version's page (#/models/<name>/versions/<v>[/<tab>]): Overview | Signature | Environment | Test, and
+// Responsible AI when an evaluation report is known: the mlcask.evaluation.report tag of the version's logged
+// model (runs:/<run_id>/<path>), else that of its source run (an artifact path of that run).
 import { html } from "./lib.js";
 import { mlcask, mlflow } from "./api.js";
 import { href, navigate } from "./router.js";
-import { ErrorBanner, KeyValueTable, Loading, Page, Tabs, TagEditor, useAsync } from "./components.js";
-import { formatTime } from "./format.js";
+import {
+  ErrorBanner, EvaluationReport, KeyValueTable, Loading, Page, REPORT_TAG, Tabs, TagEditor, reportLocation, useAsync,
+} from "./components.js";
+import { formatTime, tagMap } from "./format.js";
 import {
   AliasBadges, DescriptionEditor, EnvironmentSection, InputExample, RunLink, SignatureSection, folderRows,
 } from "./model-details.js";
 import { TestTab } from "./test-tab.js";
 
 const TABS = [["overview", "Overview"], ["signature", "Signature"], ["environment", "Environment"], ["test", "Test"]];
+const REPORT_TAB = ["evaluation", "Responsible AI"];
+
+// Where the version's evaluation report is ({runId, path}), or null. A missing model or run is no report.
+async function findReport(runId, modelId) {
+  const quiet = (promise) => promise.catch(() => null);
+  const [model, run] = await Promise.all([
+    modelId ? quiet(mlflow.get(`/logged-models/${encodeURIComponent(modelId)}`)) : null,
+    runId ? quiet(mlflow.get("/runs/get", { run_id: runId })) : null,
+  ]);
+  return reportLocation(tagMap(model?.model?.info?.tags)[REPORT_TAG], null)
+    || reportLocation(tagMap(run?.run?.data?.tags)[REPORT_TAG], runId);
+}
 
 function LoggedModelLink({ version }) {
   const { data: experimentId } = useAsync(() => (version.run_id
@@ -50,7 +66,11 @@ function Overview({ name, version, details, reload }) {
 export function ModelVersionPage({ name, version, tab = "overview" }) {
   const got = useAsync(() => mlflow.get("/model-versions/get", { name, version }), [name, version]);
   const details = useAsync(() => mlcask.get("/model-versions/details", { name, version }), [name, version]);
-  const active = TABS.some(([id]) => id === tab) ? tab : "overview";
+  const loaded = got.data && got.data.model_version;
+  const report = useAsync(() => (loaded ? findReport(loaded.run_id, loaded.model_id) : null),
+    [loaded?.name, loaded?.version, loaded?.run_id, loaded?.model_id]);
+  const tabs = report.data || tab === REPORT_TAB[0] ? [...TABS, REPORT_TAB] : TABS;
+  const active = tabs.some(([id]) => id === tab) ? tab : "overview";
   const select = (id) => navigate(id === "overview" ? href("/models", name, "versions", version)
     : href("/models", name, "versions", version, id));
   const crumbs = [["Models", "#/models"], [name, href("/models", name)]];
@@ -61,10 +81,13 @@ export function ModelVersionPage({ name, version, tab = "overview" }) {
   if (!mv || mv.name !== name || String(mv.version) !== String(version)) return html`<${Loading} />`;
   const info = details.data && details.data.name === name && details.data.version === String(version)
     ? details.data : undefined;
-  const needsDetails = active !== "overview";
+  const needsDetails = active !== "overview" && active !== REPORT_TAB[0];
   let body;
   if (active === "overview") {
     body = html`<${Overview} name=${name} version=${mv} details=${info} reload=${got.reload} />`;
+  } else if (active === REPORT_TAB[0]) {
+    body = report.loading ? html`<${Loading} label="Looking for the report" />`
+      : html`<${EvaluationReport} report=${report.data} />`;
   } else if (!info) {
     body = details.error ? null : html`<${Loading} label="Reading the model" />`;
   } else if (active === "signature") {
@@ -76,7 +99,7 @@ export function ModelVersionPage({ name, version, tab = "overview" }) {
     body = html`<${TestTab} key=${`${name}\n${version}`} name=${name} version=${version} details=${info} />`;
   }
   return html`<${Page} title=${title} crumbs=${crumbs}>
-    <${Tabs} tabs=${TABS} active=${active} onSelect=${select} label="Model version" />
+    <${Tabs} tabs=${tabs} active=${active} onSelect=${select} label="Model version" />
     <div role="tabpanel" aria-labelledby=${`tab-${active}`}>
       ${(needsDetails || details.error) && html`<${ErrorBanner} error=${details.error} />`}
       ${body}

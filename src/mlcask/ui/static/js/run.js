@@ -1,15 +1,26 @@
 // The run page: #/experiments/<id>/runs/<run_id>[/<tab>], tabs Overview | Params | Metrics | Tags |
-// Datasets | Artifacts | Charts; #/experiments/<id>/runs/<run_id>/artifacts/<path> selects an artifact.
+// Datasets | Artifacts | Charts, and Responsible AI when the run logged an evaluation report (its
+// mlcask.evaluation.report tag); #/experiments/<id>/runs/<run_id>/artifacts/<path> selects an artifact.
 import { html, useMemo, useState } from "./lib.js";
 import { mlcask, mlflow } from "./api.js";
 import { href, navigate, withQuery } from "./router.js";
 import { formatDuration, formatTime, formatValue, tagMap } from "./format.js";
-import { Empty, ErrorBanner, KeyValueTable, Loading, Page, Tabs, TagEditor, useAsync } from "./components.js";
+import {
+  Empty, ErrorBanner, EvaluationReport, KeyValueTable, Loading, Page, REPORT_TAG, Tabs, TagEditor, reportLocation, useAsync,
+} from "./components.js";
 import { ArtifactBrowser } from "./artifacts.js";
 import { MetricCharts } from "./charts.js";
 
 const TABS = [["overview", "Overview"], ["params", "Params"], ["metrics", "Metrics"], ["tags", "Tags"],
   ["datasets", "Datasets"], ["artifacts", "Artifacts"], ["charts", "Charts"]];
+const REPORT_TAB = ["evaluation", "Responsible AI"];
+
+// The tabs of a run: the report's after Artifacts when the run has one (or when its URL asks for it).
+function runTabs(run, tab) {
+  if (!tagMap(run.data?.tags)[REPORT_TAG] && tab !== REPORT_TAB[0]) return TABS;
+  const at = TABS.findIndex(([id]) => id === "artifacts") + 1;
+  return [...TABS.slice(0, at), REPORT_TAB, ...TABS.slice(at)];
+}
 const PARENT_TAG = "mlflow.parentRunId";
 const NOTE_TAG = "mlflow.note.content";
 
@@ -46,14 +57,15 @@ export function RunPage({ experimentId, runId, tab = "overview", artifactPath })
       ${state.loading ? html`<${Loading} />` : html`<${ErrorBanner} error=${state.error} />`}</${Page}>`;
   }
   const info = run.info;
-  const known = TABS.some(([id]) => id === tab);
+  const tabs = runTabs(run, tab);
+  const known = tabs.some(([id]) => id === tab);
   const active = known ? tab : "overview";
   return html`<${Page} title=${info.run_name || info.run_id} crumbs=${crumbs}
       actions=${html`<span class=${`badge status-${info.status}`} data-testid="run-status">${info.status}</span>
         ${info.lifecycle_stage === "deleted" && html`<span class="badge bad">deleted</span>`}`}>
     ${info.experiment_id !== String(experimentId) && html`<p class="muted">This run belongs to
       <a href=${runLink(info.experiment_id, info.run_id)}>experiment ${info.experiment_id}</a>.</p>`}
-    <${Tabs} tabs=${TABS} active=${active} label="Run sections"
+    <${Tabs} tabs=${tabs} active=${active} label="Run sections"
       onSelect=${(id) => navigate(runLink(experimentId, runId, id))} />
     ${!known && html`<p class="muted">No tab “${tab}”: showing the overview.</p>`}
     <div role="tabpanel" aria-labelledby=${`tab-${active}`} class="run-panel">
@@ -73,6 +85,8 @@ function TabBody({ tab, run, experimentId, artifactPath, reload }) {
     case "artifacts": return html`<${ArtifactBrowser} runId=${runId} experimentId=${experimentId}
       selected=${artifactPath || ""} artifactUri=${run.info.artifact_uri} />`;
     case "charts": return html`<${ChartsTab} run=${run} experimentId=${experimentId} />`;
+    case "evaluation": return html`<${EvaluationReport}
+      report=${reportLocation(tagMap(run.data?.tags)[REPORT_TAG], runId)} />`;
     default: return html`<${OverviewTab} run=${run} experimentId=${experimentId} reload=${reload} />`;
   }
 }
