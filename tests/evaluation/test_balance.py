@@ -97,9 +97,10 @@ def test_regressor_means_and_summary():
     balance = data_balance(sensitive_frame(data, ["sex"]), y, model_type="regressor", space=None)
     assert balance.features["sex"]["target_mean"].tolist() == [2.0, 15.0]
     assert balance.measures["sex/target_mean_difference"] == 13.0
-    assert balance.target.loc["mean", "value"] == 8.5
-    assert balance.target.loc["median", "value"] == 6.5
-    assert list(balance.target.index) == ["count", "mean", "std", "min", "q25", "median", "q75", "max"]
+    assert list(balance.target.columns) == ["count", "mean", "std", "min", "q25", "median", "q75", "max"]
+    assert balance.target.loc["target", "mean"] == 8.5
+    assert balance.target.loc["target", "median"] == 6.5
+    assert balance.target.loc["target", "count"] == 4
     assert "target/min_max_class_share_ratio" not in balance.measures
 
 

@@ -78,7 +78,8 @@ def _value_table(keys: pd.DataFrame, targets: pd.DataFrame, n: int) -> pd.DataFr
 def _target_table(y_true: np.ndarray, model_type: str, space: LabelSpace | None) -> pd.DataFrame:
     if model_type == "regressor":
         summary = pd.Series(y_true.astype(float)).describe()
-        return summary.rename({"25%": "q25", "50%": "median", "75%": "q75"}).to_frame("value")
+        summary = summary.rename({"25%": "q25", "50%": "median", "75%": "q75"})
+        return summary.to_frame("target").T.rename_axis("target")
     labels = np.unique(y_true) if space is None else space.labels
     counts = np.array([(y_true == label).sum() for label in labels], dtype=np.int64)
     return pd.DataFrame({"count": counts, "share": counts / max(len(y_true), 1)},
@@ -123,7 +124,8 @@ def data_balance(sensitive: pd.DataFrame, y_true: Any, *, model_type: str,
         ``share`` (of all rows), then ``positive_rate`` (binary: share of the group's rows
         whose target is the positive class), ``share_<class>`` per class (multiclass) or
         ``target_mean`` (regressor). ``target``: per class ``count`` and ``share``, or for a
-        regressor the column ``value`` over ``count, mean, std, min, q25, median, q75, max``.
+        regressor one row (index ``"target"``) with columns ``count, mean, std, min, q25, median,
+        q75, max``.
         ``crossed``: the same table over every combination of the sensitive features present
         in the data (index ``"F & a"``, named ``"sex & race"``), when there are several.
         ``measures``, per feature name (and the crossed name), keys ``<name>/...``:
