@@ -69,14 +69,17 @@ def predict(model: EvalModel, data: EvalData, column: str | None, *, with_proba:
                 "the `predictions` column name (via the `data` parameter), or a different evaluator (via the "
                 "`evaluators` parameter).", error_code=INVALID_PARAMETER_VALUE)
         return Predictions(_as_vector(data.predictions), column=data.predictions_name)
-    _logger.info("Computing model predictions.")
-    y_pred, other, column = split_outputs(model.predict(data.X), column)
-    proba = None
-    if with_proba and model.predict_proba is not None:
-        import numpy as np
+    import numpy as np
 
+    _logger.info("Computing model predictions.")
+    if with_proba and model.predict_proba is not None:
         proba = np.asarray(model.predict_proba(data.X))
-    return Predictions(_as_vector(y_pred), proba, other, column)
+        if model.labels_from_proba is not None:
+            return Predictions(model.labels_from_proba(proba), proba, None, column)
+        y_pred, other, column = split_outputs(model.predict(data.X), column)
+        return Predictions(_as_vector(y_pred), proba, other, column)
+    y_pred, other, column = split_outputs(model.predict(data.X), column)
+    return Predictions(_as_vector(y_pred), None, other, column)
 
 
 # -- metrics --------------------------------------------------------------------------------------------
@@ -101,6 +104,16 @@ def _sklearn_score(model: EvalModel, data: EvalData, sample_weights: Any) -> dic
         return {}
 
 
+def _log_label_space(space: Any) -> None:
+    if space.is_binary:
+        _logger.info("The evaluation dataset is inferred as binary dataset, positive label is %s, negative label "
+                     "is %s.", space.labels[1], space.labels[0])
+    else:
+        _logger.info("The evaluation dataset is inferred as multiclass dataset, number of classes is inferred as "
+                     "%d. If this is incorrect, please specify the `label_list` parameter in `evaluator_config`.",
+                     len(space.labels))
+
+
 def score_classifier(model: EvalModel, data: EvalData, config: dict, column: str | None) -> Scored:
     from mlcask.evaluation.classifier_metrics import classifier_metrics
     from mlcask.evaluation.labels import label_space
@@ -114,6 +127,7 @@ def score_classifier(model: EvalModel, data: EvalData, config: dict, column: str
     _check_length(preds.y_pred, data)
     space = label_space(data.y_true, preds.y_pred, label_list=config.get("label_list"),
                         pos_label=config.get("pos_label"))
+    _log_label_space(space)
     weights = config.get("sample_weights")
     metrics = _sklearn_score(model, data, weights)
     metrics.update(classifier_metrics(data.y_true, preds.y_pred, preds.y_proba, space,

@@ -15,6 +15,7 @@ import json
 import logging
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -210,8 +211,10 @@ def _log(client: Any, run: Any, model: EvalModel, data: EvalData, outcome: Outco
     from mlcask.evaluation.report import REPORT_TAG
 
     run_id = run.info.run_id
-    client.log_inputs(run_id, datasets=[dataset_input(data.dataset, context=context)],
-                      models=[model.model_id] if model.model_id else None)
+    with warnings.catch_warnings():  # the schema's hints are for signatures; here it only describes the data
+        warnings.simplefilter("ignore", UserWarning)
+        logged = dataset_input(data.dataset, context=context)
+    client.log_inputs(run_id, datasets=[logged], models=[model.model_id] if model.model_id else None)
     now = int(time.time() * 1000)
     metrics = [Metric(key, float(value), now, 0, model.model_id, data.name, data.digest, run_id)
                for key, value in outcome.metrics.items()]

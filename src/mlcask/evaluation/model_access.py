@@ -51,6 +51,7 @@ class EvalModel:
     loader_module: str | None = None
     predict: Callable[[Any], Any] | None = None
     predict_proba: Callable[[Any], Any] | None = None
+    labels_from_proba: Callable[[Any], Any] | None = None
 
     @property
     def is_sklearn(self) -> bool:
@@ -102,6 +103,22 @@ def _xgboost_functions(raw: Any) -> tuple[Callable | None, Callable | None] | No
     return None
 
 
+def _xgboost_labels_from_proba(raw: Any) -> Callable[[Any], Any] | None:
+    """For an XGBClassifier whose ``predict`` is its probabilities thresholded at 0.5 (binary) or their
+    argmax (multiclass), that rule: the labels then cost no second pass over the trees."""
+    import numpy as np
+    import xgboost as xgb
+
+    if not isinstance(raw, xgb.XGBClassifier) or hasattr(raw, "_le"):
+        return None
+    objective = raw.get_params().get("objective") or getattr(raw, "objective", None)
+    if objective == "binary:logistic":
+        return lambda proba: (np.asarray(proba)[:, 1] > 0.5).astype(np.int64)
+    if objective == "multi:softprob":
+        return lambda proba: np.argmax(np.asarray(proba), axis=1)
+    return None
+
+
 def _native(pyfunc: Any) -> tuple[str | None, Any]:
     loader = getattr(pyfunc, "loader_module", None)
     if loader not in _NATIVE_LOADERS or not hasattr(pyfunc, "get_raw_model"):
@@ -120,7 +137,9 @@ def _with_functions(model: EvalModel) -> EvalModel:
         model.predict = model.pyfunc.predict
         return model
     functions = _xgboost_functions(model.raw)
-    if functions is None:
+    if functions is not None:
+        model.labels_from_proba = _xgboost_labels_from_proba(model.raw)
+    else:
         functions = (model.raw.predict, getattr(model.raw, "predict_proba", None))
     model.predict, model.predict_proba = functions
     return model
