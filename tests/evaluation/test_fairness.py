@@ -167,13 +167,15 @@ def test_the_intersection_leaves_out_combinations_absent_from_the_data():
     assert crossed.ratio["accuracy_score"] == 0.0
 
 
-def test_a_metric_failing_on_a_group_is_nan_there_and_the_disparity_uses_the_others():
-    # Group "b" holds a single class: roc_auc is undefined there.
+def test_a_metric_failing_on_a_group_is_nan_there_and_the_disparity_uses_the_others(caplog):
+    # Group "b" holds a single class: roc_auc is undefined there (sklearn raises).
     sensitive = sensitive_frame(pd.DataFrame({"g": list("aaaabbbcccc")}), ["g"])
     y_true = np.array([0, 1, 0, 1, 1, 1, 1, 0, 0, 1, 1])
     proba = np.array([.1, .9, .2, .8, .7, .6, .9, .3, .6, .4, .8])
-    [result] = group_metrics({"roc_auc": _roc_auc, "accuracy_score": _accuracy}, y_true, proba > 0.5,
-                             sensitive, y_proba=proba)
+    with caplog.at_level("INFO", logger="mlcask.evaluation.fairness"):
+        [result] = group_metrics({"roc_auc": _roc_auc, "accuracy_score": _accuracy}, y_true, proba > 0.5,
+                                 sensitive, y_proba=proba)
+    assert "Metric 'roc_auc' is undefined on 1 of the 3 groups of g (left NaN): ValueError" in caplog.text
     assert math.isnan(result.by_group.loc["b", "roc_auc"])
     assert result.by_group.loc["a", "roc_auc"] == 1.0
     # c: positives .4 and .8 against negatives .3 and .6: 3 of 4 pairs ordered right.

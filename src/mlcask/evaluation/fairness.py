@@ -10,6 +10,7 @@ smallest group value) and ``MetricFrame.ratio()`` (smallest over largest), both 
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import warnings
@@ -23,6 +24,8 @@ import pandas as pd
 from mlcask.exceptions import INVALID_PARAMETER_VALUE, MlcaskException
 
 MetricFn = Callable[..., float]
+
+_logger = logging.getLogger(__name__)
 
 #: The label of the rows whose sensitive value is missing (they form a group of their own).
 MISSING_GROUP = "(missing)"
@@ -135,21 +138,22 @@ def _as_rows(value: Any, n: int, what: str) -> np.ndarray:
     return array
 
 
-def _safe_value(fn: MetricFn, *args: Any, **kwargs: Any) -> float:
+def _safe_value(name: str, fn: MetricFn, failures: dict[str, str], *args: Any, **kwargs: Any) -> float:
     # A metric may be undefined on a group (roc_auc with a single class in it): NaN, not an error.
     try:
-        value = float(fn(*args, **kwargs))
-    except Exception:  # noqa: BLE001 - any failure of a metric on a group means "undefined there"
+        return float(fn(*args, **kwargs))
+    except Exception as e:  # noqa: BLE001 - any failure of a metric on a group means "undefined there"
+        failures.setdefault(name, f"{type(e).__name__}: {e}")
         return math.nan
-    return value
 
 
-def _group_values(metric_fns: dict[str, MetricFn], rows: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray,
-                  y_proba: np.ndarray | None, weights: np.ndarray | None) -> dict[str, float]:
+def _group_values(metric_fns: dict[str, MetricFn], failures: dict[str, str], rows: np.ndarray, y_true: np.ndarray,
+                  y_pred: np.ndarray, y_proba: np.ndarray | None, weights: np.ndarray | None) -> dict[str, float]:
     kwargs: dict[str, Any] = {"sample_weight": None if weights is None else weights[rows]}
     if y_proba is not None:
         kwargs["y_proba"] = y_proba[rows]
-    return {name: _safe_value(fn, y_true[rows], y_pred[rows], **kwargs) for name, fn in metric_fns.items()}
+    return {name: _safe_value(name, fn, failures, y_true[rows], y_pred[rows], **kwargs)
+            for name, fn in metric_fns.items()}
 
 
 def _disparity(table: pd.DataFrame, labels: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
@@ -177,7 +181,12 @@ def _one_feature(columns: list[Any], metric_fns: dict[str, MetricFn], sensitive:
     indices = grouped.indices
     keys = list(grouped.size().index)
     rows = [indices[key] for key in keys]
-    table = pd.DataFrame([_group_values(metric_fns, r, *arrays) for r in rows], columns=list(metric_fns))
+    failures: dict[str, str] = {}
+    table = pd.DataFrame([_group_values(metric_fns, failures, r, *arrays) for r in rows], columns=list(metric_fns))
+    for name, reason in failures.items():
+        failed = int(table[name].isna().sum())
+        _logger.info("Metric %r is undefined on %d of the %d groups of %s (left NaN): %s", name, failed,
+                     len(rows), " & ".join(str(c) for c in columns), reason)
     labels = pd.DataFrame([key if isinstance(key, tuple) else (key,) for key in keys], columns=columns)
     difference, ratio = _disparity(table, labels)
     if len(columns) == 1:
