@@ -168,14 +168,20 @@ def test_the_intersection_leaves_out_combinations_absent_from_the_data():
 
 
 def test_a_metric_failing_on_a_group_is_nan_there_and_the_disparity_uses_the_others(caplog):
-    # Group "b" holds a single class: roc_auc is undefined there (sklearn raises).
+    # Group "b" holds a single class: roc_auc is undefined there (this one raises, as a strict metric would).
+    def strict_auc(y_true, y_pred, *, y_proba=None, sample_weight=None):
+        if len(set(y_true)) < 2:
+            raise ValueError("only one class present")
+        return roc_auc_score(y_true, y_proba)
+
     sensitive = sensitive_frame(pd.DataFrame({"g": list("aaaabbbcccc")}), ["g"])
     y_true = np.array([0, 1, 0, 1, 1, 1, 1, 0, 0, 1, 1])
     proba = np.array([.1, .9, .2, .8, .7, .6, .9, .3, .6, .4, .8])
     with caplog.at_level("INFO", logger="mlcask.evaluation.fairness"):
-        [result] = group_metrics({"roc_auc": _roc_auc, "accuracy_score": _accuracy}, y_true, proba > 0.5,
+        [result] = group_metrics({"roc_auc": strict_auc, "accuracy_score": _accuracy}, y_true, proba > 0.5,
                                  sensitive, y_proba=proba)
-    assert "Metric 'roc_auc' is undefined on 1 of the 3 groups of g (left NaN): ValueError" in caplog.text
+    assert ("Metric 'roc_auc' is undefined on 1 of the 3 groups of g (left NaN): ValueError: only one class "
+            "present") in caplog.text
     assert math.isnan(result.by_group.loc["b", "roc_auc"])
     assert result.by_group.loc["a", "roc_auc"] == 1.0
     # c: positives .4 and .8 against negatives .3 and .6: 3 of 4 pairs ordered right.
