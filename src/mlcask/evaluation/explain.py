@@ -100,7 +100,7 @@ def explain(model: Any, X: pd.DataFrame, *, model_type: str, y_true: np.ndarray,
     return found
 
 
-def cohortimportance_series(explanation: Explanation, mask: np.ndarray) -> pd.Series:
+def cohort_importance(explanation: Explanation, mask: np.ndarray) -> pd.Series:
     """Feature importance within a cohort: over the explained rows of ``X`` where ``mask`` is True.
 
     Parameters
