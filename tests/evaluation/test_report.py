@@ -250,3 +250,23 @@ def test_empty_cohort_conditions_and_nan_metrics(small):
     assert_inert(html)
     assert "<td class=\"n\">–</td>" in html  # NaN shown as a dash
     assert "all rows" in Page(html.split('<section id="cohorts">', 1)[1]).all_text()
+
+
+def test_balance_shows_each_value_with_its_share_and_target_rate(full):
+    html = render_report(full)
+    section = html.split('<section id="balance">', 1)[1].split("</section>", 1)[0]
+    text = Page(section).all_text()
+    sex = full.balance.features["sex"]
+    for value, row in sex.iterrows():
+        assert f"{row['share']:.1%}" in text and f"{int(row['count']):,}" in text and f"{row['target_rate']:.4g}" in text
+    assert "Target churned" in text and "demographic_parity_difference/sex" in text
+    assert section.count("<svg") == 4  # one share chart per sensitive feature and the target
+
+
+def test_per_group_rates_come_before_counts(full):
+    section = render_report(full).split('<section id="fairness">', 1)[1].split("</section>", 1)[0]
+    table = section.split("<table>", 1)[1].split("</table>", 1)[0]
+    names = re.findall(r"<tr><td>([^<]*)</td>", table)
+    assert names[0] == "rows"
+    assert names.index("accuracy_score") < names.index("example_count")
+    assert names.index("roc_auc") < names.index("true_positives")

@@ -231,8 +231,11 @@ def _frame_table(frame: pd.DataFrame, index_label: str) -> str:
     columns = [str(c) for c in frame.columns]
     numeric = [pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns]
     head = [_e(index_label)] + [("n:" if n else "") + _e(c) for c, n in zip(columns, numeric, strict=True)]
+    shares = [c == "share" or c.startswith("share_") for c in columns]  # shares of rows, as percentages
     values = frame.to_numpy(dtype=object).tolist()
-    rows = [f'<tr><th scope="row">{_e(_name(index))}</th>{"".join(_td(v) for v in row)}</tr>'
+    rows = [f'<tr><th scope="row">{_e(_name(index))}</th>'
+            + "".join(f'<td class="n">{_pct(v)}</td>' if share and _is_number(v) else _td(v)
+                      for v, share in zip(row, shares, strict=True)) + "</tr>"
             for index, row in zip(frame.index.tolist(), values, strict=True)]
     return _table(head, rows)
 
@@ -296,7 +299,7 @@ def _lower_is_better(metric: str) -> bool:
 def _group_table(gm: GroupMetrics) -> str:
     by = gm.by_group
     groups = [_name(g) for g in by.index.tolist()]
-    metrics = [c for c in by.columns if c != "count"]
+    metrics = sorted((c for c in by.columns if c != "count"), key=lambda c: c in _COUNTS)  # rates first, counts last
     head = ["Metric"] + [f"n:{_e(g)}" for g in groups] + ["n:difference", "n:ratio"]
     rows = []
     if "count" in by.columns:
