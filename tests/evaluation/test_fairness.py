@@ -312,3 +312,19 @@ def test_no_metric_gives_counts_only():
     assert list(result.by_group.columns) == ["count"]
     assert result.difference.empty and result.ratio.empty
     assert fairness_metric_keys([result]) == {"count/g/a": 1.0, "count/g/b": 1.0}
+
+
+def test_count_metrics_are_shown_per_group_without_disparity():
+    def true_positives(y_true, y_pred, *, y_proba=None, sample_weight=None):
+        return int(np.sum((np.asarray(y_true) == 1) & (np.asarray(y_pred) == 1)))
+
+    sensitive = sensitive_frame(pd.DataFrame({"sex": list("FFFMMMMM")}), ["sex"])
+    [result] = group_metrics({"true_positives": true_positives, "accuracy_score": _accuracy},
+                             [1, 1, 0, 1, 1, 1, 0, 0], [1, 1, 0, 1, 1, 0, 0, 1], sensitive)
+    assert result.by_group["true_positives"].tolist() == [2, 2]
+    assert list(result.difference.index) == ["accuracy_score"] and list(result.ratio.index) == ["accuracy_score"]
+    keys = fairness_metric_keys([result])
+    assert keys["true_positives/sex/F"] == 2.0
+    assert "true_positives_difference/sex" not in keys and "accuracy_score_difference/sex" in keys
+    table = fairness_table([result])
+    assert table["true_positives"].iloc[2:].isna().all()

@@ -35,6 +35,10 @@ MAX_NUMERIC_GROUPS = 20
 MAX_GROUPS = 100
 #: The metrics (by key) that read class probabilities; computed per group only when given.
 PROBA_METRICS = frozenset({"log_loss", "roc_auc", "precision_recall_auc"})
+#: Metrics that count or sum rows: shown per group, but with no disparity (their difference
+#: between groups mostly says how big the groups are, which ``count`` and the data balance say).
+COUNT_METRICS = frozenset({"example_count", "true_negatives", "false_positives", "false_negatives",
+                           "true_positives", "sum_on_target"})
 #: How the names of an intersection's features (and of its groups) are joined.
 INTERSECTION_SEP = " & "
 
@@ -188,7 +192,7 @@ def _one_feature(columns: list[Any], metric_fns: dict[str, MetricFn], sensitive:
         _logger.info("Metric %r is undefined on %d of the %d groups of %s (left NaN): %s", name, failed,
                      len(rows), " & ".join(str(c) for c in columns), reason)
     labels = pd.DataFrame([key if isinstance(key, tuple) else (key,) for key in keys], columns=columns)
-    difference, ratio = _disparity(table, labels)
+    difference, ratio = _disparity(table[[c for c in table.columns if c not in COUNT_METRICS]], labels)
     if len(columns) == 1:
         index = pd.Index([key[0] if isinstance(key, tuple) else key for key in keys], name=str(columns[0]))
     else:
@@ -229,7 +233,8 @@ def group_metrics(metric_fns: dict[str, MetricFn], y_true: Any, y_pred: Any, sen
         class) is NaN there. ``difference`` / ``ratio`` are fairlearn's
         ``MetricFrame.difference()`` / ``.ratio()`` with ``method="between_groups"``: the
         largest group value minus the smallest, and the smallest over the largest, NaN groups
-        ignored.
+        ignored; they leave out the metrics of :data:`COUNT_METRICS` (``example_count``, the
+        confusion-matrix counts, ``sum_on_target``), whose disparity is the groups' sizes.
 
     Notes
     -----
