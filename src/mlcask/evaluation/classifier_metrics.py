@@ -52,9 +52,13 @@ class _Encoder:
 def check_probabilities(y_proba: Any, space: LabelSpace) -> np.ndarray:
     """``y_proba`` as an array with one column per class (sorted label order).
 
-    A 1-D array is taken, for a binary problem, as the positive class's probability.
+    A 1-D array is taken, for a binary problem, as the positive class's probability; a 1-D
+    array of objects, as one probability row per item (fairlearn's ``MetricFrame`` splits only
+    1-D sample parameters: pass ``list(y_proba)`` through it).
     """
     proba = np.asarray(y_proba)
+    if proba.ndim == 1 and proba.dtype == object and proba.size and np.ndim(proba[0]) == 1:
+        proba = np.vstack(proba.tolist())
     if proba.ndim == 1 and space.is_binary:
         proba = np.column_stack([1 - proba, proba] if space.pos_index == 1 else [proba, 1 - proba])
     if proba.ndim != 2 or proba.shape[1] != space.n_classes:

@@ -157,15 +157,15 @@ def lift_curve(y_true: Any, prob_pos: np.ndarray, space: LabelSpace) -> Curve:
     return Curve(share, lift, f"Class {space.pos_label} (positive)", float("nan"))
 
 
-def thin_points(x: np.ndarray, y: np.ndarray, resolution: int = 500) -> tuple[np.ndarray, np.ndarray]:
-    """At most about ``2 * resolution`` of a curve's points, drawn the same at plot scale.
+def thin_points(x: np.ndarray, y: np.ndarray, resolution: int = 300) -> tuple[np.ndarray, np.ndarray]:
+    """At most about ``4 * resolution`` of a curve's points, drawn the same at plot scale.
 
     Keeps, of each run of points falling in one cell of a ``resolution`` x ``resolution`` grid
     over the curve's extent, the first and the last (so steps keep their corners), and always
     the curve's ends. Only for drawing: areas come from the full curve.
     """
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    if x.size <= 2 * resolution:
+    if x.size <= 4 * resolution:
         return x, y
 
     def cells(v: np.ndarray) -> np.ndarray:

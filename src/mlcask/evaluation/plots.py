@@ -242,11 +242,12 @@ def write_classifier_plots(out_dir: Path, *, y_true: Any, y_pred: Any, y_proba: 
     ``calibration_curve_plot`` and, for at most ``config["max_classes_for_multiclass_roc_pr"]``
     classes (default 10), the one-vs-rest ``roc_curve_plot`` and ``precision_recall_curve_plot``.
     Always ``confusion_matrix`` (normalized over each true class). Files are
-    ``out_dir / f"{prefix}{name}.png"``. ``sample_weights`` defaults to
+    ``out_dir / f"{prefix}{name}.png"`` (the folder is created). ``sample_weights`` defaults to
     ``config["sample_weights"]``; ``roc`` / ``pr`` reuse curves already computed. A plot that
     fails is skipped with a warning, as MLflow does.
     """
     out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
     weights = sample_weights if sample_weights is not None else config.get("sample_weights")
     proba = None if y_proba is None else check_probabilities(y_proba, space)
     written: dict[str, Path] = {}
