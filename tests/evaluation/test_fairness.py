@@ -328,3 +328,4 @@ def test_count_metrics_are_shown_per_group_without_disparity():
     assert "true_positives_difference/sex" not in keys and "accuracy_score_difference/sex" in keys
     table = fairness_table([result])
     assert table["true_positives"].iloc[2:].isna().all()
+    assert table.to_csv(index=False).splitlines()[1] == "sex,group,F,3,2,1.0"

@@ -334,5 +334,8 @@ def fairness_table(groups: list[GroupMetrics]) -> pd.DataFrame:
     if not frames:
         return pd.DataFrame(columns=["sensitive_feature", "row", "group", "count"])
     table = pd.concat(frames, ignore_index=True)
-    table["count"] = table["count"].astype("Int64")
+    for column in ["count", *COUNT_METRICS.intersection(table.columns)]:
+        values = table[column]
+        if ((values % 1 == 0) | values.isna()).all():  # whole numbers written without ".0"
+            table[column] = values.astype("Int64")
     return table
