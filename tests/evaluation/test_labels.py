@@ -82,3 +82,11 @@ def test_label_space_is_frozen():
     space = LabelSpace(np.array([0, 1]), 1, 1)
     with pytest.raises(AttributeError):
         space.pos_index = 0  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("missing", [None, np.nan])
+def test_missing_labels_are_refused_with_their_row(missing):
+    with pytest.raises(MlcaskException, match=r"The predictions hold 1 missing values \(None or NaN\), first at row 2"):
+        label_space(np.array(["a", "b", "a"], dtype=object), np.array(["a", "b", missing], dtype=object))
+    with pytest.raises(MlcaskException, match="The targets hold 2 missing values"):
+        label_space(np.array([1.0, np.nan, np.nan]), np.array([1.0, 0.0, 1.0]))

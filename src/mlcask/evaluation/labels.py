@@ -50,6 +50,16 @@ def _as_1d(values: Any, name: str) -> np.ndarray:
             f"shape {array.shape}.",
             "INVALID_PARAMETER_VALUE",
         )
+    if array.dtype.kind in "fcOUS" and array.size:
+        import pandas as pd
+
+        missing = np.flatnonzero(pd.isna(array))
+        if missing.size:
+            raise MlcaskException(
+                f"The {name} hold {missing.size} missing values (None or NaN), first at row "
+                f"{int(missing[0])}; a classifier evaluation needs a label on every row.",
+                "INVALID_PARAMETER_VALUE",
+            )
     return array
 
 
