@@ -246,6 +246,7 @@ def test_ignore_exceptions(binary, no_shap, caplog):
         _explain(None, X, y, {"ignore_exceptions": False}, predict=broken)
 
 
+@pytest.mark.slow  # shap's permutation explainer compiles its numba kernels first (~12 s)
 def test_explicit_algorithm_runs_shap_on_predict(binary):
     pytest.importorskip("shap")
     X, y = binary
@@ -255,6 +256,16 @@ def test_explicit_algorithm_runs_shap_on_predict(binary):
     assert found.method == "shap_permutation" and found.contributions.shape == (8, 6)
     np.testing.assert_allclose(found.contributions.sum(axis=1) + found.base_values,
                                model.predict(X.iloc[found.rows]), atol=1e-6)
+
+
+def test_kernel_link_is_checked(binary, caplog):
+    pytest.importorskip("shap")
+    X, y = binary
+    model = LogisticRegression().fit(X, y)
+    with caplog.at_level(logging.WARNING, logger=LOGGER):
+        assert _explain(None, X, y, {"explainability_algorithm": "kernel", "explainability_kernel_link": "probit"},
+                        predict=model.predict) is None
+    assert "but got 'probit'" in caplog.text
     bad_link = {"explainability_algorithm": "kernel", "explainability_kernel_link": "probit",
                 "explainability_nsamples": 10, "ignore_exceptions": False}
     with pytest.raises(ValueError, match="can only be set to 'identity' or 'logit', but got 'probit'"):
