@@ -200,35 +200,50 @@ def save_png(fig: Figure, path: Path, *, tight: bool = False) -> Path:
     return path
 
 
-def _plot_jobs(y_true, y_pred, proba, space, config, weights, roc, pr) -> list[tuple[str, bool, Callable]]:
-    jobs: list[tuple[str, bool, Callable]] = []
+_Job = tuple[str, bool, Callable[[], "Figure"]]  # artifact name, cropped layout, figure builder
+
+
+def _curve_jobs(y_true: Any, proba: np.ndarray, space: LabelSpace, weights: Any, roc: list[Curve] | None,
+                pr: list[Curve] | None) -> list[_Job]:
+    tight = not space.is_binary  # the per-class legend sits outside the axes
+
+    def roc_plot() -> Figure:
+        curves = roc if roc is not None else roc_curves(y_true, proba, space, sample_weights=weights)
+        return curve_figure(curves, kind="roc", pos_label=space.pos_label)
+
+    def pr_plot() -> Figure:
+        curves = pr if pr is not None else pr_curves(y_true, proba, space, sample_weights=weights)
+        return curve_figure(curves, kind="pr", pos_label=space.pos_label)
+
+    return [("roc_curve_plot", tight, roc_plot), ("precision_recall_curve_plot", tight, pr_plot)]
+
+
+def _plot_jobs(y_true: Any, y_pred: Any, proba: np.ndarray | None, space: LabelSpace, config: dict,
+               weights: Any, roc: list[Curve] | None, pr: list[Curve] | None) -> list[_Job]:
+    """The plots to write, in MLflow's order."""
+    jobs: list[_Job] = []
     if proba is not None:
-        roc_jobs = [
-            ("roc_curve_plot", lambda: curve_figure(
-                roc if roc is not None else roc_curves(y_true, proba, space, sample_weights=weights),
-                kind="roc", pos_label=space.pos_label)),
-            ("precision_recall_curve_plot", lambda: curve_figure(
-                pr if pr is not None else pr_curves(y_true, proba, space, sample_weights=weights),
-                kind="pr", pos_label=space.pos_label)),
-        ]
-        calibration = ("calibration_curve_plot", lambda: calibration_figure(y_true, proba, space, config))
+        calibration: _Job = ("calibration_curve_plot", not space.is_binary,
+                             lambda: calibration_figure(y_true, proba, space, config))
+        limit = config.get("max_classes_for_multiclass_roc_pr", 10)
         if space.is_binary:
-            jobs += [(name, False, build) for name, build in roc_jobs]
-            jobs.append(("lift_curve_plot", False, lambda: lift_figure(y_true, proba, space)))
-            jobs.append((calibration[0], False, calibration[1]))
+            jobs += _curve_jobs(y_true, proba, space, weights, roc, pr)
+            jobs += [("lift_curve_plot", False, lambda: lift_figure(y_true, proba, space)), calibration]
+        elif space.n_classes <= limit:
+            jobs += [calibration, *_curve_jobs(y_true, proba, space, weights, roc, pr)]
         else:
-            jobs.append((calibration[0], True, calibration[1]))
-            limit = config.get("max_classes_for_multiclass_roc_pr", 10)
-            if space.n_classes <= limit:
-                jobs += [(name, True, build) for name, build in roc_jobs]
-            else:
-                _logger.warning(
-                    f"The classifier num_classes > {limit}, skip logging ROC curve and Precision-Recall "
-                    "curve. You can add evaluator config 'max_classes_for_multiclass_roc_pr' to "
-                    "increase the threshold."
-                )
-    jobs.append(("confusion_matrix", _needs_tight_confusion(space.labels), lambda: confusion_figure(
-        confusion_matrix(y_true, y_pred, space, sample_weights=weights, normalize="true"), space.labels)))
+            jobs.append(calibration)
+            _logger.warning(
+                f"The classifier num_classes > {limit}, skip logging ROC curve and Precision-Recall "
+                "curve. You can add evaluator config 'max_classes_for_multiclass_roc_pr' to "
+                "increase the threshold."
+            )
+
+    def confusion_plot() -> Figure:
+        matrix = confusion_matrix(y_true, y_pred, space, sample_weights=weights, normalize="true")
+        return confusion_figure(matrix, space.labels)
+
+    jobs.append(("confusion_matrix", _needs_tight_confusion(space.labels), confusion_plot))
     return jobs
 
 
