@@ -118,7 +118,7 @@ def test_xgboost_multiclass_explains_each_rows_predicted_class(tmp_path_factory)
     predicted = model.predict(sample)
     np.testing.assert_allclose(found.contributions.sum(axis=1) + found.base_values,
                                margin[np.arange(len(sample)), predicted], atol=1e-4)
-    assert found.output == "log-odds of each row's predicted class" and found.base_value is None
+    assert found.output == "margin of each row's predicted class" and found.base_value is None
 
 
 def test_xgboost_regressor_with_missing_values(tmp_path_factory):
@@ -148,7 +148,7 @@ def test_lightgbm_contributions_sum_to_raw_score(binary, tmp_path_factory):
 
 def test_sklearn_forest_through_shap_tree_explainer(binary, tmp_path_factory):
     pytest.importorskip("shap")
-    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
 
     X, y = binary
     model = RandomForestClassifier(n_estimators=10, max_depth=4, random_state=0).fit(X, y)
@@ -156,6 +156,11 @@ def test_sklearn_forest_through_shap_tree_explainer(binary, tmp_path_factory):
     assert found.method == "shap_tree" and found.output == "probability of class 1"
     np.testing.assert_allclose(found.contributions.sum(axis=1) + found.base_values,
                                model.predict_proba(X.iloc[found.rows])[:, 1], atol=1e-6)
+    boosted = GradientBoostingClassifier(n_estimators=10, max_depth=3, random_state=0).fit(X, y)
+    found = _explain(_pyfunc(tmp_path_factory, mlcask.sklearn, boosted), X, y, {"explainability_nsamples": 300})
+    assert found.method == "shap_tree" and found.output == "log-odds of class 1"
+    np.testing.assert_allclose(found.contributions.sum(axis=1) + found.base_values,
+                               boosted.decision_function(X.iloc[found.rows]), atol=1e-6)
 
 
 def test_logistic_regression_linear_shap_or_permutation(binary, tmp_path_factory, monkeypatch):

@@ -286,7 +286,7 @@ def _explanation(method: str, values: np.ndarray, base: np.ndarray, names: list[
         predicted = np.argmax(values.sum(axis=2) + base, axis=1)
         take = np.arange(values.shape[0])
         values, base = values[take, predicted, :], base[take, predicted]
-        output = f"{scale} of each row's predicted class"
+        output = f"{'margin' if scale == 'log-odds' else scale} of each row's predicted class"
     elif binary:
         if space.pos_index == 0:  # the model's single output is for its second class
             values, base = -values, -base
@@ -334,7 +334,8 @@ def _shap_native(raw: Any, X: pd.DataFrame, rows: np.ndarray, model_type: str, s
             if type(e).__name__ != "InvalidModelError":
                 raise
             return None
-        method, scale = "shap_tree", "probability" if model_type == "classifier" else "value"
+        tree_output = getattr(getattr(explainer, "model", None), "tree_output", None)
+        method, scale = "shap_tree", {"probability": "probability"}.get(tree_output, "log-odds")
     found = explainer(filled)
     return _explanation(method, _class_axis_middle(found.values), found.base_values, list(sample.columns), rows,
                         model_type, space, scale=scale)
