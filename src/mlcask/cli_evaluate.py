@@ -66,6 +66,28 @@ def _echo_metrics(metrics: dict[str, Any], as_json: bool) -> None:
         click.echo(f"{key.ljust(width)}  {shown}")
 
 
+def feature_columns(model_uri: str, data: Any, options: dict[str, Any]) -> list[str] | None:
+    """The model's feature columns in the file: ``--features``, else its signature's inputs, else the
+    columns its native model was fitted on; None (every other column, as MLflow) when it says nothing."""
+    if options.get("features"):
+        return list(options["features"])
+    from mlcask.pyfunc import load_model
+
+    model = load_model(model_uri)
+    schema = model.metadata.get_input_schema()
+    names = schema.input_names() if schema is not None and schema.has_input_names() else None
+    if not names:
+        try:
+            fitted = getattr(model.get_raw_model(), "feature_names_in_", None)
+            names = list(fitted) if fitted is not None else []
+        except NotImplementedError:
+            names = []
+    names = [n for n in names if isinstance(n, str)]
+    if names and all(n in data.columns for n in names) and options["targets"] not in names:
+        return names
+    return None
+
+
 def _run_evaluation(model_uri: str, data: Any, options: dict[str, Any]) -> Any:
     from mlcask.evaluation.evaluator import evaluate
     from mlcask.tracking import fluent
@@ -73,7 +95,7 @@ def _run_evaluation(model_uri: str, data: Any, options: dict[str, Any]) -> Any:
     if options["experiment_name"] or options["experiment_id"]:
         fluent.set_experiment(experiment_name=options["experiment_name"], experiment_id=options["experiment_id"])
     kwargs = {"targets": options["targets"], "model_type": options["model_type"],
-              "evaluator_config": options["config"]}
+              "evaluator_config": options["config"], "feature_names": feature_columns(model_uri, data, options)}
     if options["run_id"]:
         with fluent.start_run(run_id=options["run_id"]):
             return evaluate(model_uri, data, **kwargs)
@@ -89,6 +111,8 @@ def _run_evaluation(model_uri: str, data: Any, options: dict[str, Any]) -> Any:
               show_default=True, help="The data file's format (auto: from its extension).")
 @click.option("--targets", required=True, metavar="COLUMN", help="The column holding the true labels or values.")
 @click.option("--model-type", required=True, type=click.Choice(["classifier", "regressor"]))
+@click.option("--features", multiple=True, callback=_names, metavar="COLUMNS",
+              help="The model's feature columns (default: its signature's inputs, else every other column).")
 @click.option("--sensitive-feature", "sensitive", multiple=True, callback=_names, metavar="COLUMN",
               help="A sensitive feature for per-group metrics and disparities (repeatable or comma-separated).")
 @click.option("--evaluator-config", "config", callback=_config, metavar="JSON",
@@ -102,7 +126,7 @@ def _run_evaluation(model_uri: str, data: Any, options: dict[str, Any]) -> Any:
 @tracking_uri_option
 @allow_pickle_option
 def evaluate_command(model_uri: str, data_path: str, content_type: str, targets: str, model_type: str,
-                     sensitive: tuple[str, ...], config: dict[str, Any], report_path: str | None,
+                     features: tuple[str, ...], sensitive: tuple[str, ...], config: dict[str, Any], report_path: str | None,
                      experiment_name: str | None, experiment_id: str | None, run_id: str | None, as_json: bool,
                      tracking_uri: str | None) -> None:
     """Evaluate a model on a data file: MLflow's metrics and plots, logged into a run.
@@ -127,7 +151,7 @@ def evaluate_command(model_uri: str, data_path: str, content_type: str, targets:
         data = read_table(data_path, content_type)
         result = _run_evaluation(model_uri, data, {
             "targets": targets, "model_type": model_type, "config": config, "experiment_name": experiment_name,
-            "experiment_id": experiment_id, "run_id": run_id})
+            "experiment_id": experiment_id, "run_id": run_id, "features": features})
         report = result.artifacts.get("responsible_ai_report")
         if report_path and report is not None:
             with open(report_path, "w", encoding="utf-8") as f:
