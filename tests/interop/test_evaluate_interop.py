@@ -81,6 +81,8 @@ for name, (folder, data_file, kwargs) in cases.items():
                          if kwargs.get("model_id") else None,
         "model_inputs": [getattr(m, "model_id", m) == kwargs.get("model_id")
                          for m in (run.inputs.model_inputs or [])],
+        "run_id": run.info.run_id,
+        "model_id": kwargs.get("model_id"),
     }}
 print("RESULT " + json.dumps(out))
 '''
@@ -120,21 +122,36 @@ def _scenario(imports: str, uri: str, root) -> str:
     return SCENARIO.format(imports=imports, uri=uri, root=str(root), cases=json.dumps(CASES))
 
 
+# In the same MLflow child, after its own evaluations: what MLflow's client reads of the runs mlcask
+# logged, through an mlcask tracking server on mlcask's store.
+READ_BACK = '''
+ours = mlflow.MlflowClient(tracking_uri={server!r})
+read = {{}}
+for name, (run_id, model_id) in json.loads({runs!r}).items():
+    run = ours.get_run(run_id)
+    read[name] = {{"metrics": run.data.metrics,
+                   "model_metrics": sorted([m.key, m.value, m.dataset_name, m.dataset_digest]
+                                           for m in ours.get_logged_model(model_id).metrics or [])
+                   if model_id else None}}
+print("READ " + json.dumps(read))
+'''
+
+
 @pytest.fixture(scope="module")
 def both(saved, tmp_path_factory):
-    """What MLflow (one child process) and mlcask (this process) logged for every case."""
+    """What mlcask (this process) and MLflow (one child process) logged for every case, and what
+    MLflow's client reads back of mlcask's runs (through an mlcask server)."""
+    import os
+
     import mlcask
+    from tests.server.conftest import launch
     from tests.support import point_fluent_at, reset_fluent
 
     work = tmp_path_factory.mktemp("evaluate_interop_runs")
-    printed = run_in_mlflow(_scenario("import mlflow", f"sqlite:///{work}/mlflow.db", saved), cwd=work)
-    theirs = json.loads(printed.split("RESULT ", 1)[1])
     uri = f"sqlite:///{work}/mlcask.db"
     point_fluent_at(uri)
+    os.environ["MLCASK_ARTIFACT_ROOT"] = str(work / "mlcask-artifacts")
     try:
-        import os
-
-        os.environ["MLCASK_ARTIFACT_ROOT"] = str(work / "mlcask-artifacts")
         captured: dict = {}
         code = _scenario("import mlcask as mlflow", uri, saved).replace('print("RESULT " + json.dumps(out))',
                                                                        "captured.update(out)")
@@ -142,7 +159,17 @@ def both(saved, tmp_path_factory):
     finally:
         os.environ.pop("MLCASK_ARTIFACT_ROOT", None)
         reset_fluent()
-    return theirs, json.loads(json.dumps(captured))
+    ours = json.loads(json.dumps(captured))
+    runs = {name: [case["run_id"], case["model_id"]] for name, case in ours.items()}
+    server = launch(work / "server", backend_store_uri=uri, artifacts_destination=str(work / "mlcask-artifacts"))
+    try:
+        code = _scenario("import mlflow", f"sqlite:///{work}/mlflow.db", saved)
+        printed = run_in_mlflow(code + READ_BACK.format(server=server.url, runs=json.dumps(runs)), cwd=work)
+    finally:
+        server.stop()
+    theirs = json.loads(printed.split("RESULT ", 1)[1].split("\n", 1)[0])
+    read = json.loads(printed.split("READ ", 1)[1].split("\n", 1)[0])
+    return theirs, ours, read
 
 
 def _close(a: float, b: float) -> bool:
@@ -183,3 +210,12 @@ def test_same_per_class_metrics_table(both):
     ours = pd.read_csv(io.StringIO(both[1]["multiclass"]["tables"]["per_class_metrics"]))
     assert list(ours.columns) == list(theirs.columns)
     pd.testing.assert_frame_equal(ours, theirs, check_dtype=False, rtol=1e-9)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_mlflow_reads_back_what_mlcask_logged(both, case):
+    _, ours, read = both
+    assert set(read[case]["metrics"]) == set(ours[case]["metrics"])
+    assert all(_close(read[case]["metrics"][k], v) for k, v in ours[case]["metrics"].items())
+    if ours[case]["model_id"]:  # the logged model's metrics, with the dataset they were measured on
+        assert read[case]["model_metrics"] == [m[:4] for m in ours[case]["model_metrics"]]
