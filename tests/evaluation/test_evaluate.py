@@ -303,3 +303,36 @@ def test_importing_the_package_is_cheap():
             "print(sorted(m for m in ('sklearn', 'matplotlib', 'fairlearn', 'shap') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_multi_output_model_and_other_columns_in_the_table(tracking, binary):
+    data, model = binary
+    X = data.drop(columns="label")
+
+    def two_outputs(frame):
+        return pd.DataFrame({"pred": model.predict(frame), "conf": model.predict_proba(frame).max(axis=1)})
+
+    def confidence(predictions, conf):
+        from mlcask.evaluation import MetricValue
+
+        return MetricValue(scores=list(conf), aggregate_results={"mean": float(np.mean(conf))})
+
+    extra = [make_metric(eval_fn=confidence, greater_is_better=True)]
+    result = evaluate(two_outputs, data, targets="label", predictions="pred", extra_metrics=extra)
+    assert result.metrics["confidence/mean"] == pytest.approx(float(model.predict_proba(X).max(axis=1).mean()))
+    table = result.tables["eval_results_table"]
+    assert {"conf", "pred", "confidence/score"} <= set(table.columns)
+    with pytest.raises(MlcaskException, match="Output column name is not specified for the multi-output model"):
+        evaluate(two_outputs, data, targets="label", extra_metrics=extra)
+
+
+def test_lightgbm_model_gives_probability_metrics(tracking, binary, tmp_path):
+    import lightgbm as lgb
+
+    data, _ = binary
+    X, y = data.drop(columns="label"), data["label"]
+    model = lgb.LGBMClassifier(n_estimators=10, verbose=-1).fit(X, y)
+    mlcask.lightgbm.save_model(model, tmp_path / "lgb")
+    result = evaluate(str(tmp_path / "lgb"), data, targets="label", model_type="classifier",
+                      evaluator_config=NO_EXPLAIN)
+    assert result.metrics["log_loss"] == pytest.approx(skm.log_loss(y, model.predict_proba(X)), rel=1e-12)

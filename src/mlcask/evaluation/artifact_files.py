@@ -81,7 +81,7 @@ def explanations(outcome: Outcome, model: EvalModel, data: EvalData, plan: Plan,
 
 
 def eval_table(outcome: Outcome, values: dict, preds: Predictions, data: EvalData, predictions: str | None,
-               prefix: str, run_id: str) -> None:
+               prefix: str, run_id: str, other_columns: list[str] = ()) -> None:
     """``eval_results_table.json``, exactly when MLflow logs it: some metric gave per-row scores or
     justifications. Logged at once with ``log_table`` (it is a table the UI and ``load_table`` read)."""
     if not any(v.scores is not None or v.justifications is not None for v in values.values()):
@@ -98,6 +98,8 @@ def eval_table(outcome: Outcome, values: dict, preds: Predictions, data: EvalDat
         table[data.predictions_name or predictions or "outputs"] = y_pred
     else:
         table["outputs"] = y_pred
+    for column in other_columns:  # the model's other outputs some extra metric read (default evaluator)
+        table[column] = preds.other[column].array
     table = table.assign(**eval_table_columns(values, prefix=prefix))
     file_name = f"{prefix}{EVAL_TABLE_FILE_NAME}"
     log_table(table, artifact_file=file_name, run_id=run_id)

@@ -196,7 +196,8 @@ def run_builtin(plan: Plan, model: EvalModel, data: EvalData, out_dir: Path, *, 
         from mlcask.evaluation.metric import aggregate_metric_values
 
         outcome.metrics.update(aggregate_metric_values(values, prefix=prefix))
-        artifact_files.eval_table(outcome, values, scored.preds, data, predictions, prefix, run_id)
+        artifact_files.eval_table(outcome, values, scored.preds, data, predictions, prefix, run_id,
+                                  _other_columns(plan, extra_metrics, scored, data, config))
         if plan.metrics_config is not None:
             artifact_files.metric_artifacts(outcome, plan, scored, out_dir)
     explanation = None
@@ -208,6 +209,19 @@ def run_builtin(plan: Plan, model: EvalModel, data: EvalData, out_dir: Path, *, 
     if scored is not None and plan.metrics_config is not None:
         responsible.responsible_ai(outcome, plan, model, data, scored, explanation, out_dir, run_id)
     return outcome
+
+
+def _other_columns(plan: Plan, extra: list, scored: Scored, data: EvalData, config: dict) -> list[str]:
+    """The model's other output columns an extra metric used; MLflow's default evaluator (only) puts
+    them in ``eval_results_table.json``."""
+    if plan.default_config is None or not extra or scored.preds.other is None:
+        return []
+    from mlcask.evaluation.metric import other_output_columns_used
+
+    return other_output_columns_used(extra, input_df=data.X, other_outputs=scored.preds.other,
+                                     col_mapping=config.get("col_mapping", {}),
+                                     predictions_name=scored.preds.column or data.predictions_name,
+                                     targets_name=data.targets_name)
 
 
 def space_for_explainer(model: EvalModel, data: EvalData, config: dict, column: str | None) -> Any:
