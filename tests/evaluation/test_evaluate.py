@@ -336,3 +336,25 @@ def test_lightgbm_model_gives_probability_metrics(tracking, binary, tmp_path):
     result = evaluate(str(tmp_path / "lgb"), data, targets="label", model_type="classifier",
                       evaluator_config=NO_EXPLAIN)
     assert result.metrics["log_loss"] == pytest.approx(skm.log_loss(y, model.predict_proba(X)), rel=1e-12)
+
+
+def test_mlcask_datasets_as_data(tracking, binary, binary_uri):
+    from mlcask.data import from_numpy, from_pandas
+
+    data, model = binary
+    named = from_pandas(data, targets="label", name="holdout")
+    result = evaluate(binary_uri, named, model_type="classifier", evaluator_config=NO_EXPLAIN)
+    stored = mlcask.tracking.MlflowClient().get_metric_history(result.run_id, "f1_score")[0]
+    assert (stored.dataset_name, stored.dataset_digest) == ("holdout", named.digest)
+    with pytest.raises(MlcaskException, match="top-level targets parameter should not be specified"):
+        evaluate(binary_uri, named, targets="label", model_type="classifier")
+    with pytest.raises(MlcaskException, match="targets column name must be specified in the provided Dataset"):
+        evaluate(binary_uri, from_pandas(data), model_type="classifier")
+    frame = data.assign(pred=model.predict(data.drop(columns="label")))
+    with pytest.raises(MlcaskException, match="predictions parameter should not be specified in the Dataset"):
+        evaluate(binary_uri, from_pandas(frame, targets="label", predictions="pred"), model_type="classifier")
+    static = evaluate(None, from_pandas(frame, targets="label", predictions="pred"), model_type="classifier")
+    assert static.metrics["accuracy_score"] == pytest.approx(result.metrics["accuracy_score"])
+    arrays = from_numpy(data.drop(columns="label").to_numpy(), targets=data["label"].to_numpy())
+    via_numpy = evaluate(lambda frame: model.predict(frame.to_numpy()), arrays, model_type="classifier")
+    assert via_numpy.metrics["accuracy_score"] == pytest.approx(result.metrics["accuracy_score"])
