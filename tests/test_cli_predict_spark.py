@@ -20,6 +20,7 @@ import mlcask
 from mlcask.cli import cli
 from mlcask.models import infer_signature
 from tests.spark_session import SPARK_CONF, need_spark
+from tests.support import reset_fluent
 
 pytestmark = [pytest.mark.spark, pytest.mark.filterwarnings("ignore:Hint. Inferred schema contains integer")]
 
@@ -94,7 +95,8 @@ def test_checks_before_spark_starts(scored, no_spark, tmp_path):
 def test_a_registry_uri_creates_no_store(scored, no_spark, tmp_path, monkeypatch):
     root, _, _ = scored
     monkeypatch.chdir(tmp_path)
-    for name in ("MLCASK_TRACKING_URI", "MLFLOW_TRACKING_URI"):
+    reset_fluent()  # a URI an earlier test set in this process would point the command at its store
+    for name in ("MLCASK_TRACKING_URI", "MLFLOW_TRACKING_URI", "MLCASK_REGISTRY_URI", "MLFLOW_REGISTRY_URI"):
         monkeypatch.delenv(name, raising=False)
     code, out = invoke("--spark", "-m", "models:/cancer@champion", "-i", root / "in", "-o", "out")
     assert code == 1 and "No tracking database" in out
