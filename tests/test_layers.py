@@ -16,7 +16,8 @@ FORBIDDEN = [
     ("mlcask.models", ("mlcask.pyfunc", "mlcask.tracking", "mlcask.serving", "mlcask.server")),
     # pyfunc and the flavors call tracking for log_model (logging into a run), as in MLflow.
     ("mlcask.pyfunc", ("mlcask.serving", "mlcask.server")),
-    ("mlcask.tracking", ("mlcask.serving", "mlcask.server", "mlcask.cli")),
+    ("mlcask.tracking", ("mlcask.evaluation", "mlcask.serving", "mlcask.server", "mlcask.cli")),
+    ("mlcask.evaluation", ("mlcask.serving", "mlcask.server", "mlcask.ui", "mlcask.cli")),
     ("mlcask.serving", ("mlcask.server", "mlcask.cli")),
     ("mlcask.server", ("mlcask.cli",)),
     # The web UI's assets know nothing of the server that serves them.

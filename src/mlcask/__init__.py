@@ -16,8 +16,8 @@ from mlcask._lazy import lazy_attributes
 from mlcask.version import __version__
 
 _SUBMODULES = {
-    "artifacts", "autologging", "config", "data", "entities", "environment_variables", "exceptions", "lightgbm",
-    "models", "pyfunc", "pyspark", "sklearn", "spark", "tracking", "types", "utils", "xgboost",
+    "artifacts", "autologging", "config", "data", "entities", "environment_variables", "evaluation", "exceptions",
+    "lightgbm", "metrics", "models", "pyfunc", "pyspark", "sklearn", "spark", "tracking", "types", "utils", "xgboost",
 }
 
 _FLUENT = [
@@ -47,6 +47,8 @@ _EXPORTS = {
     **{name: "mlcask.tracking.fluent_artifacts" for name in _ARTIFACTS},
     **{name: "mlcask.tracking.fluent_registry" for name in _REGISTRY},
     "autolog": "mlcask.autologging",
+    "evaluate": "mlcask.evaluation",
+    "validate_evaluation_results": "mlcask.evaluation",
     "ActiveRun": "mlcask.tracking.fluent",
     "RunOperations": "mlcask.tracking.async_logging",
     "MlflowClient": "mlcask.tracking.client",

@@ -177,11 +177,13 @@ def models_serve(tracking_uri: str | None, model_uri: str, host: str, port: int,
     uri = options.pop("model_uri")
     run(create_app(uri, **options), host=host, port=port, access_log=access_log, **limits)
 
+from mlcask.cli_evaluate import evaluate_command as _evaluate_command  # noqa: E402
 from mlcask.cli_predict import predict as _predict_command  # noqa: E402
 from mlcask.cli_server import server as _server_command  # noqa: E402
 from mlcask.cli_ui import ui as _ui_command  # noqa: E402
 
 models.add_command(allow_pickle_option(_predict_command))
+models.add_command(_evaluate_command)
 cli.add_command(_server_command)
 cli.add_command(_ui_command)
 register_signing_commands(models, cli, tracking_uri_option)

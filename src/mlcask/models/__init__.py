@@ -20,6 +20,12 @@ _EXPORTS = {
     "validate_schema": "mlcask.models.enforcement",
     "get_model_info": "mlcask.models.model",
     "update_model_requirements": "mlcask.models.requirements_update",
+    # mlflow.models.evaluate and its companions: the evaluation layer sits above models (it loads
+    # and scores models, logs into runs), so these are looked up by name on first use, as
+    # Model.log reaches tracking (logging_hook), and models imports nothing of it.
+    **{name: "mlcask.evaluation" for name in (
+        "evaluate", "EvaluationArtifact", "EvaluationMetric", "EvaluationResult", "list_evaluators", "make_metric",
+        "MetricThreshold")},
 }
 
 __all__ = sorted(_EXPORTS)
