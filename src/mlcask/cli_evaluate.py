@@ -71,18 +71,9 @@ def feature_columns(model_uri: str, data: Any, options: dict[str, Any]) -> list[
     columns its native model was fitted on; None (every other column, as MLflow) when it says nothing."""
     if options.get("features"):
         return list(options["features"])
-    from mlcask.pyfunc import load_model
+    from mlcask.evaluation.model_access import resolve_model
 
-    model = load_model(model_uri)
-    schema = model.metadata.get_input_schema()
-    names = schema.input_names() if schema is not None and schema.has_input_names() else None
-    if not names:
-        try:
-            fitted = getattr(model.get_raw_model(), "feature_names_in_", None)
-            names = list(fitted) if fitted is not None else []
-        except NotImplementedError:
-            names = []
-    names = [n for n in names if isinstance(n, str)]
+    names = resolve_model(model_uri).input_names() or []
     if names and all(n in data.columns for n in names) and options["targets"] not in names:
         return names
     return None

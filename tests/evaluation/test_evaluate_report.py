@@ -112,3 +112,33 @@ def test_shap_evaluator_alone_logs_no_metrics(frame, logged):
                       feature_names=FEATURES, evaluators="shap")
     assert result.metrics == {}
     assert "shap_summary_plot" in result.artifacts and "roc_curve_plot" not in result.artifacts
+
+
+def test_a_sensitive_column_the_model_does_not_take_is_left_out_of_its_features(frame, logged):
+    info, model = logged  # no signature: the columns come from the fitted model's feature_names_in_
+    result = evaluate(info.model_uri, frame, targets="label", model_type="classifier",
+                      evaluator_config={**NO_EXPLAIN, "sensitive_features": ["sex"]})
+    pred = model.predict(frame[FEATURES])
+    assert result.metrics["accuracy_score"] == pytest.approx(float((pred == frame["label"]).mean()), rel=1e-12)
+    assert "accuracy_score/sex/M" in result.metrics
+
+
+def test_a_column_the_model_refuses_is_named_with_the_way_out(frame, logged):
+    info, _ = logged
+    with pytest.raises(MlcaskException) as caught:
+        evaluate(info.model_uri, frame.assign(extra=1.0), targets="label", model_type="classifier",
+                 evaluator_config=NO_EXPLAIN)
+    message = str(caught.value)
+    assert "The model failed to predict on the evaluation data" in message
+    assert "'extra'" in message and "feature_names=[...]" in message
+
+
+@pytest.mark.parametrize("prefix", ["../../evil_", "a/b_", ".hidden_", "tab\t"])
+def test_a_metric_prefix_that_is_not_a_plain_name_is_refused_before_anything_is_logged(frame, logged, prefix):
+    info, _ = logged
+    with mlcask.start_run() as run:
+        with pytest.raises(MlcaskException, match="metric_prefix.. must be a string of letters"):
+            evaluate(info.model_uri, frame, targets="label", model_type="classifier", feature_names=FEATURES,
+                     evaluator_config={**NO_EXPLAIN, "metric_prefix": prefix})
+    assert mlcask.get_run(run.info.run_id).data.metrics == {}
+    assert mlcask.MlflowClient().list_artifacts(run.info.run_id) == []

@@ -69,9 +69,23 @@ def predict(model: EvalModel, data: EvalData, column: str | None, *, with_proba:
                 "the `predictions` column name (via the `data` parameter), or a different evaluator (via the "
                 "`evaluators` parameter).", error_code=INVALID_PARAMETER_VALUE)
         return Predictions(_as_vector(data.predictions), column=data.predictions_name)
+    _logger.info("Computing model predictions.")
+    try:
+        return _model_predictions(model, data, column, with_proba=with_proba)
+    except MlcaskException:
+        raise
+    except (ValueError, KeyError, TypeError) as exc:  # the model refused the data: say which columns it got
+        columns = list(getattr(data.X, "columns", []))
+        shown = ", ".join(repr(str(c)) for c in columns[:20]) + (", ..." if len(columns) > 20 else "")
+        raise MlcaskException(
+            f"The model failed to predict on the evaluation data ({len(columns)} feature columns: {shown}): "
+            f"{type(exc).__name__}: {exc}. Pass feature_names=[...] to choose the columns the model takes.",
+            error_code=INVALID_PARAMETER_VALUE) from exc
+
+
+def _model_predictions(model: EvalModel, data: EvalData, column: str | None, *, with_proba: bool) -> Predictions:
     import numpy as np
 
-    _logger.info("Computing model predictions.")
     if with_proba and model.predict_proba is not None:
         proba = np.asarray(model.predict_proba(data.X))
         if model.labels_from_proba is not None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import tempfile
 import time
 import warnings
@@ -24,6 +25,7 @@ from typing import Any
 from mlcask.evaluation.builtin import run_builtin
 from mlcask.evaluation.data import EvalData, load_eval_data
 from mlcask.evaluation.model_access import EvalModel, resolve_model
+from mlcask.evaluation.responsible import sensitive_names
 from mlcask.evaluation.result import (
     CsvEvaluationArtifact,
     EvaluationArtifact,
@@ -139,7 +141,22 @@ def _plan(bundles: list[tuple[str, dict]], model_type: str | None) -> Plan:
     if plan.metrics_config is None and plan.explain_config is None and plan.default_config is None:
         raise _invalid("The model could not be evaluated by any of the registered evaluators, please verify that "
                        "the model type and other configs are set correctly.")
+    for _, config in bundles:
+        _check_prefix(config.get("metric_prefix"))
     return plan
+
+
+_PREFIX = re.compile(r"[A-Za-z0-9_\-. ]*")
+
+
+def _check_prefix(prefix: Any) -> None:
+    """``metric_prefix`` starts metric keys and artifact file names: plain characters only, so it can
+    neither nest a file in a folder nor climb out of one."""
+    if prefix is None or prefix == "":
+        return
+    if not isinstance(prefix, str) or not _PREFIX.fullmatch(prefix) or prefix.startswith("."):
+        raise _invalid(f"evaluator_config['metric_prefix'] must be a string of letters, digits, '_', '-', '.' and "
+                       f"spaces, not starting with '.', got {prefix!r}.")
 
 
 # -- arguments ------------------------------------------------------------------------------------------
@@ -246,6 +263,26 @@ def _artifacts(outcome: Outcome, artifact_uri: str) -> dict[str, EvaluationArtif
 
 
 # -- evaluate -----------------------------------------------------------------------------------------------
+def _features_without_sensitive(data: Any, targets: Any, predictions: Any, plan: Plan,
+                                found: EvalModel) -> list[str] | None:
+    """The feature columns when ``sensitive_features`` name columns the model does not take.
+
+    MLflow's rule (every column but the targets and predictions) stands, except that a sensitive
+    column the model does not take (by its signature, else its fitted column names) is data for
+    the Responsible-AI part only; None leaves the rule as it is.
+    """
+    import pandas as pd
+
+    sensitive = set(sensitive_names(plan.config)) if plan.model_type in ("classifier", "regressor") else set()
+    if not sensitive or not isinstance(data, pd.DataFrame):
+        return None
+    takes = found.input_names()
+    if takes is None:
+        return None
+    drop = {c for c in sensitive if c not in takes} | {targets, predictions}
+    return [c for c in data.columns if c not in drop]
+
+
 def evaluate(model: str | Any | Callable[..., Any] | None = None, data: Any = None, *,
              model_type: str | None = None, targets: Any = None, predictions: str | None = None,
              dataset_path: str | None = None, feature_names: list[str] | None = None,
@@ -309,6 +346,8 @@ def evaluate(model: str | Any | Callable[..., Any] | None = None, data: Any = No
     found = resolve_model(model, env_manager=env_manager, model_config=model_config, model_id=model_id)
     bundles = resolve_evaluators_and_configs(evaluators, evaluator_config, model_type)
     plan = _plan(bundles, model_type)
+    if feature_names is None:
+        feature_names = _features_without_sensitive(data, targets, predictions, plan, found)
     eval_data = load_eval_data(data, targets=targets, predictions=predictions, feature_names=feature_names,
                                has_model=found.pyfunc is not None, path=dataset_path)
     from mlcask.tracking.context import current_client

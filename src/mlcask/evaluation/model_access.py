@@ -61,6 +61,21 @@ class EvalModel:
     def metadata(self) -> Any:
         return getattr(self.pyfunc, "metadata", None)
 
+    def input_names(self) -> list[str] | None:
+        """The columns the model takes: its signature's input names, else those its native model
+        was fitted on (``feature_names_in_``); None when it says nothing."""
+        metadata = self.metadata
+        schema = metadata.get_input_schema() if metadata is not None else None
+        if schema is not None and schema.has_input_names():
+            names = [n for n in schema.input_names() if isinstance(n, str)]
+            if names:
+                return names
+        try:
+            fitted = getattr(self.raw, "feature_names_in_", None)
+        except Exception:  # noqa: BLE001 - an unfitted attribute raises in some libraries
+            fitted = None
+        return [str(n) for n in fitted] if fitted is not None and len(fitted) else None
+
     @property
     def classes(self) -> Any:
         """The native model's ``classes_``, when it has them."""
