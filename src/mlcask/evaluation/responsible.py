@@ -125,13 +125,13 @@ def responsible_ai(outcome: Outcome, plan: Plan, model: EvalModel, data: EvalDat
 
 def _classifier_views(scored: Scored, weights: Any) -> dict[str, Any]:
     import numpy as np
-    from sklearn.metrics import confusion_matrix
 
+    from mlcask.evaluation.classifier_metrics import confusion_matrix
     from mlcask.evaluation.curves import calibration_bins, pr_curves, roc_curves
 
     space, proba = scored.space, scored.preds.y_proba
     views: dict[str, Any] = {"space": space,
-                             "confusion": confusion_matrix(scored.y_true, scored.y_pred, labels=space.labels)}
+                             "confusion": confusion_matrix(scored.y_true, scored.y_pred, space)}
     if proba is not None:
         views["roc"] = roc_curves(scored.y_true, proba, space, sample_weights=weights)
         views["pr"] = pr_curves(scored.y_true, proba, space, sample_weights=weights)
