@@ -107,3 +107,18 @@ def open_ui(page, server: ServerProcess, fragment: str = "/") -> None:
     """Load the UI at ``#<fragment>`` and wait until the shell has rendered."""
     page.goto(f"{server.url}/#{fragment}")
     page.wait_for_selector("header.top", timeout=15_000)
+
+
+ARTIFACTS = "/api/2.0/mlflow-artifacts/artifacts"
+
+
+def ok_json(response):
+    """The JSON body of a 200 response (the response text in the failure otherwise)."""
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def put_artifact(server: ServerProcess, run_info: dict, path: str, data: bytes) -> None:
+    """Upload ``data`` as the run's artifact ``path`` through the server's artifact proxy."""
+    root = run_info["artifact_uri"].removeprefix("mlflow-artifacts:").lstrip("/")
+    assert server.client.put(f"{ARTIFACTS}/{root}/{path}", content=data).status_code == 200

@@ -9,25 +9,17 @@ import pytest
 
 from mlcask.evaluation.report import REPORT_ARTIFACT, REPORT_TAG, render_report
 from tests.evaluation.report_samples import HOSTILE_FEATURE, classifier_report_data, regressor_report_data
-from tests.ui.conftest import open_ui
+from tests.ui.conftest import ok_json, open_ui, put_artifact
 
 pytestmark = pytest.mark.browser
 
-ARTIFACTS = "/api/2.0/mlflow-artifacts/artifacts"
 # Records the messages a frame posts to the page (a script that ran in the report would post one).
 LISTEN = "window.__messages = []; addEventListener('message', (e) => window.__messages.push(e.data));"
 SECTIONS = ["Overview", "Per-group metrics and disparity", "Error cohorts", "Feature importance",
             "Calibration, ROC and precision-recall", "Confusion matrix", "Data balance"]
 
 
-def _ok(response):
-    assert response.status_code == 200, response.text
-    return response.json()
 
-
-def _put(server, run_info, path: str, data: bytes) -> None:
-    root = run_info["artifact_uri"].removeprefix("mlflow-artifacts:").lstrip("/")
-    assert server.client.put(f"{ARTIFACTS}/{root}/{path}", content=data).status_code == 200
 
 
 @pytest.fixture(scope="module")
@@ -35,27 +27,27 @@ def world(ui_server):
     """An evaluation run with its report (hostile names inside) and tag; a training run without a tag whose
     logged model points at a second report; versions with the model's tag, the run's tag and neither."""
     api = ui_server.api
-    experiment = _ok(api("POST", "/experiments/create", json={"name": "evaluation-report"}))["experiment_id"]
+    experiment = ok_json(api("POST", "/experiments/create", json={"name": "evaluation-report"}))["experiment_id"]
 
     def run(name, tags=()):
-        return _ok(api("POST", "/runs/create", json={"experiment_id": experiment, "run_name": name,
+        return ok_json(api("POST", "/runs/create", json={"experiment_id": experiment, "run_name": name,
                                                    "tags": [{"key": k, "value": v} for k, v in tags]}))["run"]["info"]
 
     evaluation = run("evaluation", [(REPORT_TAG, REPORT_ARTIFACT)])
-    _put(ui_server, evaluation, REPORT_ARTIFACT, render_report(classifier_report_data(n_rows=400, hostile=True)).encode())
-    _put(ui_server, evaluation, "regressor/" + REPORT_ARTIFACT, render_report(regressor_report_data()).encode())
+    put_artifact(ui_server, evaluation, REPORT_ARTIFACT, render_report(classifier_report_data(n_rows=400, hostile=True)).encode())
+    put_artifact(ui_server, evaluation, "regressor/" + REPORT_ARTIFACT, render_report(regressor_report_data()).encode())
     training = run("training")
     plain = run("plain")
-    model = _ok(api("POST", "/logged-models", json={"experiment_id": experiment, "name": "clf",
+    model = ok_json(api("POST", "/logged-models", json={"experiment_id": experiment, "name": "clf",
                                                    "source_run_id": training["run_id"]}))["model"]["info"]
-    _ok(api("PATCH", f"/logged-models/{model['model_id']}/tags", json={"tags": [
+    ok_json(api("PATCH", f"/logged-models/{model['model_id']}/tags", json={"tags": [
         {"key": REPORT_TAG, "value": f"runs:/{evaluation['run_id']}/regressor/{REPORT_ARTIFACT}"}]}))
-    _ok(api("POST", "/registered-models/create", json={"name": "evaluated"}))
-    _ok(api("POST", "/model-versions/create", json={"name": "evaluated", "source": f"models:/{model['model_id']}",
+    ok_json(api("POST", "/registered-models/create", json={"name": "evaluated"}))
+    ok_json(api("POST", "/model-versions/create", json={"name": "evaluated", "source": f"models:/{model['model_id']}",
                                                    "run_id": training["run_id"], "model_id": model["model_id"]}))
-    _ok(api("POST", "/model-versions/create", json={"name": "evaluated", "source": f"runs:/{evaluation['run_id']}/m",
+    ok_json(api("POST", "/model-versions/create", json={"name": "evaluated", "source": f"runs:/{evaluation['run_id']}/m",
                                                    "run_id": evaluation["run_id"]}))
-    _ok(api("POST", "/model-versions/create", json={"name": "evaluated", "source": f"runs:/{plain['run_id']}/m",
+    ok_json(api("POST", "/model-versions/create", json={"name": "evaluated", "source": f"runs:/{plain['run_id']}/m",
                                                    "run_id": plain["run_id"]}))
     return {"experiment": experiment, "evaluation": evaluation["run_id"], "plain": plain["run_id"]}
 

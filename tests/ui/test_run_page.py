@@ -11,9 +11,8 @@ import re
 
 import pytest
 
-from tests.ui.conftest import new_page, open_ui
+from tests.ui.conftest import new_page, ok_json, open_ui, put_artifact
 
-ARTIFACTS = "/api/2.0/mlflow-artifacts/artifacts"
 # A 1x1 red PNG.
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==")
 XSS = "<img src=x onerror=alert(1)>"
@@ -27,14 +26,7 @@ def expect(locator):
     return playwright_expect(locator)
 
 
-def _ok(response):
-    assert response.status_code == 200, response.text
-    return response.json()
 
-
-def _put(server, run, path: str, data: bytes) -> None:
-    root = run["artifact_uri"].removeprefix("mlflow-artifacts:").lstrip("/")
-    assert server.client.put(f"{ARTIFACTS}/{root}/{path}", content=data).status_code == 200
 
 
 def _parquet() -> bytes:
@@ -50,8 +42,8 @@ def _parquet() -> bytes:
 def world(ui_server):
     """An experiment with a parent run (params, metrics, tags, a dataset, artifacts) and a child run."""
     api = ui_server.api
-    experiment = _ok(api("POST", "/experiments/create", json={"name": "run-page"}))["experiment_id"]
-    run = _ok(api("POST", "/runs/create", json={"experiment_id": experiment, "run_name": f"parent {XSS}",
+    experiment = ok_json(api("POST", "/experiments/create", json={"name": "run-page"}))["experiment_id"]
+    run = ok_json(api("POST", "/runs/create", json={"experiment_id": experiment, "run_name": f"parent {XSS}",
                                               "tags": [{"key": "mlflow.source.name", "value": "train.py"},
                                                        {"key": "mlflow.note.content", "value": "first note"}]}))
     info = run["run"]["info"]
@@ -59,15 +51,15 @@ def world(ui_server):
     metrics = [{"key": f"m{k:03d}", "value": float(step + k), "step": step, "timestamp": 1000 + step}
                for k in range(40) for step in range(5)]
     metrics += [{"key": "loss", "value": v, "step": i, "timestamp": 2000 + i} for i, v in enumerate([3.0, 0.5, 1.0])]
-    _ok(api("POST", "/runs/log-batch", json={
+    ok_json(api("POST", "/runs/log-batch", json={
         "run_id": run_id, "metrics": metrics,
         "params": [{"key": "lr", "value": "0.01"}, {"key": "depth", "value": "7"}, {"key": "xss", "value": XSS}],
         "tags": [{"key": "team", "value": "vision"}]}))
-    _ok(api("POST", "/runs/log-inputs", json={"run_id": run_id, "datasets": [{
+    ok_json(api("POST", "/runs/log-inputs", json={"run_id": run_id, "datasets": [{
         "tags": [{"key": "mlflow.data.context", "value": "training"}],
         "dataset": {"name": "iris", "digest": "abc123", "source_type": "local", "source": '{"uri": "/data/iris.csv"}',
                     "schema": '{"mlflow_colspec": [{"type": "double", "name": "sepal"}]}'}}]}))
-    child = _ok(api("POST", "/runs/create", json={"experiment_id": experiment, "run_name": "child-run",
+    child = ok_json(api("POST", "/runs/create", json={"experiment_id": experiment, "run_name": "child-run",
                                                 "tags": [{"key": "mlflow.parentRunId", "value": run_id}]}))
     files = {
         "notes/readme.txt": b"hello from the run\nline two",
@@ -85,11 +77,11 @@ def world(ui_server):
                      b'fill="blue"/><script>parent.postMessage("svg ran", "*")</script></svg>',
     }
     for path, data in files.items():
-        _put(ui_server, info, path, data)
-    model = _ok(api("POST", "/logged-models", json={"experiment_id": experiment, "name": "clf",
+        put_artifact(ui_server, info, path, data)
+    model = ok_json(api("POST", "/logged-models", json={"experiment_id": experiment, "name": "clf",
                                                    "source_run_id": run_id}))["model"]["info"]
-    _ok(api("POST", "/registered-models/create", json={"name": "run-page-model"}))
-    _ok(api("POST", "/model-versions/create", json={"name": "run-page-model", "source": f"runs:/{run_id}/model",
+    ok_json(api("POST", "/registered-models/create", json={"name": "run-page-model"}))
+    ok_json(api("POST", "/model-versions/create", json={"name": "run-page-model", "source": f"runs:/{run_id}/model",
                                                    "run_id": run_id}))
     return {"experiment": experiment, "run_id": run_id, "info": info, "child": child["run"]["info"],
             "model_id": model["model_id"]}
@@ -180,7 +172,7 @@ def test_tags_are_edited_through_the_ui(ui_page, ui_server, world):
     dialog.get_by_label("Value").fill(XSS)
     dialog.get_by_role("button", name="Save").click()
     ui_page.locator(".tag-editor td.tag-key", has_text="stage").wait_for()
-    tags = {t["key"]: t["value"] for t in _ok(ui_server.api("GET", "/runs/get", params={"run_id": world["run_id"]}))
+    tags = {t["key"]: t["value"] for t in ok_json(ui_server.api("GET", "/runs/get", params={"run_id": world["run_id"]}))
             ["run"]["data"]["tags"]}
     assert tags["stage"] == XSS
     # System tags are shown apart, read-only.
@@ -189,7 +181,7 @@ def test_tags_are_edited_through_the_ui(ui_page, ui_server, world):
     assert ui_page.get_by_role("button", name="Edit tag mlflow.source.name").count() == 0
     ui_page.get_by_role("button", name="Delete tag stage").click()
     ui_page.locator(".tag-editor td.tag-key", has_text="stage").wait_for(state="detached")
-    tags = {t["key"] for t in _ok(ui_server.api("GET", "/runs/get", params={"run_id": world["run_id"]}))
+    tags = {t["key"] for t in ok_json(ui_server.api("GET", "/runs/get", params={"run_id": world["run_id"]}))
             ["run"]["data"]["tags"]}
     assert "stage" not in tags and "team" in tags
 
@@ -201,7 +193,7 @@ def test_description_is_editable(ui_page, ui_server, world):
     ui_page.get_by_label("Description").fill("second note\nwith two lines")
     ui_page.get_by_role("button", name="Save").click()
     ui_page.locator("[data-testid=description]", has_text="second note").wait_for()
-    tags = {t["key"]: t["value"] for t in _ok(ui_server.api("GET", "/runs/get", params={"run_id": world["run_id"]}))
+    tags = {t["key"]: t["value"] for t in ok_json(ui_server.api("GET", "/runs/get", params={"run_id": world["run_id"]}))
             ["run"]["data"]["tags"]}
     assert tags["mlflow.note.content"] == "second note\nwith two lines"
 
