@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mlcask.evaluation.fairness import group_label
 from mlcask.evaluation.labels import LabelSpace
 from mlcask.exceptions import INVALID_PARAMETER_VALUE, MlcaskException
 
@@ -41,12 +42,6 @@ def _fail(message: str) -> MlcaskException:
     return MlcaskException(message, INVALID_PARAMETER_VALUE)
 
 
-def _text(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
 def _target_columns(y_true: np.ndarray, model_type: str, space: LabelSpace | None) -> pd.DataFrame:
     """Per row, what the tables average per group: the positive flag, one flag per class, or the target."""
     if model_type == "regressor":
@@ -58,7 +53,7 @@ def _target_columns(y_true: np.ndarray, model_type: str, space: LabelSpace | Non
     if len(labels) == 2:
         positive = labels[-1] if space is None else space.pos_label
         return pd.DataFrame({"positive_rate": (y_true == positive).astype(float)})
-    return pd.DataFrame({f"share_{_text(label)}": (y_true == label).astype(float) for label in labels})
+    return pd.DataFrame({f"share_{group_label(label)}": (y_true == label).astype(float) for label in labels})
 
 
 def _value_table(keys: pd.DataFrame, targets: pd.DataFrame, n: int) -> pd.DataFrame:
@@ -68,7 +63,7 @@ def _value_table(keys: pd.DataFrame, targets: pd.DataFrame, n: int) -> pd.DataFr
     table.insert(0, "share", grouped.size().to_numpy() / n)
     table.insert(0, "count", grouped.size().to_numpy().astype(np.int64))
     if keys.shape[1] > 1:
-        table.index = pd.Index([CROSSED_SEP.join(_text(v) for v in key) for key in table.index],
+        table.index = pd.Index([CROSSED_SEP.join(group_label(v) for v in key) for key in table.index],
                                name=CROSSED_SEP.join(str(c) for c in keys.columns), dtype=object)
     else:
         table.index.name = str(keys.columns[0])

@@ -62,7 +62,8 @@ def _fail(message: str) -> MlcaskException:
     return MlcaskException(message, INVALID_PARAMETER_VALUE)
 
 
-def _label(value: Any) -> str:
+def group_label(value: Any) -> str:
+    """A group's value as text: whole floats without ``.0`` (a column read as float names ``1``, not ``1.0``)."""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
@@ -90,7 +91,7 @@ def _sensitive_column(data: pd.DataFrame, name: Any) -> pd.Series:
                     "per-group metrics and their disparity need at least two groups.")
     if not missing.any():
         return column.reset_index(drop=True)
-    labels = np.array([_label(v) for v in column.to_numpy(dtype=object)], dtype=object)
+    labels = np.array([group_label(v) for v in column.to_numpy(dtype=object)], dtype=object)
     labels[missing] = MISSING_GROUP
     return pd.Series(labels, name=name, dtype=object)
 
@@ -196,7 +197,7 @@ def _one_feature(columns: list[Any], metric_fns: dict[str, MetricFn], sensitive:
     if len(columns) == 1:
         index = pd.Index([key[0] if isinstance(key, tuple) else key for key in keys], name=str(columns[0]))
     else:
-        index = pd.Index([INTERSECTION_SEP.join(_label(v) for v in key) for key in keys],
+        index = pd.Index([INTERSECTION_SEP.join(group_label(v) for v in key) for key in keys],
                          name=INTERSECTION_SEP.join(str(c) for c in columns), dtype=object)
     table.index = index
     table.insert(0, "count", np.array([len(r) for r in rows], dtype=np.int64))
@@ -265,7 +266,7 @@ _MAX_KEY_PART = 100  # a key holds at most 250 characters
 
 
 def _key_part(value: Any) -> str:
-    text = _KEY_BAD.sub("_", _label(value).replace("&", "and")).strip()[:_MAX_KEY_PART]
+    text = _KEY_BAD.sub("_", group_label(value).replace("&", "and")).strip()[:_MAX_KEY_PART]
     return "_" if not text or set(text) == {"."} else text
 
 
@@ -323,7 +324,7 @@ def fairness_table(groups: list[GroupMetrics]) -> pd.DataFrame:
     for group in groups:
         table = group.by_group
         rows = table.reset_index(drop=True)
-        rows.insert(0, "group", [_label(v) for v in table.index])
+        rows.insert(0, "group", [group_label(v) for v in table.index])
         rows.insert(0, "row", "group")
         disparity = pd.DataFrame([group.difference, group.ratio])
         disparity.insert(0, "group", None)
