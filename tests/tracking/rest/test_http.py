@@ -138,8 +138,16 @@ def test_retries_end_with_the_last_error(recorder, monkeypatch):
 
 
 def test_retry_after_is_honoured(recorder, monkeypatch):
+    import time
+    import types
+
+    from mlcask.tracking.rest import http
+
     waits = []
-    monkeypatch.setattr("mlcask.tracking.rest.http.time.sleep", waits.append)
+    # Only http.py's view of the time module: patching time.sleep itself would stop every sleeping
+    # thread of the process from sleeping (a polling thread left by an earlier test then spins,
+    # appending to `waits` until the machine runs out of memory: CI's OOM kill).
+    monkeypatch.setattr(http, "time", types.SimpleNamespace(sleep=waits.append, time=time.time))
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "5")
     recorder.answer(429, headers={"Retry-After": "3"})
     recorder.answer(503)
