@@ -64,6 +64,7 @@ def main(output_dir: Path, keep_serving: bool = False, port: int = 0) -> None:
     except mlflow.exceptions.MlcaskException as exc:
         print(f"bad input is refused with a clear error:\n  {str(exc)[:160]}...")
     show_integrity(info.model_uri, output_dir)
+    assess("models:/breast-cancer-classifier@champion", X_test, y_test, output_dir)
     print(f"\nstore: {store}; try: .venv/bin/mlcask runs list --tracking-uri {store} --experiment-name seed-demo")
     serve("models:/breast-cancer-classifier@champion", store, keep_serving=keep_serving, port=port)
 
@@ -130,6 +131,28 @@ def load_by_every_uri(model_uri: str, run_id: str, X_test, y_pred):
         print(f"pyfunc.load_model({uri}) + predict on {len(X_test)} rows: "
               f"{1000 * (time.perf_counter() - start):.1f} ms, predictions match")
     return loaded
+
+
+def assess(model_uri: str, X_test, y_test, output_dir: Path) -> None:
+    """The seed's Responsible-AI assessment: MLflow's metrics and plots, then per-group metrics over a
+    column the model does not take, the error cohorts and the offline HTML report."""
+    import pandas as pd
+
+    band = pd.cut(X_test["mean radius"], [0, 12, 15, 100], labels=["small", "medium", "large"]).astype(str)
+    data = X_test.assign(target=y_test.to_numpy(), radius_band=band)
+    start = time.perf_counter()
+    with mlflow.start_run(run_name="assessment") as run:
+        result = mlflow.evaluate(model_uri, data, targets="target", model_type="classifier",
+                                 evaluator_config={"sensitive_features": ["radius_band"]})
+    m = result.metrics
+    by_band = ", ".join(f"{band} {m['accuracy_score/radius_band/' + band]:.3f}" for band in ("small", "medium", "large"))
+    print(f"evaluate({model_uri}) in {time.perf_counter() - start:.2f} s -> run {run.info.run_id}: "
+          f"accuracy {m['accuracy_score']:.3f}, roc_auc {m['roc_auc']:.3f}, accuracy by radius band {by_band} "
+          f"(difference {m['accuracy_score_difference/radius_band']:.3f})")
+    report = Path(mlflow.artifacts.download_artifacts(run_id=run.info.run_id, artifact_path="responsible_ai_report.html",
+                                                      dst_path=str(output_dir)))
+    print(f"  {len(result.artifacts)} artifacts; the Responsible-AI report (offline HTML, also on the run's "
+          f"'Responsible AI' tab in mlcask ui): {report}")
 
 
 def show_integrity(model_uri: str, output_dir: Path) -> None:
