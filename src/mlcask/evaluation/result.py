@@ -67,10 +67,10 @@ class EvaluationArtifact(metaclass=ABCMeta):
         if local_artifact_path is not None:
             self._content = self._load_content_from_file(local_artifact_path)
             return self._content
-        from mlcask.tracking.artifact_utils import _download_artifact_from_uri
+        from mlcask.artifacts import download_artifacts
 
         with tempfile.TemporaryDirectory() as folder:
-            path = _download_artifact_from_uri(self._uri, folder)
+            path = download_artifacts(artifact_uri=self._uri, dst_path=folder)
             if os.path.isdir(path):
                 path = os.path.join(path, os.listdir(path)[0])
             self._content = self._load_content_from_file(path)
