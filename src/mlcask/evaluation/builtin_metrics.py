@@ -1,8 +1,9 @@
 """MLflow's ready-made extra metrics for classic models (``mlflow.metrics.mae()``, ``rmse()``, ...).
 
 Each factory returns an :class:`~mlcask.evaluation.metric.EvaluationMetric` with MLflow's name
-and direction; its function computes the value with scikit-learn (imported when it runs) and
-returns None when there are no targets. ``sample_weight``, ``pos_label`` and ``average`` are
+and direction; its function computes the value (the regressor ones through the default
+evaluator's own definitions, scikit-learn imported when it runs) and returns None when there are
+no targets. ``sample_weight``, ``pos_label`` and ``average`` are
 filled from ``evaluator_config`` entries of those names, as any metric parameter.
 """
 
@@ -15,51 +16,34 @@ def _has_targets(targets) -> bool:
     return targets is not None and len(targets) != 0
 
 
-def _mae_eval_fn(predictions, targets=None, metrics=None, sample_weight=None):
-    if _has_targets(targets):
-        from sklearn.metrics import mean_absolute_error
+def _regression(key: str, *, weighted: bool = True):
+    """The eval_fn of the default regressor metric ``key``: its one definition
+    (:func:`~mlcask.evaluation.regressor_metrics.regressor_metric_functions`), with MLflow's
+    parameters (``sample_weight`` from ``evaluator_config``; ``max_error`` takes none)."""
+    def value(predictions, targets, sample_weight=None):
+        if _has_targets(targets):
+            from mlcask.evaluation.regressor_metrics import regressor_metric_functions
 
-        value = mean_absolute_error(targets, predictions, sample_weight=sample_weight)
-        return MetricValue(aggregate_results={"mean_absolute_error": value})
+            score = regressor_metric_functions()[key](targets, predictions, sample_weight=sample_weight)
+            return MetricValue(aggregate_results={key: score})
+        return None
 
-
-def _mse_eval_fn(predictions, targets=None, metrics=None, sample_weight=None):
-    if _has_targets(targets):
-        from sklearn.metrics import mean_squared_error
-
-        value = mean_squared_error(targets, predictions, sample_weight=sample_weight)
-        return MetricValue(aggregate_results={"mean_squared_error": value})
-
-
-def _rmse_eval_fn(predictions, targets=None, metrics=None, sample_weight=None):
-    if _has_targets(targets):
-        from sklearn.metrics import root_mean_squared_error
-
-        value = root_mean_squared_error(targets, predictions, sample_weight=sample_weight)
-        return MetricValue(aggregate_results={"root_mean_squared_error": value})
+    if weighted:
+        def eval_fn(predictions, targets=None, metrics=None, sample_weight=None):
+            return value(predictions, targets, sample_weight)
+    else:
+        def eval_fn(predictions, targets=None, metrics=None):
+            return value(predictions, targets)
+    eval_fn.__name__ = eval_fn.__qualname__ = f"_{key}_eval_fn"
+    return eval_fn
 
 
-def _r2_score_eval_fn(predictions, targets=None, metrics=None, sample_weight=None):
-    if _has_targets(targets):
-        from sklearn.metrics import r2_score as sk_r2_score
-
-        value = sk_r2_score(targets, predictions, sample_weight=sample_weight)
-        return MetricValue(aggregate_results={"r2_score": value})
-
-
-def _max_error_eval_fn(predictions, targets=None, metrics=None):
-    if _has_targets(targets):
-        from sklearn.metrics import max_error as sk_max_error
-
-        return MetricValue(aggregate_results={"max_error": sk_max_error(targets, predictions)})
-
-
-def _mape_eval_fn(predictions, targets=None, metrics=None, sample_weight=None):
-    if _has_targets(targets):
-        from sklearn.metrics import mean_absolute_percentage_error
-
-        value = mean_absolute_percentage_error(targets, predictions, sample_weight=sample_weight)
-        return MetricValue(aggregate_results={"mean_absolute_percentage_error": value})
+_mae_eval_fn = _regression("mean_absolute_error")
+_mse_eval_fn = _regression("mean_squared_error")
+_rmse_eval_fn = _regression("root_mean_squared_error")
+_r2_score_eval_fn = _regression("r2_score")
+_max_error_eval_fn = _regression("max_error", weighted=False)
+_mape_eval_fn = _regression("mean_absolute_percentage_error")
 
 
 def _recall_eval_fn(predictions, targets=None, metrics=None, pos_label=1, average="binary",
