@@ -46,34 +46,25 @@ _max_error_eval_fn = _regression("max_error", weighted=False)
 _mape_eval_fn = _regression("mean_absolute_percentage_error")
 
 
-def _recall_eval_fn(predictions, targets=None, metrics=None, pos_label=1, average="binary",
-                    sample_weight=None):
-    if _has_targets(targets):
-        from sklearn.metrics import recall_score as sk_recall
+def _classification(key: str):
+    """The eval_fn of scikit-learn's ``key`` (``recall_score``, ``precision_score``, ``f1_score``)
+    with MLflow's parameters: ``pos_label``, ``average`` and ``sample_weight`` from ``evaluator_config``."""
+    def eval_fn(predictions, targets=None, metrics=None, pos_label=1, average="binary", sample_weight=None):
+        if _has_targets(targets):
+            from sklearn import metrics as sk
 
-        value = sk_recall(targets, predictions, pos_label=pos_label, average=average,
-                          sample_weight=sample_weight)
-        return MetricValue(aggregate_results={"recall_score": value})
+            value = getattr(sk, key)(targets, predictions, pos_label=pos_label, average=average,
+                                     sample_weight=sample_weight)
+            return MetricValue(aggregate_results={key: value})
+        return None
 
-
-def _precision_eval_fn(predictions, targets=None, metrics=None, pos_label=1, average="binary",
-                       sample_weight=None):
-    if _has_targets(targets):
-        from sklearn.metrics import precision_score as sk_precision
-
-        value = sk_precision(targets, predictions, pos_label=pos_label, average=average,
-                             sample_weight=sample_weight)
-        return MetricValue(aggregate_results={"precision_score": value})
+    eval_fn.__name__ = eval_fn.__qualname__ = f"_{key}_eval_fn"
+    return eval_fn
 
 
-def _f1_score_eval_fn(predictions, targets=None, metrics=None, pos_label=1, average="binary",
-                      sample_weight=None):
-    if _has_targets(targets):
-        from sklearn.metrics import f1_score as sk_f1
-
-        value = sk_f1(targets, predictions, pos_label=pos_label, average=average,
-                      sample_weight=sample_weight)
-        return MetricValue(aggregate_results={"f1_score": value})
+_recall_eval_fn = _classification("recall_score")
+_precision_eval_fn = _classification("precision_score")
+_f1_score_eval_fn = _classification("f1_score")
 
 
 def mae() -> EvaluationMetric:
