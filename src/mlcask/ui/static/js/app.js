@@ -10,6 +10,7 @@ const PAGES = {
   run: () => import("./run.js"),
   compare: () => import("./compare.js"),
   models: () => import("./models.js"),
+  endpoints: () => import("./endpoints.js"),
 };
 // What each page module imports beyond the shell's modules (index.html preloads those), fetched at once
 // when the page is first opened instead of one import level at a time (tests/ui/test_vendor.py checks
@@ -19,7 +20,8 @@ export const PAGE_IMPORTS = {
   run: ["js/artifacts.js", "js/charts.js", "js/chart-data.js", "js/chart-plot.js", "vendor/uplot.mjs"],
   compare: ["js/charts.js", "js/chart-data.js", "js/chart-plot.js", "js/chart-parallel.js", "js/chart-scatter.js",
     "vendor/uplot.mjs"],
-  models: ["js/model-details.js", "js/model-version.js", "js/model-logged.js", "js/test-tab.js"],
+  models: ["js/model-details.js", "js/model-version.js", "js/model-logged.js", "js/test-tab.js", "js/endpoint-api.js"],
+  endpoints: ["js/endpoint-api.js", "js/endpoint-traffic.js", "js/swagger.js", "js/test-tab.js"],
 };
 
 function preload(module) {
@@ -48,6 +50,9 @@ const ROUTES = [
   ["/models/:name", "models", "ModelPage"],
   ["/models/:name/versions/:version", "models", "ModelVersionPage", { tab: "overview" }],
   ["/models/:name/versions/:version/:tab", "models", "ModelVersionPage"],
+  ["/endpoints", "endpoints", "EndpointsPage"],
+  ["/endpoints/:endpoint", "endpoints", "EndpointPage", { tab: "overview" }],
+  ["/endpoints/:endpoint/:tab", "endpoints", "EndpointPage"],
 ].map(([pattern, module, name, props]) => ({ match: compile(pattern), module, name, props: props || {} }));
 
 const loaded = {};
@@ -101,12 +106,13 @@ function ThemeSwitch() {
 }
 
 function Header({ path }) {
-  const section = path.startsWith("/models") ? "models" : "experiments";
+  const section = path.startsWith("/models") ? "models" : path.startsWith("/endpoints") ? "endpoints" : "experiments";
   return html`<header class="top">
     <a class="brand" href="#/experiments">mlcask</a>
     <nav aria-label="Main"><ul>
       <li><a href="#/experiments" aria-current=${section === "experiments" ? "page" : undefined}>Experiments</a></li>
       <li><a href="#/models" aria-current=${section === "models" ? "page" : undefined}>Models</a></li>
+      <li><a href="#/endpoints" aria-current=${section === "endpoints" ? "page" : undefined}>Endpoints</a></li>
       <li><a href="/api/2.0/mlflow/openapi.json">API</a></li>
     </ul></nav>
     <${ThemeSwitch} />

@@ -12,6 +12,7 @@ import {
   AliasBadges, DescriptionEditor, EnvironmentSection, InputExample, RunLink, SignatureSection, folderRows,
 } from "./model-details.js";
 import { TestTab } from "./test-tab.js";
+import { endpointsServing } from "./endpoint-api.js";
 
 const TABS = [["overview", "Overview"], ["signature", "Signature"], ["environment", "Environment"], ["test", "Test"]];
 const REPORT_TAB = ["evaluation", "Responsible AI"];
@@ -35,8 +36,16 @@ function LoggedModelLink({ version }) {
   return html`<a href=${href("/experiments", experimentId, "models", version.model_id)}>${version.model_id}</a>`;
 }
 
+// The endpoints whose deployments serve this version (none shown when the server has no endpoints API).
+function ServingEndpoints({ serving }) {
+  return html`<span class="serving-endpoints" data-testid="serving-endpoints">${serving.map(({ endpoint, deployment }, i) => html`
+    ${i ? ", " : ""}<a href=${href("/endpoints", endpoint.name)}>${endpoint.name}</a>
+    <span class="muted">(deployment <code>${deployment.name}</code>, ${deployment.state})</span>`)}</span>`;
+}
+
 function Overview({ name, version, details, reload }) {
   const key = { name, version: version.version };
+  const { data: serving } = useAsync(() => endpointsServing(name, version.version).catch(() => []), [name, version.version]);
   return html`<div data-testid="version-overview">
     <section class="card"><h2>Version</h2>
       <${KeyValueTable} label="Version" rows=${[
@@ -46,6 +55,7 @@ function Overview({ name, version, details, reload }) {
         ["Created", formatTime(version.creation_timestamp)],
         ["Last modified", formatTime(version.last_updated_timestamp)],
         ["Aliases", (version.aliases || []).length ? html`<${AliasBadges} aliases=${version.aliases} />` : "none"],
+        ["Endpoints", serving && serving.length ? html`<${ServingEndpoints} serving=${serving} />` : null],
         ["Source", html`<code>${version.source}</code>`],
         ...(details ? folderRows(details) : []),
       ]} />

@@ -1,7 +1,8 @@
 // The model version page's Test tab (as Azure ML studio's Test): a scoring request prefilled with the
 // model's saved input example, edited as a table (a field per column, typed from the signature) or as raw
 // JSON, both views over one request text; Send scores it on the server (in its scoring worker) and shows
-// the predictions and the latency, or the server's 4xx message.
+// the predictions and the latency, or the server's 4xx message. The endpoint page's Test tab is this one,
+// scoring through the endpoint instead (and showing which deployment answered).
 import { html, useRef, useState } from "./lib.js";
 import { mlcask } from "./api.js";
 import { Empty, ErrorBanner } from "./components.js";
@@ -178,11 +179,15 @@ function predictionTable(predictions) {
 
 function Result({ answer }) {
   const table = predictionTable(answer.predictions);
-  const timing = `Latency ${formatValue(answer.latency_ms)} ms (model ${formatValue(answer.predict_ms)} ms`
-    + (answer.from_cache ? ", model cached)" : `, loaded in ${formatValue(answer.load_ms)} ms)`);
+  let timing = `Latency ${formatValue(answer.latency_ms)} ms`;
+  if (answer.predict_ms !== undefined) {
+    timing += ` (model ${formatValue(answer.predict_ms)} ms`
+      + (answer.from_cache ? ", model cached)" : `, loaded in ${formatValue(answer.load_ms)} ms)`);
+  }
   return html`<section class="card test-result" aria-live="polite">
     <h2>Predictions</h2>
     <p class="muted" data-testid="latency">${timing}</p>
+    ${answer.deployment && html`<p data-testid="answered-by">Answered by deployment <code>${answer.deployment}</code></p>`}
     ${table
       ? html`<div class="table-wrap"><table class="data" data-testid="predictions" aria-label="Predictions">
           <thead><tr><th scope="col">#</th>${table.columns.map((c) => html`<th scope="col">${c}</th>`)}</tr></thead>
@@ -192,7 +197,10 @@ function Result({ answer }) {
   </section>`;
 }
 
-export function TestTab({ name, version, details }) {
+// score(request) -> {predictions, latency_ms, predict_ms?, deployment?}: by default the server scores the
+// model version (model-versions/score); the endpoint page passes one scoring through the endpoint.
+// toolbar: more controls shown before Send (the endpoint page's deployment choice).
+export function TestTab({ name, version, details, score, toolbar }) {
   const specs = columnSpecs(details.signature);
   const paramSpecs = details.signature && details.signature.params;
   const start = initialRequest(details);
@@ -212,7 +220,8 @@ export function TestTab({ name, version, details }) {
     if (request.error) { setError(new Error(request.error)); return; }
     setBusy(true);
     try {
-      setAnswer(await mlcask.post("/model-versions/score", { name, version, request: request.value }));
+      setAnswer(await (score ? score(request.value)
+        : mlcask.post("/model-versions/score", { name, version, request: request.value })));
     } catch (err) {
       setAnswer(null);
       setError(err);
@@ -232,6 +241,7 @@ export function TestTab({ name, version, details }) {
         class=${mode === "json" ? "toggle active" : "toggle"} onClick=${() => setMode("json")}>JSON</button>
       <button type="button" onClick=${() => { setText(pretty(start)); setAnswer(null); setError(null); }}>
         Reset${details.input_example ? " to the example" : ""}</button>
+      ${toolbar}
       <button type="button" class="primary send" onClick=${send} disabled=${busy}>${busy ? "Sending…" : "Send"}</button>
     </div>
     ${mode === "table" && (table
