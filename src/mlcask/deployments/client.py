@@ -17,6 +17,7 @@ state is ``ready``) or fails (then raises with the server's message).
 
 from __future__ import annotations
 
+import json
 import time
 import urllib.parse
 from typing import Any
@@ -96,8 +97,6 @@ def scoring_payload(inputs: Any, params: dict[str, Any] | None = None) -> bytes:
     -------
     bytes
     """
-    import json
-
     from mlcask.models.serving_input import convert_input_example_to_serving_input
 
     if params is not None and not isinstance(params, dict):
@@ -119,6 +118,34 @@ def scoring_payload(inputs: Any, params: dict[str, Any] | None = None) -> bytes:
         raise InvalidArgumentError(f"predict: cannot encode inputs of type {type(inputs).__name__}: "
                                    f"{exc.message}") from None
     return (text or "").encode()
+
+
+def _serving_spec(deployment: dict[str, Any]) -> tuple[Any, ...]:
+    """What a deployment's worker is started from (a change starts a new worker; traffic does not)."""
+    config = {k: v for k, v in (deployment.get("config") or {}).items() if k != "traffic"}
+    return deployment.get("model_uri"), deployment.get("flavor"), json.dumps(config, sort_keys=True, default=str)
+
+
+def _serves(deployment: dict[str, Any], replaces: dict[str, Any] | None) -> bool:
+    if deployment.get("state") != _READY or deployment.get("next_version"):
+        return False
+    if replaces is None or replaces.get("state") != _READY:
+        return True
+    return (deployment.get("pid"), deployment.get("port")) != (replaces.get("pid"), replaces.get("port"))
+
+
+def _raise_if_failed(deployment: dict[str, Any]) -> None:
+    """An error with the server's message when the deployment (or the version starting beside it) failed."""
+    where = f"Deployment {deployment.get('name')!r} of endpoint {deployment.get('endpoint')!r}"
+    pending = deployment.get("next_version") or {}
+    if pending.get("state") in _FAILED:
+        raise MlcaskException(f"{where}: the new version ({pending.get('resolved_uri')}) is {pending['state']}: "
+                              f"{pending.get('message') or 'no message'}. The previous version goes on serving.",
+                              error_code="DEPLOYMENT_FAILED")
+    if deployment.get("state") in _FAILED:
+        raise MlcaskException(f"{where} is {deployment['state']}: {deployment.get('message') or 'no message'}. "
+                              "The server goes on retrying; delete_deployment() (`mlcask deployments delete`) "
+                              "removes it.", error_code="DEPLOYMENT_FAILED")
 
 
 def _quoted(name: str) -> str:
@@ -203,7 +230,7 @@ class MlcaskDeploymentClient(BaseDeploymentClient):
                 "model_uri": _check_name("create_deployment: model_uri", model_uri), "flavor": flavor,
                 "config": _check_config(config, "create_deployment")}
         deployment = self._call("POST", "deployments/create", body)["deployment"]
-        return self._wait_ready(deployment, model_uri)
+        return self._wait_ready(deployment)
 
     def update_deployment(self, name: str, model_uri: str | None = None, flavor: str | None = None,
                           config: dict[str, Any] | None = None, endpoint: str | None = None) -> dict[str, Any]:
@@ -216,10 +243,13 @@ class MlcaskDeploymentClient(BaseDeploymentClient):
         if model_uri is None and not config:
             raise InvalidArgumentError(f"update_deployment({name!r}): nothing to change; give model_uri and/or "
                                        "config.")
-        body = {"endpoint": endpoint or self._endpoint_of(name), "name": name, "model_uri": model_uri,
-                "flavor": flavor, "config": config}
+        endpoint = endpoint or self._endpoint_of(name)
+        before = self._call("GET", "deployments/get", {"endpoint": endpoint, "name": name})["deployment"]
+        body = {"endpoint": endpoint, "name": name, "model_uri": model_uri, "flavor": flavor, "config": config}
         deployment = self._call("POST", "deployments/update", body)["deployment"]
-        return self._wait_ready(deployment, model_uri)
+        if _serving_spec(deployment) == _serving_spec(before):
+            return deployment  # a traffic change: the same worker goes on serving
+        return self._wait_ready(deployment, replaces=before)
 
     def delete_deployment(self, name: str, config: dict[str, Any] | None = None,
                           endpoint: str | None = None) -> None:
@@ -270,25 +300,23 @@ class MlcaskDeploymentClient(BaseDeploymentClient):
 
         return redact_uri(self.server_url)
 
-    def _wait_ready(self, deployment: dict[str, Any], model_uri: str | None) -> dict[str, Any]:
-        """Poll the deployment until it serves (``model_uri``, when given); raise when it fails or times out."""
+    def _wait_ready(self, deployment: dict[str, Any], replaces: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Poll the deployment until it serves; raise when it fails or the wait times out.
+
+        ``replaces``: the deployment as it was before an update that starts a new worker (which takes over
+        once ready: the wait ends when no next version is pending and another worker than before serves).
+        """
         deadline = time.monotonic() + self.wait_timeout
         pause = 0.1
         while True:
-            state = deployment.get("state")
-            serving = model_uri is None or deployment.get("model_uri") == model_uri
-            if state == _READY and serving:
+            if _serves(deployment, replaces):
                 return deployment
-            if state in _FAILED:
-                detail = deployment.get("message") or "no message"
-                raise MlcaskException(f"Deployment {deployment.get('name')!r} of endpoint "
-                                      f"{deployment.get('endpoint')!r} is {state}: {detail}",
-                                      error_code="DEPLOYMENT_FAILED")
+            _raise_if_failed(deployment)
             if time.monotonic() >= deadline:
                 raise MlcaskException(f"Deployment {deployment.get('name')!r} of endpoint "
-                                      f"{deployment.get('endpoint')!r} is still {state!r} after "
-                                      f"{self.wait_timeout:g} s; see get_deployment() for its progress.",
-                                      error_code="TEMPORARILY_UNAVAILABLE")
+                                      f"{deployment.get('endpoint')!r} is still {deployment.get('state')!r} after "
+                                      f"{self.wait_timeout:g} s ({deployment.get('message') or 'no message'}); "
+                                      "get_deployment() shows its progress.", error_code="TEMPORARILY_UNAVAILABLE")
             time.sleep(pause)
             pause = min(1.0, pause * 1.5)
             deployment = self._call("GET", "deployments/get", {"endpoint": deployment["endpoint"],
