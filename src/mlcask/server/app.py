@@ -12,7 +12,8 @@ and registry REST API under ``/api/2.0/mlflow`` and ``/ajax-api/2.0/mlflow``, ML
 proxy under ``/api/2.0/mlflow-artifacts`` (with ``--serve-artifacts``; alone with
 ``--artifacts-only``), the OpenAPI document at ``/api/2.0/mlflow/openapi.json`` (with
 basic-auth: the auth endpoints too, and its security schemes), and
-``/metrics`` with ``--expose-prometheus``. Around it: the Host-header allow-list,
+``/metrics`` with ``--expose-prometheus``, and managed endpoints (:mod:`mlcask.server.endpoints_api`:
+their management API under ``/api/2.0/mlcask``, scoring under ``/endpoints/<name>``). Around it: the Host-header allow-list,
 cross-origin checks, CORS for configured origins, security headers, and the basic-auth
 app with ``--app-name basic-auth``.
 
@@ -32,6 +33,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -39,6 +41,7 @@ from starlette.routing import BaseRoute, Match, Mount, Route
 
 from mlcask.server import (
     artifacts_proxy,
+    endpoints_api,
     logged_models_api,
     model_views_api,
     registry_api,
@@ -107,7 +110,7 @@ def endpoints_of(config: ServerConfig) -> list[Endpoint]:
     if config.artifacts_only:
         return []
     return (tracking_api.routes() + logged_models_api.routes() + registry_api.routes() + run_views_api.routes()
-            + model_views_api.routes())
+            + model_views_api.routes() + endpoints_api.routes())
 
 
 def _artifact_routes(config: ServerConfig) -> list[BaseRoute]:
@@ -197,11 +200,17 @@ def create_app(config: ServerConfig, *, tracking_store: TrackingStore | None = N
 
         metrics = RequestMetrics(config.expose_prometheus)
         routes.append(Route("/metrics", metrics.endpoint, methods=["GET"]))
+    manager = proxy = None
     if not config.artifacts_only:
         routes += ui_pages.routes()
+        manager = endpoints_api.create_manager(state)
+        proxy, proxy_routes = endpoints_api.proxy_routes(manager)
+        routes += proxy_routes
     routes.append(Route("/{path:path}", _not_found, methods=ALL_METHODS))
-    app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error}, lifespan=_lifespan(state))
+    app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error},
+                    lifespan=_lifespan(state, manager, proxy))
     app.state.server = state
+    setattr(app.state, endpoints_api.STATE_KEY, manager)
     app.state.endpoints = endpoints
     if metrics is not None:
         app.add_middleware(metrics.middleware)
@@ -211,13 +220,20 @@ def create_app(config: ServerConfig, *, tracking_store: TrackingStore | None = N
     return app
 
 
-def _lifespan(state: ServerState) -> Any:
-    """At shutdown, stop the web UI's scoring workers (started on the first score)."""
+def _lifespan(state: ServerState, manager: Any = None, proxy: Any = None) -> Any:
+    """At start, restore the managed endpoints (their workers start); at shutdown, stop their workers and the
+    web UI's scoring workers (started on the first score)."""
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if manager is not None:
+            await run_in_threadpool(manager.start)
         try:
             yield
         finally:
+            if proxy is not None:
+                await proxy.aclose()
+            if manager is not None:
+                await run_in_threadpool(manager.close)
             state.close()
 
     return lifespan

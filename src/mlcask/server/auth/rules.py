@@ -395,6 +395,16 @@ _MLCASK: dict[tuple[str, str], Rule] = {
     ("model-versions/score", "POST"): _api(registered_model("read")),
     ("logged-models/details", "GET"): _api(logged_model("read")),
 }
+#: Managed endpoints: a deployment runs a model as a process of the server, so changing them is for admins;
+#: reading them (and scoring, under /endpoints/) is for every signed-in user.
+_ENDPOINT_WRITE = Rule(_admin_only, reads_body=False)
+_ENDPOINT_READ = Rule(_signed_in, reads_body=False)
+_MLCASK.update({(f"{kind}/{verb}", "POST"): _ENDPOINT_WRITE for kind in ("endpoints", "deployments")
+                for verb in ("create", "update", "delete")})
+_MLCASK.update({(f"{kind}/{verb}", "GET"): _ENDPOINT_READ for kind in ("endpoints", "deployments")
+                for verb in ("list", "get")})
+#: Scoring through a managed endpoint (/endpoints/<name>/invocations, /ping, /openapi.json, /v2/...).
+ENDPOINTS_SCORING_PREFIX = "/endpoints/"
 
 _STATIC: dict[tuple[str, str], Rule] = {
     ("/get-artifact", "GET"): Rule(run("read")),
@@ -472,4 +482,6 @@ def find_rule(path: str, method: str, public_paths: frozenset[str], signed_in_pa
     for prefix in ARTIFACT_PREFIXES:
         if path.startswith(prefix):
             return _artifact_rule(path[len(prefix):], lookup)
+    if path.startswith(ENDPOINTS_SCORING_PREFIX):
+        return _ENDPOINT_READ
     return ADMIN_ONLY
