@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +35,7 @@ from mlcask.models.uri import resolve_model_path
 from mlcask.pyfunc.loading import load_model
 from mlcask.pyfunc.spark_arrow import arrow_frame, arrow_udf_available, arrow_values, struct_frame
 from mlcask.pyfunc.spark_cache import cached_model, shares_driver_filesystem, ship_model, shipped_folder
+from mlcask.pyfunc.spark_env import ServedEnvironment, serve_in_environment
 from mlcask.pyfunc.spark_results import PRIMITIVE_NUMPY_TYPES, to_spark_values
 from mlcask.pyfunc.spark_types import infer_result_type, parse_result_type
 
@@ -62,6 +63,7 @@ class _Scorer:
     env: dict[str, str] = field(default_factory=dict)
     arrow: bool = False  # an arrow_udf (batches of pyarrow arrays), else a pandas_udf
     timezone: str = "UTC"  # the session's, for timestamps in the Arrow path
+    served: ServedEnvironment | None = None  # env_manager uv/virtualenv: the model's own environment
 
     def _load(self) -> Any:
         folder = self.folder if self.archive is None else shipped_folder(self.archive)
@@ -71,22 +73,27 @@ class _Scorer:
         config = json.dumps(self.model_config, sort_keys=True, default=str) if self.model_config else ""
         return cached_model((self.folder, self.archive, self.version, config), self._load)
 
+    def predictor(self) -> Callable[[pd.DataFrame], Any]:
+        """``predict(batch frame)``: the model loaded in this worker, or (``served``) its
+        scoring server in the model's own environment, which enforces the signature itself."""
+        if self.served is not None:
+            folder = self.folder if self.archive is None else shipped_folder(self.archive)
+            return self.served.predictor(Path(folder), self.env)
+        model = self.model()
+        meta = model.metadata
+        schema = None if getattr(meta, "is_signature_from_type_hint", False) else meta.get_input_schema()
+        if schema is None:
+            return lambda data: model.predict(data, self.params)
+        return lambda data: model.predict_enforced(_enforced(data, schema), self.params, strict_params=False)
+
     def score(self, batches: Iterator[Any]) -> Iterator[pd.Series | pd.DataFrame]:
         with _environment(self.env):
-            model = self.model()
-            meta = model.metadata
-            schema = None if getattr(meta, "is_signature_from_type_hint", False) else meta.get_input_schema()
+            predict = self.predictor()
             for batch in batches:
                 columns = tuple(batch) if isinstance(batch, (tuple, list)) else (batch,)
                 if len(columns[0]) == 0:
                     continue
-                data = self.frame(columns)
-                if schema is not None:
-                    data = _enforced(data, schema)
-                    result = model.predict_enforced(data, self.params, strict_params=False)
-                else:
-                    result = model.predict(data, self.params)
-                values = to_spark_values(result, self.result_type)
+                values = to_spark_values(predict(self.frame(columns)), self.result_type)
                 yield arrow_values(values) if self.arrow else values
 
     def frame(self, columns: tuple[Any, ...]) -> pd.DataFrame:
@@ -147,20 +154,19 @@ def _environment(update: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = value
 
 
-def _check_env_manager(env_manager: str | None, prebuilt_env_uri: str | None) -> None:
+def _check_env_manager(env_manager: str | None, prebuilt_env_uri: str | None) -> str:
+    """``env_manager`` checked: "local" (for None too), "uv" or "virtualenv"."""
     if prebuilt_env_uri is not None:
         raise MlcaskException("'prebuilt_env_uri' is for Databricks Serverless and Databricks Connect, which "
                               "mlcask's spark_udf does not support; leave it unset.", error_code=INVALID_PARAMETER_VALUE)
     if env_manager is None or env_manager == "local":
-        return
+        return "local"
     if env_manager not in ENV_MANAGERS:  # MLflow's message
         raise MlcaskException(f"Invalid value for `env_manager`: {env_manager}. Must be one of {list(ENV_MANAGERS)}",
                               error_code=INVALID_PARAMETER_VALUE)
-    raise MlcaskException(
-        f"spark_udf(env_manager={env_manager!r}): mlcask does not recreate the model's own environment yet; it "
-        "scores in the Spark workers' current Python environment. Pass env_manager='local' (make sure the "
-        "workers have the model's requirements, see mlcask.pyfunc.get_model_dependencies).",
-        error_code=INVALID_PARAMETER_VALUE)
+    from mlcask.environments import check_env_manager
+
+    return check_env_manager(env_manager)  # conda: not supported, saying what to use
 
 
 def _result_type(result_type: Any, meta: Any) -> Any:
@@ -219,10 +225,16 @@ def spark_udf(spark: Any, model_uri: str | os.PathLike, result_type: Any = None,
         as a DataType or a DDL string (``"array<double>"``, ``"label long, score double"``).
         By default, inferred from the signature's output schema (a struct when the model has
         several outputs), or ``double`` for a model without one.
-    env_manager : {"local", "virtualenv", "uv", "conda"}, default "local"
-        ``"local"`` (or ``None``) scores in the workers' Python environment. The others are
-        MLflow's and recreate the model's own environment, which mlcask does not do yet:
-        they raise an error saying so rather than scoring in another environment.
+    env_manager : {"local", "uv", "virtualenv"}, default "local"
+        ``"local"`` (or ``None``) scores in the workers' Python environment. ``"uv"`` and
+        ``"virtualenv"`` score in the model's own environment (its ``python_env.yaml`` and
+        ``requirements.txt``), built on the driver by
+        :func:`mlcask.environments.prepare_environment` (cached under ``$MLCASK_HOME/envs``;
+        a requirement that does not resolve fails here, naming it): each Python worker
+        starts the model's scoring server in it once and sends it every batch
+        (:mod:`mlcask.pyfunc.spark_env`). An executor that does not find the environment
+        (a cluster's other machines) builds the same one itself. ``"conda"`` is refused
+        (mlcask builds no conda environments). ``model_config`` is not supported with them.
     params : dict, optional
         Inference params, checked against the signature's params schema on the driver
         (defaults filled in; undeclared ones dropped with a warning, as MLflow) and passed to
@@ -245,7 +257,8 @@ def spark_udf(spark: Any, model_uri: str | os.PathLike, result_type: Any = None,
     ------
     MlcaskException
         On the driver: a model that does not load, an unsupported ``result_type`` or
-        ``env_manager``, invalid ``params``, too few columns. In a task (the last line of
+        ``env_manager``, an environment that cannot be built, or in which the model's
+        server does not start, invalid ``params``, too few columns. In a task (the last line of
         Spark's error): input that does not match the signature, naming the column.
 
     Examples
@@ -254,26 +267,32 @@ def spark_udf(spark: Any, model_uri: str | os.PathLike, result_type: Any = None,
     >>> predict = mlcask.pyfunc.spark_udf(spark, "models:/churn/3")
     >>> scored = df.withColumn("prediction", predict(struct(*df.columns)))
     """
-    _check_env_manager(env_manager, prebuilt_env_uri)
+    env_manager = _check_env_manager(env_manager, prebuilt_env_uri)
     try:
         from pyspark.sql.functions import pandas_udf
         from pyspark.sql.types import StructType
     except ImportError:
         raise MlcaskException("spark_udf needs pyspark: pip install 'mlcask[spark]'") from None
     folder = resolve_model_path(model_uri)
-    meta = load_model(folder, model_config=model_config).metadata
+    env = {key: os.environ[key] for key in _TRUST_ENV if key in os.environ}
+    env.update(extra_env or {})
+    prepared = None
+    if env_manager == "local":
+        meta = load_model(folder, model_config=model_config).metadata
+    else:  # the model is checked by its own environment's scoring server, started once here
+        with _environment(env):
+            meta, prepared = serve_in_environment(folder, env_manager, model_config)
     result_type = _result_type(result_type, meta)
     params = enforce_params(params, meta.get_params_schema(), strict=False) or None
     schema = meta.get_input_schema()
     local_folder, archive = _model_location(spark, folder)
-    env = {key: os.environ[key] for key in _TRUST_ENV if key in os.environ}
-    env.update(extra_env or {})
     # The Arrow path skips pyspark's per-column pandas conversion; it returns primitives only.
     arrow = type(result_type).__name__ in PRIMITIVE_NUMPY_TYPES and arrow_udf_available()
     scorer = _Scorer(local_folder, archive, (folder / "MLmodel").stat().st_mtime_ns, model_config,
                      [str(n) for n in schema.input_names()] if schema is not None else None,
                      len(schema.required_input_names()) if schema is not None else 0,
-                     result_type, params, env, arrow, spark.conf.get("spark.sql.session.timeZone") or "UTC")
+                     result_type, params, env, arrow, spark.conf.get("spark.sql.session.timeZone") or "UTC",
+                     ServedEnvironment(env_manager, prepared, params) if prepared is not None else None)
     if arrow:
         import pyarrow as pa
         from pyspark.sql.functions import arrow_udf
