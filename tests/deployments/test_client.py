@@ -1,9 +1,15 @@
-"""mlcask.deployments' client: target URIs, the scoring payload, PredictionsResponse and the errors that
-need no server (tests/deployments/test_client_server.py runs the client against a real mlcask server)."""
+"""mlcask.deployments' client: target URIs, the scoring payload, PredictionsResponse, the errors that need
+no server, and the whole cycle against a real ``mlcask server`` (endpoints, deployments of registered
+scikit-learn models, predictions, traffic split, a model update, deletion, the server's errors)."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,7 +20,9 @@ from mlcask.deployments.base import BaseDeploymentClient, PredictionsResponse
 from mlcask.deployments.client import MlcaskDeploymentClient, get_deploy_client, scoring_payload
 from mlcask.deployments.targets import get_deployments_target, resolve_target, set_deployments_target
 from mlcask.exceptions import InvalidArgumentError, MlcaskException
-from tests.support import free_port
+from tests.support import free_port, point_fluent_at, reset_fluent
+
+ROOT = str(Path(__file__).resolve().parents[2])
 
 
 @pytest.fixture
@@ -193,3 +201,174 @@ def test_no_server_there(monkeypatch):
         client.list_endpoints()
     assert f"127.0.0.1:{port}/api/2.0/mlcask/endpoints/list" in caught.value.message
     assert "running and reachable" in caught.value.message
+
+
+# -- against a real mlcask server ----------------------------------------------------------------
+def server_env(folder: Path) -> dict[str, str]:
+    """The server trusts this session's signing key (same MLCASK_HOME); its endpoints live in ``folder``."""
+    return {"MLCASK_HOME": os.environ["MLCASK_HOME"], "MLCASK_MODEL_CACHE": os.environ["MLCASK_MODEL_CACHE"],
+            "MLCASK_ENDPOINTS_DIR": str(folder / "endpoints"), "PYTHONPATH": ROOT}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()
+    return b"mlcask" in cmdline and stat[0] != "Z"
+
+
+def _gone(pids: set[int], timeout: float = 20) -> set[int]:
+    """The pids still alive after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(_alive(p) for p in pids):
+        time.sleep(0.1)
+    return {p for p in pids if _alive(p)}
+
+
+def register_models(server_url: str, X, y, model) -> tuple[object, object]:
+    """Register ``iris`` v1 (``model``) and v2 (a model predicting the classes plus 10)."""
+    from sklearn.linear_model import LogisticRegression
+
+    import mlcask
+
+    shifted = LogisticRegression(max_iter=300).fit(X, y + 10)
+    point_fluent_at(server_url)
+    try:
+        with mlcask.start_run():
+            mlcask.sklearn.log_model(model, name="v1", input_example=X.head(2), registered_model_name="iris")
+            mlcask.sklearn.log_model(shifted, name="v2", input_example=X.head(2), registered_model_name="iris")
+    finally:
+        reset_fluent()
+    return model, shifted
+
+
+@pytest.fixture(scope="module")
+def deploy_server(tmp_path_factory, iris_classifier) -> Iterator:
+    """A real mlcask server with ``iris`` v1 and v2 registered; every worker it started is gone after it."""
+    from sklearn.datasets import load_iris
+
+    from tests.server.conftest import launch
+
+    X, model = iris_classifier
+    y = load_iris(as_frame=True).target
+    folder = tmp_path_factory.mktemp("deployments")
+    server = launch(folder, env=server_env(folder))
+    server.workers = set()
+    try:
+        server.models = register_models(server.url, X, y, model)
+        yield server
+    finally:
+        server.stop()
+        left = _gone(server.workers)
+        for pid in left:  # the server failed to stop them: do not leave them running
+            os.kill(pid, signal.SIGKILL)
+        assert not left, f"workers {left} outlived the server"
+
+
+@pytest.mark.slow
+def test_full_cycle(deploy_server, iris_classifier):
+    X, _ = iris_classifier
+    v1, v2 = deploy_server.models
+    rows = X.iloc[[0, 60, 120, 7, 99]]
+    expected1, expected2 = v1.predict(rows).tolist(), v2.predict(rows).tolist()
+    assert expected1 != expected2
+    client = get_deploy_client(f"mlcask:/{deploy_server.url}")
+
+    endpoint = client.create_endpoint("iris")
+    assert endpoint["name"] == "iris" and endpoint["url"] == "/endpoints/iris" and endpoint["deployments"] == []
+    blue = client.create_deployment("blue", "models:/iris/1", endpoint="iris", config={"env_manager": "local"})
+    assert blue["state"] == "ready" and blue["name"] == "blue" and blue["endpoint"] == "iris"
+    assert blue["traffic"] == 100 and blue["flavor"] == "python_function"
+    deploy_server.workers.add(blue["pid"])
+    response = client.predict(endpoint="iris", inputs=rows)
+    assert isinstance(response, PredictionsResponse)
+    assert response.get_predictions("ndarray").tolist() == expected1
+    assert response.get_predictions()[0].tolist() == expected1
+    assert client.predict("blue", rows.to_numpy(), endpoint="iris").get_predictions("ndarray").tolist() == expected1
+
+    green = client.create_deployment("green", "models:/iris/2", endpoint="iris")
+    deploy_server.workers.add(green["pid"])
+    assert green["state"] == "ready" and green["traffic"] == 0
+    assert client.predict("green", rows)["predictions"] == expected2  # pinned, found without endpoint=
+    assert client.predict(endpoint="iris", inputs=rows)["predictions"] == expected1  # green has 0%
+
+    updated = client.update_endpoint("iris", config={"traffic": {"blue": 0, "green": 100}})
+    assert updated["traffic"] == {"blue": 0, "green": 100}
+    assert client.predict(endpoint="iris", inputs=rows)["predictions"] == expected2
+    client.update_endpoint("iris", {"traffic": {"blue": 50, "green": 50}})
+    seen = {tuple(client.predict(endpoint="iris", inputs=rows)["predictions"]) for _ in range(40)}
+    assert seen == {tuple(expected1), tuple(expected2)}
+
+    assert sorted(d["name"] for d in client.list_deployments(endpoint="iris")) == ["blue", "green"]
+    assert sorted(d["name"] for d in client.list_deployments()) == ["blue", "green"]
+    assert [e["name"] for e in client.list_endpoints()] == ["iris"]
+    assert client.get_endpoint("iris")["traffic"] == {"blue": 50, "green": 50}
+    got = client.get_deployment("green")
+    assert got["model_uri"] == "models:/iris/2" and got["traffic"] == 50 and got["state"] == "ready"
+
+    # a new model for blue: a new worker takes over once ready, the old one stops
+    moved = client.update_deployment("blue", model_uri="models:/iris/2")
+    deploy_server.workers.add(moved["pid"])
+    assert moved["state"] == "ready" and moved["pid"] != blue["pid"] and "next_version" not in moved
+    assert client.predict("blue", rows)["predictions"] == expected2
+    assert not _gone({blue["pid"]}), "the replaced worker was not stopped"
+    # a traffic change only: the same worker goes on
+    same = client.update_deployment("blue", config={"traffic": 100})
+    assert same["pid"] == moved["pid"] and client.get_endpoint("iris")["traffic"] == {"blue": 100, "green": 0}
+
+    client.delete_deployment("green")
+    with pytest.raises(MlcaskException) as caught:
+        client.get_deployment("green")
+    assert caught.value.error_code == "RESOURCE_DOES_NOT_EXIST" and "'green'" in caught.value.message
+    client.delete_deployment("green", endpoint="iris")  # deleting what is gone is no error (MLflow's contract)
+    assert not _gone({green["pid"]}), "the deleted deployment's worker was not stopped"
+    client.delete_endpoint("iris")
+    client.delete_endpoint("iris")
+    assert client.list_endpoints() == []
+    assert not _gone({moved["pid"]}), "the deleted endpoint's worker was not stopped"
+
+
+@pytest.mark.slow
+def test_server_errors(deploy_server, iris_classifier, monkeypatch):
+    X, _ = iris_classifier
+    client = get_deploy_client(deploy_server.url)
+    with pytest.raises(MlcaskException) as caught:
+        client.get_deployment("nope")
+    assert caught.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+    assert f"No deployment named 'nope' on the server at {deploy_server.url}" in caught.value.message
+    with pytest.raises(MlcaskException, match="No endpoint named 'nowhere'") as caught:
+        client.get_endpoint("nowhere")
+    assert caught.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+    with pytest.raises(InvalidArgumentError, match="Unknown deployment config key.*'colour'"):
+        client.create_deployment("red", "models:/iris/1", endpoint="errors", config={"colour": "red"})
+    with pytest.raises(InvalidArgumentError, match="Invalid deployment config env_manager='conda'"):
+        client.create_deployment("red", "models:/iris/1", endpoint="errors", config={"env_manager": "conda"})
+    with pytest.raises(InvalidArgumentError, match="Invalid endpoint name"):
+        client.create_endpoint("no spaces")
+
+    client.create_endpoint("errors")
+    with pytest.raises(MlcaskException, match="already exists") as caught:
+        client.create_endpoint("errors")
+    assert caught.value.error_code == "RESOURCE_ALREADY_EXISTS"
+    with pytest.raises(InvalidArgumentError, match="no deployment named 'ghost'"):
+        client.update_endpoint("errors", {"traffic": {"ghost": 100}})
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")  # a 503 is retried by default
+    with pytest.raises(MlcaskException, match="no deployment to serve it") as caught:
+        client.predict(endpoint="errors", inputs=X.head(1))
+    assert caught.value.error_code == "TEMPORARILY_UNAVAILABLE"
+
+    red = client.create_deployment("red", "models:/iris/1", endpoint="errors")
+    deploy_server.workers.add(red["pid"])
+    with pytest.raises(MlcaskException) as caught:  # the worker's own refusal, passed on
+        client.predict("red", pd.DataFrame({"colour": ["red"]}), endpoint="errors")
+    assert caught.value.error_code in ("BAD_REQUEST", "INVALID_PARAMETER_VALUE")
+    assert "sepal length (cm)" in caught.value.message
+    with pytest.raises(MlcaskException, match="has no deployment named 'blue'"):
+        client.predict("blue", X.head(1), endpoint="errors")
+    with pytest.raises(MlcaskException, match="no registered model named 'no-such-model'") as caught:
+        client.create_deployment("bad", "models:/no-such-model/1", endpoint="errors")
+    assert caught.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+    client.delete_endpoint("errors")
+    assert not _gone({red["pid"]})
