@@ -290,11 +290,13 @@ def write_context(model_dir: str | os.PathLike, output_directory: str | os.PathL
         For an unusable model, output directory, base image or env manager.
     """
     model_dir, output = Path(model_dir), Path(output_directory).absolute()
-    manifest = _check_model(model_dir)
+    if not (model_dir / "MLmodel").is_file():
+        raise InvalidArgumentError(f"'{model_dir}' is not a model folder (it has no MLmodel file).")
     _check_output(output, model_dir)
     _check_indexes(index_url, extra_index_urls)
     files = _model_files(model_dir)
-    check_files(files, f"the model folder '{model_dir}'")
+    check_files(files, f"the model folder '{model_dir}'")  # before the manifest: a secret is the first news
+    manifest = _check_model(model_dir)
     _check_wheel(wheel)
     *texts, python_version = _requirement_texts(model_dir)
     recipe = _recipe(python_version, tuple(texts), wheel, manifest=manifest, env_manager=env_manager,
