@@ -1,7 +1,7 @@
 """``mlcask deployments``: managed endpoints of an ``mlcask server``, in the shape of ``mlflow deployments``.
 
 The commands, options and messages are MLflow's (``create``, ``update``, ``delete``, ``list``,
-``get``, ``predict``, ``explain``, ``help``, and the ``*-endpoint`` commands; ``-t/--target``,
+``get``, ``predict``, ``explain``, ``help``, ``run-local``, and the ``*-endpoint`` commands; ``-t/--target``,
 ``--name``, ``-m/--model-uri``, ``-f/--flavor``, ``-C/--config NAME=VALUE``, ``--endpoint``,
 ``-I/--input-path``, ``-O/--output-path``), run through
 :class:`mlcask.deployments.client.MlcaskDeploymentClient`. Differences: ``--target`` may be left
@@ -280,6 +280,30 @@ def target_help(target: str | None) -> None:
     from mlcask.deployments.targets import target_help as help_text
 
     click.echo(help_text())
+
+
+@deployments.command("run-local")
+@config_option
+@name_option
+@target_option
+@click.option("--model-uri", "-m", required=True, metavar="URI", help="The model to serve (see create).")
+@flavor_option
+def run_local(flavor: str | None, model_uri: str, target: str | None, name: str, config: tuple[str, ...]) -> None:
+    """Serve the model on this machine in the foreground, as a deployment would serve it (no server needed).
+
+    Config: the deployment's keys plus -C host=ADDRESS and -C port=PORT (default 127.0.0.1:5000).
+    """
+    import subprocess
+
+    from mlcask.deployments.local import run_local as serve_locally
+    from mlcask.deployments.targets import get_deployments_target
+
+    config_dict = parse_config(config)
+    with _refusals():
+        try:
+            serve_locally(target or get_deployments_target(), name, model_uri, flavor, config_dict)
+        except subprocess.CalledProcessError as exc:
+            raise click.exceptions.Exit(exc.returncode) from None
 
 
 def _read_inputs(input_path: str) -> Any:
