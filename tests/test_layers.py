@@ -14,6 +14,9 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "mlcask"
 FORBIDDEN = [
     ("mlcask.types", ("mlcask.models", "mlcask.pyfunc", "mlcask.tracking", "mlcask.serving", "mlcask.server")),
     ("mlcask.models", ("mlcask.pyfunc", "mlcask.tracking", "mlcask.serving", "mlcask.server")),
+    # The model's own environments sit beside models/: pyfunc (spark_udf), serving and deployments use them.
+    ("mlcask.environments", ("mlcask.pyfunc", "mlcask.tracking", "mlcask.serving", "mlcask.server",
+                             "mlcask.deployments", "mlcask.evaluation", "mlcask.cli")),
     # pyfunc and the flavors call tracking for log_model (logging into a run), as in MLflow.
     ("mlcask.pyfunc", ("mlcask.serving", "mlcask.server")),
     ("mlcask.tracking", ("mlcask.evaluation", "mlcask.serving", "mlcask.server", "mlcask.cli")),

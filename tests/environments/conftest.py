@@ -21,8 +21,31 @@ def old_sklearn_model(tmp_path_factory, iris_classifier):
 
 
 @pytest.fixture(scope="session")
-def uv_env(old_sklearn_model):
+def pinned_runtime_wheel(tmp_path_factory):
+    """One runtime wheel for the session (MLCASK_RUNTIME_WHEEL), so that edits to mlcask's files made while
+    the tests run do not change the environments' keys between two prepares of a test."""
+    import os
+
+    from mlcask.environments import runtime_wheel
+    from mlcask.environments.wheel import RUNTIME_WHEEL_ENV
+
+    wheel = runtime_wheel(tmp_path_factory.mktemp("runtime-wheel"))
+    before = os.environ.get(RUNTIME_WHEEL_ENV)
+    os.environ[RUNTIME_WHEEL_ENV] = str(wheel)
+    yield wheel
+    if before is None:
+        os.environ.pop(RUNTIME_WHEEL_ENV, None)
+    else:
+        os.environ[RUNTIME_WHEEL_ENV] = before
+
+
+@pytest.fixture(scope="session")
+def uv_env(old_sklearn_model, pinned_runtime_wheel):
     """The model's uv environment (the first build takes some seconds; later prepares reuse it)."""
+    import shutil
+
     from mlcask.environments import prepare_environment
 
-    return prepare_environment(old_sklearn_model, "uv")
+    prepared = prepare_environment(old_sklearn_model, "uv")
+    yield prepared
+    shutil.rmtree(prepared.path, ignore_errors=True)

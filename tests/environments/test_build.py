@@ -59,6 +59,14 @@ def test_second_prepare_reuses_it(uv_env, old_sklearn_model):
     assert uv_env.path.parent.name == "envs"
 
 
+def test_runtime_wheel_override_is_checked(tmp_path, old_sklearn_model, monkeypatch):
+    from mlcask.environments import RuntimeWheelError
+
+    monkeypatch.setenv("MLCASK_RUNTIME_WHEEL", str(tmp_path / "nothing.whl"))
+    with pytest.raises(RuntimeWheelError, match="MLCASK_RUNTIME_WHEEL must name an mlcask wheel file.*does not exist"):
+        prepare_environment(old_sklearn_model, "uv", home=tmp_path / "home")
+
+
 def test_serves_the_models_predictions_from_its_environment(uv_env, old_sklearn_model, iris_classifier):
     X, model = iris_classifier
     port = free_port()
@@ -87,7 +95,7 @@ def test_serves_the_models_predictions_from_its_environment(uv_env, old_sklearn_
         server.stderr.close()
 
 
-def test_concurrent_prepares_build_once(tmp_path, old_sklearn_model):
+def test_concurrent_prepares_build_once(tmp_path, old_sklearn_model, pinned_runtime_wheel):
     home = tmp_path / "home"
     code = textwrap.dedent(f"""
         from pathlib import Path

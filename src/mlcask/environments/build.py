@@ -26,7 +26,7 @@ from mlcask.environments.installers import BUILDERS, BuildInputs, EnvironmentBui
 from mlcask.environments.interpreters import PythonNotFoundError, find_python, interpreter_version, minor_version
 from mlcask.environments.locations import envs_dir, locks_dir, wheels_dir
 from mlcask.environments.spec import EnvironmentSpec, read_environment_spec
-from mlcask.environments.wheel import runtime_wheel, wheel_digest
+from mlcask.environments.wheel import chosen_runtime_wheel, wheel_digest
 from mlcask.exceptions import InvalidArgumentError
 
 ENV_MANAGERS = ("local", "uv", "virtualenv")
@@ -120,7 +120,8 @@ def environment_key(spec: EnvironmentSpec, env_manager: str, *, python_version: 
     python_version : str, optional
         The interpreter's full version (default: the one :func:`find_python` finds for the spec).
     runtime_digest : str, optional
-        The runtime wheel's digest (default: that of :func:`runtime_wheel`).
+        The runtime wheel's digest (default: that of the wheel ``$MLCASK_RUNTIME_WHEEL`` names, else
+        of :func:`~mlcask.environments.runtime_wheel`).
 
     Returns
     -------
@@ -130,7 +131,7 @@ def environment_key(spec: EnvironmentSpec, env_manager: str, *, python_version: 
     if python_version is None:
         python_version = interpreter_version(find_python(spec.python_version))
     if runtime_digest is None:
-        runtime_digest = wheel_digest(runtime_wheel())
+        runtime_digest = wheel_digest(chosen_runtime_wheel())
     digest = hashlib.sha256()
     header = {"format": KEY_FORMAT, "manager": env_manager, "python": python_version, "runtime": runtime_digest,
               "index": pip_settings() if env_manager == "uv" else {}, "platform": sys.platform,
@@ -230,7 +231,7 @@ def prepare_environment(model_dir: str | os.PathLike, env_manager: str = "uv", *
     if spec.python_version:
         minor_version(spec.python_version)
     _check_runtime_python(spec, version)
-    wheel = runtime_wheel(wheels_dir(home))
+    wheel = chosen_runtime_wheel(wheels_dir(home))
     key = environment_key(spec, env_manager, python_version=version, runtime_digest=wheel_digest(wheel))
     final = envs_dir(home) / key
     reused = _complete(final)

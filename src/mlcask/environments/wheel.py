@@ -26,6 +26,7 @@ RUNTIME_EXTRA = "serving"
 # Needed to build environments, not inside them.
 NOT_IN_RUNTIME = frozenset({"uv"})
 _SKIPPED_SUFFIXES = (".pyc", ".pyo")
+RUNTIME_WHEEL_ENV = "MLCASK_RUNTIME_WHEEL"
 
 
 class RuntimeWheelError(MlcaskException):
@@ -114,7 +115,7 @@ def runtime_wheel(cache_dir: Path | None = None) -> Path:
     Returns
     -------
     Path
-        The wheel. Its parent folder's name is the digest of what it holds.
+        The wheel, in a folder named by the digest of what it holds.
     """
     distribution = _distribution()
     version = distribution.version
@@ -143,6 +144,22 @@ def runtime_wheel(cache_dir: Path | None = None) -> Path:
 
 
 def wheel_digest(wheel: Path) -> str:
-    """The content digest a wheel from :func:`runtime_wheel` is filed under."""
-    return wheel.parent.name
+    """The sha256 of the wheel file (32 hex digits): what the environments built with it are keyed by."""
+    digest = hashlib.sha256()
+    with open(wheel, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:32]
+
+
+def chosen_runtime_wheel(cache_dir: Path | None = None) -> Path:
+    """The wheel ``$MLCASK_RUNTIME_WHEEL`` names (a released mlcask wheel, say), else :func:`runtime_wheel`."""
+    named = os.environ.get(RUNTIME_WHEEL_ENV)
+    if not named:
+        return runtime_wheel(cache_dir)
+    path = Path(named).expanduser()
+    if not (path.is_file() and path.name.startswith(f"{DISTRIBUTION}-") and path.suffix == ".whl"):
+        raise RuntimeWheelError(f"{RUNTIME_WHEEL_ENV} must name an mlcask wheel file (mlcask-<version>-...whl); "
+                                f"got '{named}'" + ("" if path.is_file() else ", which does not exist") + ".")
+    return path.absolute()
 
