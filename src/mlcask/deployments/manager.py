@@ -112,7 +112,6 @@ class EndpointManager:
 
     def start(self) -> None:
         """Restore the definitions; start the workers when this process takes the supervisor lock."""
-        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         with self._lock:
             self._defs, self._stamp = self.store.load(), self.store.stamp()
             self._try_supervise()
@@ -121,7 +120,9 @@ class EndpointManager:
         self._follower.start()
 
     def _try_supervise(self) -> None:
-        if self._supervisor is None and self._lock_file.try_acquire():
+        """Become the supervisor if no other process is (once the folder exists: a server that never had an
+        endpoint writes nothing)."""
+        if self._supervisor is None and self.folder.is_dir() and self._lock_file.try_acquire():
             _logger.info("supervising managed endpoints in %s", self.folder)
             self._supervisor = Supervisor(self._on_tick)
             self._supervisor.start()
@@ -161,7 +162,9 @@ class EndpointManager:
         """Take the definitions just saved (``resolved``: versions already looked up, by deployment)."""
         with self._lock:
             self._defs, self._stamp = defs, self.store.stamp()
-            if self._supervisor is not None:
+            if self._supervisor is None:
+                self._try_supervise()
+            else:
                 self._reconcile(resolved or {})
 
     def definitions(self) -> dict[str, EndpointSpec]:

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator
 
@@ -81,6 +82,9 @@ class EndpointProxy:
     @property
     def client(self) -> httpx.AsyncClient:
         if self._client is None:
+            # httpx logs every request at INFO: a line per proxied request would cost throughput and flood the
+            # server's log (the access log, when on, has them).
+            logging.getLogger("httpx").setLevel(logging.WARNING)
             self._client = httpx.AsyncClient(
                 timeout=httpx.Timeout(self.timeout, connect=5.0),
                 limits=httpx.Limits(max_connections=256, max_keepalive_connections=64), trust_env=False)
