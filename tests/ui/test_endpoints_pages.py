@@ -32,6 +32,7 @@ PAYLOAD = '<img src=x onerror="window.__xss=1">'
 MODEL = f"ep-model {PAYLOAD}"
 COLUMN = "<script>window.__xss=1</script> sepal length"  # the model's first column: in its OpenAPI document
 ENDPOINT = "ep1"
+SPARE = "ep2"  # one deployment of the run's model, not waited for; deleted by the test of a refused save
 READY_TIMEOUT_S = 120
 
 
@@ -41,14 +42,14 @@ def mlcask_api(server, method: str, path: str, **kwargs) -> dict:
     return answer.json()
 
 
-def deployments(server) -> list[dict]:
-    return mlcask_api(server, "GET", "/deployments/list", params={"endpoint": ENDPOINT})["deployments"]
+def deployments(server, endpoint: str = ENDPOINT) -> list[dict]:
+    return mlcask_api(server, "GET", "/deployments/list", params={"endpoint": endpoint})["deployments"]
 
 
-def _wait_ready(server) -> list[dict]:
+def _wait_ready(server, endpoint: str) -> list[dict]:
     deadline = time.monotonic() + READY_TIMEOUT_S
     while True:
-        found = deployments(server)
+        found = deployments(server, endpoint)
         if found and all(d["state"] == "ready" for d in found):
             return found
         if time.monotonic() > deadline:
@@ -85,7 +86,7 @@ def ui_server(tmp_path_factory, iris):
         X, model = iris
         point_fluent_at(server.url)
         try:
-            with mlcask.start_run():
+            with mlcask.start_run() as run:
                 mlcask.sklearn.log_model(model, name="model", input_example=X.head(3), registered_model_name=MODEL)
         finally:
             reset_fluent()
@@ -96,13 +97,16 @@ def ui_server(tmp_path_factory, iris):
                 "endpoint": ENDPOINT, "name": name, "model_uri": uri, "config": {"env_manager": "local"}})
         mlcask_api(server, "POST", "/endpoints/update", json={"name": ENDPOINT,
                                                               "config": {"traffic": {"blue": 50, "green": 50}}})
-        pids = [d["pid"] for d in _wait_ready(server) if d.get("pid")]
+        mlcask_api(server, "POST", "/deployments/create", json={
+            "endpoint": SPARE, "name": "red", "model_uri": f"runs:/{run.info.run_id}/model"})
+        pids = [d["pid"] for d in _wait_ready(server, ENDPOINT) if d.get("pid")]  # (ep2's editor needs no worker)
         yield server
     finally:
-        try:
-            pids += [d["pid"] for d in deployments(server) if d.get("pid")]
-        except Exception:  # noqa: BLE001 - the server may be gone already
-            pass
+        for endpoint in (ENDPOINT, SPARE):
+            try:
+                pids += [d["pid"] for d in deployments(server, endpoint) if d.get("pid")]
+            except Exception:  # noqa: BLE001 - the server may be gone, ep2 deleted
+                pass
         server.stop()
         _kill_workers(pids)
 
@@ -111,11 +115,25 @@ def _endpoint_gets(page) -> int:
     return sum(1 for url in page.requests if "/ajax-api/2.0/mlcask/endpoints/get" in url)
 
 
+def test_traffic_editor_shows_the_servers_refusal(ui_page, ui_server):
+    open_ui(ui_page, ui_server, f"/endpoints/{SPARE}")
+    ui_page.get_by_label("Auto-refresh every 5 s").uncheck()
+    red = ui_page.locator("[data-testid=traffic-input][data-deployment=red]")
+    expect(red).to_have_value("100")
+    red.fill("90")
+    red.fill("100")
+    mlcask_api(ui_server, "POST", "/endpoints/delete", json={"name": SPARE})  # meanwhile, elsewhere
+    ui_page.locator("[data-testid=traffic-save]").click()
+    expect(ui_page.locator("[data-testid=traffic-editor] .error-banner")).to_contain_text(
+        f"No endpoint named '{SPARE}'")
+    expect(ui_page.locator("[data-testid=traffic-saved]")).to_have_count(0)
+
+
 def test_list_page_shows_the_endpoint(ui_page, ui_server):
     open_ui(ui_page, ui_server, "/endpoints")
-    row = ui_page.locator("[data-testid=endpoint-row]")
+    row = ui_page.locator("[data-testid=endpoint-row]").filter(has=ui_page.get_by_role("link", name=ENDPOINT, exact=True))
     expect(row).to_have_count(1)
-    link = row.get_by_role("link", name=ENDPOINT)
+    link = row.get_by_role("link", name=ENDPOINT, exact=True)
     assert link.get_attribute("href") == f"#/endpoints/{ENDPOINT}"
     expect(row.locator("[data-testid=endpoint-health]")).to_have_text("2/2 ready")
     expect(row.locator("[data-testid=endpoint-traffic]")).to_have_text("blue 50%, green 50%")
@@ -222,7 +240,7 @@ def test_swagger_tab_renders_the_endpoints_openapi_document(ui_page, ui_server, 
 def test_model_version_page_lists_the_endpoints_serving_it(ui_page, ui_server):
     open_ui(ui_page, ui_server, f"/models/{urllib.parse.quote(MODEL, safe='')}/versions/1")
     serving = ui_page.locator("[data-testid=serving-endpoints]")
-    expect(serving.get_by_role("link", name=ENDPOINT)).to_have_count(2)  # blue and green serve version 1
+    expect(serving.get_by_role("link", name=ENDPOINT, exact=True)).to_have_count(2)  # blue and green serve version 1
     assert "deployment blue" in serving.inner_text() and "deployment green" in serving.inner_text()
     serving.get_by_role("link", name=ENDPOINT).first.click()
     expect(ui_page.locator("h1")).to_have_text(f"Endpoint {ENDPOINT}")

@@ -47,8 +47,10 @@ export function TrafficEditor({ endpoint, deployments, onSaved }) {
   // follow the server (a refresh, another user's change) unless the user is editing
   useEffect(() => { if (!edited && !same(values, initial)) setValues(initial); }, [JSON.stringify(initial), edited]);
   if (deployments.length === 0) return html`<${Empty}>No deployments: create one to route traffic to it.<//>`;
-  const check = checkTraffic(values);
-  const change = (name, text) => { setValues({ ...values, [name]: text }); setEdited(true); setSaved(false); };
+  // the form's fields are the deployments there are now (one deleted meanwhile goes, a new one starts at 0)
+  const current = Object.fromEntries(deployments.map((d) => [d.name, values[d.name] ?? initial[d.name]]));
+  const check = checkTraffic(current);
+  const change = (name, text) => { setValues({ ...current, [name]: text }); setEdited(true); setSaved(false); };
   const save = async (event) => {
     event.preventDefault();
     if (check.error) return;
@@ -66,14 +68,14 @@ export function TrafficEditor({ endpoint, deployments, onSaved }) {
     }
   };
   const reset = () => { setValues(initial); setEdited(false); setError(null); };
-  const shown = check.traffic || Object.fromEntries(Object.entries(values).map(([k, v]) => [k, Number(v) || 0]));
+  const shown = check.traffic || Object.fromEntries(Object.entries(current).map(([k, v]) => [k, Number(v) || 0]));
   return html`<form class="traffic-editor" data-testid="traffic-editor" onSubmit=${save}>
     <${TrafficBar} traffic=${shown} />
     <div class="traffic-fields">
       ${deployments.map((d) => html`<label class="field traffic-field">
         <span>Traffic to <code>${d.name}</code> (%)</span>
         <input type="number" min="0" max="100" step="1" inputmode="numeric" data-testid="traffic-input"
-          data-deployment=${d.name} value=${values[d.name] ?? "0"} onInput=${(e) => change(d.name, e.target.value)} />
+          data-deployment=${d.name} value=${current[d.name]} onInput=${(e) => change(d.name, e.target.value)} />
       </label>`)}
     </div>
     <p class=${check.error ? "warn-text" : "muted"} role="status" data-testid="traffic-total">
