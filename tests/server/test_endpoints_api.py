@@ -140,6 +140,29 @@ def _wait_dead(pid: int, timeout: float = 20.0) -> None:
     raise AssertionError(f"worker pid {pid} still running")
 
 
+def test_auth_rules_changing_is_for_admins_reading_and_scoring_for_everyone_signed_in():
+    from mlcask.server.auth.rules import ADMIN_ONLY, Forbidden, find_rule
+    from mlcask.server.auth.service import Identity
+    from mlcask.server.auth.store import User
+
+    none = frozenset()
+    alice = Identity(User(2, "alice", "", False), "basic")
+    admin = Identity(User(1, "admin", "", True), "basic")
+    for path, method, admins_only in [
+            ("/api/2.0/mlcask/deployments/create", "POST", True), ("/ajax-api/2.0/mlcask/endpoints/update", "POST", True),
+            ("/api/2.0/mlcask/endpoints/delete", "POST", True), ("/api/2.0/mlcask/deployments/get", "GET", False),
+            ("/api/2.0/mlcask/endpoints/list", "GET", False), ("/endpoints/e/invocations", "POST", False),
+            ("/endpoints/e/v2/models/m/infer", "POST", False), ("/endpoints/e/deployments/d/ping", "GET", False)]:
+        rule = find_rule(path, method, none, none, none)
+        assert rule is not ADMIN_ONLY and not rule.reads_body and not rule.public, path
+        rule.check(None, admin, None)
+        if admins_only:
+            with pytest.raises(Forbidden):
+                rule.check(None, alice, None)
+        else:
+            rule.check(None, alice, None)
+
+
 def test_bad_requests_are_400s_naming_the_problem(served):
     def message(method, path, expected_status=400, **kwargs) -> str:
         response = call(served, method, path, **kwargs)
@@ -222,6 +245,18 @@ def test_a_killed_worker_is_restarted(served, models):
     assert second["pid"] != first["pid"] and second["restarts"] == 1
     answer = served.client.post("/endpoints/phoenix/invocations", json=payload(X))
     assert answer.status_code == 200 and answer.json()["predictions"] == v1.predict(X.head(5)).tolist()
+    # deployments/update to another version: the new worker takes over once healthy, the old one stops.
+    updated = ok(call(served, "POST", "/deployments/update", json={
+        "endpoint": "phoenix", "name": "d", "model_uri": "models:/clf/2", "config": {"max_batch_size": 16}}))
+    assert updated["deployment"]["model_uri"] == "models:/clf/2"
+    assert updated["deployment"]["config"]["max_batch_size"] == 16
+    deadline = time.monotonic() + 60
+    while (current := wait_ready(served, "phoenix", "d"))["resolved_uri"] != "models:/clf/2":
+        assert time.monotonic() < deadline, current
+        time.sleep(0.1)
+    answer = served.client.post("/endpoints/phoenix/invocations", json=payload(X))
+    assert answer.json()["predictions"] == models[2].predict(X.head(5)).tolist()
+    _wait_dead(second["pid"])
     ok(call(served, "POST", "/endpoints/delete", json={"name": "phoenix"}))
 
 
@@ -287,3 +322,44 @@ def test_shutdown_leaves_no_worker(tmp_path, models):
         server.stop()
     _wait_dead(pid, timeout=10)
     assert np.all([True])
+
+
+@pytest.mark.slow
+def test_two_server_processes_share_one_set_of_workers(tmp_path, models):
+    X, v1, _ = models
+    folder = tmp_path / "model"
+    mlcask.sklearn.save_model(v1, folder, input_example=X.head(2))
+    server = launch(tmp_path / "srv", env=server_env(tmp_path / "state"), args=["--workers", "2"])
+    try:
+        # Each call on a new connection: the two processes take turns at random.
+        def fresh(method, path, **kwargs) -> httpx.Response:
+            with httpx.Client(base_url=server.url, timeout=30) as client:
+                return client.request(method, path, **kwargs)
+
+        ok(fresh("POST", f"{MLCASK}/deployments/create", json={"endpoint": "e", "name": "d",
+                                                               "model_uri": str(folder)}))
+        deadline, seen = time.monotonic() + 60, set()
+        while time.monotonic() < deadline:
+            deployment = ok(fresh("GET", f"{MLCASK}/deployments/get", params={"endpoint": "e", "name": "d"}))[
+                "deployment"]
+            if deployment["state"] == "ready":
+                seen.add(deployment["pid"])
+                if len(seen) == 1 and len([1 for _ in range(6) if ok(fresh(
+                        "GET", f"{MLCASK}/deployments/get", params={"endpoint": "e", "name": "d"}))[
+                        "deployment"]["state"] == "ready"]) == 6:
+                    break
+            time.sleep(0.1)
+        else:
+            raise AssertionError(f"not ready in every process: {deployment}\n{server.log()[-3000:]}")
+        answers = [fresh("POST", "/endpoints/e/invocations", json=payload(X)) for _ in range(40)]
+        assert {a.status_code for a in answers} == {200}, [a.text for a in answers if a.status_code != 200]
+        assert all(a.json()["predictions"] == v1.predict(X.head(5)).tolist() for a in answers)
+        pids = {ok(fresh("GET", f"{MLCASK}/deployments/get", params={"endpoint": "e", "name": "d"}))[
+            "deployment"]["pid"] for _ in range(10)}
+        assert pids == seen  # one worker, whichever process answers
+        ok(fresh("POST", f"{MLCASK}/endpoints/delete", json={"name": "e"}))
+        time.sleep(0.6)  # the other process reads the definitions again within 0.2 s
+        assert {fresh("POST", "/endpoints/e/invocations", json=payload(X)).status_code for _ in range(10)} == {404}
+        _wait_dead(pids.pop())
+    finally:
+        server.stop()

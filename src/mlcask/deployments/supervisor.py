@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import http.client
 import logging
 import os
 import signal
@@ -31,8 +32,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import httpx
 
 __all__ = ["BACKOFF_MAX_S", "BACKOFF_START_S", "Launch", "Supervisor", "Worker", "free_port"]
 
@@ -78,6 +77,20 @@ def _die_with_parent_hook() -> Callable[[], None] | None:
             os._exit(1)
 
     return hook
+
+
+def _ping(port: int | None, timeout: float = 1.0) -> bool:
+    """Whether the worker on ``port`` answers ``GET /ping`` with 200 (plain ``http.client``: no log line)."""
+    if port is None:
+        return False
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        connection.request("GET", "/ping")
+        return connection.getresponse().status == 200
+    except (OSError, http.client.HTTPException):
+        return False
+    finally:
+        connection.close()
 
 
 def _exit_description(code: int) -> str:
@@ -192,10 +205,7 @@ class Worker:
     def _check_health(self, now: float) -> None:
         port = self.port
         started = time.perf_counter()
-        try:
-            ok = httpx.get(f"http://127.0.0.1:{port}/ping", timeout=1.0).status_code == 200
-        except httpx.HTTPError:
-            ok = False
+        ok = _ping(port)
         with self._lock:
             if self.port != port or self.process is None or self.state == "stopped":
                 return
