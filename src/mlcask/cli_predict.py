@@ -77,6 +77,9 @@ def predict_on_spark(model_uri: str, input_path: str | None, output_path: str, c
     if input_path is None and input_table is None:
         raise click.UsageError("Missing option '--input-path' / '-i' (or --input-table with --spark).")
     try:
+        from mlcask.environments import check_env_manager
+
+        check_env_manager(env_manager)  # conda: refused before Spark starts
         check_store_for(model_uri, tracking_uri)  # scoring never creates a store
         if tracking_uri:
             from mlcask.tracking import fluent
@@ -117,8 +120,12 @@ def predict_on_spark(model_uri: str, input_path: str | None, output_path: str, c
                    "--spark: rows per Arrow batch, one predict call each).")
 @click.option("--no-progress", is_flag=True, help="No progress bar on stderr (it is off anyway when "
                                                    "stderr is not a terminal).")
-@click.option("--env-manager", type=click.Choice(["local"]), default="local", hidden=True,
-              help="Accepted for MLflow compatibility: mlcask scores in the current environment.")
+@click.option("--env-manager", type=click.Choice(["local", "uv", "virtualenv", "conda"]), default="local",
+              show_default=True,
+              help="Where the model runs: 'local', this environment; with --spark, 'uv' or 'virtualenv' build "
+                   "the model's own environment (python_env.yaml, requirements.txt; cached under "
+                   "$MLCASK_HOME/envs) and each Spark Python worker scores through the model's server in it. "
+                   "'conda' is not supported.")
 @spark_options
 @tracking_uri_option
 def predict(model_uri: str, input_path: str | None, output_path: str, content_type: str, chunk_size: int,
@@ -140,6 +147,9 @@ def predict(model_uri: str, input_path: str | None, output_path: str, content_ty
         predict_on_spark(model_uri, input_path, output_path, content_type, chunk_size, show_progress, env_manager,
                          tracking_uri, **spark)
         return
+    if env_manager != "local":
+        raise click.UsageError(f"--env-manager {env_manager} applies only with --spark; without it, models "
+                               "predict scores in the current environment (--env-manager local).")
     used = [f"--{name.replace('_', '-')}" for name, value in spark.items()
             if value and not (name == "spark_master" and value == DEFAULT_MASTER)]
     if used:
