@@ -238,10 +238,20 @@ class EndpointManager:
         for runtime in runtimes:
             if follows(runtime.spec.model_uri) is None:
                 continue
-            now = self.source.resolve_version(runtime.spec.model_uri)
+            try:
+                now = self.source.resolve_version(runtime.spec.model_uri)
+            except Exception as exc:  # the alias was deleted, the registry is away: keep serving what runs
+                _logger.warning("deployment %s/%s: cannot look up %s (%s); serving %s still", runtime.spec.endpoint,
+                                runtime.spec.name, runtime.spec.model_uri, exc, runtime.active.resolved_uri)
+                continue
             with self._lock:
-                serving = (runtime.pending or runtime.active).resolved_uri
-                if now != serving and self._runtimes.get((runtime.spec.endpoint, runtime.spec.name)) is runtime:
+                if self._runtimes.get((runtime.spec.endpoint, runtime.spec.name)) is not runtime:
+                    continue  # deleted or replaced meanwhile
+                if now == runtime.active.resolved_uri:
+                    if runtime.pending is not None:  # moved back before the new version got ready
+                        self._retire(runtime.pending)
+                        runtime.pending = None
+                elif runtime.pending is None or now != runtime.pending.resolved_uri:
                     self._switch(runtime, now)
 
     def notify_alias_changed(self, name: str, alias: str) -> None:

@@ -61,7 +61,11 @@ class ServerModelSource:
             run_id, _ = split_runs_uri(model_uri)
             self.state.tracking.get_run(run_id)
             return model_uri
-        return str(resolve_model_path(model_uri).resolve())
+        folder = resolve_model_path(model_uri).resolve()
+        if not (folder / "MLmodel").is_file():
+            raise InvalidArgumentError(f"Invalid model_uri {model_uri!r}: '{folder}' is not a model folder (it has "
+                                       "no MLmodel file).")
+        return str(folder)
 
     def _version_of(self, parsed: Any) -> str:
         registry = self.state.registry
