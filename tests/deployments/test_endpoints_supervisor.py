@@ -19,6 +19,7 @@ WORKER = textwrap.dedent("""
     import http.server, os, signal, subprocess, sys
     port, mode, folder = int(sys.argv[1]), sys.argv[2], sys.argv[3]
     if mode == "crash":
+        print("the model cannot load: boom", file=sys.stderr)
         sys.exit(3)
     if mode == "stubborn":
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -97,6 +98,7 @@ def test_a_crashing_worker_backs_off_doubling(make_worker):
     wait_for(lambda: worker.restarts >= 2 and worker.state == "failed", what="two restarts")
     # exits after starts 1, 2, 3 wait 0.5, 1, then 2 s
     assert "exit code 3" in worker.message and "restarting in 2 s" in worker.message
+    assert "the model cannot load: boom" in worker.message  # the log's last line says why
     assert worker.status()["state"] == "failed" and worker.pid is None
 
 

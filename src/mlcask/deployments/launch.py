@@ -54,7 +54,7 @@ def _environment(spec: DeploymentSpec, folder: Path, log_path: Path) -> Any:
 def launcher(source: Any, spec: DeploymentSpec, resolved_uri: str, folder: Path) -> Callable[[], Launch]:
     """The preparing function of a worker serving ``resolved_uri`` for ``spec`` (``source``: a
     :class:`mlcask.deployments.manager.ModelSource`; ``folder``: the endpoints folder, for the log)."""
-    log_path = folder / "logs" / f"{spec.endpoint}.{spec.name}.log"
+    log_path = folder / "logs" / spec.endpoint / f"{spec.name}.log"
 
     def prepare() -> Launch:
         model_folder = Path(source.local_folder(resolved_uri))

@@ -6,7 +6,7 @@
 - ``runtime.json``: what the supervising process knows of each deployment's worker (state, port, pid,
   restarts, the version served), for the other processes, which proxy to the same workers.
 - ``supervisor.lock``: held (``fcntl.flock``) by the one process that starts and supervises the workers.
-- ``logs/<endpoint>.<deployment>.log``: each worker's output.
+- ``logs/<endpoint>/<deployment>.log``: each worker's output.
 """
 
 from __future__ import annotations

@@ -93,6 +93,18 @@ def _ping(port: int | None, timeout: float = 1.0) -> bool:
         connection.close()
 
 
+def _last_line(path: Path, limit: int = 300) -> str:
+    """The last line of a worker's log (what it said before it stopped), shortened to ``limit`` characters."""
+    try:
+        with open(path, "rb") as file:
+            file.seek(max(0, file.seek(0, os.SEEK_END) - 4096))
+            lines = [line.strip() for line in file.read().decode("utf-8", "replace").splitlines() if line.strip()]
+    except OSError:
+        return ""
+    text = lines[-1] if lines else ""
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def _exit_description(code: int) -> str:
     if code < 0:
         try:
@@ -199,7 +211,9 @@ class Worker:
         self._next_start = now + delay
         self.process, self.port, self._ready_at = None, None, None
         self.state = "failed"
-        self.message = f"the worker stopped ({how}); restarting in {delay:g} s (log: {self._launch.log_path})"
+        last = _last_line(self._launch.log_path)
+        self.message = (f"the worker stopped ({how}){f': {last}' if last else ''}; restarting in {delay:g} s "
+                        f"(log: {self._launch.log_path})")
         _logger.warning("deployment %s: %s", self.label, self.message)
 
     def _check_health(self, now: float) -> None:
