@@ -136,8 +136,9 @@ def build_with_uv(inputs: BuildInputs, log: Callable[[str], None] | None = None)
     env = uv_environment()
     run_step([uv, "venv", "--relocatable", "--no-project", "--python", inputs.python, inputs.target],
              "Creating the virtual environment (uv venv)", env, log)
-    install = [uv, "pip", "install", "--compile-bytecode", "--python", inputs.target / "bin" / "python",
-               *inputs.build_dependencies,
+    # No --compile-bytecode: compiling every module of scipy, pandas, ... takes many times the install itself;
+    # the first start compiles only what it imports (and the environment keeps those .pyc files).
+    install = [uv, "pip", "install", "--python", inputs.target / "bin" / "python", *inputs.build_dependencies,
                "-r", inputs.requirements_file, inputs.wheel]
     if inputs.constraints_file is not None:
         install += ["-c", inputs.constraints_file]
