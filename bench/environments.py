@@ -163,6 +163,9 @@ def run_tool(tool: str, folder: Path, request: dict[str, Any], cold: int, warm: 
         else:
             env["MLCASK_HOME"] = str(root)
         for phase, count in (("cold", 1), ("warm", warm if attempt == cold - 1 else 0)):
+            if phase == "warm" and tool == "mlcask":
+                # The wheel the cold start packed: files of mlcask edited meanwhile do not make a new environment.
+                env["MLCASK_RUNTIME_WHEEL"] = str(next((root / "cache" / "runtime-wheels").glob("*/*.whl")))
             for _ in range(count):
                 port = _free_port()
                 argv = (mlflow_argv(mlflow_python, folder, port) if tool == "mlflow"

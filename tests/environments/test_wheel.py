@@ -48,3 +48,9 @@ def test_runtime_requirements_are_mlcasks_and_servings():
     names = {r.split(">")[0].split("=")[0].split("[")[0].lower() for r in runtime_requirements()}
     assert {"numpy", "pandas", "pyyaml", "click", "starlette", "uvicorn", "orjson"} <= names
     assert not names & {"scikit-learn", "xgboost", "boto3", "psycopg", "uv"}
+
+
+def test_same_files_make_the_same_wheel(tmp_path):
+    first = runtime_wheel(tmp_path / "a").read_bytes()
+    second = runtime_wheel(tmp_path / "b").read_bytes()
+    assert first == second  # unless a file of mlcask changed in between (the digest folder would differ too)

@@ -84,6 +84,14 @@ def _record_line(name: str, data: bytes) -> str:
     return f"{name},sha256={digest},{len(data)}"
 
 
+def _entry(name: str) -> zipfile.ZipInfo:
+    """A zip entry with a fixed date and mode, so that the same files make the same wheel, byte for byte."""
+    info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+    info.external_attr = 0o644 << 16
+    info.compress_type = zipfile.ZIP_DEFLATED
+    return info
+
+
 def _write_wheel(target: Path, files: list[tuple[str, bytes]], dist_info: str, meta: dict[str, str]) -> None:
     """Write the wheel to a temporary file beside ``target``, then rename it into place."""
     record = [_record_line(name, data) for name, data in files]
@@ -91,12 +99,12 @@ def _write_wheel(target: Path, files: list[tuple[str, bytes]], dist_info: str, m
     try:
         with os.fdopen(handle, "wb") as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as wheel:
             for name, data in files:
-                wheel.writestr(name, data)
+                wheel.writestr(_entry(name), data, compresslevel=1)
             for name, text in meta.items():
-                wheel.writestr(f"{dist_info}/{name}", text)
+                wheel.writestr(_entry(f"{dist_info}/{name}"), text, compresslevel=1)
                 record.append(_record_line(f"{dist_info}/{name}", text.encode()))
             record.append(f"{dist_info}/RECORD,,")
-            wheel.writestr(f"{dist_info}/RECORD", "\n".join(record) + "\n")
+            wheel.writestr(_entry(f"{dist_info}/RECORD"), "\n".join(record) + "\n")
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
