@@ -149,7 +149,8 @@ def test_auth_rules_changing_is_for_admins_reading_and_scoring_for_everyone_sign
     alice = Identity(User(2, "alice", "", False), "basic")
     admin = Identity(User(1, "admin", "", True), "basic")
     for path, method, admins_only in [
-            ("/api/2.0/mlcask/deployments/create", "POST", True), ("/ajax-api/2.0/mlcask/endpoints/update", "POST", True),
+            ("/api/2.0/mlcask/deployments/create", "POST", True),
+            ("/ajax-api/2.0/mlcask/endpoints/update", "POST", True),
             ("/api/2.0/mlcask/endpoints/delete", "POST", True), ("/api/2.0/mlcask/deployments/get", "GET", False),
             ("/api/2.0/mlcask/endpoints/list", "GET", False), ("/endpoints/e/invocations", "POST", False),
             ("/endpoints/e/v2/models/m/infer", "POST", False), ("/endpoints/e/deployments/d/ping", "GET", False)]:

@@ -60,6 +60,7 @@ class AliasFollower:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        """Start the thread."""
         self._thread = threading.Thread(target=self._run, name="mlcask-endpoints-alias", daemon=True)
         self._thread.start()
 
@@ -79,6 +80,7 @@ class AliasFollower:
                 _logger.exception("following model aliases")
 
     def stop(self) -> None:
+        """Stop the thread."""
         self._stopped.set()
         self._wake.set()
         if self._thread is not None:

@@ -112,6 +112,7 @@ class DeploymentSpec:
 
     @property
     def env_manager(self) -> str:
+        """The environment manager its worker runs in (``local`` by default)."""
         return str(self.config.get("env_manager", "local"))
 
     def serve_options(self) -> list[str]:
@@ -126,11 +127,13 @@ class DeploymentSpec:
         return options
 
     def to_dict(self) -> dict[str, Any]:
+        """The definition as JSON (for ``endpoints.json``)."""
         return {"name": self.name, "endpoint": self.endpoint, "model_uri": self.model_uri, "flavor": self.flavor,
                 "config": dict(self.config), "created_at": self.created_at}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DeploymentSpec:
+        """The definition :meth:`to_dict` wrote."""
         return cls(name=data["name"], endpoint=data["endpoint"], model_uri=data["model_uri"],
                    flavor=data.get("flavor"), config=dict(data.get("config") or {}),
                    created_at=int(data.get("created_at") or now_ms()))
@@ -146,14 +149,17 @@ class EndpointSpec:
     created_at: int = field(default_factory=now_ms)
 
     def with_changes(self, **changes: Any) -> EndpointSpec:
+        """A copy with ``changes`` (dataclass fields)."""
         return replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
+        """The definition as JSON (for ``endpoints.json``)."""
         return {"name": self.name, "traffic": dict(self.traffic), "created_at": self.created_at,
                 "deployments": [d.to_dict() for d in self.deployments.values()]}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EndpointSpec:
+        """The definition :meth:`to_dict` wrote."""
         deployments = [DeploymentSpec.from_dict(d) for d in data.get("deployments") or []]
         return cls(name=data["name"], traffic={k: int(v) for k, v in (data.get("traffic") or {}).items()},
                    deployments={d.name: d for d in deployments}, created_at=int(data.get("created_at") or now_ms()))

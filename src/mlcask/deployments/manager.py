@@ -108,6 +108,7 @@ class EndpointManager:
 
     @property
     def supervising(self) -> bool:
+        """Whether this process starts and watches the workers."""
         return self._supervisor is not None
 
     def start(self) -> None:
@@ -168,6 +169,7 @@ class EndpointManager:
                 self._reconcile(resolved or {})
 
     def definitions(self) -> dict[str, EndpointSpec]:
+        """The definitions as this process knows them."""
         with self._lock:
             return dict(self._defs)
 

@@ -51,6 +51,7 @@ def _existing(defs: dict[str, EndpointSpec], name: str) -> EndpointSpec:
 
 
 def create_endpoint(manager: EndpointManager, name: str, config: Any = None) -> dict[str, Any]:
+    """Create endpoint ``name`` (``config``: ``{"traffic": {}}`` at most, it has no deployments yet)."""
     check_name(name, "endpoint name")
     config = _endpoint_config(config)
     traffic = check_traffic(config.get("traffic", {}), (), name)
@@ -63,6 +64,7 @@ def create_endpoint(manager: EndpointManager, name: str, config: Any = None) -> 
 
 
 def update_endpoint(manager: EndpointManager, name: str, config: Any = None) -> dict[str, Any]:
+    """Change endpoint ``name``'s traffic split (``config["traffic"]``: every deployment's share, summing to 100)."""
     config = _endpoint_config(config)
     with manager.store.edit() as defs:
         spec = _existing(defs, name)
@@ -73,6 +75,7 @@ def update_endpoint(manager: EndpointManager, name: str, config: Any = None) -> 
 
 
 def delete_endpoint(manager: EndpointManager, name: str) -> None:
+    """Delete endpoint ``name``; its workers drain and stop."""
     with manager.store.edit() as defs:
         _existing(defs, name)
         del defs[name]
@@ -80,10 +83,12 @@ def delete_endpoint(manager: EndpointManager, name: str) -> None:
 
 
 def list_endpoints(manager: EndpointManager) -> list[dict[str, Any]]:
+    """Every endpoint, by name."""
     return [manager.endpoint_view(name) for name in sorted(manager.definitions())]
 
 
 def get_endpoint(manager: EndpointManager, name: str) -> dict[str, Any]:
+    """Endpoint ``name``."""
     return manager.endpoint_view(name)
 
 
@@ -99,6 +104,8 @@ def _check_model(manager: EndpointManager, model_uri: Any, flavor: Any) -> str:
 
 def create_deployment(manager: EndpointManager, endpoint: str, name: str, model_uri: Any, flavor: Any = None,
                       config: Any = None) -> dict[str, Any]:
+    """Deploy ``model_uri`` as deployment ``name`` of ``endpoint`` (created when missing); its worker starts in
+    the background (``state`` says when it is ready)."""
     check_name(endpoint, "endpoint name")
     check_name(name, "deployment name")
     config = check_deployment_config(config)
@@ -118,6 +125,8 @@ def create_deployment(manager: EndpointManager, endpoint: str, name: str, model_
 
 def update_deployment(manager: EndpointManager, endpoint: str, name: str, model_uri: Any = None,
                       config: Any = None, flavor: Any = None) -> dict[str, Any]:
+    """Change a deployment's model, flavor or config (merged into the current one); a changed model or config
+    starts a new worker that takes over once healthy; ``traffic`` alone only changes the split."""
     config = check_deployment_config(config)
     share = config.pop("traffic", None)
     resolved = _check_model(manager, model_uri, flavor) if model_uri is not None else None
@@ -136,6 +145,7 @@ def update_deployment(manager: EndpointManager, endpoint: str, name: str, model_
 
 
 def delete_deployment(manager: EndpointManager, endpoint: str, name: str) -> None:
+    """Delete a deployment (its share of traffic goes to the others); its worker drains and stops."""
     with manager.store.edit() as defs:
         spec = _existing(defs, endpoint)
         if name not in spec.deployments:
@@ -146,9 +156,11 @@ def delete_deployment(manager: EndpointManager, endpoint: str, name: str) -> Non
 
 
 def list_deployments(manager: EndpointManager, endpoint: str) -> list[dict[str, Any]]:
+    """The deployments of ``endpoint``."""
     spec = _existing(manager.definitions(), endpoint)
     return [manager.deployment_view(endpoint, name) for name in spec.deployments]
 
 
 def get_deployment(manager: EndpointManager, endpoint: str, name: str) -> dict[str, Any]:
+    """Deployment ``name`` of ``endpoint``."""
     return manager.deployment_view(endpoint, name)

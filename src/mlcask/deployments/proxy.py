@@ -76,11 +76,13 @@ class EndpointProxy:
         self._client: httpx.AsyncClient | None = None
 
     def routes(self) -> list[Route]:
+        """The routes under ``/endpoints``."""
         return [Route(ENDPOINTS_PATH + "/{endpoint}/{path:path}", self.handle, methods=_METHODS),
                 Route(ENDPOINTS_PATH + "/{endpoint}", self.handle, methods=_METHODS)]
 
     @property
     def client(self) -> httpx.AsyncClient:
+        """The pooled client to the workers (created on first use, in the server's event loop)."""
         if self._client is None:
             # httpx logs every request at INFO: a line per proxied request would cost throughput and flood the
             # server's log (the access log, when on, has them).
@@ -91,11 +93,13 @@ class EndpointProxy:
         return self._client
 
     async def aclose(self) -> None:
+        """Close the client (at the server's shutdown)."""
         client, self._client = self._client, None
         if client is not None:
             await client.aclose()
 
     async def handle(self, request: Request) -> Response:
+        """Forward one request under ``/endpoints/<E>/`` (see the module's docstring)."""
         endpoint = request.path_params["endpoint"]
         pinned = next((request.headers[h] for h in DEPLOYMENT_HEADERS if request.headers.get(h)), None)
         path, pinned = _split(request.path_params.get("path", ""), pinned)

@@ -102,6 +102,7 @@ class RuntimeFile:
         self._cached: dict[str, Any] = {}
 
     def write(self, value: dict[str, Any]) -> None:
+        """Replace the file with ``value`` (atomically)."""
         write_json_atomic(self.path, value)
 
     def read(self) -> dict[str, Any]:
@@ -129,6 +130,7 @@ class SupervisorLock:
 
     @property
     def held(self) -> bool:
+        """Whether this process holds the lock."""
         return self._file is not None
 
     def try_acquire(self) -> bool:
@@ -145,6 +147,7 @@ class SupervisorLock:
         return True
 
     def release(self) -> None:
+        """Let another process take the lock."""
         if self._file is not None:
             fcntl.flock(self._file, fcntl.LOCK_UN)
             self._file.close()

@@ -140,6 +140,7 @@ class Worker:
 
     @property
     def pid(self) -> int | None:
+        """The worker process's id while it runs."""
         return None if self.process is None else self.process.pid
 
     def status(self) -> dict[str, Any]:
@@ -274,19 +275,23 @@ class Supervisor:
         self._thread: threading.Thread | None = None
 
     def add(self, worker: Worker) -> None:
+        """Watch ``worker`` (its process starts on the next look)."""
         with self._lock:
             self._workers.append(worker)
 
     def remove(self, worker: Worker) -> None:
+        """Stop watching ``worker`` (after it was stopped)."""
         with self._lock:
             if worker in self._workers:
                 self._workers.remove(worker)
 
     def workers(self) -> list[Worker]:
+        """The workers watched."""
         with self._lock:
             return list(self._workers)
 
     def start(self) -> None:
+        """Start the supervising thread."""
         self._thread = threading.Thread(target=self._run, name="mlcask-endpoints-supervisor", daemon=True)
         self._thread.start()
 

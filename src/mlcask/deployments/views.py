@@ -22,11 +22,13 @@ ENDPOINTS_PATH = "/endpoints"
 
 
 def endpoint_not_found(name: str, known: Mapping[str, Any]) -> MlcaskException:
+    """The 404 of an unknown endpoint, naming the known ones."""
     return MlcaskException(f"No endpoint named '{name}' (endpoints: {', '.join(sorted(known)) or 'none'}).",
                            RESOURCE_DOES_NOT_EXIST)
 
 
 def deployment_not_found(endpoint: EndpointSpec, name: str) -> MlcaskException:
+    """The 404 of an unknown deployment, naming the endpoint's deployments."""
     return MlcaskException(f"Endpoint '{endpoint.name}' has no deployment named '{name}' (its deployments: "
                            f"{', '.join(endpoint.deployments) or 'none'}).", RESOURCE_DOES_NOT_EXIST)
 

@@ -121,6 +121,7 @@ def create_manager(state: ServerState) -> EndpointManager:
 
 
 def manager_of(ctx: Context) -> EndpointManager:
+    """The app's manager, for a handler."""
     manager = getattr(ctx.request.app.state, STATE_KEY, None)
     if manager is None:
         raise MlcaskException("Managed endpoints are not available on this server.", "ENDPOINT_NOT_FOUND")
