@@ -93,15 +93,13 @@ def generate_dockerfile_command(tracking_uri: str | None, model_uri: str | None,
     and the Dockerfile; build it with `docker build -t NAME DIR`, run it with
     `docker run -p 5001:8080 NAME`.
     """
-    from mlcask.deployments.docker.context import write_context
-    from mlcask.environments import runtime_wheel
+    from mlcask.deployments.docker import generate_dockerfile
 
     _refuse(mlflow_home, install_java, install_mlflow, enable_mlserver)
     _require_model_uri(model_uri)
     try:
-        context = write_context(_model_dir(tracking_uri, model_uri), output_directory, runtime_wheel(),
-                                env_manager=env_manager, base_image=base_image, index_url=index_url,
-                                extra_index_urls=extra_index_urls)
+        context = generate_dockerfile(_model_dir(tracking_uri, model_uri), output_directory, env_manager,
+                                      base_image, index_url=index_url, extra_index_urls=extra_index_urls)
     except MlcaskException as exc:
         raise click.ClickException(exc.cli_message) from None
     click.echo(f"Wrote the build context of {model_uri} to {context.path} ({context.recipe.base_image}). "
@@ -123,9 +121,7 @@ def build_docker_command(tracking_uri: str | None, model_uri: str | None, env_ma
     import tempfile
     from pathlib import Path
 
-    from mlcask.deployments.docker import docker_build, docker_daemon
-    from mlcask.deployments.docker.context import write_context
-    from mlcask.environments import runtime_wheel
+    from mlcask.deployments.docker import docker_build, docker_daemon, generate_dockerfile
 
     _refuse(mlflow_home, install_java, install_mlflow, enable_mlserver)
     _require_model_uri(model_uri)
@@ -133,8 +129,8 @@ def build_docker_command(tracking_uri: str | None, model_uri: str | None, env_ma
         docker_daemon()
         model_dir = _model_dir(tracking_uri, model_uri)
         with tempfile.TemporaryDirectory(prefix="mlcask-docker-") as folder:
-            context = write_context(model_dir, Path(folder) / "context", runtime_wheel(), env_manager=env_manager,
-                                    base_image=base_image, index_url=index_url, extra_index_urls=extra_index_urls)
+            context = generate_dockerfile(model_dir, Path(folder) / "context", env_manager, base_image,
+                                          index_url=index_url, extra_index_urls=extra_index_urls)
             docker_build(context.path, name, click.echo)
     except MlcaskException as exc:
         raise click.ClickException(exc.cli_message) from None

@@ -256,6 +256,55 @@ def test_a_model_not_matching_its_manifest_is_refused(model_dir, tmp_path):
     assert not (tmp_path / "ctx").exists()
 
 
+def test_local_files_and_constraints_of_the_model_point_into_the_copied_folder(model_dir, tmp_path):
+    folder = copy_model(model_dir, tmp_path / "m", manifest=False)
+    (folder / "wheels").mkdir()
+    (folder / "wheels" / "extra_lib-1.0-py3-none-any.whl").write_bytes(b"PK\x05\x06" + b"\0" * 18)
+    (folder / "constraints.txt").write_text("numpy<3\n")
+    (folder / "code" / "__pycache__").mkdir(parents=True)
+    (folder / "code" / "__pycache__" / "helper.cpython-311.pyc").write_bytes(b"\0")
+    with open(folder / "requirements.txt", "a") as requirements:
+        requirements.write("\nwheels/extra_lib-1.0-py3-none-any.whl\n-c constraints.txt\n")
+    built = generate_dockerfile(folder, tmp_path / "ctx", env_manager="local")
+    lines = (built.path / "requirements.txt").read_text().splitlines()
+    assert "./model/wheels/extra_lib-1.0-py3-none-any.whl" in lines
+    assert (built.path / "model" / "wheels" / "extra_lib-1.0-py3-none-any.whl").is_file()
+    assert (built.path / "constraints.txt").read_text() == "numpy<3\n"
+    found = parse_dockerfile(built.dockerfile.read_text())
+    assert f"python -m pip install -r requirements.txt -c constraints.txt ./wheels/{built.recipe.wheel}" in \
+        arguments(found, "RUN")
+    assert "requirements.txt build-requirements.txt constraints.txt /opt/ml/" in arguments(found, "COPY")
+    assert not (built.path / "model" / "code" / "__pycache__").exists()
+    assert str(tmp_path) not in (built.path / "requirements.txt").read_text()  # no path of this machine
+
+
+def _wheel_with(source: Path, target: Path, name: str, data: bytes) -> Path:
+    import zipfile
+
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(target, "w") as copy:
+        for info in original.infolist():
+            copy.writestr(info, original.read(info))
+        copy.writestr(name, data)
+    return target
+
+
+def test_the_wheel_mlcask_runtime_wheel_names_goes_in_checked(model_dir, context, tmp_path, monkeypatch):
+    source = context.path / "wheels" / context.recipe.wheel
+    named = _wheel_with(source, tmp_path / "mlcask-0.1.0-py3-none-any.whl", "mlcask/_release.txt", b"release")
+    monkeypatch.setenv("MLCASK_RUNTIME_WHEEL", str(named))
+    built = generate_dockerfile(model_dir, tmp_path / "ctx")
+    assert (built.path / "wheels" / named.name).read_bytes() == named.read_bytes()
+    digest = hashlib.sha256(named.read_bytes()).hexdigest()
+    assert f'echo "{digest}  wheels/{named.name}" | sha256sum --check --strict -' in arguments(
+        parse_dockerfile(built.dockerfile.read_text()), "RUN")
+    (tmp_path / "bad").mkdir()
+    keyed = _wheel_with(source, tmp_path / "bad" / "mlcask-0.1.0-py3-none-any.whl", "mlcask/deploy.txt",
+                        PRIVATE_KEY.encode())
+    monkeypatch.setenv("MLCASK_RUNTIME_WHEEL", str(keyed))
+    with pytest.raises(SecretsError, match="mlcask/deploy.txt: it holds a private key"):
+        generate_dockerfile(model_dir, tmp_path / "ctx2")
+
+
 # -- no secrets -----------------------------------------------------------------------------------
 @pytest.mark.parametrize("name, content, reason", [
     ("deploy/key.txt", PRIVATE_KEY, "private key"),
@@ -350,6 +399,25 @@ def test_generate_dockerfile_command(model_dir, context, tmp_path):
     uri = CliRunner().invoke(generate_dockerfile_command, ["-m", model_dir.as_uri(), "-d", str(tmp_path / "uri")])
     assert uri.exit_code == 0, uri.output
     assert tree(tmp_path / "uri") == tree(context.path)
+
+
+def test_registry_and_run_uris_resolve_through_the_store(tracking_state, tmp_path, iris):
+    import mlcask
+
+    X, model = iris
+    uri = tracking_state(f"sqlite:///{tmp_path / 'store.db'}", tmp_path / "artifacts")
+    with mlcask.start_run() as run:
+        mlcask.sklearn.log_model(model, name="iris", registered_model_name="iris-docker", input_example=X.head(2))
+    for model_uri in (f"runs:/{run.info.run_id}/iris", "models:/iris-docker/1"):
+        out = tmp_path / model_uri.replace(":", "").replace("/", "_")
+        result = CliRunner().invoke(generate_dockerfile_command, ["-m", model_uri, "-d", str(out),
+                                                                  "--tracking-uri", uri])
+        assert result.exit_code == 0, result.output
+        assert (out / "model" / "model.skops").is_file() and (out / "model" / "mlcask-manifest.json").is_file()
+    missing = CliRunner().invoke(generate_dockerfile_command, ["-m", "models:/iris-docker/1", "-d",
+                                                               str(tmp_path / "x"), "--tracking-uri",
+                                                               f"sqlite:///{tmp_path / 'none.db'}"])
+    assert missing.exit_code == 1 and "none.db" in missing.output and not (tmp_path / "none.db").exists()
 
 
 @pytest.mark.parametrize("extra, message", [

@@ -56,6 +56,8 @@ def generate_dockerfile(model_uri: str | os.PathLike, output_directory: str | os
     ----------
     model_uri : str or os.PathLike
         A path, ``file:``, ``runs:/``, ``models:/`` or any URI mlcask resolves to a model folder.
+        mlcask's runtime goes in as the wheel ``$MLCASK_RUNTIME_WHEEL`` names, else as a wheel
+        of the running mlcask (:func:`mlcask.environments.runtime_wheel`).
     output_directory : str or os.PathLike, default "mlcask-dockerfile"
         A new or empty folder, or one holding a context generated before (replaced).
     env_manager : str, optional
@@ -71,11 +73,11 @@ def generate_dockerfile(model_uri: str | os.PathLike, output_directory: str | os
     BuildContext
         The context folder, its Dockerfile and the recipe.
     """
-    from mlcask.environments import runtime_wheel
+    from mlcask.environments.wheel import chosen_runtime_wheel
     from mlcask.models.uri import resolve_model_path
 
     model_dir = resolve_model_path(model_uri)
-    return write_context(model_dir, output_directory, runtime_wheel(), env_manager=env_manager,
+    return write_context(model_dir, output_directory, chosen_runtime_wheel(), env_manager=env_manager,
                          base_image=base_image, index_url=index_url, extra_index_urls=tuple(extra_index_urls))
 
 
