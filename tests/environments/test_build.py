@@ -151,3 +151,16 @@ def test_virtualenv_manager_builds_with_venv_and_pip(tmp_path):
                           env=prepared.env_vars(), timeout=60)
     assert done.returncode == 0, done.stderr
     assert prepare_environment(folder, "virtualenv", home=home).reused
+
+
+def test_leftovers_of_a_killed_build_are_removed(tmp_path, old_sklearn_model, pinned_runtime_wheel):
+    from mlcask.environments import environment_key, read_environment_spec
+
+    home = tmp_path / "home"
+    key = environment_key(read_environment_spec(old_sklearn_model), "uv")
+    (home / "envs" / f".build-{key}-x1" / "env").mkdir(parents=True)
+    (home / "envs" / key / "bin").mkdir(parents=True)  # renamed but never marked complete
+    prepared = prepare_environment(old_sklearn_model, "uv", home=home)
+    assert not prepared.reused and prepared.path.name == key
+    assert sorted(p.name for p in (home / "envs").iterdir()) == [key]
+    assert (prepared.path / "mlcask-env.json").is_file()

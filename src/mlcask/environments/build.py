@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from mlcask.environments.installers import BUILDERS, BuildInputs, EnvironmentBuildError, pip_settings
 from mlcask.environments.interpreters import PythonNotFoundError, find_python, interpreter_version, minor_version
@@ -98,9 +99,9 @@ def installed_requirements(spec: EnvironmentSpec) -> list[str]:
 def _check_runtime_python(spec: EnvironmentSpec, found_version: str) -> None:
     from packaging.specifiers import SpecifierSet
 
-    from mlcask.environments.wheel import _distribution
+    from mlcask.environments.wheel import runtime_requires_python
 
-    needed = _distribution().metadata.get("Requires-Python")
+    needed = runtime_requires_python()
     if needed and not SpecifierSet(needed).contains(found_version, prereleases=True):
         raise PythonNotFoundError(
             f"The model asks for Python {spec.python_version}, but mlcask's serving runtime needs Python {needed}: "
@@ -192,6 +193,24 @@ def _build(spec: EnvironmentSpec, env_manager: str, python: Path, wheel: Path, f
         shutil.rmtree(work, ignore_errors=True)
 
 
+def _wait_for(lock: Any, final: Path, log: Callable[[str], None] | None) -> None:
+    """Take the key's lock, saying so when another process holds it (building that environment)."""
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        if log:
+            log(f"Waiting for another process building {final} ...")
+        fcntl.flock(lock, fcntl.LOCK_EX)
+
+
+def _remove_leftovers(final: Path) -> None:
+    """What builds of this key killed before they could clean up left (the lock is held: none runs)."""
+    for leftover in final.parent.glob(f".build-{final.name}-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    if final.exists():  # never complete: no marker
+        shutil.rmtree(final)
+
+
 def prepare_environment(model_dir: str | os.PathLike, env_manager: str = "uv", *, home: Path | None = None,
                         log: Callable[[str], None] | None = None) -> PreparedEnvironment:
     """The model's own environment, built on first use and reused after.
@@ -237,11 +256,10 @@ def prepare_environment(model_dir: str | os.PathLike, env_manager: str = "uv", *
     reused = _complete(final)
     if not reused:
         with open(locks_dir(home) / f"{key}.lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+            _wait_for(lock, final, log)
             reused = _complete(final)
             if not reused:
-                if final.exists():  # left by a build killed mid-rename: never complete
-                    shutil.rmtree(final)
+                _remove_leftovers(final)
                 if log:
                     log(f"Building the model's {env_manager} environment with Python {version} in {final}")
                 _build(spec, env_manager, python, wheel, final, log)

@@ -42,6 +42,11 @@ def _distribution() -> importlib.metadata.Distribution:
             "it (pip install -e . in a checkout) to build model environments.") from None
 
 
+def runtime_requires_python() -> str | None:
+    """The Python versions mlcask supports (its ``Requires-Python``, such as ``">=3.11"``)."""
+    return _distribution().metadata.get("Requires-Python")
+
+
 def runtime_requirements() -> list[str]:
     """mlcask's dependencies plus the ``serving`` extra's, as requirement strings without the extra marker."""
     from packaging.requirements import Requirement
