@@ -36,11 +36,16 @@ function LoggedModelLink({ version }) {
   return html`<a href=${href("/experiments", experimentId, "models", version.model_id)}>${version.model_id}</a>`;
 }
 
-// The endpoints whose deployments serve this version (none shown when the server has no endpoints API).
+// The endpoints whose deployments serve this version, each with those deployments and their states (none shown
+// when the server has no endpoints API).
 function ServingEndpoints({ serving }) {
-  return html`<span class="serving-endpoints" data-testid="serving-endpoints">${serving.map(({ endpoint, deployment }, i) => html`
-    ${i ? ", " : ""}<a href=${href("/endpoints", endpoint.name)}>${endpoint.name}</a>
-    <span class="muted">(deployment <code>${deployment.name}</code>, ${deployment.state})</span>`)}</span>`;
+  const byEndpoint = new Map();
+  for (const { endpoint, deployment } of serving) {
+    byEndpoint.set(endpoint.name, [...(byEndpoint.get(endpoint.name) || []), deployment]);
+  }
+  return html`<ul class="serving-endpoints" data-testid="serving-endpoints">${[...byEndpoint].map(([name, deployments]) => html`
+    <li><a href=${href("/endpoints", name)}>${name}</a>${" "}<span class="muted">(${deployments.map((d, i) => html`${i ? ", " : ""}<code>${d.name}</code> ${d.state}`)})</span></li>`)}
+  </ul>`;
 }
 
 function Overview({ name, version, details, reload }) {

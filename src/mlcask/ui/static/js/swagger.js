@@ -51,8 +51,8 @@ export function SchemaView({ document, schema, depth = 0, seen = [] }) {
     const target = resolveRef(document, schema.$ref);
     const name = typeLabel(schema);
     if (!target || seen.includes(schema.$ref) || depth >= MAX_DEPTH) return html`<code class="schema-type">${name}</code>`;
-    return html`<span class="schema-ref"><code class="schema-type">${name}</code>
-      <${SchemaView} document=${document} schema=${target} depth=${depth + 1} seen=${[...seen, schema.$ref]} /></span>`;
+    return html`<span class="schema-ref"><code class="schema-type schema-ref-name">${name}</code>${" = "}<${SchemaView}
+      document=${document} schema=${target} depth=${depth + 1} seen=${[...seen, schema.$ref]} /></span>`;
   }
   const alternatives = schema.oneOf || schema.anyOf;
   const properties = schema.properties && typeof schema.properties === "object" ? Object.entries(schema.properties) : [];
@@ -87,20 +87,25 @@ function Parameters({ document, parameters }) {
   </table></div>`;
 }
 
-function MediaTypes({ document, content }) {
+// Each media type's schema (collapsed: its type only, expanded on a click) and example.
+function MediaTypes({ document, content, collapsed = false }) {
   const entries = content && typeof content === "object" ? Object.entries(content) : [];
   if (entries.length === 0) return null;
+  const schemaOf = (media) => html`<${SchemaView} document=${document} schema=${media && media.schema} />`;
   return html`<ul class="media-types">${entries.map(([type, media]) => html`<li>
-    <code class="media-type">${type}</code> <${SchemaView} document=${document} schema=${media && media.schema} />
+    ${collapsed
+      ? html`<details class="schema-details"><summary><code class="media-type">${type}</code>${" "}<code
+          class="schema-type">${typeLabel(media && media.schema)}</code></summary>${schemaOf(media)}</details>`
+      : html`<code class="media-type">${type}</code>${" "}${schemaOf(media)}`}
     ${media && media.example !== undefined && html`<details class="example"><summary>Example</summary>
       <pre data-testid="openapi-example">${JSON.stringify(media.example, null, 2)}</pre></details>`}
   </li>`)}</ul>`;
 }
 
-function Operation({ document, path, method, operation }) {
+function Operation({ document, path, method, operation, open }) {
   const body = operation.requestBody;
   const responses = operation.responses && typeof operation.responses === "object" ? Object.entries(operation.responses) : [];
-  return html`<details class=${`operation method-${method}`} data-testid="openapi-operation" open=${method === "post"}>
+  return html`<details class=${`operation method-${method}`} data-testid="openapi-operation" open=${open}>
     <summary><span class="method">${method.toUpperCase()}</span> <code class="op-path">${path}</code>
       <span class="op-summary muted">${operation.summary || ""}</span></summary>
     <div class="operation-body">
@@ -112,7 +117,8 @@ function Operation({ document, path, method, operation }) {
       ${responses.length > 0 && html`<h4>Responses</h4><div class="table-wrap"><table class="data responses"><thead><tr>
         <th scope="col">Code</th><th scope="col">Description</th></tr></thead>
         <tbody>${responses.map(([code, response]) => html`<tr><td><code>${code}</code></td><td>
-          ${response && response.description}<${MediaTypes} document=${document} content=${response && response.content} />
+          ${response && response.description}<${MediaTypes} document=${document} content=${response && response.content}
+            collapsed=${true} />
         </td></tr>`)}</tbody></table></div>`}
     </div>
   </details>`;
@@ -128,6 +134,8 @@ export function OpenApiView({ document, url }) {
   for (const [path, item] of paths) {
     for (const method of METHODS) if (item && item[method]) operations.push({ path, method, operation: item[method] });
   }
+  // the scoring operation starts open (the first POST), the others closed
+  const firstPost = operations.findIndex((op) => op.method === "post");
   return html`<div class="openapi" data-testid="openapi">
     <header class="openapi-head">
       <h2>${info.title || "API"} ${info.version && html`<span class="badge">${info.version}</span>`}
@@ -136,7 +144,7 @@ export function OpenApiView({ document, url }) {
       ${url && html`<p><a href=${url} target="_blank" rel="noopener noreferrer" data-testid="openapi-link">${url}</a></p>`}
     </header>
     ${operations.length === 0 ? html`<${Empty}>The document lists no operations.<//>`
-      : operations.map((op) => html`<${Operation} document=${document} ...${op} />`)}
+      : operations.map((op, i) => html`<${Operation} document=${document} ...${op} open=${i === firstPost} />`)}
   </div>`;
 }
 
