@@ -90,7 +90,7 @@ def test_uv_scores_in_the_models_environment_like_local(spark, frame, models):
     local = mlcask.pyfunc.spark_udf(spark, str(root / "regressor"))
     version = mlcask.pyfunc.spark_udf(spark, str(root / "version"), env_manager="uv", params={"scale": 3.0})
     assert version.returnType.simpleString() == "struct<y:double,sklearn:string>"
-    df = spark.createDataFrame(frame).repartition(4)  # both Python workers, several batches each
+    df = spark.createDataFrame(frame).repartition(3)  # both Python workers, one of them twice
     out = df.select("a", "b", "c", in_env().alias("env"), local().alias("local"),
                     version(struct(col("a"))).alias("v")).toPandas()
     np.testing.assert_allclose(out.env.to_numpy(), out.local.to_numpy(), rtol=0, atol=1e-12)

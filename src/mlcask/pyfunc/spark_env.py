@@ -3,8 +3,9 @@
 On the driver, :func:`serve_in_environment` reads and verifies the model's MLmodel file,
 builds (or reuses) the model's environment with
 :func:`mlcask.environments.prepare_environment`, and starts the model's scoring server in
-it once (then stops it): a requirement that does not resolve, a missing interpreter or a
-model that does not load in its environment is an error on the driver, before any task.
+it once (then stops it; once per driver process and model): a requirement that does not
+resolve, a missing interpreter or a model that does not load in its environment is an
+error on the driver, before any task.
 
 In each Python worker, the first batch starts ``mlcask models serve`` in that environment
 on a free port of 127.0.0.1 (:func:`mlcask.environments.serve_argv`), waits for ``/ping``,
@@ -126,12 +127,17 @@ def serve_in_environment(folder: Path, env_manager: str, model_config: dict[str,
     prepared = prepare_environment(folder, env_manager, log=_logger.info)
     _logger.info("spark_udf: the model's %s environment %s (%s, %.1fs); checking that it serves the model",
                  env_manager, prepared.path, "reused" if prepared.reused else "built", prepared.seconds)
-    ScoringServer.start(prepared, folder, env_manager).stop()
+    checked = (str(folder.resolve()), (folder / "MLmodel").stat().st_mtime_ns, str(prepared.path),
+               tuple(sorted(os.environ.items())))
+    if checked not in _checked:  # once per driver process for a model, environment and settings
+        ScoringServer.start(prepared, folder, env_manager).stop()
+        _checked.add(checked)
     return meta, prepared
 
 
 # -- a worker's scoring server -------------------------------------------------------------------
 _servers: dict[Any, ScoringServer] = {}
+_checked: set[tuple[Any, ...]] = set()  # the driver's checks that a model serves in its environment
 _lock = threading.Lock()
 
 
