@@ -153,6 +153,7 @@ def test_endpoint_page_shows_deployments_health_and_traffic(ui_page, ui_server):
     for name in ("blue", "green"):
         row = ui_page.locator(f"[data-testid=deployment-row][data-deployment={name}]")
         expect(row.locator("[data-testid=deployment-state]")).to_have_text("ready")
+        expect(row.locator(".health-check")).to_contain_text("ping")  # the supervisor's last health check
         expect(row.locator("[data-testid=deployment-traffic]")).to_have_text("50%")
         cells = row.locator("td")
         assert cells.nth(2).inner_text() == "local"

@@ -140,14 +140,28 @@ export function EndpointsPage() {
   <//>`;
 }
 
+// The worker's last health check: its /ping time and uptime, or how many checks in a row failed.
+function HealthCheck({ health }) {
+  if (!health || health.last_check_ms === undefined) return null;
+  const failures = Number(health.consecutive_failures || 0);
+  const text = failures > 0 ? `${failures} failed check${failures > 1 ? "s" : ""}`
+    : `ping ${ms(health.ping_ms)}${health.uptime_s !== undefined ? `, up ${formatValue(health.uptime_s)} s` : ""}`;
+  return html`<div class=${failures > 0 ? "warn-text health-check" : "muted health-check"}
+    title=${`checked ${formatTime(health.last_check_ms)}`}>${text}</div>`;
+}
+
 function DeploymentRow({ deployment: d, traffic }) {
   const m = d.metrics || {};
   const resolved = d.resolved_uri && d.resolved_uri !== d.model_uri ? d.resolved_uri : null;
+  const next = d.next_version;
   return html`<tr data-testid="deployment-row" data-deployment=${d.name}>
     <td><code>${d.name}</code></td>
-    <td><${ModelUri} uri=${d.model_uri} />${resolved && html`<div class="muted">serves <${ModelUri} uri=${resolved} /></div>`}</td>
+    <td><${ModelUri} uri=${d.model_uri} />${resolved && html`<div class="muted">serves <${ModelUri} uri=${resolved} /></div>`}
+      ${next && html`<div class="muted" data-testid="next-version">next <${ModelUri} uri=${next.resolved_uri} />:
+        ${next.state}${next.message ? ` (${next.message})` : ""}</div>`}</td>
     <td>${d.env_manager}</td>
-    <td><${StateBadge} deployment=${d} />${d.message && html`<div class="deployment-message">${d.message}</div>`}</td>
+    <td><${StateBadge} deployment=${d} /><${HealthCheck} health=${d.health} />
+      ${d.message && html`<div class="deployment-message">${d.message}</div>`}</td>
     <td class="num">${count(d.restarts)}</td>
     <td class="num" data-testid="deployment-traffic">${traffic ?? d.traffic ?? 0}%</td>
     <td class="num" data-testid="deployment-requests">${count(m.requests)}</td><td class="num">${count(m.errors)}</td>
