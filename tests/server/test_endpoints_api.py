@@ -11,10 +11,10 @@ import os
 import signal
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
-import numpy as np
 import pytest
 
 import mlcask
@@ -213,15 +213,21 @@ def test_traffic_split_80_20_and_pinning(served, models):
     assert endpoint["traffic"] == {"blue": 80, "green": 20}
     answered = {"blue": 0, "green": 0}
     expected = {"blue": v1.predict(X.head(1)).tolist(), "green": v2.predict(X.head(1)).tolist()}
+
+    def send(count: int) -> list[tuple[str, list]]:
+        with httpx.Client(base_url=served.url, timeout=30) as client:
+            answers = [client.post("/endpoints/split/invocations", json=payload(X, 1)) for _ in range(count)]
+        assert {a.status_code for a in answers} == {200}, [a.text for a in answers if a.status_code != 200]
+        return [(a.headers["mlcask-deployment"], a.json()["predictions"]) for a in answers]
+
+    with ThreadPoolExecutor(4) as pool:
+        for batch in pool.map(send, [125] * 4):
+            for name, predictions in batch:
+                assert predictions == expected[name]
+                answered[name] += 1
+    # 500 draws at p=0.2: sd ~8.9; 4 sd either side.
+    assert 64 <= answered["green"] <= 136, answered
     with httpx.Client(base_url=served.url, timeout=30) as client:
-        for _ in range(500):
-            response = client.post("/endpoints/split/invocations", json=payload(X, 1))
-            assert response.status_code == 200, response.text
-            name = response.headers["mlcask-deployment"]
-            assert response.json()["predictions"] == expected[name]
-            answered[name] += 1
-        # 500 draws at p=0.2: sd ~8.9; 4 sd either side.
-        assert 64 <= answered["green"] <= 136, answered
         for header in ("azureml-model-deployment", "mlcask-deployment"):
             pinned = [client.post("/endpoints/split/invocations", json=payload(X, 1),
                                   headers={header: "green"}).headers["mlcask-deployment"] for _ in range(20)]
@@ -309,20 +315,24 @@ def test_alias_switch_under_load_fails_no_request(served, models):
     ok(call(served, "POST", "/endpoints/delete", json={"name": "champ"}))
 
 
-def test_shutdown_leaves_no_worker(tmp_path, models):
+def test_shutdown_leaves_no_worker_and_a_restart_restores_the_endpoint(tmp_path, models):
     X, v1, _ = models
     folder = tmp_path / "model"
     mlcask.sklearn.save_model(v1, folder, input_example=X.head(2))
-    server = launch(tmp_path / "srv", env=server_env(tmp_path / "state"))
-    try:
-        ok(call(server, "POST", "/deployments/create", json={"endpoint": "e", "name": "d", "model_uri": str(folder)}))
-        pid = wait_ready(server, "e", "d")["pid"]
-        answer = server.client.post("/endpoints/e/invocations", json=payload(X))
-        assert answer.json()["predictions"] == v1.predict(X.head(5)).tolist()
-    finally:
-        server.stop()
-    _wait_dead(pid, timeout=10)
-    assert np.all([True])
+    pids = []
+    for attempt in range(2):
+        server = launch(tmp_path / f"srv{attempt}", env=server_env(tmp_path / "state"))
+        try:
+            if attempt == 0:
+                ok(call(server, "POST", "/deployments/create", json={"endpoint": "e", "name": "d",
+                                                                     "model_uri": str(folder)}))
+            pids.append(wait_ready(server, "e", "d")["pid"])  # the second server restored it
+            answer = server.client.post("/endpoints/e/invocations", json=payload(X))
+            assert answer.json()["predictions"] == v1.predict(X.head(5)).tolist()
+        finally:
+            server.stop()
+        _wait_dead(pids[-1], timeout=10)
+    assert pids[0] != pids[1]
 
 
 @pytest.mark.slow

@@ -146,16 +146,21 @@ class EndpointManager:
         while not self._stopped.wait(REFRESH_S):
             try:
                 with self._lock:
-                    stamp = self.store.stamp()
-                    if stamp != self._stamp:
-                        self._defs, self._stamp = self.store.load(), stamp
-                        if self._supervisor is not None:
-                            self._reconcile()
-                    if self._supervisor is None:
-                        self._remote = self._runtime_file.read().get("endpoints", {})
-                        self._try_supervise()
+                    self._refresh()
+                    self._try_supervise()
             except Exception:
                 _logger.exception("refreshing managed endpoints")
+
+    def _refresh(self, reconcile: bool = True) -> None:
+        """Read the definitions again if another process changed them (and, not supervising, the workers'
+        state); under the lock. A stat when nothing changed."""
+        stamp = self.store.stamp()
+        if stamp != self._stamp and (reconcile or self._supervisor is None):
+            self._defs, self._stamp = self.store.load(), stamp
+            if self._supervisor is not None:
+                self._reconcile()
+        if self._supervisor is None:
+            self._remote = self._runtime_file.read().get("endpoints", {})
 
     # -- definitions changed ----------------------------------------------------------------------------------------
 
@@ -169,8 +174,9 @@ class EndpointManager:
                 self._reconcile(resolved or {})
 
     def definitions(self) -> dict[str, EndpointSpec]:
-        """The definitions as this process knows them."""
+        """The definitions, as last saved by any process."""
         with self._lock:
+            self._refresh()
             return dict(self._defs)
 
     def _worker(self, spec: DeploymentSpec, resolved: str | None) -> Worker:
@@ -297,6 +303,7 @@ class EndpointManager:
     def route(self, endpoint: str, pinned: str | None = None) -> Target:
         """A ready worker for one request to ``endpoint`` (``pinned``: of that deployment)."""
         with self._lock:
+            self._refresh(reconcile=False)  # on the event loop: the supervisor's poll thread reconciles
             spec = self._defs.get(endpoint)
             if spec is None:
                 raise NoWorker(f"No endpoint named '{endpoint}' (endpoints: "
@@ -349,6 +356,7 @@ class EndpointManager:
     def endpoint_view(self, name: str) -> dict[str, Any]:
         """The Endpoint JSON of the REST API (see :mod:`mlcask.deployments.views`)."""
         with self._lock:
+            self._refresh()
             spec = self._defs.get(name)
             if spec is None:
                 raise views.endpoint_not_found(name, self._defs)
@@ -358,6 +366,7 @@ class EndpointManager:
     def deployment_view(self, endpoint: str, name: str) -> dict[str, Any]:
         """The Deployment JSON of the REST API."""
         with self._lock:
+            self._refresh()
             spec = self._defs.get(endpoint)
             if spec is None:
                 raise views.endpoint_not_found(endpoint, self._defs)
