@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import signal
 import socket
@@ -114,9 +115,16 @@ def mlflow_argv(python: Path, folder: Path, port: int) -> list[str]:
             "--host", HOST, "--port", str(port)]
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def time_to_ping(argv: list[str], port: int, env: dict[str, str], log: Path,
-                 request: dict[str, Any]) -> tuple[float, Any]:
-    """Seconds from start to the first /ping 200, and the predictions of one request."""
+                 request: dict[str, Any]) -> tuple[float, float, Any]:
+    """Seconds from start to the first /ping 200, CPU seconds of the process tree (start to stop: a
+    figure the machine's load barely changes), and the predictions of one request."""
+    cpu_before = _children_cpu()
     with open(log, "ab") as out:
         started = time.perf_counter()
         proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
@@ -140,15 +148,15 @@ def time_to_ping(argv: list[str], port: int, env: dict[str, str], log: Path,
                                       headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(call, timeout=60) as reply:
             predictions = json.loads(reply.read())["predictions"]
-        return seconds, predictions
     finally:
         _stop(proc)
+    return seconds, _children_cpu() - cpu_before, predictions
 
 
 def run_tool(tool: str, folder: Path, request: dict[str, Any], cold: int, warm: int, scratch: Path,
              fresh_uv_cache: bool, wired: bool) -> dict[str, Any]:
     mlflow_python = ensure_mlflow_python() if tool == "mlflow" else None
-    times: dict[str, list[float]] = {"cold": [], "warm": []}
+    times: dict[str, list[float]] = {"cold": [], "warm": [], "cold_cpu": [], "warm_cpu": []}
     predictions = None
     for attempt in range(cold):
         root = scratch / f"{tool}-root-{attempt}"
@@ -170,9 +178,10 @@ def run_tool(tool: str, folder: Path, request: dict[str, Any], cold: int, warm: 
                 port = _free_port()
                 argv = (mlflow_argv(mlflow_python, folder, port) if tool == "mlflow"
                         else mlcask_argv(folder, port, wired))
-                seconds, predictions = time_to_ping(argv, port, env, scratch / f"{tool}.log", request)
+                seconds, cpu, predictions = time_to_ping(argv, port, env, scratch / f"{tool}.log", request)
                 times[phase].append(seconds)
-                print(f"  {tool:7s} {phase}: {seconds:6.2f} s", flush=True)
+                times[f"{phase}_cpu"].append(cpu)
+                print(f"  {tool:7s} {phase}: {seconds:6.2f} s to /ping, {cpu:6.2f} CPU s", flush=True)
     return {"times": times, "predictions": predictions}
 
 
@@ -207,9 +216,14 @@ def main() -> None:
         met = ours <= theirs if phase == "cold" else ours < WARM_TARGET_S
         rows.append([f"{phase} start to /ping", f"{ours:.2f} s", f"{theirs:.2f} s", f"{theirs / ours:.1f}x",
                      target, "met" if met else "MISSED"])
+        ours_cpu, theirs_cpu = (statistics.median(results[t]["times"][f"{phase}_cpu"]) for t in ("mlcask", "mlflow"))
+        summary[phase].update(mlcask_cpu_s=ours_cpu, mlflow_cpu_s=theirs_cpu)
+        rows.append([f"{phase}: CPU s of the processes", f"{ours_cpu:.2f}", f"{theirs_cpu:.2f}",
+                     f"{theirs_cpu / ours_cpu:.1f}x", "", ""])
     print(render_table(["measure (median)", "mlcask", "MLflow", "MLflow / mlcask", "target", ""], rows,
                        args.markdown))
-    print(f"same predictions: {same}; {platform.python_version()}, {os.cpu_count()} cpus; "
+    print(f"same predictions: {same}; {platform.python_version()}, {os.cpu_count()} cpus, load average "
+          f"{os.getloadavg()[0]:.1f}; "
           f"{'fresh' if args.fresh_uv_cache else 'existing'} uv cache")
     if args.json:
         args.json.write_text(json.dumps({"summary": summary, "same_predictions": same,
