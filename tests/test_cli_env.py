@@ -148,3 +148,67 @@ def test_signals_are_forwarded_and_the_exit_code_returned(tmp_path):
     assert signal.getsignal(signal.SIGTERM) is not None
     suicide = [sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"]
     assert run_forwarding_signals(suicide, dict(os.environ)) == 128 + signal.SIGKILL
+
+
+def test_help_text_can_be_given():
+    @click.command()
+    @click.option("--model-uri", "-m")
+    @env_manager_option(help="Scores where you say.")
+    def command(model_uri, env_manager):
+        click.echo(env_manager)
+
+    result = CliRunner().invoke(command, ["--help"])
+    assert "Scores where you say." in result.output and "local|uv|virtualenv|conda" in result.output
+
+
+SERVE_WITH_OPTION = """
+import sys
+import click
+from mlcask.cli import models_serve
+from mlcask.cli_env import env_manager_option
+
+serve = click.command("serve")(env_manager_option(models_serve.callback))
+serve.params = list(models_serve.params) + serve.params
+group = click.Group("mlcask", commands={"models": click.Group("models", commands={"serve": serve})})
+group(sys.argv[1:])
+"""
+
+
+@pytest.mark.slow
+def test_serve_runs_in_the_environment_and_stops_with_its_parent(uv_env, old_sklearn_model, iris_classifier):  # noqa: F811
+    import subprocess
+    import urllib.request
+
+    from tests.support import free_port
+
+    X, model = iris_classifier
+    port = free_port()
+    parent = subprocess.Popen([sys.executable, "-c", SERVE_WITH_OPTION, "models", "serve", "-m",
+                               str(old_sklearn_model), "--env-manager", "uv", "--port", str(port), "--no-batching"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert parent.poll() is None, parent.stderr.read()
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=1):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "no /ping in 90 s"
+                time.sleep(0.1)
+        body = json.dumps({"dataframe_split": X.head(4).to_dict(orient="split")}).encode()
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/invocations", data=body,
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as reply:
+            assert json.loads(reply.read())["predictions"] == model.predict(X.head(4)).tolist()
+        parent.send_signal(signal.SIGTERM)  # forwarded: the server in the environment shuts down
+        assert parent.wait(timeout=30) in (0, 128 + signal.SIGTERM)
+        with pytest.raises(OSError):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=1)
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait()
+        err = parent.stderr.read()
+        parent.stderr.close()
+    assert "Reused the model's uv environment" in err

@@ -174,15 +174,19 @@ def _command_names(ctx: click.Context) -> list[str]:
     return names[::-1]
 
 
-def env_manager_option(function: Callable[..., Any]) -> Callable[..., Any]:
+def env_manager_option(function: Callable[..., Any] | None = None, *,
+                       help: str = ENV_MANAGER_HELP) -> Any:  # noqa: A002 (click's name)
     """Add ``--env-manager local|uv|virtualenv`` to a command taking ``--model-uri``.
 
-    Put it right above the function (below ``@click.command``). With ``uv``/``virtualenv`` the
-    command runs again inside the model's environment and this process exits with its code;
-    with ``local`` the function runs here after a warning about violated pins. A function with
-    an ``env_manager`` parameter receives the value; when the command was given ``--spark``, it
-    also runs here (the Spark UDF takes the environment manager).
+    Put it right above the function (below ``@click.command`` and the other options), bare
+    (``@env_manager_option``) or with another help text (``@env_manager_option(help=...)``).
+    With ``uv``/``virtualenv`` the command runs again inside the model's environment and this
+    process exits with its code; with ``local`` the function runs here after a warning about
+    violated pins. A function with an ``env_manager`` parameter receives the value; when the
+    command was given ``--spark``, it also runs here (the Spark UDF takes the environment manager).
     """
+    if function is None:
+        return functools.partial(env_manager_option, help=help)
     wants_value = "env_manager" in inspect.signature(function).parameters
 
     @functools.wraps(function)
@@ -209,7 +213,7 @@ def env_manager_option(function: Callable[..., Any]) -> Callable[..., Any]:
         return function(*args, **kwargs)
 
     return click.option("--env-manager", type=click.Choice(ENV_MANAGER_CHOICES), default="local",
-                        show_default=True, help=ENV_MANAGER_HELP)(wrapper)
+                        show_default=True, help=help)(wrapper)
 
 
 @click.command("prepare-env")
