@@ -11,6 +11,7 @@ version page's endpoints, and every hostile string shown as text.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -210,6 +211,17 @@ def test_test_tab_scores_through_the_endpoint_then_the_page_refreshes_and_stops(
     ui_page.get_by_role("button", name="Send").click()
     expect(ui_page.locator("[data-testid=answered-by]")).to_have_text(
         re.compile(r"Answered by deployment (blue|green)$"))
+
+    ui_page.get_by_role("button", name="JSON").click()  # a request the model refuses: the worker's 400, as text
+    ui_page.locator("[data-testid=test-json]").fill(json.dumps({"dataframe_split": {"columns": [PAYLOAD],
+                                                                                   "data": [[1.0]]}}))
+    ui_page.get_by_role("button", name="Send").click()
+    refusal = ui_page.locator("[data-testid=test-tab] .error-banner")
+    expect(refusal).to_contain_text("BAD_REQUEST: Model is missing inputs")
+    expect(refusal).to_contain_text(PAYLOAD)
+    assert ui_page.evaluate("window.__xss") is None
+    # the browser logs the refused fetch itself (the conftest lets through only API paths' 4xx)
+    ui_page.console_errors[:] = [text for text in ui_page.console_errors if "status of 400" not in text]
 
     ui_page.get_by_role("tab", name="Overview").click()  # same page: only the auto-refresh brings new counts
     # (the page was loaded before the two requests; the server may count the OpenAPI document's fetch too)

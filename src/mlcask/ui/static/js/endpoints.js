@@ -235,7 +235,9 @@ export function EndpointPage({ endpoint: name, tab = "overview" }) {
   if (active === "overview") {
     body = html`<${Overview} endpoint=${data.endpoint} deployments=${data.deployments} onSaved=${onSaved} />`;
   } else if (openapi.error) {
-    body = html`<${ErrorBanner} error=${openapi.error} />`;
+    // without the document the Test tab still takes a request written as JSON
+    body = html`<${ErrorBanner} error=${openapi.error} />${active === "test"
+      && html`<${EndpointTest} name=${name} document=${null} deployments=${data.deployments} />`}`;
   } else if (!openapi.data) {
     body = html`<${Loading} label="Reading the endpoint's OpenAPI document" />`;
   } else if (active === "swagger") {
