@@ -191,10 +191,10 @@ def _record_calls(monkeypatch, module, name, calls):
 
 def test_large_bodies_are_parsed_and_rendered_in_a_worker_thread(sklearn_model_dir, serve_model, monkeypatch):
     parsed, rendered = [], []
-    _record_calls(monkeypatch, codec, "parse_json", parsed)
+    _record_calls(monkeypatch, codec, "parse_payload", parsed)
     _record_calls(monkeypatch, codec, "predictions_json", rendered)
     with serve_model(sklearn_model_dir) as live:
-        small = b'{"instances": [[5.1, 3.5, 1.4, 0.2]]}'
+        small = b'{"instances": [[5.1, 3.5, 1.4, 0.2]], "params": {}}'  # params: not the numeric hot path
         large = b'{"instances": [' + b",".join([b"[5.1, 3.5, 1.4, 0.2]"] * 20_000) + b"]}"
         assert len(small) < codec.LARGE_BODY_BYTES < len(large)
         for body in (small, large):

@@ -1,4 +1,11 @@
-"""The scoring app: MLflow's ``/invocations`` protocol and the Open Inference Protocol v2."""
+"""The scoring app: MLflow's ``/invocations`` protocol and the Open Inference Protocol v2.
+
+:class:`ScoringApp` is a Starlette app that answers ``POST /invocations`` itself, before
+Starlette's middleware and router (the same handler, limits, errors and headers; the
+scoring hot path is mostly the HTTP layer's own cost), and everything else through them.
+A body the hot path takes (:mod:`mlcask.serving.fastpath`) skips the DataFrame; any
+other goes the general way.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +14,18 @@ import logging
 import time
 from typing import Any
 
+import numpy as np
+import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from mlcask.exceptions import MlcaskException
 from mlcask.models.uri import is_models_uri, parse_models_uri
-from mlcask.serving.codec import dumps
+from mlcask.serving.codec import LARGE_BODY_BYTES, dumps
+from mlcask.serving.fastpath import NumericRows, as_frame, predict_rows
 from mlcask.serving.oip import oip_request_to_data, predictions_to_oip_outputs, tensor_metadata
 from mlcask.serving.scoring import (
     CONTENT_TYPE_CSV,
@@ -108,8 +119,12 @@ def load_served_model(model_uri: str, *, model_name: str | None = None, max_batc
     if _batching_enabled(served, batching):
         from mlcask.serving.batching import Batcher
 
-        served.batcher = Batcher(lambda frame: run_model(model, frame, None), max_batch_size=max_batch_size,
-                                 max_wait_ms=max_wait_ms)
+        reader = NumericRows.for_schema(served.input_schema)
+
+        def predict_rows_of(rows: Any) -> Any:  # the hot path's requests come as arrays
+            return run_model(model, as_frame(rows, reader) if isinstance(rows, np.ndarray) else rows, None)
+
+        served.batcher = Batcher(predict_rows_of, max_batch_size=max_batch_size, max_wait_ms=max_wait_ms)
     if served.signature is None or served.input_schema is None:
         _logger.warning("model %s has no input signature: requests are passed to it unchecked and "
                         "the OpenAPI request schema is free-form", served.name)
@@ -120,13 +135,17 @@ def load_served_model(model_uri: str, *, model_name: str | None = None, max_batc
 
 # -- MLflow's endpoints -----------------------------------------------------------------------
 
-def parse_invocation(body: bytes, mime: str, served: ServedModel) -> tuple[Any, dict[str, Any] | None]:
-    """An ``/invocations`` body (JSON, CSV or Parquet) as ``(data, params)``."""
+def parse_invocation(body: bytes, mime: str, served: ServedModel,
+                     payload: Any = None) -> tuple[Any, dict[str, Any] | None]:
+    """An ``/invocations`` body (JSON, CSV or Parquet) as ``(data, params)``; ``payload``: the JSON body
+    already decoded (not None)."""
     from mlcask.serving import codec, tables
 
     try:
         if mime == CONTENT_TYPE_JSON:
-            return codec.parse_json(body, served.input_schema)
+            if payload is None:
+                return codec.parse_json(body, served.input_schema)
+            return codec.parse_payload(payload, served.input_schema)
         if mime == CONTENT_TYPE_CSV:
             return tables.parse_csv(body, served.input_schema), None
         return tables.parse_parquet(body, served.max_decoded_bytes), None
@@ -147,13 +166,29 @@ def render_predictions(predictions: Any) -> bytes:
         raise ServingError(500, INTERNAL_ERROR, f"The model's output cannot be sent as JSON: {exc}") from None
 
 
-async def invocations(request: Request) -> Response:
+def _decoded(body: bytes, mime: str, reader: NumericRows | None) -> Any:
+    """A small JSON body decoded (None if it is not one, or not valid for orjson: the general path reads it)."""
+    if reader is None or mime != CONTENT_TYPE_JSON or len(body) > LARGE_BODY_BYTES:
+        return None
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+
+
+async def answer_invocation(request: Request, reader: NumericRows | None) -> Response:
+    """``POST /invocations``: the hot path for the bodies ``reader`` takes, the general path for the rest."""
     served: ServedModel = request.app.state.served
     try:
         mime = content_type(request.headers.get("content-type"))
         body = await read_body(request, served.max_body_bytes, served.body_timeout)
-        data, params = await off_loop(body, parse_invocation, body, mime, served)
-        predictions = await predict(served, data, params)
+        payload = _decoded(body, mime, reader)
+        rows = reader.read(payload) if payload is not None else None
+        if rows is not None:
+            predictions = await predict_rows(served, reader, rows)
+        else:
+            data, params = await off_loop(body, parse_invocation, body, mime, served, payload)
+            predictions = await predict(served, data, params)
         content = await off_loop(body, render_predictions, predictions)
     except ServingError as error:
         return error_response(error)
@@ -161,6 +196,10 @@ async def invocations(request: Request) -> Response:
         _logger.exception("internal error in /invocations")
         return error_response(internal_error("handling the request"))
     return Response(content, media_type=CONTENT_TYPE_JSON)
+
+
+async def invocations(request: Request) -> Response:
+    return await answer_invocation(request, getattr(request.app, "fast_rows", None))
 
 
 async def ping(request: Request) -> Response:
@@ -289,8 +328,33 @@ async def openapi_json(request: Request) -> Response:
     return Response(doc, media_type=CONTENT_TYPE_JSON)
 
 
-def build_app(served: ServedModel) -> Starlette:
-    """The Starlette app serving ``served`` (already loaded)."""
+def _route_path(scope: Scope) -> str:
+    """The request's path below the app's root path (as Starlette's router matches it)."""
+    path, root = scope["path"], scope.get("root_path", "")
+    if root and path.startswith(root) and (len(path) == len(root) or path[len(root)] == "/"):
+        return path[len(root):]
+    return path
+
+
+class ScoringApp(Starlette):
+    """The scoring app: ``POST /invocations`` answered before Starlette's middleware, the rest through it."""
+
+    def __init__(self, served: ServedModel, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.state.served = served
+        self.fast_rows = NumericRows.for_schema(served.input_schema)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and _route_path(scope) == "/invocations":
+            scope["app"] = self
+            response = await answer_invocation(Request(scope, receive), self.fast_rows)
+            await response(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
+def build_app(served: ServedModel) -> ScoringApp:
+    """The scoring app serving ``served`` (already loaded)."""
     from mlcask.serving.pages import page_routes
 
     routes = [
@@ -317,9 +381,7 @@ def build_app(served: ServedModel) -> Starlette:
         if served.batcher is not None:
             await served.batcher.close()
 
-    app = Starlette(routes=routes, lifespan=lifespan)
-    app.state.served = served
-    return app
+    return ScoringApp(served, routes=routes, lifespan=lifespan)
 
 
 def create_app(model_uri: str, *, model_name: str | None = None, max_batch_size: int = 64,

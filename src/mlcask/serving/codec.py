@@ -1,10 +1,16 @@
 """MLflow's scoring payloads in, predictions out: the one codec of the server and ``mlcask models predict``.
 
 Reading: a JSON body (``dataframe_split``, ``dataframe_records``, ``instances``,
-``inputs``, ``params``) is decoded and checked here, then turned into data by
-:func:`mlcask.models.serving_input.parse_serving_input`; CSV and Parquet live in
-:mod:`mlcask.serving.tables`. Every refusal is an :class:`InvalidInputError` saying
-what was expected, what was given and where.
+``inputs``, or Azure ML's ``input_data``; and ``params``) is decoded and checked here,
+then turned into data by :func:`mlcask.models.serving_input.parse_serving_input`; CSV
+and Parquet live in :mod:`mlcask.serving.tables`. Every refusal is an
+:class:`InvalidInputError` saying what was expected, what was given and where.
+
+Azure ML's online endpoints take MLflow models' input under one key, ``input_data``:
+``{"input_data": {"columns": [...], "index": [...], "data": [...]}}`` is a DataFrame in
+the split orientation (read as ``dataframe_split``), ``{"input_data": [[...], ...]}`` a
+tensor and ``{"input_data": {"name": [...], ...}}`` named tensors (both read as
+``inputs``), with ``params`` beside it as usual.
 
 Writing: predictions are rendered as MLflow's server renders them (numpy arrays as
 lists, DataFrames and Series as records, floats in their shortest round-trip form,
@@ -31,6 +37,10 @@ from mlcask.models.serving_input import PAYLOAD_KEYS, parse_serving_input
 
 # Bodies above this size are decoded in a worker thread, so the event loop keeps answering.
 LARGE_BODY_BYTES = 256 * 1024
+
+AZURE_KEY = "input_data"
+INPUT_KEYS = (*PAYLOAD_KEYS, AZURE_KEY)  # every key a scoring body may carry its input under
+_SPLIT_KEYS = frozenset(("columns", "index", "data"))
 
 _OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
 _JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "boolean", int: "number",
@@ -78,26 +88,26 @@ def _is_label(name: Any) -> bool:
     return isinstance(name, str) or (isinstance(name, int) and not isinstance(name, bool))
 
 
-def _check_columns(columns: Any) -> None:
+def _check_columns(columns: Any, key: str = "dataframe_split") -> None:
     if not isinstance(columns, list):
-        raise InvalidInputError(f"'dataframe_split.columns' must be a list of column names; got a JSON "
+        raise InvalidInputError(f"'{key}.columns' must be a list of column names; got a JSON "
                                 f"{json_type(columns)}.")
     if all(type(name) is str for name in columns) and len(set(columns)) == len(columns):
         return  # the usual case, checked at C speed
     seen: dict[Any, int] = {}
     for i, name in enumerate(columns):
         if not _is_label(name):
-            raise InvalidInputError(f"'dataframe_split.columns[{i}]' must be a column name (a string); got the "
+            raise InvalidInputError(f"'{key}.columns[{i}]' must be a column name (a string); got the "
                                     f"JSON {json_type(name)} {shown(name)}.")
         if name in seen:
-            raise InvalidInputError(f"'dataframe_split.columns' names {name!r} twice (columns[{seen[name]}] and "
+            raise InvalidInputError(f"'{key}.columns' names {name!r} twice (columns[{seen[name]}] and "
                                     f"columns[{i}]); each column is given once.")
         seen[name] = i
 
 
-def _check_rows(rows: Any, columns: list[Any] | None) -> None:
+def _check_rows(rows: Any, columns: list[Any] | None, key: str = "dataframe_split") -> None:
     if not isinstance(rows, list):
-        raise InvalidInputError(f"'dataframe_split.data' must be a list of rows (each a list of values); got a "
+        raise InvalidInputError(f"'{key}.data' must be a list of rows (each a list of values); got a "
                                 f"JSON {json_type(rows)}.")
     if not rows:
         return
@@ -106,29 +116,29 @@ def _check_rows(rows: Any, columns: list[Any] | None) -> None:
         if isinstance(row, list):
             if len(row) != width:
                 where = f"the {width} columns {columns}" if columns is not None else f"{width} values in data[0]"
-                raise InvalidInputError(f"'dataframe_split.data[{i}]' has {len(row)} values, but there are {where}.")
+                raise InvalidInputError(f"'{key}.data[{i}]' has {len(row)} values, but there are {where}.")
         elif width != 1 or isinstance(row, dict):
-            raise InvalidInputError(f"'dataframe_split.data[{i}]' must be a row: a list of {width} values; got a "
+            raise InvalidInputError(f"'{key}.data[{i}]' must be a row: a list of {width} values; got a "
                                     f"JSON {json_type(row)}.")
 
 
-def _check_split(value: Any) -> None:
+def _check_split(value: Any, key: str = "dataframe_split") -> None:
     if not isinstance(value, dict) or "data" not in value:
         return  # parse_serving_input names what is missing
     columns = value.get("columns")
     if columns is not None:
-        _check_columns(columns)
-    _check_rows(value["data"], columns)
+        _check_columns(columns, key)
+    _check_rows(value["data"], columns, key)
     index = value.get("index")
     if index is None:
         return
     if not isinstance(index, list) or len(index) != len(value["data"]):
         given = f"{len(index)} labels" if isinstance(index, list) else f"a JSON {json_type(index)}"
-        raise InvalidInputError(f"'dataframe_split.index' must be a list of one label per row "
+        raise InvalidInputError(f"'{key}.index' must be a list of one label per row "
                                 f"({len(value['data'])}); got {given}.")
     bad = next((i for i, label in enumerate(index) if isinstance(label, (list, dict))), None)
     if bad is not None:
-        raise InvalidInputError(f"'dataframe_split.index[{bad}]' must be a label (a string or a number); got a "
+        raise InvalidInputError(f"'{key}.index[{bad}]' must be a label (a string or a number); got a "
                                 f"JSON {json_type(index[bad])}.")
 
 
@@ -169,11 +179,19 @@ def _check_instances(key: str, value: Any) -> None:
                                 "value: give a list of values, or a list of rows.")
 
 
-def check_payload(payload: Any) -> None:
-    """Refuse a scoring payload whose shape no model can take (names, rows, mixed items)."""
+def _check_keys(payload: Any) -> None:
     if not isinstance(payload, dict):
-        raise InvalidInputError(f"The request body must be a JSON object with one of the keys {list(PAYLOAD_KEYS)}; "
+        raise InvalidInputError(f"The request body must be a JSON object with one of the keys {list(INPUT_KEYS)}; "
                                 f"got a JSON {json_type(payload)}.")
+    present = [k for k in INPUT_KEYS if k in payload]
+    if len(present) != 1 or any(k not in INPUT_KEYS and k != "params" for k in payload):
+        raise InvalidInputError(f"The request body must have exactly one of the keys {list(INPUT_KEYS)} (plus "
+                                f"optional 'params'); got keys {sorted(payload)}.")
+
+
+def check_payload(payload: Any) -> None:
+    """Refuse a scoring payload whose shape no model can take (keys, names, rows, mixed items)."""
+    _check_keys(payload)
     if "dataframe_split" in payload:
         _check_split(payload["dataframe_split"])
     if "dataframe_records" in payload:
@@ -181,12 +199,47 @@ def check_payload(payload: Any) -> None:
     for key in ("instances", "inputs"):
         if key in payload:
             _check_instances(key, payload[key])
+    if AZURE_KEY in payload:
+        value = payload[AZURE_KEY]
+        if azure_form(value) == "dataframe_split":
+            _check_split(value, AZURE_KEY)
+        else:
+            _check_instances(AZURE_KEY, value)
+
+
+def azure_form(value: Any) -> str:
+    """The MLflow key an Azure ML ``input_data`` value stands for.
+
+    An object of ``columns`` and ``data`` (and optionally ``index``) is a DataFrame in the split
+    orientation, ``dataframe_split``; anything else (a list of rows, an object of named
+    tensors or columns) is what MLflow takes as ``inputs``.
+    """
+    if isinstance(value, dict) and "data" in value and "columns" in value and value.keys() <= _SPLIT_KEYS:
+        return "dataframe_split"
+    return "inputs"
+
+
+def mlflow_payload(payload: dict[str, Any]) -> dict[str, Any]:
+    """``payload`` (already checked) with Azure ML's ``input_data`` under the MLflow key it stands for."""
+    if AZURE_KEY not in payload:
+        return payload
+    standard = {azure_form(payload[AZURE_KEY]): payload[AZURE_KEY]}
+    if "params" in payload:
+        standard["params"] = payload["params"]
+    return standard
 
 
 def parse_payload(payload: Any, schema: Any = None) -> tuple[Any, dict[str, Any] | None]:
     """A decoded scoring payload as ``(data, params)`` for ``PyFuncModel.predict``."""
     check_payload(payload)
-    data, params = parse_serving_input(payload, schema)
+    standard = mlflow_payload(payload)
+    try:
+        data, params = parse_serving_input(standard, schema)
+    except InvalidInputError as exc:
+        if standard is payload:
+            raise
+        key = next(k for k in standard if k != "params")  # the message names the key the client sent
+        raise InvalidInputError(exc.message.replace(f"'{key}", f"'{AZURE_KEY}")) from None
     return cast_json_tensors(data, schema), params
 
 
