@@ -194,3 +194,24 @@ def test_models_predict_spark_with_env_manager_uv(frame, models, tmp_path):
     assert run.returncode == 0, run.stderr[-3000:]
     out = pd.read_parquet(tmp_path / "out").sort_values("id")
     np.testing.assert_allclose(out.y.to_numpy(), regressor.predict(frame), atol=1e-12)
+
+
+def test_batches_and_predictions_cross_as_json_without_losing_types():
+    from mlcask.pyfunc.spark_env import decode_predictions, encode_batch
+
+    mixed = pd.DataFrame({"a": [1.5, np.nan], "n": [1, 2], "t": pd.to_datetime(["2024-01-02", None]),
+                          "s": ["x", None], "raw": [b"ab", b"c"], "v": [np.arange(2), np.arange(3)]})
+    # NaN stays the NaN literal the server reads (not null, which a double column refuses).
+    assert encode_batch(mixed, {"k": 1}) == (
+        b'{"dataframe_split":{"columns":["a","n","t","s","raw","v"],"data":[[1.5,1,"2024-01-02T00:00:00","x",'
+        b'"YWI=",[0,1]],[NaN,2,null,null,"Yw==",[0,1,2]]]},"params":{"k":1}}')
+    numeric = pd.DataFrame(np.arange(6, dtype=np.float32).reshape(3, 2), columns=["x", "y"])
+    assert encode_batch(numeric, None) == b'{"dataframe_split":{"columns":["x","y"],"data":[[0.0,1.0],[2.0,3.0],[4.0,5.0]]}}'
+    floats = decode_predictions(b'{"predictions": [1, null, 2.5]}')
+    assert floats.dtype == np.float64 and np.isnan(floats[1])
+    assert decode_predictions(b'{"predictions": [3, 4]}').dtype == np.int64
+    assert decode_predictions(b'{"predictions": [[1, 2], [3, 4]]}').shape == (2, 2)
+    positional = decode_predictions(b'{"predictions": [{"0": 0.2, "1": 0.8}]}')
+    assert isinstance(positional.columns, pd.RangeIndex)  # a 2-D output's columns, by position as locally
+    assert list(decode_predictions(b'{"predictions": [{"label": "a", "p": 0.5}]}').columns) == ["label", "p"]
+    assert decode_predictions(b'{"predictions": {"a": [1, 2]}}')["a"].tolist() == [1, 2]

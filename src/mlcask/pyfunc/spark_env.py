@@ -344,25 +344,34 @@ def _json_value(value: Any) -> Any:
     raise TypeError(f"spark_udf cannot send a value of type {type(value).__name__} to the model's scoring server")
 
 
-def _rows(frame: pd.DataFrame) -> tuple[list[Any], bool]:
-    """The frame's rows as lists of Python values, and whether a float in them is NaN or infinite."""
-    kinds = {dtype.kind for dtype in frame.dtypes}
-    if len(set(frame.dtypes)) == 1 and kinds <= set("iufb"):  # one numeric block: one conversion
-        values = frame.to_numpy()
-        return values.tolist(), kinds == {"f"} and not bool(np.isfinite(values).all())
+_ORJSON_ARRAYS = frozenset(map(np.dtype, (np.float64, np.float32, np.int64, np.int32, np.int16, np.int8, np.uint64,
+                                           np.uint32, np.uint16, np.uint8, np.bool_)))
+
+
+def _rows(frame: pd.DataFrame) -> tuple[Any, bool]:
+    """The frame's rows (a 2-D array when all columns share one numeric dtype, else lists of
+    Python values), and whether a float in them is NaN or infinite."""
+    dtypes = set(frame.dtypes)
+    if len(dtypes) == 1 and next(iter(dtypes)) in _ORJSON_ARRAYS:  # one block: one conversion
+        values = np.ascontiguousarray(frame.to_numpy())
+        return values, values.dtype.kind == "f" and not bool(np.isfinite(values).all())
     columns, finite = [], True
     for name in frame.columns:
         column = frame[name]
+        values = column.tolist()
         if column.dtype.kind == "f":
             finite = finite and bool(np.isfinite(column.to_numpy()).all())
-        columns.append(column.tolist())
+        elif column.dtype.kind not in "iubmM":  # text and objects: a missing value is null, not NaN
+            values = [None if isinstance(v, float) and v != v else v for v in values]
+        columns.append(values)
     return [list(row) for row in zip(*columns)], not finite
 
 
 def encode_batch(frame: pd.DataFrame, params: dict[str, Any] | None) -> bytes:
     """One batch as the scoring server's JSON ``dataframe_split`` (NaN as the NaN literal the server reads)."""
     rows, non_finite = _rows(frame)
-    payload: dict[str, Any] = {"dataframe_split": {"columns": [str(name) for name in frame.columns], "data": rows}}
+    split = {"columns": [str(name) for name in frame.columns], "data": rows}
+    payload: dict[str, Any] = {"dataframe_split": split}
     if params:
         payload["params"] = params
     if not non_finite:
@@ -372,6 +381,8 @@ def encode_batch(frame: pd.DataFrame, params: dict[str, Any] | None) -> bytes:
             return orjson.dumps(payload, default=_json_value, option=orjson.OPT_SERIALIZE_NUMPY)
         except ImportError:
             pass
+    if isinstance(rows, np.ndarray):
+        split["data"] = rows.tolist()
     return json.dumps(payload, default=_json_value, allow_nan=True, separators=(",", ":")).encode("utf-8")
 
 
