@@ -112,6 +112,6 @@ def check_requirement_lines(lines: Iterable[str], where: str) -> None:
     masked = [url for line in lines for url in url_credentials(line)]
     if masked:
         raise SecretsError(f"Refusing to build an image from {where}: {', '.join(masked)} carries a user name "
-                           f"or password in its URL, which the image would keep. Use an index that needs no "
-                           f"credentials in the URL, or mount them at build time with BuildKit's --secret "
-                           f"(a netrc file). {ADVICE}")
+                           "or password in its URL, which the image (its layers and history) would keep. Name the "
+                           "package or index without credentials, and give them at build time with BuildKit's "
+                           "--secret (a netrc file mounted for the install step), never in the Dockerfile.")
