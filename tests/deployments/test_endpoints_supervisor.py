@@ -31,6 +31,8 @@ WORKER = textwrap.dedent("""
         def do_GET(self):
             self.send_response(200 if self.path == "/ping" else 404)
             self.end_headers()
+            if mode == "freeze":  # answers once, then hangs (as a deadlocked model would)
+                os.kill(os.getpid(), signal.SIGSTOP)
 
         def log_message(self, *args):
             pass
@@ -131,6 +133,18 @@ def test_a_worker_ignoring_sigterm_is_killed_after_the_grace(make_worker):
     started = time.monotonic()
     worker.stop(grace=0.5)
     assert 0.4 < time.monotonic() - started < 5 and not alive(pid)
+
+
+@pytest.mark.slow
+def test_a_ready_worker_that_stops_answering_is_killed_and_started_again(make_worker, tmp_path):
+    worker = make_worker("freeze")
+    wait_for(lambda: worker.state == "ready", what="ready")
+    first = worker.pid
+    child = child_of(tmp_path, first)
+    wait_for(lambda: worker.restarts >= 1, 30, "a restart")
+    assert not alive(first) and not alive(child)
+    assert worker.pid != first
+    assert (tmp_path / "freeze.log").read_text().count("starting:") >= 2
 
 
 DIES_WITH_SERVER = textwrap.dedent("""

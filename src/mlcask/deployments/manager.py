@@ -300,8 +300,9 @@ class EndpointManager:
         return self._remote.get(endpoint, {}).get(name) or {
             "state": "starting", "message": "waiting for the supervising server process to start it"}
 
-    def route(self, endpoint: str, pinned: str | None = None) -> Target:
-        """A ready worker for one request to ``endpoint`` (``pinned``: of that deployment)."""
+    def route(self, endpoint: str, pinned: str | None = None, exclude: frozenset[str] = frozenset()) -> Target:
+        """A ready worker for one request to ``endpoint`` (``pinned``: of that deployment; ``exclude``: not of
+        these, e.g. one whose worker could not be reached a moment ago)."""
         with self._lock:
             self._refresh(reconcile=False)  # on the event loop: the supervisor's poll thread reconciles
             spec = self._defs.get(endpoint)
@@ -312,7 +313,7 @@ class EndpointManager:
                 raise NoWorker(f"Endpoint '{endpoint}' has no deployment named '{pinned}' (its deployments: "
                                f"{', '.join(spec.deployments) or 'none'}).", "RESOURCE_DOES_NOT_EXIST", 404)
             ports = {name: self._ready_port(endpoint, name) for name in spec.deployments}
-            ready = {name for name, port in ports.items() if port is not None}
+            ready = {name for name, port in ports.items() if port is not None and name not in exclude}
             name = (pinned if pinned in ready else None) if pinned is not None else choose(spec.traffic, ready)
             if name is None:
                 raise NoWorker(self._unavailable(spec, pinned), "TEMPORARILY_UNAVAILABLE", 503)

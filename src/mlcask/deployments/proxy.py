@@ -110,16 +110,20 @@ class EndpointProxy:
             body = await _body(request)
         except _TooLarge:
             return _error("REQUEST_LIMIT_EXCEEDED", f"The request body exceeds {MAX_BODY_BYTES} bytes.", 413)
+        unreachable: frozenset[str] = frozenset()
         for attempt in (1, 2):
             try:
-                target = self.manager.route(endpoint, pinned)
+                target = self.manager.route(endpoint, pinned, exclude=unreachable)
             except NoWorker as exc:
+                if unreachable:  # the one that was picked is down and no other is ready
+                    break
                 return _error(exc.error_code, exc.message, exc.status)
             started = time.perf_counter()
             try:
                 upstream = await self._send(request, target, path, body)
             except httpx.ConnectError:
                 target.done((time.perf_counter() - started) * 1000, True)
+                unreachable = frozenset({target.deployment})
                 if attempt == 1:
                     continue
                 return _error("TEMPORARILY_UNAVAILABLE", f"The worker of deployment '{target.deployment}' of "
@@ -134,7 +138,8 @@ class EndpointProxy:
                 return _error("TEMPORARILY_UNAVAILABLE", f"The worker of deployment '{target.deployment}' failed "
                               f"while answering ({type(exc).__name__}). Try again shortly.", 503)
             return self._answer(upstream, target, started)
-        raise AssertionError("unreachable")
+        return _error("TEMPORARILY_UNAVAILABLE", f"The worker of deployment '{target.deployment}' of endpoint "
+                      f"'{endpoint}' could not be reached; it is being restarted. Try again shortly.", 503)
 
     async def _send(self, request: Request, target: Target, path: str, body: bytes) -> httpx.Response:
         headers = [(k, v) for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP]

@@ -5,7 +5,8 @@ A :class:`Worker` is one ``mlcask models serve`` process serving one model versi
 can take long, so it runs in a thread of its own; the process itself is started by the
 :class:`Supervisor`'s thread, which then checks ``/ping`` until the worker answers (``ready``).
 
-- **Restarts.** A worker that exits is started again after a backoff: 0.5 s, doubling up to 30 s, back to
+- **Restarts.** A worker that exits (or, once ready, fails three health checks in a row, 2 s apart: it
+  is then killed) is started again after a backoff: 0.5 s, doubling up to 30 s, back to
   0.5 s once it has been ready for a minute. Each start after the first counts in ``restarts``.
 - **No orphans.** Each worker leads its own process group (``start_new_session``), so stopping it (SIGTERM,
   SIGKILL after a grace period) stops whatever it started too; on Linux each worker also gets SIGKILL when
@@ -42,6 +43,7 @@ BACKOFF_MAX_S = 30.0
 HEALTHY_RESET_S = 60.0
 STARTUP_TIMEOUT_S = 300.0
 HEALTH_INTERVAL_S = 2.0
+UNHEALTHY_CHECKS = 3  # failed health checks in a row that get a ready worker restarted
 STOP_GRACE_S = 5.0
 TICK_S = 0.1
 _PR_SET_PDEATHSIG = 1
@@ -233,6 +235,11 @@ class Worker:
                 _logger.info("deployment %s: ready (pid %s, port %s)", self.label, self.pid, port)
             elif not ok and self.state == "starting" and now - self._started_at > STARTUP_TIMEOUT_S:
                 self.message = f"no answer on /ping within {STARTUP_TIMEOUT_S:g} s; killing it"
+                self._kill_group(signal.SIGKILL)
+            elif not ok and self.state == "ready" and failures >= UNHEALTHY_CHECKS:
+                self.state = "failed"  # no more requests; restarted once it is gone
+                self.message = f"no answer on /ping {failures} times in a row; killing it to start it again"
+                _logger.warning("deployment %s: %s", self.label, self.message)
                 self._kill_group(signal.SIGKILL)
             self._next_health = now + (HEALTH_INTERVAL_S if self.state == "ready" else TICK_S)
 
