@@ -592,3 +592,10 @@ def test_the_recipe_installs_verifies_and_serves_without_docker(context, instruc
     finally:
         os.killpg(server.pid, 15)
         server.wait(timeout=10)
+
+
+def test_importing_the_package_is_cheap():
+    code = ("import sys, mlcask.deployments as d; assert 'mlcask.deployments.docker' not in sys.modules; "
+            "assert d.generate_dockerfile.__module__ == 'mlcask.deployments.docker'; "
+            "assert 'mlcask.environments' not in sys.modules")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).returncode == 0
