@@ -36,7 +36,20 @@ _warned: set[Path] = set()
 
 
 def resolve_model_folder(model_uri: str, tracking_uri: str | None = None) -> Path:
-    """The local folder of ``model_uri`` (a path, ``runs:/``, ``models:/`` ...), absolute."""
+    """The local folder of ``model_uri``, absolute.
+
+    Parameters
+    ----------
+    model_uri : str
+        A path, ``file:``, ``runs:/``, ``models:/`` ... URI (:func:`mlcask.models.uri.resolve_model_path`).
+    tracking_uri : str, optional
+        The store of ``runs:/`` and ``models:/`` URIs; it must exist (nothing is created).
+
+    Returns
+    -------
+    Path
+        The model folder (a download-cache copy for remote models).
+    """
     from mlcask.models.uri import resolve_model_path
 
     check_store_for(model_uri, tracking_uri)  # never creates a store
@@ -59,8 +72,21 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
 
 
 def run_forwarding_signals(argv: Sequence[str], env: dict[str, str]) -> int:
-    """Run ``argv`` as a child, pass it the signals this process gets, and return its exit code
-    (128 + N when signal N ended it, as a shell reports)."""
+    """Run ``argv`` as a child and pass it the signals this process gets (INT, TERM, HUP, QUIT).
+
+    Parameters
+    ----------
+    argv : sequence of str
+        The command.
+    env : dict
+        Its whole process environment.
+
+    Returns
+    -------
+    int
+        Its exit code; 128 + N when signal N ended it, as a shell reports. The child gets
+        SIGTERM if this process dies first (Linux).
+    """
     child = subprocess.Popen(list(argv), env=env, process_group=0, preexec_fn=_die_with_parent)
     previous: dict[int, Any] = {}
     if threading.current_thread() is threading.main_thread():
@@ -79,7 +105,24 @@ def run_forwarding_signals(argv: Sequence[str], env: dict[str, str]) -> int:
 
 def environment_command(folder: Path, env_manager: str, command: Sequence[str], args: Sequence[str], *,
                         log: Callable[[str], None] | None = _echo_err) -> tuple[list[str], dict[str, str]]:
-    """Prepare the model's environment; the argv and process environment running ``mlcask <command>`` in it."""
+    """Prepare the model's environment, and say how to run ``mlcask <command>`` in it.
+
+    Parameters
+    ----------
+    folder : Path
+        The local model folder.
+    env_manager : str
+        ``"uv"`` or ``"virtualenv"``.
+    command, args : sequence of str
+        The command's names (``("models", "serve")``) and its options other than ``-m``.
+    log : callable, optional
+        Where progress lines go.
+
+    Returns
+    -------
+    tuple of (list of str, dict)
+        The argv (``<env>/bin/python -I -m mlcask <command> -m <folder> <args>``) and the environment.
+    """
     from mlcask.environments import prepare_environment
 
     prepared = prepare_environment(folder, env_manager, log=log)
@@ -121,7 +164,21 @@ def run_in_model_environment(model_uri: str, env_manager: str, command: Sequence
 
 
 def warn_violated_pins(model_uri: str, tracking_uri: str | None = None) -> list[str]:
-    """Warn once per model folder (on stderr) about its requirement pins this environment violates."""
+    """Warn once per model folder (on stderr) about its requirement pins this environment violates.
+
+    Parameters
+    ----------
+    model_uri : str
+        The model, as given to the command.
+    tracking_uri : str, optional
+        Its store, for ``runs:/`` and ``models:/`` URIs.
+
+    Returns
+    -------
+    list of str
+        The violated pins warned about (empty when none, when already warned, or when the model
+        cannot be read: the command itself reports that).
+    """
     from mlcask.environments import violated_pins
     from mlcask.exceptions import MlcaskException
 
@@ -157,7 +214,21 @@ def _option_args(param: click.Option, value: Any) -> list[str]:
 
 
 def command_line_args(ctx: click.Context, skip: Sequence[str] = ("model_uri", "env_manager")) -> list[str]:
-    """The options given on the command line to ``ctx``'s command (defaults and env variables left out)."""
+    """The options given on the command line to ``ctx``'s command, as words to give them again.
+
+    Parameters
+    ----------
+    ctx : click.Context
+        The running command's context.
+    skip : sequence of str
+        Parameter names left out.
+
+    Returns
+    -------
+    list of str
+        ``["--port", "8080", "--no-batching", ...]``: options from defaults or environment variables
+        are left out (the child inherits the environment).
+    """
     words: list[str] = []
     for param in ctx.command.params:
         if (isinstance(param, click.Option) and param.name not in skip and param.name in ctx.params

@@ -75,7 +75,23 @@ class PreparedEnvironment:
 
 
 def check_env_manager(env_manager: str) -> str:
-    """``env_manager`` if it is one of :data:`ENV_MANAGERS`; a clear error otherwise (conda included)."""
+    """Check an environment manager's name.
+
+    Parameters
+    ----------
+    env_manager : str
+        The name given.
+
+    Returns
+    -------
+    str
+        ``env_manager``, when one of :data:`ENV_MANAGERS`.
+
+    Raises
+    ------
+    InvalidArgumentError
+        For ``"conda"`` (not supported, saying what to use) and any other name.
+    """
     if env_manager == "conda":
         raise InvalidArgumentError("env_manager 'conda' is not supported by mlcask: use 'uv' (fast) or 'virtualenv' "
                                    "(both build from the model's python_env.yaml and requirements.txt), or 'local'.")
@@ -92,7 +108,18 @@ def _requirement_name(line: str) -> str:
 
 
 def installed_requirements(spec: EnvironmentSpec) -> list[str]:
-    """The model's requirement lines the installer gets (MLflow/mlcask pins dropped: the runtime is mlcask)."""
+    """The model's requirement lines the installer gets.
+
+    Parameters
+    ----------
+    spec : EnvironmentSpec
+        What the model asks for.
+
+    Returns
+    -------
+    list of str
+        Its requirements without MLflow's and mlcask's own pins (the runtime wheel stands for them).
+    """
     return [line for line in spec.requirements if _requirement_name(line) not in REPLACED_BY_RUNTIME]
 
 

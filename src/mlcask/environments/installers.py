@@ -45,7 +45,18 @@ class BuildInputs:
 
 
 def find_uv() -> Path:
-    """The ``uv`` binary: beside this Python, from the ``uv`` package, or on PATH."""
+    """The ``uv`` binary: beside this Python, from the ``uv`` package, or on PATH.
+
+    Returns
+    -------
+    Path
+        The binary.
+
+    Raises
+    ------
+    EnvironmentBuildError
+        When uv is not installed, saying how to get it.
+    """
     beside = Path(sys.executable).parent / "uv"
     if beside.is_file():
         return beside
@@ -73,7 +84,14 @@ def _pip_config_files() -> list[Path]:
 
 
 def pip_settings() -> dict[str, str]:
-    """The pip settings uv should follow (later files and ``PIP_*`` variables win, as in pip)."""
+    """The pip settings uv should follow: index URLs, find-links, constraint and cert.
+
+    Returns
+    -------
+    dict of str to str
+        pip's setting names (``"extra-index-url"``) to values, read from pip's configuration files
+        and ``PIP_*`` variables (later files and the variables win, as in pip).
+    """
     settings: dict[str, str] = {}
     for file in _pip_config_files():
         parser = configparser.ConfigParser(interpolation=None)
@@ -93,7 +111,15 @@ def pip_settings() -> dict[str, str]:
 
 
 def uv_environment() -> dict[str, str]:
-    """The environment uv runs in: this one, plus pip's index settings where uv has none of its own."""
+    """The process environment uv runs in.
+
+    Returns
+    -------
+    dict of str to str
+        This one (without ``VIRTUAL_ENV``, ``PYTHONPATH``, ``PYTHONHOME``), plus pip's settings as uv's
+        variables where uv has none of its own; with pip's extra indexes, uv takes the best match across
+        indexes as pip does (``UV_INDEX_STRATEGY=unsafe-best-match``).
+    """
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONHOME", "PYTHONPATH")}
     own_index = any(env.get(name) for name in _UV_OWN)
     for key, value in pip_settings().items():
@@ -115,7 +141,24 @@ def _relevant(stderr: str, limit: int = 25) -> str:
 
 
 def run_step(argv: Sequence[str], what: str, env: dict[str, str], log: Callable[[str], None] | None) -> None:
-    """Run one installer command; on failure raise with its relevant stderr lines."""
+    """Run one installer command.
+
+    Parameters
+    ----------
+    argv : sequence
+        The command.
+    what : str
+        What it does, for the log and the error.
+    env : dict
+        Its process environment.
+    log : callable, optional
+        Called with the command line first.
+
+    Raises
+    ------
+    EnvironmentBuildError
+        When it fails, quoting its last error lines (ANSI colours and progress lines removed).
+    """
     if log:
         log(f"{what}: {' '.join(str(a) for a in argv)}")
     try:

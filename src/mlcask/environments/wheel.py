@@ -48,7 +48,13 @@ def runtime_requires_python() -> str | None:
 
 
 def runtime_requirements() -> list[str]:
-    """mlcask's dependencies plus the ``serving`` extra's, as requirement strings without the extra marker."""
+    """The runtime wheel's dependencies.
+
+    Returns
+    -------
+    list of str
+        mlcask's own dependencies and the ``serving`` extra's (uv left out), sorted, without markers.
+    """
     from packaging.requirements import Requirement
 
     found = []
@@ -166,7 +172,23 @@ def wheel_digest(wheel: Path) -> str:
 
 
 def chosen_runtime_wheel(cache_dir: Path | None = None) -> Path:
-    """The wheel ``$MLCASK_RUNTIME_WHEEL`` names (a released mlcask wheel, say), else :func:`runtime_wheel`."""
+    """The runtime wheel environments are built with.
+
+    Parameters
+    ----------
+    cache_dir : Path, optional
+        Passed to :func:`runtime_wheel`.
+
+    Returns
+    -------
+    Path
+        The wheel ``$MLCASK_RUNTIME_WHEEL`` names (a released mlcask wheel, say), else :func:`runtime_wheel`'s.
+
+    Raises
+    ------
+    RuntimeWheelError
+        When ``$MLCASK_RUNTIME_WHEEL`` names no mlcask wheel file.
+    """
     named = os.environ.get(RUNTIME_WHEEL_ENV)
     if not named:
         return runtime_wheel(cache_dir)
