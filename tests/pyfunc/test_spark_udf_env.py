@@ -215,3 +215,16 @@ def test_batches_and_predictions_cross_as_json_without_losing_types():
     assert isinstance(positional.columns, pd.RangeIndex)  # a 2-D output's columns, by position as locally
     assert list(decode_predictions(b'{"predictions": [{"label": "a", "p": 0.5}]}').columns) == ["label", "p"]
     assert decode_predictions(b'{"predictions": {"a": [1, 2]}}')["a"].tolist() == [1, 2]
+
+
+def test_an_executor_without_the_environment_builds_the_same_one(models, capfd):
+    from mlcask.environments import PreparedEnvironment
+    from mlcask.pyfunc.spark_env import ServedEnvironment
+
+    root, _, prepared = models
+    driver_only = PreparedEnvironment(path=Path("/nonexistent/env"), python=Path("/nonexistent/env/bin/python"),
+                                      env_manager="uv", reused=True, seconds=0.0)
+    found = ServedEnvironment("uv", driver_only, None)._environment(root / "regressor")
+    assert found.python.exists() and found.path.parent == prepared.path.parent  # $MLCASK_HOME/envs, by key
+    assert "is not on this executor; building it with uv" in capfd.readouterr().err
+    assert ServedEnvironment("uv", prepared, None)._environment(root / "regressor") is prepared
