@@ -288,7 +288,7 @@ def test_openapi_document(sklearn_server, iris):
     assert row["required"] == list(iris[0].columns)
     assert schemas["DataframeSplit"]["properties"]["columns"]["items"]["enum"] == list(iris[0].columns)
     forms = [f["title"] for f in schemas["InvocationsRequest"]["oneOf"]]
-    assert forms == ["dataframe_split", "dataframe_records", "instances", "inputs"]
+    assert forms == ["dataframe_split", "dataframe_records", "instances", "inputs", "input_data"]
     post = doc["paths"]["/invocations"]["post"]
     assert post["requestBody"]["content"]["application/json"]["example"]["dataframe_split"]["columns"][0] \
         == "sepal_length"

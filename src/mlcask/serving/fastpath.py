@@ -9,13 +9,17 @@ DataFrame the general path would have made of it (same columns, values and dtype
 only once per predict call, for all the requests a batch merges.
 
 It takes a body only when the general path would accept it and give exactly that
-array: the forms ``dataframe_split`` (``columns`` and ``data``, no ``index``),
-``dataframe_records``, ``instances``/``inputs`` (records, rows of exactly the
-signature's width, or an object of exactly its columns) and Azure ML's ``input_data``
-of these, without ``params``; every value a JSON number (integers widen to floats, as
-the general path widens them) that is finite and, if any is an integer, all within
-2**53. Anything else, and every error, is left to the general path, which decides and
-words it; so responses are byte-identical between the two paths.
+array: the forms ``dataframe_split`` (``columns`` exactly the signature's, in its
+order, and ``data``; no ``index``), ``dataframe_records``, ``instances``/``inputs``
+(records, rows of exactly the signature's width, or an object of exactly its columns)
+and Azure ML's ``input_data`` of these, without ``params``; every value a JSON number
+(integers widen to floats, as the general path widens them) that is finite and, if any
+is an integer, all within 2**53. Anything else, and every error, is left to the
+general path, which decides and words it; so responses are byte-identical between the
+two paths. The array even has the memory layout of the general path's frame (row-major
+for ``dataframe_split``, column-major for the other forms), which a model computing
+with BLAS can round by: a request predicted alone gets the very same bits. (Requests
+merged into one predict get what the merge gives, on either path.)
 """
 
 from __future__ import annotations
@@ -93,28 +97,13 @@ class NumericRows:
     def _split(self, value: Any) -> np.ndarray | None:
         if type(value) is not dict or value.keys() != _SPLIT_KEYS:
             return None
-        columns, rows = value["columns"], value["data"]
-        if type(columns) is not list:
-            return None
-        order = None if columns == self.names else self._order(columns)  # equal: the usual case, at C speed
-        if order is False:
-            return None
-        width = len(columns)
+        rows = value["data"]
+        if value["columns"] != self.names:  # other orders and extra columns: the general path (it
+            return None                     # passes the model a strided frame, which BLAS adds up otherwise)
+        width = self.width
         if type(rows) is not list or not all(type(row) is list and len(row) == width for row in rows):
             return None
-        array = _numbers(rows)
-        if array is None or order is None:
-            return array
-        return array[:, order]
-
-    def _order(self, columns: list[Any]) -> list[int] | bool:
-        """Where each signature column is in ``columns``; False if one is missing, repeated or not a string."""
-        if not all(type(c) is str for c in columns):
-            return False
-        where = {name: i for i, name in enumerate(columns)}
-        if len(where) != len(columns) or not self._names <= where.keys():
-            return False
-        return [where[name] for name in self.names]
+        return _numbers(rows)  # row-major, as the general path's frame
 
     def _records(self, records: Any) -> np.ndarray | None:
         if type(records) is not list or not all(type(record) is dict for record in records):
@@ -123,7 +112,7 @@ class NumericRows:
             rows = [self._get(record) for record in records]
         except KeyError:
             return None  # a missing column
-        return _numbers(rows)
+        return _column_major(_numbers(rows))
 
     def _instances(self, value: Any) -> np.ndarray | None:
         if type(value) is dict:
@@ -135,7 +124,7 @@ class NumericRows:
         width = self.width
         if not all(type(row) is list and len(row) == width for row in value):
             return None  # rows are matched to the columns by position only at the signature's width
-        return _numbers(value)
+        return _column_major(_numbers(value))
 
     def _columns(self, value: dict[str, Any]) -> np.ndarray | None:
         if value.keys() != self._names:
@@ -144,7 +133,13 @@ class NumericRows:
         if not all(type(column) is list for column in columns) or len({len(c) for c in columns}) != 1:
             return None
         array = _numbers(columns)
-        return None if array is None else np.ascontiguousarray(array.T)
+        return None if array is None else array.T  # column-major, as the general path's frame
+
+
+def _column_major(array: np.ndarray | None) -> np.ndarray | None:
+    """``array`` laid out by column, as the general path's frame built from records or rows is: a model
+    adding up a row with BLAS (a linear model) can round differently in the other layout."""
+    return None if array is None else np.asfortranarray(array)
 
 
 def _numbers(rows: list[Any]) -> np.ndarray | None:
@@ -158,7 +153,7 @@ def _numbers(rows: list[Any]) -> np.ndarray | None:
     if array.ndim != 2 or array.shape[1] == 0:
         return None
     if int in kinds:
-        if not np.abs(array).max() <= _EXACT:  # also False for NaN
+        if not np.abs(array).max() < _EXACT:  # also False for NaN (2**53 + 1 reads as 2**53: refused too)
             return None
     elif not np.isfinite(array).all():
         return None

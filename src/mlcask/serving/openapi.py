@@ -93,6 +93,12 @@ def _column_schemas(schema: Any) -> tuple[list[str], dict[str, Any], list[str]]:
     return names, props, required
 
 
+_AZURE_TENSORS = ("Azure ML's payload form (its online endpoints' key for MLflow models): a tensor as a "
+                  "list, or named tensors as an object, read as 'inputs'.")
+_AZURE = (" Azure ML's payload form (its online endpoints' key for MLflow models): an object of 'columns', "
+          "'data' and optionally 'index' is read as dataframe_split; anything else as 'inputs'.")
+
+
 def _request_forms(schema: Any) -> dict[str, dict[str, Any]]:
     """Component schemas for the payload forms the model takes."""
     if schema is None:
@@ -105,6 +111,7 @@ def _request_forms(schema: Any) -> dict[str, dict[str, Any]]:
             "DataframeRecords": {"type": "array", "items": {"type": "object"}},
             "Instances": free,
             "Inputs": free,
+            "InputData": {**free, "description": free["description"] + _AZURE},
         }
     if schema.is_tensor_spec():
         if schema.has_input_names():
@@ -113,9 +120,10 @@ def _request_forms(schema: Any) -> dict[str, dict[str, Any]]:
             rows = {"type": "array", "items": {
                 "type": "object", "properties": {str(s.name): tensor_schema(s, drop_first=True) for s in schema.inputs},
                 "required": [str(s.name) for s in schema.inputs]}}
-            return {"Instances": {"oneOf": [named, rows]}, "Inputs": {"oneOf": [named, rows]}}
+            both = {"oneOf": [named, rows]}
+            return {"Instances": both, "Inputs": both, "InputData": {**both, "description": _AZURE_TENSORS}}
         one = tensor_schema(schema.inputs[0])
-        return {"Instances": one, "Inputs": one}
+        return {"Instances": one, "Inputs": one, "InputData": {**one, "description": _AZURE_TENSORS}}
     names, props, required = _column_schemas(schema)
     row = {"type": "object", "properties": props, "required": required}
     records = {"type": "array", "items": row, "description": "One object per row."}
@@ -133,7 +141,11 @@ def _request_forms(schema: Any) -> dict[str, dict[str, Any]]:
     columnar = {"type": "object", "properties": {n: {"type": "array", "items": props[n]} for n in names},
                 "required": required, "description": "One array of values per column."}
     both = {"oneOf": [records, columnar]}
-    return {"DataframeSplit": split, "DataframeRecords": records, "Instances": both, "Inputs": both}
+    azure_split = {**split, "required": ["columns", "data"], "additionalProperties": False,
+                   "description": "A DataFrame in the split orientation, as in dataframe_split ('columns' given)."}
+    azure = {"oneOf": [azure_split, records, columnar], "description": _AZURE.strip()}
+    return {"DataframeSplit": split, "DataframeRecords": records, "Instances": both, "Inputs": both,
+            "InputData": azure}
 
 
 def params_schema(param_schema: Any) -> dict[str, Any]:
@@ -237,7 +249,7 @@ def openapi_document(served: Any) -> dict[str, Any]:
 
     forms = _request_forms(served.input_schema)
     keys = {"DataframeSplit": "dataframe_split", "DataframeRecords": "dataframe_records",
-            "Instances": "instances", "Inputs": "inputs"}
+            "Instances": "instances", "Inputs": "inputs", "InputData": "input_data"}
     one_of = []
     for component in forms:
         key = keys[component]
