@@ -3,6 +3,7 @@ traffic split, a killed worker restarted, an alias switch under load, and no wor
 
 One server per module (its workers are real ``mlcask models serve`` processes); two registered versions of
 a LogisticRegression on iris, the second fitted on shifted labels so that its answers differ from the first's.
+Every test but the auth rules' starts servers and workers: all are marked slow.
 """
 
 from __future__ import annotations
@@ -83,6 +84,7 @@ def payload(X, rows=5) -> dict:
     return {"dataframe_split": X.head(rows).to_dict(orient="split")}
 
 
+@pytest.mark.slow
 def test_create_list_get_delete_and_their_errors(served, models):
     X, v1, _ = models
     created = ok(call(served, "POST", "/endpoints/create", json={"name": "basic"}))["endpoint"]
@@ -164,6 +166,7 @@ def test_auth_rules_changing_is_for_admins_reading_and_scoring_for_everyone_sign
             rule.check(None, alice, None)
 
 
+@pytest.mark.slow
 def test_bad_requests_are_400s_naming_the_problem(served):
     def message(method, path, expected_status=400, **kwargs) -> str:
         response = call(served, method, path, **kwargs)
@@ -315,6 +318,7 @@ def test_alias_switch_under_load_fails_no_request(served, models):
     ok(call(served, "POST", "/endpoints/delete", json={"name": "champ"}))
 
 
+@pytest.mark.slow
 def test_shutdown_leaves_no_worker_and_a_restart_restores_the_endpoint(tmp_path, models):
     X, v1, _ = models
     folder = tmp_path / "model"
@@ -368,6 +372,10 @@ def test_two_server_processes_share_one_set_of_workers(tmp_path, models):
         pids = {ok(fresh("GET", f"{MLCASK}/deployments/get", params={"endpoint": "e", "name": "d"}))[
             "deployment"]["pid"] for _ in range(10)}
         assert pids == seen  # one worker, whichever process answers
+        time.sleep(1.5)  # each process publishes its counts about once a second
+        counts = {ok(fresh("GET", f"{MLCASK}/endpoints/get", params={"name": "e"}))["endpoint"]["metrics"][
+            "requests"] for _ in range(6)}
+        assert counts == {40}  # both processes' requests, whichever answers
         ok(fresh("POST", f"{MLCASK}/endpoints/delete", json={"name": "e"}))
         time.sleep(0.6)  # the other process reads the definitions again within 0.2 s
         assert {fresh("POST", "/endpoints/e/invocations", json=payload(X)).status_code for _ in range(10)} == {404}

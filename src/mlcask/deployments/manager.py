@@ -12,7 +12,8 @@
   config, or the alias it follows moving), a worker for the new version starts beside the old one; once it
   answers ``/ping``, requests go to it (one swap under the lock), and the old worker is drained (the requests
   it is serving finish) and stopped. A new version that never gets ready leaves the old one serving.
-- Request counts, errors and latency are this process's (:mod:`mlcask.deployments.metrics`).
+- Request counts, errors and latency add up every server process's (:mod:`mlcask.deployments.metrics`:
+  each process publishes its own about once a second).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -29,7 +30,7 @@ from mlcask.deployments import views
 from mlcask.deployments.alias import AliasFollower, follows, poll_seconds
 from mlcask.deployments.endpoints import DeploymentSpec, EndpointSpec
 from mlcask.deployments.launch import launcher
-from mlcask.deployments.metrics import RequestStats
+from mlcask.deployments.metrics import StatsBook
 from mlcask.deployments.state import DefinitionStore, RuntimeFile, SupervisorLock, endpoints_dir
 from mlcask.deployments.supervisor import Supervisor, Worker
 from mlcask.deployments.traffic import choose
@@ -78,7 +79,15 @@ class _Runtime:
     spec: DeploymentSpec
     active: Worker
     pending: Worker | None = None
-    stats: RequestStats = field(default_factory=RequestStats)
+
+
+def _endpoint_key(spec: EndpointSpec) -> str:
+    """The stats key of an endpoint (a new endpoint of the same name starts from zero)."""
+    return f"endpoint/{spec.name}/{spec.created_at}"
+
+
+def _deployment_key(spec: DeploymentSpec) -> str:
+    return f"deployment/{spec.endpoint}/{spec.name}/{spec.created_at}"
 
 
 class EndpointManager:
@@ -96,8 +105,7 @@ class EndpointManager:
         self._stamp: int | None = None
         self._runtimes: dict[tuple[str, str], _Runtime] = {}
         self._remote: dict[str, Any] = {}
-        self._endpoint_stats: dict[str, RequestStats] = {}
-        self._stats: dict[tuple[str, str], RequestStats] = {}
+        self.stats = StatsBook(self.folder / "metrics")
         self._written: Any = None
         self._supervisor: Supervisor | None = None
         self._follower = AliasFollower(self.check_aliases, poll_seconds(alias_poll_seconds))
@@ -116,6 +124,7 @@ class EndpointManager:
         with self._lock:
             self._defs, self._stamp = self.store.load(), self.store.stamp()
             self._try_supervise()
+        self.stats.forget_dead()
         self._poller = threading.Thread(target=self._poll, name="mlcask-endpoints-poll", daemon=True)
         self._poller.start()
         self._follower.start()
@@ -135,6 +144,10 @@ class EndpointManager:
         self._follower.stop()
         if self._poller is not None:
             self._poller.join(10)
+        try:
+            self.stats.publish(force=True)
+        except OSError:
+            _logger.exception("publishing endpoint metrics")
         supervisor, self._supervisor = self._supervisor, None
         if supervisor is not None:
             supervisor.stop()
@@ -148,6 +161,7 @@ class EndpointManager:
                 with self._lock:
                     self._refresh()
                     self._try_supervise()
+                self.stats.publish()
             except Exception:
                 _logger.exception("refreshing managed endpoints")
 
@@ -320,8 +334,8 @@ class EndpointManager:
             worker = self._runtimes[(endpoint, name)].active if self._supervisor is not None else None
             if worker is not None:
                 worker.inflight += 1
-            stats = self._stats.setdefault((endpoint, name), RequestStats())
-            whole = self._endpoint_stats.setdefault(endpoint, RequestStats())
+            stats = self.stats.get(_deployment_key(spec.deployments[name]))
+            whole = self.stats.get(_endpoint_key(spec))
 
         def done(milliseconds: float, error: bool) -> None:
             if worker is not None:
@@ -361,8 +375,7 @@ class EndpointManager:
             spec = self._defs.get(name)
             if spec is None:
                 raise views.endpoint_not_found(name, self._defs)
-            stats = self._endpoint_stats.get(name) or RequestStats()
-            return views.endpoint_view(spec, stats.snapshot())
+            return views.endpoint_view(spec, self.stats.snapshot(_endpoint_key(spec)))
 
     def deployment_view(self, endpoint: str, name: str) -> dict[str, Any]:
         """The Deployment JSON of the REST API."""
@@ -374,6 +387,5 @@ class EndpointManager:
             deployment = spec.deployments.get(name)
             if deployment is None:
                 raise views.deployment_not_found(spec, name)
-            stats = self._stats.get((endpoint, name)) or RequestStats()
             return views.deployment_view(deployment, spec.traffic.get(name, 0), self._status(endpoint, name),
-                                         stats.snapshot())
+                                         self.stats.snapshot(_deployment_key(deployment)))

@@ -7,6 +7,8 @@
   restarts, the version served), for the other processes, which proxy to the same workers.
 - ``supervisor.lock``: held (``fcntl.flock``) by the one process that starts and supervises the workers.
 - ``logs/<endpoint>/<deployment>.log``: each worker's output.
+- ``metrics/<pid>.json``: each server process's request counts and latencies
+  (:class:`mlcask.deployments.metrics.StatsBook`).
 """
 
 from __future__ import annotations
