@@ -1,8 +1,8 @@
 """The ``mlcask`` command: experiments, runs, artifacts, models, gc and the database, from a terminal.
 
 One module per command group (``cli_experiments``, ``cli_runs``, ``cli_artifacts``, ``cli_gc``,
-``cli_server``, ``cli_ui``, ``cli_predict``, ``cli_signing``, ``cli_import``, ``cli_deployments``),
-registered here.
+``cli_server``, ``cli_ui``, ``cli_predict``, ``cli_signing``, ``cli_import``, ``cli_docker``,
+``cli_deployments``), registered here.
 """
 
 from __future__ import annotations
@@ -179,6 +179,8 @@ def models_serve(tracking_uri: str | None, model_uri: str, host: str, port: int,
     run(create_app(uri, **options), host=host, port=port, access_log=access_log, **limits)
 
 from mlcask.cli_deployments import deployments as _deployments_group  # noqa: E402
+from mlcask.cli_docker import build_docker_command as _build_docker_command  # noqa: E402
+from mlcask.cli_docker import generate_dockerfile_command as _generate_dockerfile_command  # noqa: E402
 from mlcask.cli_evaluate import evaluate_command as _evaluate_command  # noqa: E402
 from mlcask.cli_predict import predict as _predict_command  # noqa: E402
 from mlcask.cli_server import server as _server_command  # noqa: E402
@@ -186,6 +188,8 @@ from mlcask.cli_ui import ui as _ui_command  # noqa: E402
 
 models.add_command(allow_pickle_option(_predict_command))
 models.add_command(_evaluate_command)
+models.add_command(_generate_dockerfile_command)
+models.add_command(_build_docker_command)
 cli.add_command(_server_command)
 cli.add_command(_ui_command)
 cli.add_command(_deployments_group)
