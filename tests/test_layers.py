@@ -12,16 +12,19 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "mlcask"
 
 # A module of the left layer never imports one of the right.
 FORBIDDEN = [
-    ("mlcask.types", ("mlcask.models", "mlcask.pyfunc", "mlcask.tracking", "mlcask.serving", "mlcask.server")),
-    ("mlcask.models", ("mlcask.pyfunc", "mlcask.tracking", "mlcask.serving", "mlcask.server")),
+    ("mlcask.types", ("mlcask.models", "mlcask.pyfunc", "mlcask.tracking", "mlcask.serving", "mlcask.server",
+                      "mlcask.deployments")),
+    ("mlcask.models", ("mlcask.pyfunc", "mlcask.tracking", "mlcask.serving", "mlcask.server", "mlcask.deployments")),
     # The model's own environments sit beside models/: pyfunc (spark_udf), serving and deployments use them.
     ("mlcask.environments", ("mlcask.pyfunc", "mlcask.tracking", "mlcask.serving", "mlcask.server",
                              "mlcask.deployments", "mlcask.evaluation", "mlcask.cli")),
     # pyfunc and the flavors call tracking for log_model (logging into a run), as in MLflow.
-    ("mlcask.pyfunc", ("mlcask.serving", "mlcask.server")),
-    ("mlcask.tracking", ("mlcask.evaluation", "mlcask.serving", "mlcask.server", "mlcask.cli")),
+    ("mlcask.pyfunc", ("mlcask.serving", "mlcask.server", "mlcask.deployments")),
+    ("mlcask.tracking", ("mlcask.evaluation", "mlcask.serving", "mlcask.server", "mlcask.deployments", "mlcask.cli")),
     ("mlcask.evaluation", ("mlcask.serving", "mlcask.server", "mlcask.ui", "mlcask.cli")),
-    ("mlcask.serving", ("mlcask.server", "mlcask.cli")),
+    ("mlcask.serving", ("mlcask.server", "mlcask.deployments", "mlcask.cli")),
+    # Managed endpoints are run by the server, which mounts them; they never reach up into it.
+    ("mlcask.deployments", ("mlcask.server", "mlcask.ui", "mlcask.cli")),
     ("mlcask.server", ("mlcask.cli",)),
     # The web UI's assets know nothing of the server that serves them.
     ("mlcask.ui", ("mlcask.server", "mlcask.tracking", "mlcask.serving", "mlcask.cli")),
