@@ -129,6 +129,10 @@ MLFLOW_LOG_MODEL_COMPRESSION = EnvironmentVariable("MLFLOW_LOG_MODEL_COMPRESSION
 MLFLOW_DFS_TMP = EnvironmentVariable("MLFLOW_DFS_TMP", str, "/tmp/mlflow")
 """Where a Spark ML model is written and read on the way when Spark's default file system is not local."""
 
+# -- deployments (mlcask.deployments) -----------------------------------------------------------
+MLFLOW_DEPLOYMENTS_TARGET = EnvironmentVariable("MLFLOW_DEPLOYMENTS_TARGET", str, None)
+"""The deployment target ``get_deploy_client()`` and ``mlcask deployments`` use when none is given."""
+
 # -- logging (mlcask.tracking.validation) -------------------------------------------------------
 MLFLOW_TRUNCATE_LONG_VALUES = BooleanEnvironmentVariable("MLFLOW_TRUNCATE_LONG_VALUES", True)
 """Cut over-long param and tag values to the store's limit (with a warning) instead of refusing them."""

@@ -13,16 +13,16 @@ With no target, :func:`get_deployments_target` says which: the one set by
 
 from __future__ import annotations
 
-import os
 import urllib.parse
 
+from mlcask.environment_variables import MLFLOW_DEPLOYMENTS_TARGET
 from mlcask.exceptions import InvalidArgumentError
 
 __all__ = ["DEFAULT_TARGET", "TARGET_ENV", "get_deployments_target", "resolve_target", "set_deployments_target",
            "target_help"]
 
 DEFAULT_TARGET = "mlcask"
-TARGET_ENV = "MLFLOW_DEPLOYMENTS_TARGET"
+TARGET_ENV = MLFLOW_DEPLOYMENTS_TARGET.name
 _SCHEME_PREFIX = "mlcask:/"
 _FORMS = ("'mlcask' (the tracking server), 'mlcask:/http(s)://host:port' or 'http(s)://host:port'")
 
@@ -109,7 +109,7 @@ def get_deployments_target() -> str:
     str
         The one set by :func:`set_deployments_target`, else ``MLFLOW_DEPLOYMENTS_TARGET``, else ``"mlcask"``.
     """
-    return _target or os.environ.get(TARGET_ENV, "").strip() or DEFAULT_TARGET
+    return _target or (MLFLOW_DEPLOYMENTS_TARGET.get() or "").strip() or DEFAULT_TARGET
 
 
 def target_help() -> str:
