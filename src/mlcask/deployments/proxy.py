@@ -31,6 +31,7 @@ __all__ = ["DEPLOYMENT_HEADERS", "MAX_BODY_BYTES", "EndpointProxy", "RESPONSE_HE
 DEPLOYMENT_HEADERS = ("mlcask-deployment", "azureml-model-deployment")
 RESPONSE_HEADER = "mlcask-deployment"
 MAX_BODY_BYTES = 50 * 1024 * 1024
+BUFFERED_BYTES = 256 * 1024  # answers up to this size are sent whole; larger ones are streamed
 SERVED = ("invocations", "ping", "health", "version", "openapi.json", "v2")
 _HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
                "transfer-encoding", "upgrade", "host", "content-length", "authorization", "cookie"}
@@ -137,7 +138,7 @@ class EndpointProxy:
                 target.done((time.perf_counter() - started) * 1000, True)
                 return _error("TEMPORARILY_UNAVAILABLE", f"The worker of deployment '{target.deployment}' failed "
                               f"while answering ({type(exc).__name__}). Try again shortly.", 503)
-            return self._answer(upstream, target, started)
+            return await self._answer(upstream, target, started)
         return _error("TEMPORARILY_UNAVAILABLE", f"The worker of deployment '{target.deployment}' of endpoint "
                       f"'{endpoint}' could not be reached; it is being restarted. Try again shortly.", 503)
 
@@ -147,9 +148,21 @@ class EndpointProxy:
         outgoing = self.client.build_request(request.method, url, headers=headers, content=body)
         return await self.client.send(outgoing, stream=True)
 
-    def _answer(self, upstream: httpx.Response, target: Target, started: float) -> Response:
+    async def _answer(self, upstream: httpx.Response, target: Target, started: float) -> Response:
         headers = {k: v for k, v in upstream.headers.items() if k.lower() not in _RESPONSE_DROP}
         headers[RESPONSE_HEADER] = target.deployment
+        length = upstream.headers.get("content-length", "")
+        if length.isdigit() and int(length) <= BUFFERED_BYTES:  # a small answer (most are): one send, no stream
+            error = upstream.status_code >= 500
+            try:
+                content = b"".join([chunk async for chunk in upstream.aiter_raw()])  # as sent (still encoded)
+            except httpx.HTTPError:
+                error = True
+                raise
+            finally:
+                await upstream.aclose()
+                target.done((time.perf_counter() - started) * 1000, error)
+            return Response(content, status_code=upstream.status_code, headers=headers)
 
         async def stream() -> AsyncIterator[bytes]:
             error = upstream.status_code >= 500
