@@ -280,3 +280,7 @@ def test_hostile_strings_are_shown_as_text(ui_page, ui_server):
         assert ui_page.evaluate("window.__xss") is None, f"a payload ran on #{fragment}"
         assert ui_page.locator("main img, main svg, main iframe").count() == 0, fragment
     assert not ui_page.dialogs
+    # the last page is the server's refusal of that name: it is not asked again every 5 s
+    gets = _endpoint_gets(ui_page)
+    ui_page.wait_for_timeout(5_600)
+    assert _endpoint_gets(ui_page) == gets

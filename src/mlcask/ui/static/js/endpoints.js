@@ -17,7 +17,8 @@ export const REFRESH_MS = 5000;
 
 // usePolling(load, [deps]) -> {data, error, updated, auto, setAuto, refresh, replace}: load() now and every
 // REFRESH_MS after the previous answer (never two at once; none while the tab is hidden), until the
-// component goes or the deps change. The last answer stays on screen while the next loads.
+// component goes, the deps change or the server refuses (4xx). The last answer stays on screen while the
+// next loads.
 export function usePolling(load, deps) {
   const [state, setState] = useState({ data: undefined, error: undefined, updated: null, key: null });
   const [auto, setAuto] = useState(true);
@@ -31,16 +32,19 @@ export function usePolling(load, deps) {
     let first = true;
     const tick = async () => {
       timer = null;
+      let gone = false;
       if (first || !document.hidden) {
         first = false;
         try {
           const data = await loadRef.current();
           if (live) setState({ data, error: undefined, updated: Date.now(), key });
         } catch (error) {
+          // refused (no such endpoint, a bad name, no permission): asking again will not help; Refresh still can
+          gone = Boolean(error && error.status >= 400 && error.status < 500 && error.status !== 429);
           if (live) setState((old) => (old.key === key ? { ...old, error } : { data: undefined, error, updated: null, key }));
         }
       }
-      if (live && auto) timer = setTimeout(tick, REFRESH_MS);
+      if (live && auto && !gone) timer = setTimeout(tick, REFRESH_MS);
     };
     tick();
     return () => { live = false; if (timer) clearTimeout(timer); };
@@ -89,7 +93,8 @@ function Health({ deployments }) {
 function TrafficText({ traffic }) {
   const entries = Object.entries(traffic || {}).filter(([, pct]) => pct > 0);
   if (entries.length === 0) return html`<span class="muted">none</span>`;
-  return html`<span class="traffic-text" data-testid="endpoint-traffic">${entries.map(([name, pct], i) => html`${i ? ", " : ""}<code>${name}</code> ${pct}%`)}</span>`;
+  const parts = entries.map(([name, pct], i) => html`${i ? ", " : ""}<code>${name}</code> ${pct}%`);
+  return html`<span class="traffic-text" data-testid="endpoint-traffic">${parts}</span>`;
 }
 
 // A model URI, linked to its version's page when it names a registry version.
