@@ -117,6 +117,11 @@ def test_create_list_get_delete_and_their_errors(served, models):
     assert served.client.get("/endpoints/basic/openapi.json").json()["openapi"].startswith("3.")
     v2_infer = served.client.post("/endpoints/basic/deployments/blue/invocations", json=payload(X, 1))
     assert v2_infer.status_code == 200 and v2_infer.headers["mlcask-deployment"] == "blue"
+    many = X.sample(150_000, replace=True, random_state=0)  # answer over 256 KiB: streamed through
+    big = served.client.post("/endpoints/basic/invocations",
+                             json={"dataframe_split": many.to_dict(orient="split")})
+    assert big.status_code == 200 and len(big.content) > 256 * 1024
+    assert big.json()["predictions"] == v1.predict(many).tolist()
     bad_input = served.client.post("/endpoints/basic/invocations", json={"nonsense": 1})
     assert bad_input.status_code == 400  # the worker's own 400 comes through
     counted = ok(call(served, "GET", "/endpoints/get", params={"name": "basic"}))["endpoint"]["metrics"]
