@@ -43,6 +43,7 @@ _logger = logging.getLogger("mlcask.deployments")
 REFRESH_S = 0.2
 DRAIN_GRACE_S = 1.0  # after a swap, for the other server processes to read the new port
 DRAIN_TIMEOUT_S = 120.0
+DRAIN_STOP_GRACE_S = 30.0
 
 
 class ModelSource(Protocol):
@@ -241,12 +242,14 @@ class EndpointManager:
 
     def _retire(self, worker: Worker) -> None:
         """Drain ``worker`` (its requests finish) and stop it, in a thread."""
+        worker.retiring = True
+
         def drain() -> None:
             deadline = time.monotonic() + DRAIN_TIMEOUT_S
             time.sleep(DRAIN_GRACE_S if worker.state == "ready" else 0)
             while worker.inflight > 0 and time.monotonic() < deadline:
                 time.sleep(0.02)
-            worker.stop()
+            worker.stop(DRAIN_STOP_GRACE_S)  # SIGTERM: the worker finishes what other processes sent it
             if self._supervisor is not None:
                 self._supervisor.remove(worker)
         threading.Thread(target=drain, name=f"drain-{worker.label}", daemon=True).start()

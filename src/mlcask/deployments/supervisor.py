@@ -129,6 +129,8 @@ class Worker:
         self.port: int | None = None
         self.process: subprocess.Popen[bytes] | None = None
         self.health: dict[str, Any] = {}
+        #: Being drained before it stops: not started again if it exits.
+        self.retiring = False
         self._prepare = prepare
         self._launch: Launch | None = None
         self._preparing = False
@@ -179,7 +181,9 @@ class Worker:
                                      daemon=True).start()
                 return
             if self.process is None:
-                if now >= self._next_start:
+                if self.retiring:
+                    self.state, self.message = "stopped", None
+                elif now >= self._next_start:
                     self._spawn(now, spawn_hook)
             elif self.process.poll() is not None:
                 self._exited(now)
