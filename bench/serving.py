@@ -1,13 +1,17 @@
-"""Scoring-server benchmark: ``mlflow models serve`` vs ``mlcask models serve``, in one run.
+"""Scoring-server benchmark: the HTTP floor, ``mlflow models serve`` and ``mlcask models serve``, in one run.
 
     .venv/bin/python bench/serving.py [--duration S] [--connections N] [--workers N] [--markdown] [--json PATH]
 
 An XGBoost breast-cancer classifier (100 trees) is saved once by each tool (MLflow in its
-own venv, ``bench.mlflow_env``; mlcask with this interpreter). Each server is started
-in turn on 127.0.0.1, checked (/ping, then one request whose predictions are compared
-across servers), and loaded with ``wrk`` (2 threads, 8 connections) for ``--duration``
-seconds per payload: a 1-row and a 100-row ``dataframe_split`` JSON request. See
-``bench/README.md``. Every server is killed at the end, also on errors and Ctrl-C.
+own venv, ``bench.mlflow_env``, when that venv is already built; mlcask with this
+interpreter). The floor is a bare Starlette app on uvicorn that reads the body and
+returns a constant reply. Each server is started in turn on 127.0.0.1, checked (/ping,
+then one request whose predictions are compared across the model servers), and loaded
+with ``wrk`` (2 threads, 8 connections) for ``--duration`` seconds per payload: a 1-row
+and a 100-row ``dataframe_split`` JSON request. Besides wrk's figures, each row shows
+the server's CPU time per request (all its processes), which a busy machine disturbs
+far less than requests per second. See ``bench/README.md``. Every server is killed at
+the end, also on errors and Ctrl-C.
 """
 
 from __future__ import annotations
@@ -40,6 +44,25 @@ from bench.tables import render_table  # noqa: E402
 HOST = "127.0.0.1"
 PAYLOADS = {"1 row": 1, "100 rows": 100}
 TARGETS = {"1 row": (20.0, 25.0), "100 rows": (10.0, None)}  # (min req/s ratio vs MLflow, max p99 ms)
+FLOOR_TARGETS = {"1 row": (0.35, 10.0), "100 rows": (None, 10.0)}  # (min req/s share of the floor, max p99 ms)
+
+FLOOR_APP = """
+from starlette.applications import Starlette
+from starlette.responses import Response
+from starlette.routing import Route
+
+
+async def invocations(request):
+    await request.body()
+    return Response(b'{"predictions": [0]}', media_type="application/json")
+
+
+async def ping(request):
+    return Response("\\n", media_type="application/json")
+
+
+app = Starlette(routes=[Route("/invocations", invocations, methods=["POST"]), Route("/ping", ping)])
+"""
 
 SAVE_WITH_MLFLOW = """
 import os
@@ -88,6 +111,7 @@ class Result:
     socket_errors: int = 0
     error: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    cpu_us: float | None = None  # the server's CPU time per request (all its processes)
 
 
 # -- processes --------------------------------------------------------------------------------
@@ -168,6 +192,22 @@ def start(server: Server, folder: Path, timeout: float = 180.0) -> None:
                        + server.log.read_text(errors="replace")[-3000:])
 
 
+def group_cpu_seconds(pgid: int) -> float:
+    """CPU time (user + system) used so far by the live processes of process group ``pgid``."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # fields[2] is the process group; [11], [12]: utime, stime
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 # -- wrk --------------------------------------------------------------------------------------
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
 
@@ -220,10 +260,11 @@ def ensure_wrk() -> str:
 
 
 # -- models and payloads ---------------------------------------------------------------------------
-def save_models(folder: Path) -> tuple[Path, Path]:
-    mlflow_path = folder / "model-mlflow"
+def save_models(folder: Path, with_mlflow: bool = True) -> tuple[Path | None, Path]:
+    mlflow_path = folder / "model-mlflow" if with_mlflow else None
     mlcask_path = folder / "model-mlcask"
-    run_in_mlflow(SAVE_WITH_MLFLOW.format(path=str(mlflow_path)), cwd=folder)
+    if mlflow_path is not None:
+        run_in_mlflow(SAVE_WITH_MLFLOW.format(path=str(mlflow_path)), cwd=folder)
 
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from sklearn.datasets import load_breast_cancer
@@ -255,21 +296,37 @@ def write_payloads(folder: Path) -> dict[str, tuple[Path, Path]]:
     return files
 
 
-def servers(mlflow_path: Path, mlcask_path: Path, workers: int, only: list[str] | None) -> list[Server]:
-    mlflow_bin = ensure_mlflow_python().parent
+def mlflow_venv_ready() -> bool:
+    """Whether the pinned MLflow venv is built (the benchmark uses it as it is; it builds nothing)."""
+    from bench.mlflow_env import _requirements_digest, venv_dir
+
+    marker = venv_dir() / ".mlcask-requirements-sha256"
+    return (venv_dir() / "bin" / "python").exists() and marker.exists() \
+        and marker.read_text().strip() == _requirements_digest()
+
+
+def servers(mlflow_path: Path | None, mlcask_path: Path, workers: int, only: list[str] | None,
+            folder: Path) -> list[Server]:
     project_bin = Path(sys.executable).parent
     mlcask_cmd = ([str(project_bin / "mlcask")] if (project_bin / "mlcask").exists()
                   else [sys.executable, "-m", "mlcask.cli"])
     base = ["models", "serve", "-m", str(mlcask_path), "-p", "{port}", "--host", HOST, "--workers", str(workers)]
-    found = [
-        Server("mlflow", "mlflow", [str(mlflow_bin / "mlflow"), "models", "serve", "-m", str(mlflow_path),
-                                    "--env-manager", "local", "-p", "{port}", "--host", HOST, "-w", str(workers)],
-               _clean_env(mlflow_bin)),
+    (folder / "floor_app.py").write_text(FLOOR_APP)
+    found = [Server("floor", "floor", [sys.executable, "-m", "uvicorn", "floor_app:app", "--host", HOST, "--port",
+                                       "{port}", "--workers", str(workers), "--no-access-log", "--log-level",
+                                       "warning"], _clean_env(project_bin))]
+    if mlflow_path is not None:
+        mlflow_bin = ensure_mlflow_python().parent
+        found.append(Server("mlflow", "mlflow", [str(mlflow_bin / "mlflow"), "models", "serve", "-m",
+                                                 str(mlflow_path), "--env-manager", "local", "-p", "{port}",
+                                                 "--host", HOST, "-w", str(workers)], _clean_env(mlflow_bin)))
+    found += [
         Server("mlcask", "mlcask", mlcask_cmd + base, _clean_env(project_bin)),
         Server("mlcask --no-batching", "mlcask", mlcask_cmd + base + ["--no-batching"], _clean_env(project_bin)),
     ]
     if only:
-        found = [s for s in found if s.name in only or s.tool in only or s.name.replace(" ", "") in only]
+        found = [s for s in found if s.tool == "floor" or s.name in only or s.tool in only
+                 or s.name.replace(" ", "") in only]  # the floor always: every ratio needs it
     return found
 
 
@@ -278,29 +335,46 @@ def _fmt(value: float | None, digits: int = 1, unit: str = "") -> str:
     return "n/a" if value is None else f"{value:,.{digits}f}{unit}"
 
 
+def _target(r: Result, ratio: float | None, share: float | None) -> str:
+    goals, met = [], True
+    if r.server != "mlflow" and r.payload in TARGETS and ratio is not None:
+        min_ratio, max_p99 = TARGETS[r.payload]
+        goals.append(f">= {min_ratio:g}x MLflow")
+        met = met and ratio >= min_ratio
+    if r.payload in FLOOR_TARGETS:
+        min_share, max_p99 = FLOOR_TARGETS[r.payload]
+        if min_share is not None:
+            goals.append(f">= {min_share:.0%} of the floor")
+            met = met and share is not None and share >= min_share
+        goals.append(f"p99 < {max_p99:g} ms")
+        met = met and (r.p99_ms or 1e9) < max_p99
+    return f"{', '.join(goals)}: {'met' if met else 'NOT met'}" if goals else ""
+
+
 def table_rows(results: list[Result]) -> list[list[str]]:
     base = {r.payload: r for r in results if r.server == "mlflow" and r.requests_per_s}
+    floor = {r.payload: r for r in results if r.server == "floor" and r.requests_per_s}
     rows = []
     for r in results:
-        ref = base.get(r.payload)
-        ratio = r.requests_per_s / ref.requests_per_s if ref and r.requests_per_s else None
-        target = ""
-        if r.server != "mlflow" and r.payload in TARGETS and r.error is None:
-            min_ratio, max_p99 = TARGETS[r.payload]
-            goals = [f">= {min_ratio:g}x"] + ([f"p99 < {max_p99:g} ms"] if max_p99 else [])
-            met = (ratio is not None and ratio >= min_ratio) and (max_p99 is None or (r.p99_ms or 1e9) < max_p99)
-            target = f"{', '.join(goals)}: {'met' if met else 'NOT met'}"
         if r.error:
-            rows.append([r.server, r.payload, f"n/a (error: {r.error.splitlines()[0][:60]})", "", "", "", ""])
+            rows.append([r.server, r.payload, f"n/a (error: {r.error.splitlines()[0][:60]})", "", "", "", "", "", ""])
             continue
+        ref, low = base.get(r.payload), floor.get(r.payload)
+        ratio = r.requests_per_s / ref.requests_per_s if ref and r.requests_per_s else None
+        share = r.requests_per_s / low.requests_per_s if low and r.requests_per_s else None
+        cpu_share = low.cpu_us / r.cpu_us if low and low.cpu_us and r.cpu_us else None
         errors = r.non_2xx + r.socket_errors
         rows.append([r.server, r.payload, _fmt(r.requests_per_s, 0) + (f" ({errors} errors)" if errors else ""),
-                     _fmt(r.p50_ms, 2, " ms"), _fmt(r.p99_ms, 2, " ms"),
-                     "1.0x (baseline)" if r.server == "mlflow" else _fmt(ratio, 1, "x"), target])
+                     _fmt(r.p50_ms, 2, " ms"), _fmt(r.p99_ms, 2, " ms"), _fmt(r.cpu_us, 0, " us"),
+                     "-" if r.server == "floor" else f"{_fmt(share and share * 100, 0, '%')} "
+                                                     f"(CPU: {_fmt(cpu_share and cpu_share * 100, 0, '%')})",
+                     "1.0x (baseline)" if r.server == "mlflow" else ("-" if r.server == "floor" else _fmt(ratio, 1, "x")),
+                     "" if r.server in ("floor", "mlflow") else _target(r, ratio, share)])
     return rows
 
 
-HEADERS = ["server", "payload", "req/s", "p50", "p99", "vs MLflow (req/s)", "target"]
+HEADERS = ["server", "payload", "req/s", "p50", "p99", "CPU/request", "of the floor (req/s; CPU)",
+           "vs MLflow (req/s)", "target"]
 
 
 def render(rows: list[list[str]], markdown: bool) -> str:
@@ -324,7 +398,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--workers", type=int, default=1, help="server worker processes, the same for every server")
-    parser.add_argument("--only", action="append", help="mlflow, mlcask or 'mlcask --no-batching' (repeatable)")
+    parser.add_argument("--only", action="append",
+                        help="floor, mlflow, mlcask or 'mlcask --no-batching' (repeatable)")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     parser.add_argument("--json", type=Path, help="also write every result (and wrk's output) as JSON")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (models, logs, scripts)")
@@ -338,9 +413,12 @@ def main(argv: list[str] | None = None) -> int:
     notes: list[str] = []
     try:
         print(f"saving the models in {folder} ...", file=sys.stderr)
-        mlflow_path, mlcask_path = save_models(folder)
+        with_mlflow = mlflow_venv_ready() and (not args.only or "mlflow" in args.only)
+        if not with_mlflow and (not args.only or "mlflow" in args.only):
+            notes.append("the pinned MLflow venv is not built (bench/mlflow_env.py builds it): no mlflow row")
+        mlflow_path, mlcask_path = save_models(folder, with_mlflow)
         payloads = write_payloads(folder)
-        for server in servers(mlflow_path, mlcask_path, args.workers, args.only):
+        for server in servers(mlflow_path, mlcask_path, args.workers, args.only, folder):
             print(f"starting {server.name} ...", file=sys.stderr)
             try:
                 start(server, folder)
@@ -356,22 +434,28 @@ def main(argv: list[str] | None = None) -> int:
                         results.append(Result(server.name, label, error=f"HTTP {status}: {answer[:200]!r}"))
                         continue
                     predictions = json.loads(answer)["predictions"]
-                    if label in first_predictions and predictions != first_predictions[label][1]:
+                    if server.tool == "floor":
+                        pass  # a constant reply
+                    elif label in first_predictions and predictions != first_predictions[label][1]:
                         notes.append(f"{server.name} and {first_predictions[label][0]} predict differently "
                                      f"on the {label} payload")
-                    first_predictions.setdefault(label, (server.name, predictions))
+                    if server.tool != "floor":
+                        first_predictions.setdefault(label, (server.name, predictions))
                     print(f"  {server.name}: {label} ...", file=sys.stderr)
                     try:
                         if args.warmup > 0:
                             run_wrk(wrk, server.port, script, args.warmup, args.connections, args.threads)
+                        cpu_before = group_cpu_seconds(server.proc.pid)
                         got = run_wrk(wrk, server.port, script, args.duration, args.connections, args.threads)
+                        cpu = group_cpu_seconds(server.proc.pid) - cpu_before
                     except Exception as exc:  # noqa: BLE001
                         results.append(Result(server.name, label, error=str(exc)))
                         continue
                     results.append(Result(server.name, label, got["requests_per_s"], got["p50_ms"], got["p99_ms"],
                                           got["requests"], got["non_2xx"], got["socket_errors"],
                                           extra={"p75_ms": got["p75_ms"], "p90_ms": got["p90_ms"],
-                                                 "startup_s": server.startup_s, "wrk": got["raw"]}))
+                                                 "startup_s": server.startup_s, "wrk": got["raw"]},
+                                          cpu_us=cpu * 1e6 / got["requests"] if got["requests"] else None))
             finally:
                 _stop(server.proc)
     except KeyboardInterrupt:

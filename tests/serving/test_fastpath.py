@@ -377,3 +377,30 @@ def test_a_timed_out_request_is_left_out_of_its_batch():
 
     asyncio.run(main())
     assert seen == [1]
+
+
+class SlowEcho(mlcask.pyfunc.PythonModel):
+    def predict(self, context, model_input, params=None):
+        time.sleep(0.5)
+        return model_input
+
+
+def test_a_hot_path_predict_over_the_timeout_is_a_504(tmp_path):
+    from mlcask.models import infer_signature
+    from mlcask.serving import create_app
+
+    example = pd.DataFrame({name: [1.5] for name in COLUMNS})
+    mlcask.pyfunc.save_model(tmp_path / "slow", python_model=SlowEcho(), signature=infer_signature(example, example))
+    app = create_app(str(tmp_path / "slow"), batching=True, timeout=0.1)
+    body = _body({"dataframe_split": {"columns": COLUMNS, "data": [[1, 2, 3, 4]]}})
+    assert app.fast_rows.read(orjson.loads(body)) is not None
+
+    async def main():
+        try:
+            return await _call(app, body)
+        finally:
+            await app.state.served.batcher.close()
+
+    status, headers, content = asyncio.run(main())
+    assert status == 504 and json.loads(content) == {
+        "error_code": "DEADLINE_EXCEEDED", "message": "The prediction exceeded the server's timeout of 0.1 s."}

@@ -166,6 +166,19 @@ def render_predictions(predictions: Any) -> bytes:
         raise ServingError(500, INTERNAL_ERROR, f"The model's output cannot be sent as JSON: {exc}") from None
 
 
+_MEDIA_TYPES: dict[str, str] = {}  # Content-Type headers already taken, and their media type
+
+
+def _media_type(header: str | None) -> str:
+    """:func:`~mlcask.serving.scoring.content_type`, remembered for the few headers clients send."""
+    mime = _MEDIA_TYPES.get(header) if header is not None else None
+    if mime is None:
+        mime = content_type(header)  # a refused header raises here, each time
+        if len(_MEDIA_TYPES) < 64:
+            _MEDIA_TYPES[header] = mime
+    return mime
+
+
 def _decoded(body: bytes, mime: str, reader: NumericRows | None) -> Any:
     """A small JSON body decoded (None if it is not one, or not valid for orjson: the general path reads it)."""
     if reader is None or mime != CONTENT_TYPE_JSON or len(body) > LARGE_BODY_BYTES:
@@ -180,7 +193,7 @@ async def answer_invocation(request: Request, reader: NumericRows | None) -> Res
     """``POST /invocations``: the hot path for the bodies ``reader`` takes, the general path for the rest."""
     served: ServedModel = request.app.state.served
     try:
-        mime = content_type(request.headers.get("content-type"))
+        mime = _media_type(request.headers.get("content-type"))
         body = await read_body(request, served.max_body_bytes, served.body_timeout)
         payload = _decoded(body, mime, reader)
         rows = reader.read(payload) if payload is not None else None
