@@ -164,3 +164,11 @@ def test_leftovers_of_a_killed_build_are_removed(tmp_path, old_sklearn_model, pi
     assert not prepared.reused and prepared.path.name == key
     assert sorted(p.name for p in (home / "envs").iterdir()) == [key]
     assert (prepared.path / "mlcask-env.json").is_file()
+
+
+def test_constraints_reach_uv(tmp_path, pinned_runtime_wheel):
+    folder = _folder(tmp_path, "six\n-c constraints.txt\n")
+    (folder / "constraints.txt").write_text("six==1.16.0\n")
+    prepared = prepare_environment(folder, "uv", home=tmp_path / "home")
+    assert _in_env(prepared, "import six; print(six.__version__)") == "1.16.0"
+    assert (prepared.path / "mlcask-constraints.txt").read_text() == "six==1.16.0\n"
