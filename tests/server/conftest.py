@@ -96,6 +96,7 @@ def launch(folder: Path, *, backend_store_uri: str | None = None, artifacts_dest
     log_path = folder / f"server-{port}.log"
     command = [sys.executable, "-m", "mlcask.cli", "server", "--backend-store-uri", backend,
                "--artifacts-destination", destination, "--host", "127.0.0.1", "--port", str(port), *args]
+    env = {"MLCASK_ENDPOINTS_DIR": str(folder / "endpoints"), **(env or {})}  # never ~/.mlcask/endpoints
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, cwd=cwd or folder, env=_environment(env), stdout=log,
                                    stderr=subprocess.STDOUT, start_new_session=True)

@@ -387,3 +387,31 @@ def test_two_server_processes_share_one_set_of_workers(tmp_path, models):
         _wait_dead(pids.pop())
     finally:
         server.stop()
+
+
+@pytest.mark.slow
+def test_an_alias_set_through_the_server_switches_without_waiting_for_the_poll(tmp_path, models):
+    X, v1, v2 = models
+    server = launch(tmp_path / "srv", env=server_env(tmp_path / "state", MLCASK_ENDPOINTS_ALIAS_POLL_SECONDS="3600"))
+    point_fluent_at(server.url)
+    try:
+        with mlcask.start_run():
+            mlcask.sklearn.log_model(v1, name="v1", input_example=X.head(2), registered_model_name="fast")
+            mlcask.sklearn.log_model(v2, name="v2", input_example=X.head(2), registered_model_name="fast")
+        client = mlcask.MlcaskClient(server.url)
+        client.set_registered_model_alias("fast", "champion", "1")
+        ok(call(server, "POST", "/deployments/create", json={"endpoint": "e", "name": "d",
+                                                             "model_uri": "models:/fast@champion"}))
+        wait_ready(server, "e", "d")
+        client.set_registered_model_alias("fast", "champion", "2")  # an hour before the next poll
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            answer = server.client.post("/endpoints/e/invocations", json=payload(X, 1))
+            if answer.json()["predictions"] == v2.predict(X.head(1)).tolist():
+                break
+            time.sleep(0.2)
+        else:
+            raise AssertionError(f"the alias move was not followed: {server.log()[-3000:]}")
+    finally:
+        reset_fluent()
+        server.stop()

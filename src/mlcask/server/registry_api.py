@@ -111,13 +111,22 @@ def delete_registered_model_tag(ctx: Context, args: Args) -> dict[str, Any]:
 
 
 # -- aliases ---------------------------------------------------------------------------------
+def _alias_changed(ctx: Context, name: str, alias: str) -> None:
+    """Deployments following ``models:/name@alias`` switch now, not at their next poll."""
+    manager = getattr(ctx.request.app.state, "endpoint_manager", None)
+    if manager is not None:
+        manager.notify_alias_changed(name, alias)
+
+
 def set_registered_model_alias(ctx: Context, args: Args) -> dict[str, Any]:
     ctx.registry.set_registered_model_alias(args["name"], args["alias"], args["version"])
+    _alias_changed(ctx, args["name"], args["alias"])
     return {}
 
 
 def delete_registered_model_alias(ctx: Context, args: Args) -> dict[str, Any]:
     ctx.registry.delete_registered_model_alias(args["name"], args["alias"])
+    _alias_changed(ctx, args["name"], args["alias"])
     return {}
 
 
