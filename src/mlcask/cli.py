@@ -1,8 +1,8 @@
 """The ``mlcask`` command: experiments, runs, artifacts, models, gc and the database, from a terminal.
 
 One module per command group (``cli_experiments``, ``cli_runs``, ``cli_artifacts``, ``cli_gc``,
-``cli_server``, ``cli_ui``, ``cli_predict``, ``cli_signing``, ``cli_import``, ``cli_docker``,
-``cli_deployments``), registered here.
+``cli_server``, ``cli_ui``, ``cli_predict``, ``cli_signing``, ``cli_import``, ``cli_env``,
+``cli_docker``, ``cli_deployments``), registered here.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ import os
 import click
 
 from mlcask.cli_artifacts import artifacts as _artifacts_group
+from mlcask.cli_env import env_manager_option
+from mlcask.cli_env import prepare_env as _prepare_env_command
 from mlcask.cli_experiments import experiment_options, resolve_experiment_id
 from mlcask.cli_experiments import experiments as _experiments_group
 from mlcask.cli_gc import gc as _gc_command
@@ -128,7 +130,8 @@ def models_describe(tracking_uri: str | None, model_uri: str) -> None:
 @click.option("--max-batch-size", type=click.IntRange(min=1), default=64, show_default=True,
               help="Most rows merged from concurrent requests into one predict call.")
 @click.option("--max-wait-ms", type=click.FloatRange(min=0), default=2.0, show_default=True,
-              help="Longest wait for more requests to join a batch.")
+              help="0: a batch is the requests already queued; above 0, it also lets the event loop turn for "
+                   "requests already received. Never a wait on the clock.")
 @click.option("--batching/--no-batching", default=None,
               help="Merge concurrent requests (default: on for sklearn, xgboost and lightgbm models).")
 @click.option("--name", "model_name", default=None, help="The model's name in /v2/models/{name}.")
@@ -143,6 +146,7 @@ def models_describe(tracking_uri: str | None, model_uri: str) -> None:
 @click.option("--max-header-bytes", type=click.IntRange(min=1024), default=None,
               help="The most request-header bytes taken (431 over). [default: 64 KiB]")
 @allow_pickle_option
+@env_manager_option
 def models_serve(tracking_uri: str | None, model_uri: str, host: str, port: int, workers: int, timeout: float,
                  max_batch_size: int, max_wait_ms: float, batching: bool | None, model_name: str | None,
                  access_log: bool, max_body_bytes: int | None, max_decoded_bytes: int | None, body_timeout: float,
@@ -188,6 +192,7 @@ from mlcask.cli_ui import ui as _ui_command  # noqa: E402
 
 models.add_command(allow_pickle_option(_predict_command))
 models.add_command(_evaluate_command)
+models.add_command(_prepare_env_command)
 models.add_command(_generate_dockerfile_command)
 models.add_command(_build_docker_command)
 cli.add_command(_server_command)

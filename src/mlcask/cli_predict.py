@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from mlcask.cli_env import env_manager_option
 from mlcask.cli_store import check_store_for, tracking_uri_option
 
 DEFAULT_MASTER = "local[*]"  # mlcask.serving.spark_predict.DEFAULT_MASTER (not imported: it would load the module)
@@ -120,14 +121,13 @@ def predict_on_spark(model_uri: str, input_path: str | None, output_path: str, c
                    "--spark: rows per Arrow batch, one predict call each).")
 @click.option("--no-progress", is_flag=True, help="No progress bar on stderr (it is off anyway when "
                                                    "stderr is not a terminal).")
-@click.option("--env-manager", type=click.Choice(["local", "uv", "virtualenv", "conda"]), default="local",
-              show_default=True,
-              help="Where the model runs: 'local', this environment; with --spark, 'uv' or 'virtualenv' build "
-                   "the model's own environment (python_env.yaml, requirements.txt; cached under "
-                   "$MLCASK_HOME/envs) and each Spark Python worker scores through the model's server in it. "
-                   "'conda' is not supported.")
 @spark_options
 @tracking_uri_option
+@env_manager_option(help="Where the model runs: 'local', this environment (warning about the model's pins it "
+                         "violates); 'uv' or 'virtualenv', the model's own environment (python_env.yaml, "
+                         "requirements.txt; cached under $MLCASK_HOME/envs): the whole command runs again in it, "
+                         "or with --spark each Spark Python worker scores through the model's server in it. "
+                         "'conda' is not supported.")
 def predict(model_uri: str, input_path: str | None, output_path: str, content_type: str, chunk_size: int,
             no_progress: bool, env_manager: str, tracking_uri: str | None, **spark: Any) -> None:
     """Score a file with a model, chunk by chunk, enforcing its signature as the server does.
@@ -147,9 +147,6 @@ def predict(model_uri: str, input_path: str | None, output_path: str, content_ty
         predict_on_spark(model_uri, input_path, output_path, content_type, chunk_size, show_progress, env_manager,
                          tracking_uri, **spark)
         return
-    if env_manager != "local":
-        raise click.UsageError(f"--env-manager {env_manager} applies only with --spark; without it, models "
-                               "predict scores in the current environment (--env-manager local).")
     used = [f"--{name.replace('_', '-')}" for name, value in spark.items()
             if value and not (name == "spark_master" and value == DEFAULT_MASTER)]
     if used:

@@ -145,7 +145,6 @@ def _payload_chunks(data: Any, params: dict[str, Any] | None, chunk_size: int) -
 def _read_json(path: Path, chunk_size: int, schema: Any) -> tuple[Iterator[Chunk], int | None]:
     """A scoring payload (one JSON object with dataframe_split, ..., inputs), a JSON array of
     records, or JSON Lines (one record object per line, streamed)."""
-    from mlcask.models.serving_input import PAYLOAD_KEYS
     from mlcask.serving import codec
 
     with open(path, "rb") as f:
@@ -161,11 +160,11 @@ def _read_json(path: Path, chunk_size: int, schema: Any) -> tuple[Iterator[Chunk
             first = codec.loads(first_line)
         except MlcaskException:
             first = None  # a pretty-printed document: read it whole
-        if not isinstance(first, dict) or any(k in first for k in PAYLOAD_KEYS):
+        if not isinstance(first, dict) or any(k in first for k in codec.INPUT_KEYS):
             whole = "payload"
     else:
         raise BatchPredictError(f"Input file '{path}' is not JSON: it should hold a scoring payload "
-                                f"(an object with one of {list(PAYLOAD_KEYS)}) or JSON Lines of records.")
+                                f"(an object with one of {list(codec.INPUT_KEYS)}) or JSON Lines of records.")
     if whole is not None:
         try:
             document = codec.loads(path.read_bytes())

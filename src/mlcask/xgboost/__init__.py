@@ -166,8 +166,11 @@ class _XGBModelWrapper(NativeModelWrapper):
 def _numeric_frame_with_columns(data: Any, columns: list[str]) -> bool:
     import pandas as pd
 
-    return (isinstance(data, pd.DataFrame) and list(data.columns) == columns
-            and all(dtype.kind in "biuf" for dtype in data.dtypes))
+    from mlcask.types._frames import frame_dtypes
+
+    # frame_dtypes: DataFrame.dtypes builds a Series, a third of this check's cost on the hot path.
+    return (isinstance(data, pd.DataFrame) and data.columns.tolist() == columns
+            and all(dtype.kind in "biuf" for dtype in frame_dtypes(data)))
 
 
 def load_pyfunc_model(model_dir: Path, meta: Model, model_config: dict[str, Any] | None = None) -> _XGBModelWrapper:
