@@ -129,6 +129,11 @@ MLFLOW_LOG_MODEL_COMPRESSION = EnvironmentVariable("MLFLOW_LOG_MODEL_COMPRESSION
 MLFLOW_DFS_TMP = EnvironmentVariable("MLFLOW_DFS_TMP", str, "/tmp/mlflow")
 """Where a Spark ML model is written and read on the way when Spark's default file system is not local."""
 
+# -- the model's own environments (mlcask.environments) ---------------------------------------------
+MLCASK_ENV_ALLOW_SOURCE_BUILDS = BooleanEnvironmentVariable("MLCASK_ENV_ALLOW_SOURCE_BUILDS", False)
+"""Let ``--env-manager uv|virtualenv`` build source distributions (their build code runs at install time);
+by default a model's environment installs wheels only."""
+
 # -- deployments (mlcask.deployments) -----------------------------------------------------------
 MLFLOW_DEPLOYMENTS_TARGET = EnvironmentVariable("MLFLOW_DEPLOYMENTS_TARGET", str, None)
 """The deployment target ``get_deploy_client()`` and ``mlcask deployments`` use when none is given."""

@@ -172,3 +172,54 @@ def test_constraints_reach_uv(tmp_path, pinned_runtime_wheel):
     prepared = prepare_environment(folder, "uv", home=tmp_path / "home")
     assert _in_env(prepared, "import six; print(six.__version__)") == "1.16.0"
     assert (prepared.path / "mlcask-constraints.txt").read_text() == "six==1.16.0\n"
+
+
+def _sdist_model(tmp_path, marker):
+    """A model folder whose requirements name a source distribution inside it that writes ``marker`` when built."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "setup.py").write_text(f"from setuptools import setup\nopen({str(marker)!r}, 'w').write('ran')\n"
+                                      "setup(name='builds-code', version='1.0')\n")
+    folder = _folder(tmp_path, "")
+    subprocess.run([sys.executable, "setup.py", "-q", "sdist", "-d", str(folder)], cwd=project, check=True,
+                   capture_output=True, timeout=120)
+    marker.unlink(missing_ok=True)  # running setup.py to make the sdist wrote it
+    (folder / "requirements.txt").write_text("./builds-code-1.0.tar.gz\n")
+    return folder
+
+
+@pytest.mark.parametrize("env_manager", ["uv", "virtualenv"])
+def test_a_source_distribution_is_not_built_unless_allowed(tmp_path, env_manager, monkeypatch):
+    marker = tmp_path / "build-code-ran"
+    folder = _sdist_model(tmp_path, marker)
+    monkeypatch.delenv("MLCASK_ENV_ALLOW_SOURCE_BUILDS", raising=False)
+    home = tmp_path / "home"
+    with pytest.raises(EnvironmentBuildError, match="MLCASK_ENV_ALLOW_SOURCE_BUILDS=1") as caught:
+        prepare_environment(folder, env_manager, home=home)
+    assert "builds-code" in str(caught.value)
+    assert not marker.exists()  # its setup.py never ran
+    assert list((home / "envs").iterdir()) == []
+
+
+def test_source_builds_run_when_allowed(tmp_path, monkeypatch):
+    marker = tmp_path / "build-code-ran"
+    folder = _sdist_model(tmp_path, marker)
+    monkeypatch.setenv("MLCASK_ENV_ALLOW_SOURCE_BUILDS", "1")
+    prepared = prepare_environment(folder, "uv", home=tmp_path / "home")
+    assert marker.exists()
+    assert _in_env(prepared, "import importlib.metadata as m; print(m.version('builds-code'))") == "1.0"
+
+
+def test_direct_references_to_source_code_are_refused_and_wheels_are_not(monkeypatch):
+    from mlcask.environments.installers import refuse_source_references
+
+    monkeypatch.delenv("MLCASK_ENV_ALLOW_SOURCE_BUILDS", raising=False)
+    refuse_source_references(["numpy==1.26.4", "/m/pkg-1.0-py3-none-any.whl", "x @ https://h/x-1.0-py3-none-any.whl#sha256=ab",
+                              "-c constraints.txt", "scipy>=1 ; python_version>'3'"])
+    for line in ["./pkg-1.0.tar.gz", "pkg @ git+https://example.com/pkg.git", "/m/src-folder",
+                 "https://h/pkg-1.0.zip", "file:///m/pkg-1.0.tar.gz"]:
+        with pytest.raises(EnvironmentBuildError, match="MLCASK_ENV_ALLOW_SOURCE_BUILDS=1") as caught:
+            refuse_source_references(["numpy", line])
+        assert line in str(caught.value)
+    monkeypatch.setenv("MLCASK_ENV_ALLOW_SOURCE_BUILDS", "1")
+    refuse_source_references(["./pkg-1.0.tar.gz"])

@@ -23,7 +23,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlcask.environments.installers import BUILDERS, BuildInputs, EnvironmentBuildError, pip_settings
+from mlcask.environments.installers import (
+    BUILDERS,
+    BuildInputs,
+    EnvironmentBuildError,
+    pip_settings,
+    refuse_source_references,
+    source_builds_allowed,
+)
 from mlcask.environments.interpreters import PythonNotFoundError, find_python, interpreter_version, minor_version
 from mlcask.environments.locations import envs_dir, locks_dir, wheels_dir
 from mlcask.environments.spec import EnvironmentSpec, read_environment_spec
@@ -164,7 +171,7 @@ def environment_key(spec: EnvironmentSpec, env_manager: str, *, python_version: 
     header = {"format": KEY_FORMAT, "manager": env_manager, "python": python_version, "runtime": runtime_digest,
               "index": pip_settings() if env_manager == "uv" else {}, "platform": sys.platform,
               "requirements": installed_requirements(spec), "constraints": list(spec.constraints),
-              "build": list(spec.build_dependencies)}
+              "build": list(spec.build_dependencies), "source_builds": source_builds_allowed()}
     digest.update(json.dumps(header, sort_keys=True).encode())
     for file in sorted(spec.files):
         data = file.read_bytes()
@@ -200,6 +207,7 @@ def _retarget_scripts(bin_dir: Path, built_at: Path, final: Path) -> None:
 def _build(spec: EnvironmentSpec, env_manager: str, python: Path, wheel: Path, final: Path,
            log: Callable[[str], None] | None) -> None:
     """Build into a temporary folder beside ``final`` and rename it there; on failure remove it."""
+    refuse_source_references(installed_requirements(spec))
     work = Path(tempfile.mkdtemp(prefix=f".build-{final.name}-", dir=final.parent))
     target = work / "env"
     try:

@@ -17,7 +17,9 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from mlcask.environment_variables import MLCASK_ENV_ALLOW_SOURCE_BUILDS
 from mlcask.exceptions import MlcaskException
 
 INSTALL_TIMEOUT = 1800.0
@@ -173,6 +175,54 @@ def run_step(argv: Sequence[str], what: str, env: dict[str, str], log: Callable[
         raise EnvironmentBuildError(f"{what} failed (exit {done.returncode}):\n{detail}")
 
 
+SOURCE_BUILDS_HINT = ("Source distributions are not built: building one runs its code at install time. For a "
+                      "model you trust, set MLCASK_ENV_ALLOW_SOURCE_BUILDS=1 to allow it.")
+
+
+def source_builds_allowed() -> bool:
+    """Whether environments may build source distributions (``MLCASK_ENV_ALLOW_SOURCE_BUILDS``; default no)."""
+    return bool(MLCASK_ENV_ALLOW_SOURCE_BUILDS.get())
+
+
+def _direct_reference(line: str) -> str | None:
+    """The file or URL a requirement line installs from directly (``name @ URL``, a path, a URL), if any."""
+    line = line.split(" #", 1)[0].strip()
+    if not line or line.startswith("-"):
+        return None
+    if " @ " in line:
+        return line.split(" @ ", 1)[1].split(";", 1)[0].strip()
+    if line.startswith((".", "/", "file:")) or "://" in line:
+        return line.split(";", 1)[0].strip()
+    return None
+
+
+def refuse_source_references(requirements: Sequence[str]) -> None:
+    """Refuse requirements naming a source distribution, a folder or a VCS URL directly, unless source builds are
+    allowed: installing one runs its build code (pip builds them whatever ``--only-binary`` says)."""
+    if source_builds_allowed():
+        return
+    sources = [line for line in requirements
+               if (ref := _direct_reference(line)) is not None and not ref.split("#", 1)[0].split("?", 1)[0].endswith(".whl")]
+    if sources:
+        raise EnvironmentBuildError(f"The model's requirements name source code to build: {', '.join(sources)}. "
+                                    f"{SOURCE_BUILDS_HINT}")
+
+
+def _install_step(argv: list[Any], wheels_only: str, what: str, env: dict[str, str],
+                  log: Callable[[str], None] | None) -> None:
+    """An install of the model's packages; ``wheels_only`` is the installer's flag refusing source builds,
+    added unless they are allowed."""
+    allowed = source_builds_allowed()
+    if not allowed:
+        argv = [*argv, wheels_only]
+    try:
+        run_step(argv, what, env, log)
+    except EnvironmentBuildError as exc:
+        if allowed:
+            raise
+        raise EnvironmentBuildError(f"{exc}\n{SOURCE_BUILDS_HINT}") from None
+
+
 def build_with_uv(inputs: BuildInputs, log: Callable[[str], None] | None = None) -> None:
     """``uv venv`` then one ``uv pip install`` of the build dependencies, the requirements and the runtime."""
     uv = find_uv()
@@ -185,7 +235,8 @@ def build_with_uv(inputs: BuildInputs, log: Callable[[str], None] | None = None)
                "-r", inputs.requirements_file, inputs.wheel]
     if inputs.constraints_file is not None:
         install += ["-c", inputs.constraints_file]
-    run_step(install, "Installing the model's requirements and mlcask's runtime (uv pip install)", env, log)
+    _install_step(install, "--no-build", "Installing the model's requirements and mlcask's runtime (uv pip install)",
+                  env, log)
 
 
 def build_with_venv(inputs: BuildInputs, log: Callable[[str], None] | None = None) -> None:
@@ -195,11 +246,13 @@ def build_with_venv(inputs: BuildInputs, log: Callable[[str], None] | None = Non
              env, log)
     pip = [inputs.target / "bin" / "python", "-m", "pip", "install", "--disable-pip-version-check", "--no-input"]
     if inputs.build_dependencies:
-        run_step([*pip, *inputs.build_dependencies], "Installing the build dependencies (pip)", env, log)
+        _install_step([*pip, *inputs.build_dependencies], "--only-binary=:all:", "Installing the build dependencies (pip)",
+                      env, log)
     install = [*pip, "-r", inputs.requirements_file, inputs.wheel]
     if inputs.constraints_file is not None:
         install += ["-c", inputs.constraints_file]
-    run_step(install, "Installing the model's requirements and mlcask's runtime (pip)", env, log)
+    _install_step(install, "--only-binary=:all:", "Installing the model's requirements and mlcask's runtime (pip)",
+                  env, log)
 
 
 BUILDERS: dict[str, Callable[[BuildInputs, Callable[[str], None] | None], None]] = {
