@@ -1,6 +1,7 @@
 """Scoring-server benchmark: the HTTP floor, ``mlflow models serve`` and ``mlcask models serve``, in one run.
 
-    .venv/bin/python bench/serving.py [--duration S] [--connections N] [--workers N] [--markdown] [--json PATH]
+    .venv/bin/python bench/serving.py [--duration S] [--connections N] [--workers N] [--only NAME] [--src TREE]
+                                      [--markdown] [--json PATH]
 
 An XGBoost breast-cancer classifier (100 trees) is saved once by each tool (MLflow in its
 own venv, ``bench.mlflow_env``, when that venv is already built; mlcask with this
@@ -305,8 +306,13 @@ def mlflow_venv_ready() -> bool:
         and marker.read_text().strip() == _requirements_digest()
 
 
+def _mlcask_servers(label: str, cmd: list[str], base: list[str], env: dict[str, str]) -> list[Server]:
+    return [Server(label, "mlcask", cmd + base, env),
+            Server(f"{label} --no-batching", "mlcask", cmd + base + ["--no-batching"], env)]
+
+
 def servers(mlflow_path: Path | None, mlcask_path: Path, workers: int, only: list[str] | None,
-            folder: Path) -> list[Server]:
+            folder: Path, sources: list[Path] | None = None) -> list[Server]:
     project_bin = Path(sys.executable).parent
     mlcask_cmd = ([str(project_bin / "mlcask")] if (project_bin / "mlcask").exists()
                   else [sys.executable, "-m", "mlcask.cli"])
@@ -320,13 +326,16 @@ def servers(mlflow_path: Path | None, mlcask_path: Path, workers: int, only: lis
         found.append(Server("mlflow", "mlflow", [str(mlflow_bin / "mlflow"), "models", "serve", "-m",
                                                  str(mlflow_path), "--env-manager", "local", "-p", "{port}",
                                                  "--host", HOST, "-w", str(workers)], _clean_env(mlflow_bin)))
-    found += [
-        Server("mlcask", "mlcask", mlcask_cmd + base, _clean_env(project_bin)),
-        Server("mlcask --no-batching", "mlcask", mlcask_cmd + base + ["--no-batching"], _clean_env(project_bin)),
-    ]
+    found += _mlcask_servers("mlcask", mlcask_cmd, base, _clean_env(project_bin))
+    for source in sources or []:  # the same servers run from other source trees (before/after comparisons)
+        env = _clean_env(project_bin)
+        env["PYTHONPATH"] = str(source.resolve() / "src")
+        found += _mlcask_servers(f"mlcask@{source.name}", [sys.executable, "-m", "mlcask.cli"], base, env)
     if only:
-        found = [s for s in found if s.tool == "floor" or s.name in only or s.tool in only
-                 or s.name.replace(" ", "") in only]  # the floor always: every ratio needs it
+        wanted = {name.replace(" ", "") for name in only}
+        # by name, a --src tree's rows by the name without "@tree"; the floor always: every ratio needs it
+        found = [s for s in found if s.tool == "floor" or s.name.replace(" ", "") in wanted
+                 or re.sub(r"@\S+", "", s.name).replace(" ", "") in wanted]
     return found
 
 
@@ -399,7 +408,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--workers", type=int, default=1, help="server worker processes, the same for every server")
     parser.add_argument("--only", action="append",
-                        help="floor, mlflow, mlcask or 'mlcask --no-batching' (repeatable)")
+                        help="floor, mlflow, mlcask or 'mlcask --no-batching' (repeatable; with --src, also its rows)")
+    parser.add_argument("--src", action="append", type=Path, default=[],
+                        help="also run mlcask's servers from this source tree (its src/ first on PYTHONPATH; "
+                             "repeatable), e.g. a `git archive` of an earlier commit, in the same run")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     parser.add_argument("--json", type=Path, help="also write every result (and wrk's output) as JSON")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (models, logs, scripts)")
@@ -418,7 +430,7 @@ def main(argv: list[str] | None = None) -> int:
             notes.append("the pinned MLflow venv is not built (bench/mlflow_env.py builds it): no mlflow row")
         mlflow_path, mlcask_path = save_models(folder, with_mlflow)
         payloads = write_payloads(folder)
-        for server in servers(mlflow_path, mlcask_path, args.workers, args.only, folder):
+        for server in servers(mlflow_path, mlcask_path, args.workers, args.only, folder, args.src):
             print(f"starting {server.name} ...", file=sys.stderr)
             try:
                 start(server, folder)
