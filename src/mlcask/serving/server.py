@@ -5,7 +5,8 @@ faster httptools parser (``uvicorn[standard]``, what ``http="auto"`` picks) buff
 headers without limit: a client could send gigabytes of them. :class:`HeaderCappedHttpTools`
 counts the request line and header bytes as the parser reads them and answers 431 (and
 closes the connection) past the same cap, so both parsers refuse headers over
-``max_header_bytes``.
+``max_header_bytes``. It also sends each small response in one write
+(:class:`OneWriteTransport`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,60 @@ try:
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 except ImportError:  # uvicorn without httptools: h11 enforces the cap itself
     HttpToolsProtocol = None  # type: ignore[assignment,misc]
+
+
+class OneWriteTransport:
+    """A transport that sends a response's status line and headers with its first body bytes.
+
+    uvicorn writes the head of a response and then its body in two ``transport.write`` calls:
+    two ``send`` system calls and two TCP segments for what is one small reply. This holds a
+    head (a write that starts ``HTTP/`` and ends the header block, not ``100 Continue``) and
+    prepends it to the next write; :meth:`flush` sends a head no body follows (the protocol
+    calls it when a response is complete: a HEAD reply, an empty body), and closing sends it
+    first. The order of the bytes never changes; every other attribute is the wrapped
+    transport's. (A streamed body's head goes out with its first chunk.)
+    """
+
+    __slots__ = ("_transport", "_held")
+
+    def __init__(self, transport: Any) -> None:
+        self._transport = transport
+        self._held: bytes | None = None
+
+    def write(self, data: Any) -> None:
+        held = self._held
+        if held is not None:
+            self._held = None
+            self._transport.write(held + data)
+        elif data[:5] == b"HTTP/" and data[-4:] == b"\r\n\r\n" and data[9:10] != b"1":
+            self._held = bytes(data)  # (never "100 Continue": the client waits for it to send the body)
+        else:
+            self._transport.write(data)
+
+    def writelines(self, chunks: Any) -> None:
+        self.write(b"".join(chunks))
+
+    def flush(self) -> None:
+        """Send a held head now."""
+        held = self._held
+        if held is not None:
+            self._held = None
+            self._transport.write(held)
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def write_eof(self) -> None:
+        self.flush()
+        self._transport.write_eof()
+
+    def abort(self) -> None:
+        self._held = None
+        self._transport.abort()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
 
 
 if HttpToolsProtocol is not None:
@@ -37,6 +92,10 @@ if HttpToolsProtocol is not None:
             self._over_cap = False
             self._in_headers = True  # a new connection waits for a request line and headers
             self._unparsed_bytes = 0  # bytes received while headers stay incomplete
+
+        def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self.transport = OneWriteTransport(transport)  # type: ignore[assignment]
 
         def _count(self, size: int) -> bool:
             self._header_bytes += size
@@ -65,6 +124,10 @@ if HttpToolsProtocol is not None:
         def on_body(self, body: bytes) -> None:
             if not self._over_cap:
                 super().on_body(body)
+
+        def on_response_complete(self) -> None:
+            self.transport.flush()  # a head without body bytes
+            super().on_response_complete()
 
         def on_message_complete(self) -> None:
             if not self._over_cap:
