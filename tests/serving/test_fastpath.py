@@ -404,3 +404,40 @@ def test_a_hot_path_predict_over_the_timeout_is_a_504(tmp_path):
     status, headers, content = asyncio.run(main())
     assert status == 504 and json.loads(content) == {
         "error_code": "DEADLINE_EXCEEDED", "message": "The prediction exceeded the server's timeout of 0.1 s."}
+
+
+def test_the_fast_route_sends_what_the_starlette_route_sends(echo_dir):
+    from starlette.requests import Request
+
+    from mlcask.serving import create_app
+    from mlcask.serving.app import answer_invocation
+
+    app = create_app(str(echo_dir), batching=False)
+
+    async def through_route(body: bytes) -> list[dict]:
+        messages = []
+
+        async def receive():
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message):
+            messages.append(message)
+
+        scope = {**_scope(body), "app": app}
+        response = await answer_invocation(Request(scope, receive), app.fast_rows)
+        await response(scope, receive, send)
+        return messages
+
+    async def main():
+        statuses = []
+        for payload in ({"dataframe_split": {"columns": COLUMNS, "data": [[1.0, 2.0, 3.0, 4.0]]}},
+                        {"dataframe_records": [{"a": 1}]}, {"nope": 1}):
+            body = _body(payload)
+            status, headers, content = await _call(app, body)
+            (start, *rest) = await through_route(body)
+            assert (status, headers) == (start["status"], start["headers"])
+            assert content == b"".join(m.get("body", b"") for m in rest)
+            statuses.append(status)
+        assert statuses == [200, 400, 400]
+
+    asyncio.run(main())

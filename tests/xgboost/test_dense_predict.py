@@ -40,7 +40,7 @@ def test_direct_predict_is_xgboosts_predict(tmp_path, kind):
     assert wrapper._dense is not None  # the direct path is what is compared
     data = X.copy()
     data.iloc[0, 1] = 0.0  # a zero: missing only for missing=0
-    for rows in (data.head(1), data.head(8), data, data.iloc[::-3]):
+    for rows in (data.head(1), data.head(8), data, data.iloc[::-3], data.head(0)):
         got, expected = wrapper.predict(rows), model.predict(rows)
         assert got.dtype == expected.dtype and got.shape == expected.shape
         np.testing.assert_array_equal(got, expected)

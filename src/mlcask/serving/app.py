@@ -191,6 +191,12 @@ def _decoded(body: bytes, mime: str, reader: NumericRows | None) -> Any:
 
 async def answer_invocation(request: Request, reader: NumericRows | None) -> Response:
     """``POST /invocations``: the hot path for the bodies ``reader`` takes, the general path for the rest."""
+    answer = await invocation_answer(request, reader)
+    return answer if isinstance(answer, Response) else Response(answer, media_type=CONTENT_TYPE_JSON)
+
+
+async def invocation_answer(request: Request, reader: NumericRows | None) -> bytes | Response:
+    """:func:`answer_invocation`'s answer: the predictions' JSON (a 200 reply), or the error's response."""
     served: ServedModel = request.app.state.served
     try:
         mime = _media_type(request.headers.get("content-type"))
@@ -208,7 +214,7 @@ async def answer_invocation(request: Request, reader: NumericRows | None) -> Res
     except Exception:
         _logger.exception("internal error in /invocations")
         return error_response(internal_error("handling the request"))
-    return Response(content, media_type=CONTENT_TYPE_JSON)
+    return content
 
 
 async def invocations(request: Request) -> Response:
@@ -341,6 +347,9 @@ async def openapi_json(request: Request) -> Response:
     return Response(doc, media_type=CONTENT_TYPE_JSON)
 
 
+_JSON = CONTENT_TYPE_JSON.encode("latin-1")
+
+
 def _route_path(scope: Scope) -> str:
     """The request's path below the app's root path (as Starlette's router matches it)."""
     path, root = scope["path"], scope.get("root_path", "")
@@ -360,8 +369,13 @@ class ScoringApp(Starlette):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST" and _route_path(scope) == "/invocations":
             scope["app"] = self
-            response = await answer_invocation(Request(scope, receive), self.fast_rows)
-            await response(scope, receive, send)
+            answer = await invocation_answer(Request(scope, receive), self.fast_rows)
+            if isinstance(answer, Response):
+                await answer(scope, receive, send)
+            else:  # what Response(answer, media_type=CONTENT_TYPE_JSON) sends, without building one
+                await send({"type": "http.response.start", "status": 200,
+                            "headers": [(b"content-length", b"%d" % len(answer)), (b"content-type", _JSON)]})
+                await send({"type": "http.response.body", "body": answer})
             return
         await super().__call__(scope, receive, send)
 

@@ -164,7 +164,7 @@ class _XGBModelWrapper(NativeModelWrapper):
             # XGBoost's DataFrame path costs ~2 ms per call even for one row; a frame whose
             # columns are exactly the model's numeric features predicts the same as its array.
             data = data.to_numpy(dtype="float32")
-            if self._dense is not None and not params:
+            if self._dense is not None and not params and len(data):  # (no rows: XGBoost's own shapes)
                 return self._dense(data)
         return super().predict(data, params)
 
