@@ -72,3 +72,19 @@ def test_other_models_keep_xgboosts_predict(tmp_path):
         pass
 
     assert mlcask.xgboost._DensePredict.for_model(Custom(n_estimators=2).fit(X, y)) is None
+
+
+def test_direct_predict_from_several_threads_at_once(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    model = xgb.XGBRegressor(n_estimators=20, random_state=0).fit(X, X["f0"] * 2 + X["f4"])
+    mlcask.xgboost.save_model(model, tmp_path / "m")
+    wrapper = mlcask.pyfunc.load_model(tmp_path / "m")._model_impl
+    assert wrapper._dense is not None
+    parts = [X.iloc[i:i + 1 + i % 9].reset_index(drop=True) for i in range(0, 280, 7)]
+    expected = [model.predict(part) for part in parts]
+    with ThreadPoolExecutor(4) as pool:
+        for _ in range(5):
+            got = list(pool.map(wrapper.predict, parts))
+            for g, e in zip(got, expected, strict=True):
+                np.testing.assert_array_equal(g, e)

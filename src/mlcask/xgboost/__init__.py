@@ -183,6 +183,7 @@ class _DensePredict:
 
     def __init__(self, booster: Any, args: bytes, classify: bool, n_classes: int, softmax: bool) -> None:
         import ctypes
+        import threading
 
         from xgboost.core import _LIB, c_bst_ulong
 
@@ -194,6 +195,7 @@ class _DensePredict:
         self._call = _LIB.XGBoosterPredictFromDense
         self._ulong = c_bst_ulong
         self._ctypes = ctypes
+        self._local = threading.local()  # a proxy DMatrix per thread (the call sets its data)
 
     @classmethod
     def for_model(cls, model: Any) -> _DensePredict | None:
@@ -228,7 +230,12 @@ class _DensePredict:
         preds = ctypes.POINTER(ctypes.c_float)()
         from xgboost.core import _check_call
 
-        _check_call(self._call(self._booster.handle, interface, self._args, None, ctypes.byref(shape),
+        proxy = getattr(self._local, "proxy", None)
+        if proxy is None:  # without one, each call makes its own and reads the cgroup CPU quota files again
+            from xgboost.core import _ProxyDMatrix
+
+            proxy = self._local.proxy = _ProxyDMatrix()
+        _check_call(self._call(self._booster.handle, interface, self._args, proxy.handle, ctypes.byref(shape),
                                ctypes.byref(dims), ctypes.byref(preds)))
         out = np.ctypeslib.as_array(preds, tuple(int(shape[i]) for i in range(dims.value))).copy()
         return self._labels(out) if self._classify else out
