@@ -355,3 +355,20 @@ def test_grants_hold_on_an_artifacts_only_server(start_server):
     assert server.client.put(proxy.format(8), content=b"no", auth=bob).status_code == 403
     assert server.client.get(proxy.format(7), auth=bob).content == b"ok"
     assert server.client.get(proxy.format(7)).status_code == 401
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("default, reader_status", [("NO_PERMISSIONS", 403), ("READ", 200)])
+def test_endpoints_are_read_and_scored_by_the_default_permission_and_changed_by_admins(start_server, default,
+                                                                                       reader_status):
+    server = start_server(args=AUTH_ARGS, env=auth_env(MLCASK_AUTH_DEFAULT_PERMISSION=default))
+    bob = _create_user(server, "bob", "bob-pw")
+    assert server.client.get("/api/2.0/mlcask/endpoints/list").status_code == 401
+    assert server.client.get("/api/2.0/mlcask/endpoints/list", auth=ADMIN).status_code == 200
+    assert server.client.get("/api/2.0/mlcask/endpoints/list", auth=bob).status_code == reader_status
+    scored = server.client.post("/endpoints/none/invocations", json={"inputs": [[1]]}, auth=bob)
+    assert scored.status_code == (403 if reader_status == 403 else 404), scored.text
+    assert server.client.post("/endpoints/none/invocations", json={"inputs": [[1]]},
+                              auth=ADMIN).status_code == 404
+    created = server.client.post("/api/2.0/mlcask/endpoints/create", json={"name": "e"}, auth=bob)
+    assert created.status_code == 403, created.text

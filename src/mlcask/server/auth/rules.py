@@ -28,7 +28,7 @@ from mlcask.utils.paths import clean_relative_path
 
 __all__ = ["ADMIN_ONLY", "Decision", "Forbidden", "Rule", "find_rule", "require_admin", "require_self_or_admin"]
 
-EXPERIMENT, REGISTERED_MODEL = "experiment", "registered_model"
+EXPERIMENT, REGISTERED_MODEL, ENDPOINT = "experiment", "registered_model", "endpoint"
 API_PREFIXES = ("/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/")
 MLCASK_PREFIXES = ("/api/2.0/mlcask/", "/ajax-api/2.0/mlcask/")
 #: The web UI's page: any signed-in user may load it (it then shows only what they may read).
@@ -395,10 +395,16 @@ _MLCASK: dict[tuple[str, str], Rule] = {
     ("model-versions/score", "POST"): _api(registered_model("read")),
     ("logged-models/details", "GET"): _api(logged_model("read")),
 }
+def _endpoints_read(service: AuthService, identity: Identity, request: AuthRequest) -> None:
+    # Endpoints have no grants of their own: reading them and scoring follow the server's default permission
+    # (READ unless the server says otherwise), so a server whose users see nothing by default shows them none.
+    _require(service, identity, ENDPOINT, None, "read")
+
+
 #: Managed endpoints: a deployment runs a model as a process of the server, so changing them is for admins;
-#: reading them (and scoring, under /endpoints/) is for every signed-in user.
+#: reading them (and scoring, under /endpoints/) is for admins and for users the default permission lets read.
 _ENDPOINT_WRITE = Rule(_admin_only, reads_body=False)
-_ENDPOINT_READ = Rule(_signed_in, reads_body=False)
+_ENDPOINT_READ = Rule(_endpoints_read, reads_body=False)
 _MLCASK.update({(f"{kind}/{verb}", "POST"): _ENDPOINT_WRITE for kind in ("endpoints", "deployments")
                 for verb in ("create", "update", "delete")})
 _MLCASK.update({(f"{kind}/{verb}", "GET"): _ENDPOINT_READ for kind in ("endpoints", "deployments")
