@@ -26,26 +26,18 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import logging
 from operator import itemgetter
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from mlcask.exceptions import BAD_REQUEST, MlcaskException
 from mlcask.serving.codec import AZURE_KEY, azure_form
 from mlcask.serving.scoring import (
-    DEADLINE_EXCEEDED,
-    ModelError,
-    ServingError,
-    bad_input,
-    internal_error,
+    prediction_errors,
     run_model,
 )
 from mlcask.serving.state import ServedModel
-
-_logger = logging.getLogger("mlcask.serving")
 
 _NUMBERS = frozenset((int, float))
 _EXACT = float(2**53)  # the integers a double holds exactly (the general path refuses to round others)
@@ -184,8 +176,8 @@ def _expire(future: asyncio.Future) -> None:
 
 async def predict_rows(served: ServedModel, reader: NumericRows, rows: np.ndarray) -> Any:
     """Predict on ``rows`` (merged with other requests when batching), with the general path's
-    timeout and error mapping (:func:`mlcask.serving.scoring.predict`)."""
-    try:
+    timeout and error mapping (:func:`mlcask.serving.scoring.prediction_errors`)."""
+    with prediction_errors(served):
         batcher = served.batcher
         if batcher is not None and len(rows) < batcher.max_batch_size:
             return await _within(batcher.submit(rows), served.timeout)
@@ -193,15 +185,3 @@ async def predict_rows(served: ServedModel, reader: NumericRows, rows: np.ndarra
             if batcher is None:
                 return await asyncio.to_thread(run_model, served.model, as_frame(rows, reader), None)
             return await batcher.predict_alone(rows)
-    except TimeoutError:
-        _logger.warning("predict exceeded the timeout of %ss", served.timeout)
-        raise ServingError(504, DEADLINE_EXCEEDED,
-                           f"The prediction exceeded the server's timeout of {served.timeout:g} s.") from None
-    except MlcaskException as exc:
-        raise bad_input(exc) from None
-    except ModelError as exc:
-        _logger.info("the model raised on the request's input: %s", exc)
-        raise ServingError(400, BAD_REQUEST, f"The model could not predict on the given input: {exc}") from None
-    except Exception:
-        _logger.exception("internal error while predicting")
-        raise internal_error("predicting") from None

@@ -217,10 +217,11 @@ async def _predict(served: ServedModel, data: Any, params: dict[str, Any] | None
     return await asyncio.to_thread(_enforce_and_run, served, data, params)
 
 
-async def predict(served: ServedModel, data: Any, params: dict[str, Any] | None) -> Any:
-    """Predict within the timeout; the input's and the model's errors become 400 ServingErrors."""
+@contextlib.contextmanager
+def prediction_errors(served: ServedModel) -> Iterator[None]:
+    """What a failed predict answers: over the timeout 504; the input's and the model's errors 400; else 500."""
     try:
-        return await asyncio.wait_for(_predict(served, data, params), served.timeout)
+        yield
     except TimeoutError:
         _logger.warning("predict exceeded the timeout of %ss", served.timeout)
         raise ServingError(504, DEADLINE_EXCEEDED,
@@ -233,3 +234,9 @@ async def predict(served: ServedModel, data: Any, params: dict[str, Any] | None)
     except Exception:
         _logger.exception("internal error while predicting")
         raise internal_error("predicting") from None
+
+
+async def predict(served: ServedModel, data: Any, params: dict[str, Any] | None) -> Any:
+    """Predict within the timeout; the input's and the model's errors become 400 ServingErrors."""
+    with prediction_errors(served):
+        return await asyncio.wait_for(_predict(served, data, params), served.timeout)
