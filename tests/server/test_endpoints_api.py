@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -413,4 +414,29 @@ def test_an_alias_set_through_the_server_switches_without_waiting_for_the_poll(t
             raise AssertionError(f"the alias move was not followed: {server.log()[-3000:]}")
     finally:
         reset_fluent()
+        server.stop()
+
+
+@pytest.mark.slow
+def test_a_deployment_runs_in_the_models_own_uv_environment(tmp_path, models):
+    from tests.environments.conftest import OLD_PINS  # scikit-learn 1.5.2, older than the one installed
+
+    X, v1, _ = models
+    folder = tmp_path / "model"
+    mlcask.sklearn.save_model(v1, folder, input_example=X.head(2), pip_requirements=OLD_PINS)
+    server = launch(tmp_path / "srv", env=server_env(tmp_path / "state"))
+    try:
+        ok(call(server, "POST", "/deployments/create", json={"endpoint": "e", "name": "d", "model_uri": str(folder),
+                                                             "config": {"env_manager": "uv"}}))
+        deployment = wait_ready(server, "e", "d", timeout=300)
+        assert deployment["env_manager"] == "uv"
+        python = Path(f"/proc/{deployment['pid']}/cmdline").read_bytes().split(b"\0")[0].decode()
+        assert Path(python).is_relative_to(Path(os.environ["MLCASK_HOME"]) / "envs"), python
+        version = subprocess.run([python, "-I", "-c", "import sklearn; print(sklearn.__version__)"],
+                                 capture_output=True, text=True, timeout=120).stdout.strip()
+        assert version == "1.5.2"
+        answer = server.client.post("/endpoints/e/invocations", json=payload(X))
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["predictions"] == v1.predict(X.head(5)).tolist()
+    finally:
         server.stop()
