@@ -84,17 +84,24 @@ def _check_value(key: str, value: Any) -> Any:
     return number
 
 
-def check_deployment_config(config: Any) -> dict[str, Any]:
-    """A deployment's config, checked and converted (numbers given as strings, as the CLI's ``-C k=v`` sends
-    them, become numbers); unknown keys are refused, naming them and the known ones."""
+def check_config_keys(config: Any, known: dict[str, Any], kind: str, hint: str = "") -> dict[str, Any]:
+    """``config`` (None: empty) when it is an object of ``known`` keys; else the error naming the unknown
+    ones and the known ones (``kind``: "deployment" or "endpoint"; ``hint`` ends the message)."""
     if config is None:
         return {}
     if not isinstance(config, dict):
-        raise InvalidArgumentError(f"Invalid deployment config: expected an object, got {type(config).__name__}.")
-    unknown = sorted(set(config) - set(DEPLOYMENT_CONFIG_KEYS))
+        raise InvalidArgumentError(f"Invalid {kind} config: expected an object, got {type(config).__name__}.")
+    unknown = sorted(set(config) - set(known))
     if unknown:
-        raise InvalidArgumentError(f"Unknown deployment config key(s) {', '.join(map(repr, unknown))}: the known "
-                                   f"keys are {', '.join(DEPLOYMENT_CONFIG_KEYS)}.")
+        raise InvalidArgumentError(f"Unknown {kind} config key(s) {', '.join(map(repr, unknown))}: the known "
+                                   f"keys are {', '.join(known)}{hint}.")
+    return config
+
+
+def check_deployment_config(config: Any) -> dict[str, Any]:
+    """A deployment's config, checked and converted (numbers given as strings, as the CLI's ``-C k=v`` sends
+    them, become numbers); unknown keys are refused, naming them and the known ones."""
+    config = check_config_keys(config, DEPLOYMENT_CONFIG_KEYS, "deployment")
     return {key: _check_value(key, value) for key, value in config.items() if value is not None}
 
 

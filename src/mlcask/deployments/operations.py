@@ -17,6 +17,7 @@ from mlcask.deployments.endpoints import (
     ENDPOINT_CONFIG_KEYS,
     DeploymentSpec,
     EndpointSpec,
+    check_config_keys,
     check_deployment_config,
     check_name,
 )
@@ -31,16 +32,8 @@ FLAVORS = (None, "python_function", "pyfunc")
 
 
 def _endpoint_config(config: Any) -> dict[str, Any]:
-    if config is None:
-        return {}
-    if not isinstance(config, dict):
-        raise InvalidArgumentError(f"Invalid endpoint config: expected an object, got {type(config).__name__}.")
-    unknown = sorted(set(config) - set(ENDPOINT_CONFIG_KEYS))
-    if unknown:
-        raise InvalidArgumentError(f"Unknown endpoint config key(s) {', '.join(map(repr, unknown))}: the known keys "
-                                   f"are {', '.join(ENDPOINT_CONFIG_KEYS)} (a deployment's config is given to "
-                                   "deployments/create).")
-    return config
+    return check_config_keys(config, ENDPOINT_CONFIG_KEYS, "endpoint",
+                             " (a deployment's config is given to deployments/create)")
 
 
 def _existing(defs: dict[str, EndpointSpec], name: str) -> EndpointSpec:
